@@ -1,0 +1,124 @@
+package checkpoint
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ckpt/ckpt/internal/proc"
+)
+
+// collect reads everything about p that the image needs, before a single
+// byte is written: refusals happen here, with nothing yet to undo.
+func (d *dumper) collect(p *process) error {
+	steps := []struct {
+		name string
+		fn   func(*process) error
+	}{
+		{"task", d.collectTask},
+		{"memory map", d.collectVmas},
+		{"files", d.collectFiles},
+		{"fs", d.collectFs},
+		{"threads", d.collectThreads},
+		{"task state", d.collectInjected},
+		{"mm", d.collectMm},
+	}
+	for _, s := range steps {
+		if err := s.fn(p); err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+	}
+	return nil
+}
+
+func (d *dumper) collectTask(p *process) error {
+	var err error
+	if p.stat, err = proc.ReadStat(p.pid); err != nil {
+		return err
+	}
+	if p.status, err = proc.ReadStatus(p.pid); err != nil {
+		return err
+	}
+	st := p.status
+	if st.State == 'Z' || st.State == 'X' {
+		return unsupported(p.pid, "process", "it is a zombie")
+	}
+	if st.Seccomp != 0 {
+		return unsupported(p.pid, "seccomp", "seccomp mode %d is not supported yet", st.Seccomp)
+	}
+	for _, t := range p.threads {
+		kids, err := proc.Children(p.pid, t.tid)
+		if err != nil {
+			return err
+		}
+		if len(kids) > 0 {
+			return unsupported(p.pid, "children", "thread %d has child processes %v: checkpoint the pid namespace they live in instead", t.tid, kids)
+		}
+	}
+
+	nsPid := p.pid
+	var flags uint32
+	if n := len(st.NSpid); n > 1 {
+		nsPid = st.NSpid[n-1]
+		self, err := proc.ReadStatus(os.Getpid())
+		if err != nil {
+			return err
+		}
+		switch {
+		case nsPid == 1:
+			flags |= taskFlagPidnsInit
+		case n != len(self.NSpid):
+			return unsupported(p.pid, "pid namespace", "the process lives in another pid namespace (pid %d there) and is not its init", nsPid)
+		default:
+			nsPid = p.pid
+		}
+	}
+	p.task.Pid = int32(nsPid)
+	p.task.PPid = int32(p.stat.PPid)
+	p.task.Pgid = int32(p.stat.Pgrp)
+	p.task.Sid = int32(p.stat.Session)
+	p.task.Flags = flags
+	p.task.NrThreads = uint32(len(p.threads))
+	copy(p.task.Comm[:], p.stat.Comm)
+
+	c := &p.creds
+	c.Uid, c.Euid, c.Suid, c.Fsuid = st.Uid[0], st.Uid[1], st.Uid[2], st.Uid[3]
+	c.Gid, c.Egid, c.Sgid, c.Fsgid = st.Gid[0], st.Gid[1], st.Gid[2], st.Gid[3]
+	c.CapInh, c.CapPrm, c.CapEff, c.CapBnd, c.CapAmb = st.CapInh, st.CapPrm, st.CapEff, st.CapBnd, st.CapAmb
+	c.NoNewPrivs = uint32(st.NoNewPrivs)
+	c.Groups = st.Groups
+	p.misc.Umask = st.Umask
+
+	for res := 0; res < nRlimits; res++ {
+		var lim unix.Rlimit
+		if err := unix.Prlimit(p.pid, res, nil, &lim); err != nil {
+			return fmt.Errorf("prlimit %d of task %d: %w", res, p.pid, err)
+		}
+		p.rlimits.Limits = append(p.rlimits.Limits, rlimit(lim))
+	}
+	return nil
+}
+
+func (d *dumper) collectFs(p *process) error {
+	cwd, err := proc.Cwd(p.pid)
+	if err != nil {
+		return err
+	}
+	root, err := proc.Root(p.pid)
+	if err != nil {
+		return err
+	}
+	for _, x := range []struct{ what, path string }{{"cwd", cwd}, {"root", root}} {
+		if strings.HasSuffix(x.path, " (deleted)") {
+			return unsupported(p.pid, x.what, "directory %q was deleted", x.path)
+		}
+	}
+	if root != "/" {
+		return unsupported(p.pid, "root", "a chrooted process (root %q) is not supported yet", root)
+	}
+	p.fs.Objref = d.nextObjref()
+	p.fs.Cwd, p.fs.Root = cwd, root
+	return nil
+}

@@ -1,0 +1,132 @@
+package checkpoint
+
+import (
+	"fmt"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/internal/proc"
+)
+
+// fileObj is one open file description: several fds (dup, fork) may share
+// it, and with it their offset and status flags.
+type fileObj struct {
+	objref uint32
+	rec    image.Record
+	dev    uint64
+	ino    uint64
+	fd     int // the first fd found referring to it, for kcmp
+}
+
+// openFd is what is known about one fd before dispatching on its kind.
+type openFd struct {
+	fd   int
+	link string
+	st   unix.Stat_t
+	info *proc.FdInfo
+}
+
+// collectFiles walks the fd table and dispatches each fd to the handler of
+// its kind. Anything without a handler is refused, naming the fd.
+func (d *dumper) collectFiles(p *process) error {
+	fds, err := proc.Fds(p.pid)
+	if err != nil {
+		return err
+	}
+	for _, fd := range fds {
+		of, err := readFd(p.pid, fd)
+		if err != nil {
+			return err
+		}
+		obj, err := d.sharedFile(p, of)
+		if err != nil {
+			return err
+		}
+		if obj == nil {
+			rec, err := dumpFile(p, of)
+			if err != nil {
+				return err
+			}
+			obj = &fileObj{objref: d.nextObjref(), rec: rec, dev: of.st.Dev, ino: of.st.Ino, fd: fd}
+			setObjref(rec, obj.objref)
+			p.files = append(p.files, *obj)
+		}
+		var flags uint32
+		if of.info.Flags&unix.O_CLOEXEC != 0 {
+			flags = unix.FD_CLOEXEC
+		}
+		p.fds = append(p.fds, image.Fd{Fd: int32(fd), Flags: flags, File: obj.objref})
+	}
+	return nil
+}
+
+func readFd(pid, fd int) (*openFd, error) {
+	link, err := proc.FdLink(pid, fd)
+	if err != nil {
+		return nil, err
+	}
+	of := &openFd{fd: fd, link: link}
+	if err := unix.Stat(fmt.Sprintf("/proc/%d/fd/%d", pid, fd), &of.st); err != nil {
+		return nil, fmt.Errorf("stat fd %d of task %d: %w", fd, pid, err)
+	}
+	if of.info, err = proc.ReadFdInfo(pid, fd); err != nil {
+		return nil, err
+	}
+	return of, nil
+}
+
+// sharedFile finds an already collected description that fd refers to too.
+// Candidates share an inode; kcmp(KCMP_FILE) tells whether the description
+// itself is the same.
+func (d *dumper) sharedFile(p *process, of *openFd) (*fileObj, error) {
+	for i := range p.files {
+		f := &p.files[i]
+		if f.dev != of.st.Dev || f.ino != of.st.Ino {
+			continue
+		}
+		r, _, e := unix.Syscall6(unix.SYS_KCMP, uintptr(p.pid), uintptr(p.pid), kcmpFile, uintptr(f.fd), uintptr(of.fd), 0)
+		if e != 0 {
+			return nil, fmt.Errorf("kcmp fds %d and %d of task %d: %w", f.fd, of.fd, p.pid, e)
+		}
+		if r == 0 {
+			return f, nil
+		}
+	}
+	return nil, nil
+}
+
+// kcmpFile is KCMP_FILE from include/uapi/linux/kcmp.h.
+const kcmpFile = 0
+
+// dumpFile dispatches on the kind of file an fd refers to.
+func dumpFile(p *process, of *openFd) (image.Record, error) {
+	obj := fmt.Sprintf("fd %d (%s)", of.fd, of.link)
+	switch of.st.Mode & unix.S_IFMT {
+	case unix.S_IFREG, unix.S_IFDIR:
+		return dumpRegFile(p, of, obj)
+	case unix.S_IFCHR:
+		return dumpCharDev(p, of, obj)
+	case unix.S_IFIFO:
+		return dumpPipe(p, of, obj)
+	case unix.S_IFSOCK:
+		if of.fd <= 2 {
+			return extFile(of, image.ExtSocket), nil
+		}
+		return nil, unsupported(p.pid, obj, "sockets are not supported yet")
+	}
+	if strings.HasPrefix(of.link, "anon_inode:") {
+		return nil, unsupported(p.pid, obj, "%s files are not supported yet", strings.TrimPrefix(of.link, "anon_inode:"))
+	}
+	return nil, unsupported(p.pid, obj, "unknown file type (mode %#o)", of.st.Mode)
+}
+
+func setObjref(r image.Record, ref uint32) {
+	switch f := r.(type) {
+	case *image.RegFile:
+		f.Objref = ref
+	case *image.ExtFile:
+		f.Objref = ref
+	}
+}

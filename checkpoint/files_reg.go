@@ -1,0 +1,63 @@
+package checkpoint
+
+import (
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ckpt/ckpt/checkpoint/image"
+)
+
+// openFlagsMask keeps the status flags an fd's description carries and a
+// reopen can reproduce; O_CLOEXEC belongs to the fd, not the description.
+const openFlagsMask = ^uint32(unix.O_CLOEXEC)
+
+func dumpRegFile(p *process, of *openFd, obj string) (image.Record, error) {
+	path := of.link
+	if strings.HasSuffix(path, " (deleted)") {
+		return nil, unsupported(p.pid, obj, "the file was deleted (deleted files are not supported yet)")
+	}
+	if !strings.HasPrefix(path, "/") {
+		return nil, unsupported(p.pid, obj, "no path to reopen it by")
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil || st.Ino != of.st.Ino || st.Dev != of.st.Dev {
+		return nil, unsupported(p.pid, obj, "its path no longer leads to the open file")
+	}
+	return &image.RegFile{
+		Flags: of.info.Flags & openFlagsMask, Pos: of.info.Pos,
+		Mode: of.st.Mode, Dev: of.st.Dev, Ino: of.st.Ino, Rdev: of.st.Rdev,
+		Size: of.st.Size, Path: path,
+	}, nil
+}
+
+// plainCharDevs are devices with no state worth saving: reopening them by
+// path gives back an equivalent file.
+var plainCharDevs = map[string]bool{
+	"/dev/null": true, "/dev/zero": true, "/dev/full": true,
+	"/dev/random": true, "/dev/urandom": true,
+}
+
+// Terminal majors from include/uapi/linux/major.h: TTY_MAJOR 4,
+// TTYAUX_MAJOR 5 (/dev/tty, /dev/console, /dev/ptmx), UNIX98_PTY_SLAVE_MAJOR
+// 136-143.
+func isTTY(rdev uint64) bool {
+	m := unix.Major(rdev)
+	return m == 4 || m == 5 || (m >= 136 && m <= 143)
+}
+
+func dumpCharDev(p *process, of *openFd, obj string) (image.Record, error) {
+	switch {
+	case plainCharDevs[of.link]:
+		return dumpRegFile(p, of, obj)
+	case isTTY(of.st.Rdev):
+		// A terminal belongs to whoever started the process: it is
+		// reconnected to what the restorer is given.
+		return extFile(of, image.ExtTty), nil
+	}
+	return nil, unsupported(p.pid, obj, "character device %d:%d is not supported", unix.Major(of.st.Rdev), unix.Minor(of.st.Rdev))
+}
+
+func extFile(of *openFd, kind uint32) *image.ExtFile {
+	return &image.ExtFile{Flags: of.info.Flags & openFlagsMask, Kind: kind, Key: of.link}
+}

@@ -1,0 +1,124 @@
+package checkpoint
+
+import (
+	"fmt"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/internal/proc"
+)
+
+// refusedVmFlags are smaps VmFlags of mappings we cannot rebuild: device
+// and PFN maps, hugetlb, userfaultfd-registered ranges, shadow stacks.
+var refusedVmFlags = []struct{ code, why string }{
+	{"io", "memory-mapped I/O"},
+	{"pf", "a PFN mapping of a device"},
+	{"ht", "a hugetlbfs mapping"},
+	{"um", "registered with userfaultfd (missing)"},
+	{"uw", "registered with userfaultfd (write-protect)"},
+	{"ss", "a shadow stack"},
+}
+
+// madvBits maps smaps VmFlags to the madvise(2) advice we replay.
+var madvBits = []struct {
+	code string
+	bit  uint64
+}{
+	{"dc", image.VmaMadvDontFork},
+	{"wf", image.VmaMadvWipeOnFork},
+	{"hg", image.VmaMadvHugePage},
+	{"nh", image.VmaMadvNoHugePage},
+	{"dd", image.VmaMadvDontDump},
+	{"lo", image.VmaMadvLocked},
+}
+
+func (d *dumper) collectVmas(p *process) error {
+	vmas, err := proc.Smaps(p.pid)
+	if err != nil {
+		return err
+	}
+	p.vmas = vmas
+	for _, v := range vmas {
+		iv, err := classifyVma(p.pid, v)
+		if err != nil {
+			return err
+		}
+		p.imgVmas = append(p.imgVmas, iv)
+	}
+	return nil
+}
+
+func classifyVma(pid int, v proc.Vma) (image.Vma, error) {
+	obj := fmt.Sprintf("vma %x-%x %s", v.Start, v.End, v.Path)
+	iv := image.Vma{
+		Start: v.Start, End: v.End, Pgoff: v.Offset, Prot: uint32(v.Prot),
+		Dev: v.Dev, Ino: v.Inode, Path: v.Path,
+	}
+	for _, f := range refusedVmFlags {
+		if v.Flags.Has(f.code) && !isKernelSpecial(v.Path) {
+			return iv, unsupported(pid, obj, "%s", f.why)
+		}
+	}
+	for _, m := range madvBits {
+		if v.Flags.Has(m.code) {
+			iv.Madv |= m.bit
+		}
+	}
+	if v.Shared {
+		iv.Flags = unix.MAP_SHARED
+	} else {
+		iv.Flags = unix.MAP_PRIVATE
+	}
+	if v.Flags.Has("gd") {
+		iv.Flags |= unix.MAP_GROWSDOWN
+	}
+	switch {
+	case v.Path == "[vdso]":
+		iv.Kind = image.VmaVdso
+	case v.Path == "[vvar]":
+		iv.Kind = image.VmaVvar
+	case v.Path == "[vvar_vclock]":
+		iv.Kind = image.VmaVvarVclock
+	case v.Path == "[vsyscall]":
+		iv.Kind = image.VmaVsyscall
+	case v.Path == "[stack]":
+		iv.Kind, iv.Flags = image.VmaStack, iv.Flags|unix.MAP_ANONYMOUS
+	case v.Path == "[heap]":
+		iv.Kind, iv.Flags = image.VmaHeap, iv.Flags|unix.MAP_ANONYMOUS
+	case v.Path == "" || strings.HasPrefix(v.Path, "[anon:"):
+		if v.Shared {
+			return iv, unsupported(pid, obj, "shared anonymous memory is not supported yet")
+		}
+		iv.Kind, iv.Flags = image.VmaAnon, iv.Flags|unix.MAP_ANONYMOUS
+	case strings.HasPrefix(v.Path, "["):
+		return iv, unsupported(pid, obj, "unknown special mapping")
+	case v.Deleted:
+		return iv, unsupported(pid, obj, "the mapped file was deleted")
+	case v.Inode == 0:
+		return iv, unsupported(pid, obj, "mapping of a file with no inode (%q)", v.Path)
+	default:
+		var st unix.Stat_t
+		if err := unix.Stat(v.Path, &st); err != nil {
+			return iv, unsupported(pid, obj, "the mapped file is not reachable by this path: %v", err)
+		}
+		if st.Ino != v.Inode || st.Dev != v.Dev {
+			return iv, unsupported(pid, obj, "the path now names another file (inode %d, want %d)", st.Ino, v.Inode)
+		}
+		if st.Mode&unix.S_IFMT != unix.S_IFREG {
+			return iv, unsupported(pid, obj, "mapping of a non-regular file (mode %#o)", st.Mode)
+		}
+		iv.Kind = image.VmaFile
+	}
+	return iv, nil
+}
+
+// isKernelSpecial tells the mappings the kernel sets up and restores itself.
+func isKernelSpecial(path string) bool {
+	switch path {
+	case "[vdso]", "[vvar]", "[vvar_vclock]", "[vsyscall]":
+		return true
+	}
+	return false
+}

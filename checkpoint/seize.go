@@ -1,0 +1,131 @@
+package checkpoint
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/internal/kernel"
+	"github.com/ckpt/ckpt/internal/proc"
+	"github.com/ckpt/ckpt/internal/ptrace"
+)
+
+// process is everything collected about one checkpointed process.
+type process struct {
+	pid     int
+	threads []*thread // leader first
+	stat    *proc.Stat
+	status  *proc.Status
+	vmas    []proc.Vma
+
+	task    image.Task
+	creds   image.Creds
+	misc    image.TaskMisc
+	rlimits image.Rlimits
+	sighand image.Sighand
+	pending []kernel.Siginfo // process-wide queue
+	fs      image.Fs
+	files   []fileObj // open file descriptions, in objref order
+	fds     []image.Fd
+	mm      image.Mm
+	imgVmas []image.Vma
+}
+
+type thread struct {
+	tid     int
+	rec     image.Thread
+	pending []kernel.Siginfo
+}
+
+// seizeOpts: TRACESYSGOOD lets injected syscalls be told apart from
+// signal stops. No EXITKILL: if ckpt dies mid-checkpoint the kernel detaches
+// the tasks and they carry on, which is what a failed checkpoint must do.
+const seizeOpts = unix.PTRACE_O_TRACESYSGOOD
+
+// seize stops every thread of pid. Threads created while we seize are found
+// by listing /proc/PID/task again until the list is stable.
+func (d *dumper) seize(pid int) (*process, error) {
+	p := &process{pid: pid}
+	seized := map[int]bool{}
+	for round := 0; ; round++ {
+		tids, err := proc.Tasks(pid)
+		if err != nil {
+			d.releaseTids(seized)
+			return nil, fmt.Errorf("list threads of %d: %w", pid, err)
+		}
+		added := false
+		for _, tid := range tids {
+			if seized[tid] {
+				continue
+			}
+			if err := d.tr.SeizeStop(tid, seizeOpts); err != nil {
+				if errors.Is(err, ptrace.ErrTaskGone) {
+					continue
+				}
+				d.releaseTids(seized)
+				if errors.Is(err, unix.EPERM) {
+					return nil, fmt.Errorf("thread %d of %d: already traced by another process, or not permitted: %w", tid, pid, err)
+				}
+				return nil, fmt.Errorf("thread %d of %d: %w", tid, pid, err)
+			}
+			seized[tid] = true
+			added = true
+		}
+		if !added {
+			break
+		}
+		if round > 100 {
+			d.releaseTids(seized)
+			return nil, fmt.Errorf("process %d keeps creating threads", pid)
+		}
+	}
+	if !seized[pid] {
+		d.releaseTids(seized)
+		return nil, fmt.Errorf("process %d: %w", pid, unix.ESRCH)
+	}
+	tids := make([]int, 0, len(seized))
+	for tid := range seized {
+		tids = append(tids, tid)
+	}
+	slices.Sort(tids)
+	p.threads = append(p.threads, &thread{tid: pid})
+	for _, tid := range tids {
+		if tid != pid {
+			p.threads = append(p.threads, &thread{tid: tid})
+		}
+	}
+	d.log.Debug("seized", "threads", len(p.threads))
+	return p, nil
+}
+
+func (d *dumper) releaseTids(tids map[int]bool) {
+	for tid := range tids {
+		if err := d.tr.Detach(tid, 0); err != nil {
+			d.log.Warn("detach failed", "tid", tid, "err", err)
+		}
+	}
+}
+
+// release detaches every thread; the process runs on as before.
+func (d *dumper) release(p *process) {
+	for _, t := range p.threads {
+		if err := d.tr.Detach(t.tid, 0); err != nil && !errors.Is(err, unix.ESRCH) {
+			d.log.Warn("detach failed", "tid", t.tid, "err", err)
+		}
+	}
+}
+
+// kill ends the checkpointed process once its image is complete.
+func (d *dumper) kill(p *process) {
+	if err := unix.Kill(p.pid, unix.SIGKILL); err != nil {
+		d.log.Warn("kill failed", "err", err)
+	}
+	for _, t := range p.threads {
+		// Consume the exit notifications we get as the tracer; the real
+		// parent still reaps the zombie.
+		_, _ = d.tr.Wait(t.tid)
+	}
+}

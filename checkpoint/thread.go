@@ -1,0 +1,87 @@
+package checkpoint
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/internal/kernel"
+)
+
+const (
+	taskFlagPidnsInit = image.TaskFlagPidnsInit
+	nRlimits          = 16 // RLIM_NLIMITS, include/uapi/asm-generic/resource.h
+)
+
+func rlimit(l unix.Rlimit) image.Rlimit { return image.Rlimit{Cur: l.Cur, Max: l.Max} }
+
+// collectThreads reads each thread's state that ptrace and /proc give from
+// outside: registers, FPU/vector state, signal mask, rseq, robust futex
+// list, queued signals.
+func (d *dumper) collectThreads(p *process) error {
+	for _, t := range p.threads {
+		if err := d.collectThread(p, t); err != nil {
+			return fmt.Errorf("thread %d: %w", t.tid, err)
+		}
+	}
+	shared, err := d.tr.PeekSiginfo(p.pid, true)
+	if err != nil {
+		return fmt.Errorf("shared signal queue: %w", err)
+	}
+	p.pending = shared
+	return nil
+}
+
+func (d *dumper) collectThread(p *process, t *thread) error {
+	r := &t.rec
+	r.Tid = int32(t.tid)
+	regs, err := d.tr.GetRegs(t.tid)
+	if err != nil {
+		return err
+	}
+	r.Regs = regs.Array()
+	if r.XState, err = d.tr.GetXState(t.tid); err != nil {
+		return err
+	}
+	if r.Sigmask, err = d.tr.GetSigmask(t.tid); err != nil {
+		return err
+	}
+	rseq, err := d.tr.RseqConfig(t.tid)
+	if err != nil {
+		return err
+	}
+	if rseq.Flags != 0 {
+		return unsupported(p.pid, fmt.Sprintf("rseq of thread %d", t.tid), "unknown rseq flags %#x", rseq.Flags)
+	}
+	r.RseqAddr, r.RseqLen, r.RseqSig = rseq.RseqAbiPointer, rseq.RseqAbiSize, rseq.Signature
+	if r.RobustList, r.RobustListLen, err = robustList(t.tid); err != nil {
+		return err
+	}
+	if t.pending, err = d.tr.PeekSiginfo(t.tid, false); err != nil {
+		return err
+	}
+	comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/comm", p.pid, t.tid))
+	if err != nil {
+		return err
+	}
+	copy(r.Comm[:], strings.TrimSuffix(string(comm), "\n"))
+	return nil
+}
+
+// robustList asks the kernel for tid's robust futex list head; unlike most
+// per-thread state, get_robust_list(2) takes a tid, so no injection is needed.
+func robustList(tid int) (head, size uint64, err error) {
+	var h, l uint64
+	_, _, e := unix.Syscall(unix.SYS_GET_ROBUST_LIST, uintptr(tid),
+		uintptr(unsafe.Pointer(&h)), uintptr(unsafe.Pointer(&l)))
+	if e != 0 {
+		return 0, 0, fmt.Errorf("get_robust_list(%d): %w", tid, e)
+	}
+	return h, l, nil
+}
+
+var _ = kernel.Regs{}

@@ -1,0 +1,82 @@
+package checkpoint
+
+import (
+	"fmt"
+
+	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/internal/kernel"
+)
+
+// write emits the image of p: header, then the task's section (identity,
+// its objects, memory), then its threads, and the tail (written by the
+// caller). Every object is written before the first record referring to it.
+func (d *dumper) write(w *image.Writer, p *process) error {
+	hdr := image.NewHeader()
+	hdr.Consts.XStateLen = uint32(len(p.threads[0].rec.XState))
+	hdr.XFeatures = kernel.XFeatures()
+	recs := []image.Record{hdr, &p.task, &p.creds, &p.misc, &p.rlimits, &p.sighand}
+	if len(p.pending) > 0 {
+		recs = append(recs, &image.SigPending{Tid: 0, Infos: siginfos(p.pending)})
+	}
+	for _, t := range p.threads {
+		if len(t.pending) > 0 {
+			recs = append(recs, &image.SigPending{Tid: t.rec.Tid, Infos: siginfos(t.pending)})
+		}
+	}
+	recs = append(recs, &p.fs)
+	for _, f := range p.files {
+		recs = append(recs, f.rec)
+	}
+	files := &image.Files{Objref: d.nextObjref(), NrFds: uint32(len(p.fds))}
+	recs = append(recs, files)
+	for i := range p.fds {
+		recs = append(recs, &p.fds[i])
+	}
+	recs = append(recs, &p.mm)
+	for _, r := range recs {
+		if err := w.Write(r); err != nil {
+			return fmt.Errorf("record %v: %w", r.Type(), err)
+		}
+	}
+
+	pd, err := newPageDumper(p.pid)
+	if err != nil {
+		return err
+	}
+	defer pd.close()
+	// Every VMA first, then the pages: a restorer knows the whole layout
+	// (and so where there is room for its own temporary mappings) before
+	// the first page arrives.
+	for i := range p.imgVmas {
+		v := &p.imgVmas[i]
+		if err := w.Write(v); err != nil {
+			return fmt.Errorf("vma %#x-%#x: %w", v.Start, v.End, err)
+		}
+	}
+	for i := range p.imgVmas {
+		v := &p.imgVmas[i]
+		if err := pd.dumpVma(w, v); err != nil {
+			return fmt.Errorf("vma %#x-%#x: %w", v.Start, v.End, err)
+		}
+	}
+	d.pages += pd.pages
+
+	objs := &image.TaskObjs{Mm: p.mm.Objref, Files: files.Objref, Fs: p.fs.Objref, Sighand: p.sighand.Objref}
+	if err := w.Write(objs); err != nil {
+		return err
+	}
+	for _, t := range p.threads {
+		if err := w.Write(&t.rec); err != nil {
+			return fmt.Errorf("thread %d: %w", t.tid, err)
+		}
+	}
+	return nil
+}
+
+func siginfos(in []kernel.Siginfo) []image.Siginfo {
+	out := make([]image.Siginfo, len(in))
+	for i := range in {
+		out[i] = image.Siginfo(in[i])
+	}
+	return out
+}

@@ -1,0 +1,91 @@
+// Package cli is ckpt's command line: flags in, engine calls out.
+package cli
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	ucli "github.com/urfave/cli/v2"
+)
+
+// App returns the ckpt command line application.
+func App() *ucli.App {
+	return &ucli.App{
+		Name:  "ckpt",
+		Usage: "checkpoint and restore Linux processes and containers",
+		Flags: []ucli.Flag{
+			&ucli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "log progress to stderr"},
+			&ucli.BoolFlag{Name: "debug", Usage: "log every step to stderr"},
+		},
+		Commands: []*ucli.Command{
+			checkpointCommand(),
+			restoreCommand(),
+			inspectCommand(),
+		},
+		ExitErrHandler: func(c *ucli.Context, err error) {},
+	}
+}
+
+// Main runs the application and returns the process exit code.
+func Main(args []string) int {
+	err := App().Run(args)
+	if err == nil {
+		return 0
+	}
+	if ec, ok := err.(ucli.ExitCoder); ok {
+		if msg := ec.Error(); msg != "" {
+			fmt.Fprintln(os.Stderr, "ckpt:", msg)
+		}
+		return ec.ExitCode()
+	}
+	fmt.Fprintln(os.Stderr, "ckpt:", err)
+	return 1
+}
+
+func logger(c *ucli.Context) *slog.Logger {
+	level := slog.LevelWarn
+	if c.Bool("verbose") {
+		level = slog.LevelInfo
+	}
+	if c.Bool("debug") {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+}
+
+// imageFlags are how every command names an image: a file, "-" for
+// stdin/stdout, or a directory holding imageName.
+var imageFlags = []ucli.Flag{
+	&ucli.StringFlag{Name: "image", Usage: "image `FILE`, or - for standard input/output"},
+	&ucli.StringFlag{Name: "image-path", Usage: "`DIR`ectory holding " + imageName},
+}
+
+// imageName is the image file's name inside an --image-path directory.
+const imageName = "image.ckpt"
+
+func imagePath(c *ucli.Context) (string, error) {
+	file, dir := c.String("image"), c.String("image-path")
+	switch {
+	case file != "" && dir != "":
+		return "", fmt.Errorf("give --image or --image-path, not both")
+	case file != "":
+		return file, nil
+	case dir != "":
+		return dir + "/" + imageName, nil
+	}
+	return "", fmt.Errorf("no image: give --image FILE, --image - or --image-path DIR")
+}
+
+// openImage opens an image for reading; "-" is standard input. A directory
+// stands for the image inside it.
+func openImage(path string) (io.ReadCloser, error) {
+	if path == "-" {
+		return io.NopCloser(os.Stdin), nil
+	}
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		path = path + "/" + imageName
+	}
+	return os.Open(path)
+}

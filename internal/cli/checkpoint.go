@@ -1,0 +1,68 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	ucli "github.com/urfave/cli/v2"
+
+	"github.com/ckpt/ckpt/checkpoint"
+)
+
+func checkpointCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:      "checkpoint",
+		Usage:     "checkpoint a running process into an image",
+		UsageText: "ckpt checkpoint --pid PID (--image FILE | --image - | --image-path DIR) [--leave-running]",
+		Description: `Stops every thread of the process with ptrace, saves its state into the
+image and then kills it, unless --leave-running is given. On any failure
+the process is left running as it was and nothing is killed.`,
+		Flags: append([]ucli.Flag{
+			&ucli.IntFlag{Name: "pid", Usage: "the process to checkpoint", Required: true},
+			&ucli.BoolFlag{Name: "leave-running", Usage: "let the process carry on after the checkpoint"},
+		}, imageFlags...),
+		Action: runCheckpoint,
+	}
+}
+
+func runCheckpoint(c *ucli.Context) (err error) {
+	path, err := imagePath(c)
+	if err != nil {
+		return err
+	}
+	out := os.Stdout
+	if path != "-" {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return err
+		}
+		f, oerr := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+		if oerr != nil {
+			return oerr
+		}
+		defer func() {
+			if cerr := f.Close(); cerr != nil && err == nil {
+				err = cerr
+			}
+			// A refusal found before anything was written leaves no file
+			// behind; a later failure leaves the image with its ERROR
+			// record, which says why.
+			if fi, serr := os.Stat(path); err != nil && serr == nil && fi.Size() == 0 {
+				os.Remove(path)
+			}
+		}()
+		out = f
+	}
+	opts := checkpoint.Options{LeaveRunning: c.Bool("leave-running"), Logger: logger(c)}
+	res, err := checkpoint.Dump(c.Context, c.Int("pid"), out, opts)
+	if err != nil {
+		return ucli.Exit(fmt.Sprintf("checkpoint of %d failed: %v", c.Int("pid"), err), 1)
+	}
+	if out != os.Stdout {
+		if err := out.Sync(); err != nil {
+			return err
+		}
+	}
+	opts.Logger.Info("checkpointed", "pid", res.Pid, "threads", res.Threads, "bytes", res.Bytes, "freeze", res.FreezeWindow)
+	return nil
+}

@@ -1,0 +1,100 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	ucli "github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
+
+	"github.com/ckpt/ckpt/restore"
+)
+
+func restoreCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:      "restore",
+		Usage:     "restore a process from an image",
+		UsageText: "ckpt restore (--image FILE | --image - | --image-path DIR) [--detach] [--pid-file FILE] [--inherit-fd fd[N]:KEY ...]",
+		Description: `Rebuilds the process with its original pid and lets it run on from where
+it was checkpointed. Without --detach, waits for it and exits with its exit
+status (128+N if killed by signal N); with --detach, returns once it runs.
+
+Files that led outside the checkpointed process (its terminal, a pipe to
+the shell that started it) are external: each is connected to a file of
+ckpt restore. By default an external file that was fd 0, 1 or 2 gets ckpt
+restore's own stdin, stdout or stderr; --inherit-fd fd[N]:KEY connects the
+external file whose key is KEY (as 'ckpt inspect' shows it, e.g.
+pipe:[12345] or /dev/pts/3) to ckpt restore's fd N instead.`,
+		Flags: append([]ucli.Flag{
+			&ucli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return once the process runs"},
+			&ucli.StringFlag{Name: "pid-file", Usage: "write the restored process's pid to `FILE`"},
+			&ucli.StringSliceFlag{Name: "inherit-fd", Usage: "connect external file KEY to our fd N: fd[N]:KEY"},
+		}, imageFlags...),
+		Action: runRestore,
+	}
+}
+
+func parseInheritFds(specs []string) (map[string]*os.File, error) {
+	m := map[string]*os.File{}
+	for _, s := range specs {
+		fdPart, key, ok := strings.Cut(s, ":")
+		fdPart = strings.TrimSuffix(strings.TrimPrefix(fdPart, "fd["), "]")
+		n, err := strconv.Atoi(fdPart)
+		if !ok || err != nil || n < 0 || key == "" {
+			return nil, fmt.Errorf("--inherit-fd %q: want fd[N]:KEY", s)
+		}
+		m[key] = os.NewFile(uintptr(n), key)
+	}
+	return m, nil
+}
+
+func runRestore(c *ucli.Context) error {
+	path, err := imagePath(c)
+	if err != nil {
+		return err
+	}
+	inherit, err := parseInheritFds(c.StringSlice("inherit-fd"))
+	if err != nil {
+		return err
+	}
+	in, err := openImage(path)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	opts := restore.Options{InheritFds: inherit, Detached: c.Bool("detach"), Logger: logger(c)}
+	res, err := restore.Restore(c.Context, in, opts)
+	if err != nil {
+		return ucli.Exit(fmt.Sprintf("restore failed: %v", err), 1)
+	}
+	if pf := c.String("pid-file"); pf != "" {
+		if err := os.WriteFile(pf, []byte(strconv.Itoa(res.Pid)), 0o644); err != nil {
+			return err
+		}
+	}
+	if c.Bool("detach") {
+		return nil
+	}
+	// The restored process is our child (the stub cloned it with
+	// CLONE_PARENT): wait for it like a shell would.
+	var ws unix.WaitStatus
+	for {
+		_, err := unix.Wait4(res.Pid, &ws, 0, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("wait for restored process %d: %w", res.Pid, err)
+		}
+		break
+	}
+	switch {
+	case ws.Exited():
+		return ucli.Exit("", ws.ExitStatus())
+	case ws.Signaled():
+		return ucli.Exit("", 128+int(ws.Signal()))
+	}
+	return nil
+}

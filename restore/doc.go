@@ -1,0 +1,28 @@
+// Package restore rebuilds processes from a ckpt image.
+//
+// The restorer is a ptrace-driven controller. A task is grown from a stub:
+// a two-page static ELF generated in memory, executed from a memfd, that
+// closes a sync fd and then sleeps in pause(2). The controller seizes the
+// stub and, by injecting clone3 with set_tid, makes the task with its
+// original pid. Everything else is done by syscalls injected into that
+// task, one at a time, from a syscall instruction in a scratch page the
+// controller maps at an address the image leaves free:
+//
+//	layout    unmap the stub, move [vvar]/[vdso] to their saved addresses,
+//	          map every VMA
+//	pages     fill memory: pread(2) in the task straight from the image file
+//	          when it is a regular file, process_vm_writev(2) from a pipe
+//	mm        mprotect to the saved protections, PR_SET_MM_MAP (mm fields,
+//	          auxv, exe link)
+//	files     open files in the task, give them their fd numbers and offsets
+//	state     signal handlers, timers, personality, rlimits, session
+//	threads   clone3(CLONE_THREAD, set_tid) for every other thread; per
+//	          thread tid address, robust list, rseq, sigaltstack, queued
+//	          signals
+//	finalize  unmap the scratch page; registers, XSAVE state and signal
+//	          mask last; detach every thread at once
+//
+// No code of ours is left in the restored task. Until the final detach the
+// tasks are traced with PTRACE_O_EXITKILL, and any failure kills them: a
+// failed restore leaves nothing half-alive.
+package restore

@@ -1,0 +1,119 @@
+package restore
+
+import (
+	"fmt"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ckpt/ckpt/checkpoint/image"
+)
+
+// reopenMask drops the open(2) flags that would change the file instead of
+// reopening it; O_CLOEXEC is the fd's, set by dup3.
+const reopenMask = ^uint32(unix.O_CREAT | unix.O_EXCL | unix.O_TRUNC | unix.O_NOCTTY | unix.O_CLOEXEC)
+
+// restoreFiles rebuilds the fd table. Each open file description is opened
+// once, in the task, at a temporary fd above every fd the task will have;
+// then every fd gets its number with dup3, which shares the description
+// (and its offset) the way dup and fork did; last every temporary fd and
+// every fd the stub came with that the task did not have is closed.
+func (rs *restorer) restoreFiles(t *taskPlan) error {
+	lt := t.leader
+	want := map[int]bool{}
+	top := stubFirstFd
+	for _, fd := range t.fds {
+		want[int(fd.Fd)] = true
+		top = max(top, int(fd.Fd)+1)
+	}
+	tmpBase := top
+	for _, fd := range t.extFds {
+		tmpBase = max(tmpBase, fd+1)
+	}
+	if t.imageFd >= 0 {
+		tmpBase = max(tmpBase, t.imageFd+1)
+	}
+	// Where each description lives in the task for now.
+	where := map[uint32]int{}
+	for objref, fd := range t.extFds {
+		where[objref] = fd
+	}
+	for _, fd := range t.fds {
+		if _, ok := where[fd.File]; ok {
+			continue
+		}
+		rf, ok := rs.objs[fd.File].(*image.RegFile)
+		if !ok {
+			return badImage("fd %d refers to object %d, which is not a file", fd.Fd, fd.File)
+		}
+		tmp, err := rs.openRegFile(t, rf, tmpBase)
+		if err != nil {
+			return fmt.Errorf("fd %d: %w", fd.Fd, err)
+		}
+		where[fd.File] = tmp
+	}
+	for _, fd := range t.fds {
+		var flags uintptr
+		if fd.Flags&unix.FD_CLOEXEC != 0 {
+			flags = unix.O_CLOEXEC
+		}
+		if _, err := lt.Syscall(unix.SYS_DUP3, uintptr(where[fd.File]), uintptr(fd.Fd), flags); err != nil {
+			return fmt.Errorf("dup3 to fd %d: %w", fd.Fd, err)
+		}
+	}
+	for fd := 0; fd < top; fd++ {
+		if !want[fd] {
+			_, _ = lt.Syscall(unix.SYS_CLOSE, uintptr(fd))
+		}
+	}
+	if _, err := lt.Syscall(unix.SYS_CLOSE_RANGE, uintptr(top), ^uintptr(0), 0); err != nil {
+		return fmt.Errorf("close_range(%d): %w", top, err)
+	}
+	return nil
+}
+
+// openRegFile opens a file description in the task at an fd >= min and
+// moves it to its saved offset.
+func (rs *restorer) openRegFile(t *taskPlan, rf *image.RegFile, min int) (int, error) {
+	lt := t.leader
+	defer lt.Reset()
+	addr, err := lt.PutString(rf.Path)
+	if err != nil {
+		return -1, err
+	}
+	fd, err := lt.Syscall(unix.SYS_OPENAT, atFdcwd, uintptr(addr), uintptr(rf.Flags&reopenMask), 0)
+	if err != nil {
+		return -1, fmt.Errorf("open %q (flags %#o): %w", rf.Path, rf.Flags, err)
+	}
+	tmp, err := lt.Syscall(unix.SYS_FCNTL, fd, unix.F_DUPFD, uintptr(min))
+	_, _ = lt.Syscall(unix.SYS_CLOSE, fd)
+	if err != nil {
+		return -1, fmt.Errorf("move fd of %q above %d: %w", rf.Path, min, err)
+	}
+	if rf.Mode&unix.S_IFMT == unix.S_IFREG || rf.Mode&unix.S_IFMT == unix.S_IFDIR {
+		if _, err := lt.Syscall(unix.SYS_LSEEK, tmp, uintptr(rf.Pos), unix.SEEK_SET); err != nil {
+			return -1, fmt.Errorf("seek %q to %d: %w", rf.Path, rf.Pos, err)
+		}
+	}
+	return int(tmp), nil
+}
+
+// restoreFs sets the working directory.
+func (rs *restorer) restoreFs(t *taskPlan) error {
+	fs, ok := rs.objs[t.taskObjs.Fs].(*image.Fs)
+	if !ok {
+		return badImage("TASK_OBJS names fs object %d, which is not an FS record", t.taskObjs.Fs)
+	}
+	if fs.Root != "/" {
+		return fmt.Errorf("root %q: chrooted processes are not supported yet", fs.Root)
+	}
+	lt := t.leader
+	defer lt.Reset()
+	addr, err := lt.PutString(fs.Cwd)
+	if err != nil {
+		return err
+	}
+	if _, err := lt.Syscall(unix.SYS_CHDIR, uintptr(addr)); err != nil {
+		return fmt.Errorf("chdir %q: %w", fs.Cwd, err)
+	}
+	return nil
+}

@@ -1,0 +1,79 @@
+package restore
+
+import (
+	"fmt"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/internal/kernel"
+)
+
+// finish restores everything after memory, once the whole image has been
+// read and its tail checked, then releases the process.
+func (rs *restorer) finish(t *taskPlan) error {
+	steps := []struct {
+		name string
+		fn   func(*taskPlan) error
+	}{
+		{"memory", rs.finishMemory},
+		{"files", rs.restoreFiles},
+		{"fs", rs.restoreFs},
+		{"signal handlers", rs.restoreSighand},
+		{"task state", rs.restoreMisc},
+		{"rlimits", rs.restoreRlimits},
+		{"threads", rs.createThreads},
+		{"thread state", rs.restoreThreadState},
+		{"release", rs.release},
+	}
+	for _, s := range steps {
+		if err := s.fn(t); err != nil {
+			return fmt.Errorf("task %d: %s: %w", t.rec.Pid, s.name, err)
+		}
+	}
+	return nil
+}
+
+// release removes the scratch area, loads every thread's registers, FPU
+// state and signal mask, and lets all threads go.
+func (rs *restorer) release(t *taskPlan) error {
+	// The last injected syscall unmaps the page it runs from: the thread
+	// stops at syscall exit and never returns to user code there.
+	if _, err := t.leader.Syscall(unix.SYS_MUNMAP, uintptr(t.scratch), scratchPages*pageSize); err != nil {
+		return fmt.Errorf("unmap scratch: %w", err)
+	}
+	for i := range t.threads {
+		th := &t.threads[i]
+		rt := t.threadRTs[int(th.Tid)]
+		regs := kernel.RegsFromArray(th.Regs)
+		regs.FixupRestart()
+		if err := rs.tr.SetXState(rt.Tid, th.XState); err != nil {
+			return fmt.Errorf("thread %d: xstate: %w", th.Tid, err)
+		}
+		if err := rt.Session().Finish(&regs); err != nil {
+			return fmt.Errorf("thread %d: registers: %w", th.Tid, err)
+		}
+		if err := rs.tr.SetSigmask(rt.Tid, th.Sigmask); err != nil {
+			return fmt.Errorf("thread %d: signal mask: %w", th.Tid, err)
+		}
+	}
+	for i := range t.threads {
+		tid := t.threadRTs[int(t.threads[i].Tid)].Tid
+		if err := rs.tr.Detach(tid, 0); err != nil {
+			return fmt.Errorf("thread %d: detach: %w", t.threads[i].Tid, err)
+		}
+	}
+	return nil
+}
+
+// checkXState refuses images whose FPU/vector state this CPU cannot load.
+func checkXState(h *image.Header) error {
+	have := kernel.XFeatures()
+	if h.XFeatures&^have != 0 {
+		return fmt.Errorf("image uses CPU state components %#x this CPU lacks (it has %#x)", h.XFeatures&^have, have)
+	}
+	if size := uint32(kernel.XStateSize()); h.Consts.XStateLen != size {
+		return fmt.Errorf("image XSAVE area is %d bytes, this CPU's is %d", h.Consts.XStateLen, size)
+	}
+	return nil
+}

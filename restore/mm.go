@@ -1,0 +1,217 @@
+package restore
+
+import (
+	"fmt"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/internal/addrspace"
+	"github.com/ckpt/ckpt/internal/proc"
+	"github.com/ckpt/ckpt/internal/ptrace"
+)
+
+// scratchPages is the size of the injection area: one page holding the
+// syscall instruction, the rest for syscall arguments.
+const scratchPages = 17
+
+// layout turns the fresh task's address space (a copy of the stub's) into
+// the image's: a scratch page to inject from, the stub and its stack gone,
+// the vDSO where it was, every VMA mapped.
+func (rs *restorer) layout(t *taskPlan) error {
+	lt := t.leader
+	cur, err := proc.Maps(t.pid)
+	if err != nil {
+		return err
+	}
+	curRanges := make([]addrspace.Range, len(cur))
+	for i, v := range cur {
+		curRanges[i] = addrspace.Range{Start: v.Start, End: v.End}
+	}
+	size := uint64(scratchPages * pageSize)
+	t.scratch = addrspace.FindGap(size, imageRanges(t.vmas), curRanges)
+	if t.scratch == 0 {
+		return fmt.Errorf("no room for the scratch area")
+	}
+	if err := lt.MapScratch(t.scratch, size, unix.PROT_READ|unix.PROT_WRITE|unix.PROT_EXEC); err != nil {
+		return err
+	}
+	if err := ptrace.WriteMem(t.pid, t.scratch, syscallInsn); err != nil {
+		return fmt.Errorf("write syscall instruction: %w", err)
+	}
+	lt.Session().SetInsn(t.scratch)
+	lt.UseScratch(t.scratch+pageSize, size-pageSize)
+
+	for _, v := range cur {
+		if v.Start == t.scratch || isKernelSpecial(v.Path) {
+			continue
+		}
+		if _, err := lt.Syscall(unix.SYS_MUNMAP, uintptr(v.Start), uintptr(v.End-v.Start)); err != nil {
+			return fmt.Errorf("unmap stub mapping %#x-%#x %s: %w", v.Start, v.End, v.Path, err)
+		}
+	}
+	if err := rs.moveSpecials(t, cur); err != nil {
+		return fmt.Errorf("vdso: %w", err)
+	}
+	return rs.mapVmas(t)
+}
+
+func isKernelSpecial(path string) bool {
+	switch path {
+	case "[vdso]", "[vvar]", "[vvar_vclock]", "[vsyscall]":
+		return true
+	}
+	return false
+}
+
+var specialKinds = map[string]uint32{
+	"[vdso]": image.VmaVdso, "[vvar]": image.VmaVvar, "[vvar_vclock]": image.VmaVvarVclock,
+}
+
+// moveSpecials moves the kernel's vDSO and vvar mappings to where the image
+// had them: code in the image may hold pointers into the vDSO (the C
+// library caches its function addresses). Each piece moves on its own,
+// first out of the way if the old and new places overlap.
+func (rs *restorer) moveSpecials(t *taskPlan, cur []proc.Vma) error {
+	lt := t.leader
+	type move struct{ from, to addrspace.Range }
+	var moves []move
+	for _, v := range cur {
+		kind, ok := specialKinds[v.Path]
+		if !ok {
+			continue
+		}
+		var want *image.Vma
+		for i := range t.vmas {
+			if t.vmas[i].Kind == kind {
+				want = &t.vmas[i]
+			}
+		}
+		if want == nil {
+			// The process had unmapped it; so do we.
+			if _, err := lt.Syscall(unix.SYS_MUNMAP, uintptr(v.Start), uintptr(v.End-v.Start)); err != nil {
+				return err
+			}
+			continue
+		}
+		if want.End-want.Start != v.End-v.Start {
+			return fmt.Errorf("%s is %d bytes here but %d in the image: this kernel's vDSO differs from the checkpointed one", v.Path, v.End-v.Start, want.End-want.Start)
+		}
+		moves = append(moves, move{addrspace.Range{Start: v.Start, End: v.End}, addrspace.Range{Start: want.Start, End: want.End}})
+	}
+	mremap := func(from, to addrspace.Range) error {
+		if from == to {
+			return nil
+		}
+		_, err := lt.Syscall(unix.SYS_MREMAP, uintptr(from.Start), uintptr(from.End-from.Start),
+			uintptr(from.End-from.Start), unix.MREMAP_MAYMOVE|unix.MREMAP_FIXED, uintptr(to.Start))
+		if err != nil {
+			return fmt.Errorf("mremap %#x -> %#x: %w", from.Start, to.Start, err)
+		}
+		return nil
+	}
+	var all []addrspace.Range
+	for _, m := range moves {
+		all = append(all, m.from, m.to)
+	}
+	all = append(all, addrspace.Range{Start: t.scratch, End: t.scratch + scratchPages*pageSize})
+	for i, m := range moves {
+		for _, o := range all {
+			if o != m.from && addrspace.Overlaps(m.to, o) {
+				// Park it first in a hole that collides with nothing.
+				tmp := addrspace.FindGap(m.from.End-m.from.Start, imageRanges(t.vmas), all)
+				park := addrspace.Range{Start: tmp, End: tmp + m.from.End - m.from.Start}
+				if err := mremap(m.from, park); err != nil {
+					return err
+				}
+				moves[i].from = park
+				all = append(all, park)
+				break
+			}
+		}
+	}
+	for _, m := range moves {
+		if err := mremap(m.from, m.to); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// madvAdvice maps the image's madvise bits to the advice that recreates them.
+var madvAdvice = []struct {
+	bit    uint64
+	advice int
+}{
+	{image.VmaMadvDontFork, unix.MADV_DONTFORK},
+	{image.VmaMadvWipeOnFork, unix.MADV_WIPEONFORK},
+	{image.VmaMadvHugePage, unix.MADV_HUGEPAGE},
+	{image.VmaMadvNoHugePage, unix.MADV_NOHUGEPAGE},
+	{image.VmaMadvDontDump, unix.MADV_DONTDUMP},
+}
+
+// mapVmas maps every VMA of the image. Mappings that will receive pages are
+// made writable for now; finishMemory puts back their protections.
+func (rs *restorer) mapVmas(t *taskPlan) error {
+	lt := t.leader
+	openFiles := map[string]int{}
+	defer func() {
+		for _, fd := range openFiles {
+			_, _ = lt.Syscall(unix.SYS_CLOSE, uintptr(fd))
+		}
+	}()
+	for i := range t.vmas {
+		v := &t.vmas[i]
+		switch v.Kind {
+		case image.VmaVdso, image.VmaVvar, image.VmaVvarVclock, image.VmaVsyscall:
+			continue
+		}
+		prot := uintptr(v.Prot)
+		if takesPages(v) {
+			prot |= unix.PROT_WRITE
+		}
+		flags := uintptr(v.Flags) | unix.MAP_FIXED
+		fd := ^uintptr(0)
+		var off uintptr
+		switch v.Kind {
+		case image.VmaAnon, image.VmaStack, image.VmaHeap:
+			flags |= unix.MAP_ANONYMOUS
+		case image.VmaFile:
+			shared := v.Flags&unix.MAP_SHARED != 0
+			key := fmt.Sprintf("%v:%s", shared, v.Path)
+			f, ok := openFiles[key]
+			if !ok {
+				var err error
+				if f, err = openInTask(lt, v.Path, shared); err != nil {
+					return fmt.Errorf("vma %#x-%#x: %w", v.Start, v.End, err)
+				}
+				openFiles[key] = f
+			}
+			fd, off = uintptr(f), uintptr(v.Pgoff)
+		default:
+			return badImage("vma %#x-%#x has unknown kind %d", v.Start, v.End, v.Kind)
+		}
+		ret, err := lt.Syscall(unix.SYS_MMAP, uintptr(v.Start), uintptr(v.End-v.Start), prot, flags, fd, off)
+		if err != nil {
+			return fmt.Errorf("mmap vma %#x-%#x %s: %w", v.Start, v.End, v.Path, err)
+		}
+		if uint64(ret) != v.Start {
+			return fmt.Errorf("mmap vma %#x-%#x landed at %#x", v.Start, v.End, ret)
+		}
+		for _, m := range madvAdvice {
+			if v.Madv&m.bit == 0 {
+				continue
+			}
+			if _, err := lt.Syscall(unix.SYS_MADVISE, uintptr(v.Start), uintptr(v.End-v.Start), uintptr(m.advice)); err != nil {
+				return fmt.Errorf("madvise(%d) vma %#x-%#x: %w", m.advice, v.Start, v.End, err)
+			}
+		}
+		if name, ok := strings.CutPrefix(v.Path, "[anon:"); ok && v.Kind == image.VmaAnon {
+			if err := nameVma(lt, v, strings.TrimSuffix(name, "]")); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,99 @@
+package restore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/internal/ptrace"
+)
+
+const pageSize = image.PageSize
+
+// Options control a restore.
+type Options struct {
+	// InheritFds connects external files of the image (a terminal, a pipe
+	// to the parent) to files the caller holds, by the external file's key
+	// as recorded in the image ("pipe:[1234]", "/dev/pts/3"). External
+	// files without an entry that were fd 0, 1 or 2 get the restorer's own
+	// stdin, stdout or stderr.
+	InheritFds map[string]*os.File
+	// Detached means the caller will not wait for the restored process: a
+	// parent-death signal would fire as soon as the caller exits, so it is
+	// not restored on the root task.
+	Detached bool
+	Logger   *slog.Logger
+}
+
+// Result describes the restored process.
+type Result struct {
+	Pid     int
+	Threads int
+	Pages   uint64
+	// Elapsed is the time from the start of the restore until the
+	// process was released.
+	Elapsed time.Duration
+}
+
+// Restore rebuilds the process in the image read from r and lets it run.
+// When r is a regular file the whole image is validated (framing, tail,
+// digest) before anything is created and pages are read by the restored
+// task straight from the file; from a pipe the image is read once, in
+// order, and the tail is checked before the process is released: a bad
+// image never runs.
+func Restore(ctx context.Context, r io.Reader, opts Options) (*Result, error) {
+	start := time.Now()
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	log = log.With("component", "restore")
+
+	var ropts image.Options
+	f, seekable := r.(*os.File)
+	if seekable {
+		if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+			seekable = false
+		}
+	}
+	if seekable {
+		if _, err := image.Validate(f); err != nil {
+			return nil, fmt.Errorf("validate image: %w", err)
+		}
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return nil, err
+		}
+		ropts.NoDigest = true
+	}
+
+	tr, err := ptrace.New()
+	if err != nil {
+		return nil, fmt.Errorf("start tracer: %w", err)
+	}
+	defer tr.Close()
+
+	rs := &restorer{ctx: ctx, log: log, opts: opts, tr: tr, objs: map[uint32]image.Record{}}
+	if seekable {
+		rs.imageFile = f
+	}
+	if err := rs.run(image.NewReader(r, ropts)); err != nil {
+		rs.abort()
+		return nil, err
+	}
+	res := &Result{Pid: rs.task.pid, Threads: len(rs.task.threads), Pages: rs.pages, Elapsed: time.Since(start)}
+	log.Info("restore done", "pid", res.Pid, "threads", res.Threads, "pages", res.Pages, "elapsed", res.Elapsed)
+	return res, nil
+}
+
+// ErrBadImage is wrapped when the image is consistent in framing but not in
+// content (a record out of place, a missing object).
+var ErrBadImage = errors.New("bad image")
+
+func badImage(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrBadImage, fmt.Sprintf(format, args...))
+}
