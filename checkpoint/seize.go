@@ -123,9 +123,10 @@ func (d *dumper) kill(p *process) {
 	if err := unix.Kill(p.pid, unix.SIGKILL); err != nil {
 		d.log.Warn("kill failed", "err", err)
 	}
-	for _, t := range p.threads {
-		// Consume the exit notifications we get as the tracer; the real
-		// parent still reaps the zombie.
-		_, _ = d.tr.Wait(t.tid)
+	// Consume the exit notifications we get as the tracer; the real parent
+	// still reaps the zombie. Other threads first: a thread-group leader
+	// is not reported until every other thread is gone.
+	for i := len(p.threads) - 1; i >= 0; i-- {
+		_, _ = d.tr.Wait(p.threads[i].tid)
 	}
 }

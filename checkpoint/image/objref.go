@@ -1,0 +1,48 @@
+package image
+
+import (
+	"fmt"
+	"reflect"
+)
+
+// objTable enforces the objref rules on both the writing and the reading
+// side: an object is defined once, with a non-zero objref, before any
+// record refers to it. Objrefs are global to the image, so objects shared
+// between tasks are written once.
+type objTable struct {
+	defined map[uint32]int64 // objref -> stream offset of its defining record
+}
+
+// check applies the rules to one record (v is the struct, c its codec)
+// at stream offset off and records its definition. It returns a detail
+// message, or "" if the record is fine.
+func (t *objTable) check(c *recCodec, v reflect.Value, off int64) string {
+	if c.objref < 0 && len(c.refs) == 0 {
+		return ""
+	}
+	if t.defined == nil {
+		t.defined = map[uint32]int64{}
+	}
+	// References first: a record cannot refer to itself.
+	for _, i := range c.refs {
+		ref := uint32(v.Field(i).Uint())
+		if ref == 0 {
+			continue
+		}
+		if _, ok := t.defined[ref]; !ok {
+			return fmt.Sprintf("field %s refers to objref %d, which no earlier record defines", v.Type().Field(i).Name, ref)
+		}
+	}
+	if c.objref < 0 {
+		return ""
+	}
+	ref := uint32(v.Field(c.objref).Uint())
+	if ref == 0 {
+		return "objref 0 is reserved for \"none\""
+	}
+	if first, dup := t.defined[ref]; dup {
+		return fmt.Sprintf("objref %d defined twice (first by the record at offset %d)", ref, first)
+	}
+	t.defined[ref] = off
+	return ""
+}

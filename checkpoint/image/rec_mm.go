@@ -1,0 +1,123 @@
+package image
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Mm (MM, type 400, object) is an address space, possibly shared by
+// several tasks (CLONE_VM). NrVmas VMA records follow it, then the PAGES
+// records of its memory.
+type Mm struct {
+	Objref     uint32 `ckpt:"objref"`
+	NrVmas     uint32
+	StartCode  uint64
+	EndCode    uint64
+	StartData  uint64
+	EndData    uint64
+	StartBrk   uint64
+	Brk        uint64
+	StartStack uint64
+	ArgStart   uint64
+	ArgEnd     uint64
+	EnvStart   uint64
+	EnvEnd     uint64
+	ExeDev     uint64
+	ExeIno     uint64
+	ExePath    string
+	Auxv       []uint64 // /proc/PID/auxv as u64 words, at most Header.Consts.AuxvMax
+}
+
+// Vma (VMA, type 401) is one mapping of the Mm before it.
+type Vma struct {
+	Start    uint64
+	End      uint64
+	Pgoff    uint64 // file offset in bytes
+	Prot     uint32 // PROT_* bits
+	Flags    uint32 // MAP_PRIVATE or MAP_SHARED, | MAP_ANONYMOUS, | MAP_GROWSDOWN
+	Kind     uint32 // Vma* kind value
+	Reserved uint32
+	Madv     uint64 // VmaMadv* bits
+	Dev      uint64
+	Ino      uint64
+	Path     string
+}
+
+// Vma.Kind values.
+const (
+	VmaAnon       uint32 = 1
+	VmaFile       uint32 = 2
+	VmaStack      uint32 = 3
+	VmaHeap       uint32 = 4
+	VmaVdso       uint32 = 5
+	VmaVvar       uint32 = 6
+	VmaVvarVclock uint32 = 7
+	VmaVsyscall   uint32 = 8
+)
+
+var vmaKindNames = map[uint32]string{
+	VmaAnon: "anon", VmaFile: "file", VmaStack: "stack", VmaHeap: "heap",
+	VmaVdso: "vdso", VmaVvar: "vvar", VmaVvarVclock: "vvar_vclock", VmaVsyscall: "vsyscall",
+}
+
+// VmaKindName returns the name of a Vma.Kind value, for inspect.
+func VmaKindName(k uint32) string {
+	if s, ok := vmaKindNames[k]; ok {
+		return s
+	}
+	return fmt.Sprintf("kind(%d)", k)
+}
+
+// Vma.Madv bits: the madvise(2) state restore replays.
+const (
+	VmaMadvDontFork   uint64 = 1
+	VmaMadvWipeOnFork uint64 = 2
+	VmaMadvHugePage   uint64 = 4
+	VmaMadvNoHugePage uint64 = 8
+	VmaMadvDontDump   uint64 = 16
+	VmaMadvLocked     uint64 = 32
+)
+
+var madvNames = []struct {
+	bit  uint64
+	name string
+}{
+	{VmaMadvDontFork, "dontfork"}, {VmaMadvWipeOnFork, "wipeonfork"}, {VmaMadvHugePage, "hugepage"},
+	{VmaMadvNoHugePage, "nohugepage"}, {VmaMadvDontDump, "dontdump"}, {VmaMadvLocked, "locked"},
+}
+
+// MadvString renders Vma.Madv bits as "dontfork|hugepage", for inspect.
+func MadvString(m uint64) string {
+	var parts []string
+	for _, n := range madvNames {
+		if m&n.bit != 0 {
+			parts = append(parts, n.name)
+			m &^= n.bit
+		}
+	}
+	if m != 0 {
+		parts = append(parts, fmt.Sprintf("%#x", m))
+	}
+	if len(parts) == 0 {
+		return "0"
+	}
+	return strings.Join(parts, "|")
+}
+
+// Pages (PAGES, type 402) carries NrPages pages of memory at Vaddr. After
+// the encoded fields, zero padding brings the page data to a stream
+// offset that is a multiple of PageSize; len counts that padding and the
+// data. The data is not part of the struct: see Reader.ReadPageData.
+type Pages struct {
+	Vaddr      uint64
+	NrPages    uint32
+	Flags      uint32 // none defined in v1 (must be 0)
+	DataOffset int64  `ckpt:"-" json:"data_offset"` // not encoded: stream offset of the first data byte, set by the Reader
+}
+
+// pagesFieldsLen is the encoded size of Pages' fields.
+const pagesFieldsLen = 16
+
+func (*Mm) Type() Type    { return TypeMm }
+func (*Vma) Type() Type   { return TypeVma }
+func (*Pages) Type() Type { return TypePages }

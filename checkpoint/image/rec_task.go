@@ -1,0 +1,108 @@
+package image
+
+// Task (TASK, type 100) starts the section of one process. The object
+// records that follow, up to its TASK_OBJS, belong to it.
+type Task struct {
+	Pid       int32 // in the innermost pid namespace of the checkpointed set
+	PPid      int32
+	Pgid      int32
+	Sid       int32
+	Flags     uint32 // TaskFlag* bits
+	State     uint32 // TaskAlive or TaskZombie
+	ExitCode  int32  // zombies: the wait status
+	NrThreads uint32
+	Comm      [TaskCommLen]byte
+}
+
+// Task.Flags bits.
+const (
+	// TaskFlagPidnsInit: the task was pid 1 of its pid namespace.
+	TaskFlagPidnsInit uint32 = 1
+)
+
+// Task.State values.
+const (
+	TaskAlive  uint32 = 0
+	TaskZombie uint32 = 1
+)
+
+// TaskObjs (TASK_OBJS, type 101) ends the object section of a task and
+// names the shared objects it uses.
+type TaskObjs struct {
+	Mm      uint32 `ckpt:"ref"`
+	Files   uint32 `ckpt:"ref"`
+	Fs      uint32 `ckpt:"ref"`
+	Sighand uint32 `ckpt:"ref"`
+}
+
+// Creds (CREDS, type 102) holds the task's credentials.
+type Creds struct {
+	Uid, Euid, Suid, Fsuid uint32
+	Gid, Egid, Sgid, Fsgid uint32
+	CapInh                 uint64
+	CapPrm                 uint64
+	CapEff                 uint64
+	CapBnd                 uint64
+	CapAmb                 uint64
+	Securebits             uint32
+	NoNewPrivs             uint32
+	Groups                 []uint32
+}
+
+// TaskMisc (TASK_MISC, type 103) holds per-process settings that fit no
+// other record.
+type TaskMisc struct {
+	Personality uint32
+	Umask       uint32
+	PdeathSig   uint32
+	Dumpable    uint32
+	Itimers     [3]Itimer // ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF
+}
+
+// Itimer is one interval timer as getitimer(2) returns it.
+type Itimer struct {
+	IntervalSec  int64
+	IntervalUsec int64
+	ValueSec     int64
+	ValueUsec    int64
+}
+
+// Rlimits (RLIMITS, type 104) holds the resource limits, indexed by
+// RLIMIT_* number.
+type Rlimits struct {
+	Limits []Rlimit
+}
+
+// Rlimit is one limit as prlimit(2) returns it.
+type Rlimit struct {
+	Cur uint64
+	Max uint64
+}
+
+// Thread (THREAD, type 107) is one thread, written after the task's
+// TASK_OBJS; the first THREAD of a task is its thread-group leader.
+type Thread struct {
+	Tid           int32
+	Flags         uint32                // none defined in v1
+	Regs          [UserRegsWords]uint64 // struct user_regs_struct, arch/x86/include/asm/user_64.h order
+	Sigmask       uint64
+	TidAddress    uint64 // clear_child_tid
+	RobustList    uint64
+	RobustListLen uint64
+	RseqAddr      uint64
+	RseqLen       uint32
+	RseqSig       uint32
+	AltstackSp    uint64
+	AltstackSize  uint64
+	AltstackFlags uint32
+	Reserved      uint32
+	Comm          [TaskCommLen]byte // /proc/PID/task/TID/comm; the leader's is also in TASK
+	XState        []byte            // NT_X86_XSTATE regset
+}
+
+func (*Task) Type() Type     { return TypeTask }
+func (*TaskObjs) Type() Type { return TypeTaskObjs }
+func (*Creds) Type() Type    { return TypeCreds }
+func (*TaskMisc) Type() Type { return TypeTaskMisc }
+func (*Rlimits) Type() Type  { return TypeRlimits }
+func (*Thread) Type() Type   { return TypeThread }

@@ -1,0 +1,280 @@
+package image
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"math"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func fill[T any](n int, v T) []T {
+	s := make([]T, n)
+	for i := range s {
+		s[i] = v
+	}
+	return s
+}
+
+func maxRegs() (r [UserRegsWords]uint64) {
+	for i := range r {
+		r[i] = math.MaxUint64 - uint64(i)
+	}
+	return r
+}
+
+var (
+	longString = strings.Repeat("/very/long/path", 4000) // 60000 bytes
+	maxItimer  = Itimer{math.MaxInt64, math.MinInt64, -1, 1}
+	fullSig    = Siginfo(bytes.Repeat([]byte{0xff}, SiginfoLen))
+	u32max     = uint32(math.MaxUint32)
+	u64max     = uint64(math.MaxUint64)
+)
+
+// roundTripCases holds boundary values for every record type: zero
+// values, extremes of every integer, empty and long strings and slices.
+var roundTripCases = []struct {
+	name string
+	rec  Record
+}{
+	{"header/new", NewHeader()},
+	{"header/empty-strings", &Header{Magic: MagicHead, Major: VersionMajor, Arch: ArchAMD64, PageShift: PageShift}},
+	{"header/extremes", &Header{Magic: MagicHead, Major: VersionMajor, Minor: math.MaxUint16, Arch: ArchAMD64, PageShift: PageShift,
+		TimeNs: math.MinInt64, XFeatures: u64max, Consts: KernelConsts{math.MaxUint16, 1, 2, 3, 4, 5, u32max},
+		Release: longString, Version: "\x00é", Machine: "x86_64", Hostname: longString[:255]}},
+	{"tail", &Tail{Magic: MagicTail, Records: u64max, Bytes: 0, Digest: 0x0123456789abcdef}},
+	{"error/empty", &Error{}},
+	{"error/long", &Error{Pid: math.MinInt32, Errno: math.MaxInt32, Message: longString}},
+	{"task/zero", &Task{}},
+	{"task/extremes", &Task{Pid: math.MaxInt32, PPid: math.MinInt32, Pgid: -1, Sid: 1, Flags: u32max, State: TaskZombie,
+		ExitCode: math.MinInt32, NrThreads: u32max, Comm: comm("0123456789abcdef")}},
+	{"task_objs/none", &TaskObjs{}},
+	{"task_objs/max", &TaskObjs{Mm: u32max, Files: 1, Fs: u32max - 1, Sighand: 2}},
+	{"creds/zero", &Creds{}},
+	{"creds/extremes", &Creds{Uid: u32max, Euid: 0, Suid: 1, Fsuid: u32max, Gid: u32max, Egid: 2, Sgid: 3, Fsgid: u32max,
+		CapInh: u64max, CapPrm: 1, CapEff: 1 << 63, CapBnd: u64max, CapAmb: 7, Securebits: u32max, NoNewPrivs: 1,
+		Groups: fill(65536, u32max)}},
+	{"task_misc/extremes", &TaskMisc{Personality: u32max, Umask: 0o777, PdeathSig: 64, Dumpable: 2,
+		Itimers: [3]Itimer{maxItimer, {}, maxItimer}}},
+	{"rlimits/empty", &Rlimits{}},
+	{"rlimits/full", &Rlimits{Limits: fill(NRlimits, Rlimit{Cur: u64max, Max: 0})}},
+	{"sighand/min", &Sighand{Objref: 1}},
+	{"sighand/full", &Sighand{Objref: u32max, Actions: fill(NSig, Sigaction{u64max, 1, u64max, 1 << 63})}},
+	{"sigpending/empty", &SigPending{Tid: -1}},
+	{"sigpending/full", &SigPending{Tid: math.MaxInt32, Infos: fill(1000, fullSig)}},
+	{"thread/zero", &Thread{}},
+	{"thread/extremes", &Thread{Tid: math.MaxInt32, Flags: u32max, Regs: maxRegs(), Sigmask: u64max, TidAddress: u64max,
+		RobustList: 1, RobustListLen: 24, RseqAddr: u64max, RseqLen: u32max, RseqSig: u32max, AltstackSp: u64max,
+		AltstackSize: u64max, AltstackFlags: u32max, Reserved: u32max, Comm: comm("\xff\xff"),
+		XState: bytes.Repeat([]byte{0xa5}, 100000)}},
+	{"fs/empty", &Fs{Objref: 1}},
+	{"fs/long", &Fs{Objref: u32max, Cwd: longString, Root: longString[:4095]}},
+	{"files/zero", &Files{Objref: 1}},
+	{"files/max", &Files{Objref: u32max, NrFds: u32max}},
+	{"fd/min", &Fd{Fd: math.MinInt32}},
+	{"fd/max", &Fd{Fd: math.MaxInt32, Flags: u32max, File: u32max}},
+	{"reg_file/empty", &RegFile{Objref: 1}},
+	{"reg_file/extremes", &RegFile{Objref: u32max, Flags: u32max, Pos: math.MinInt64, Mode: u32max, Reserved: u32max,
+		Dev: u64max, Ino: u64max, Rdev: u64max, Size: math.MaxInt64, Path: longString}},
+	{"ext_file/empty", &ExtFile{Objref: 1}},
+	{"ext_file/extremes", &ExtFile{Objref: u32max, Flags: u32max, Kind: u32max, Reserved: u32max, Key: "pipe:[4294967295]"}},
+	{"mm/empty", &Mm{Objref: 1}},
+	{"mm/extremes", &Mm{Objref: u32max, NrVmas: u32max, StartCode: u64max, EndCode: 1, StartData: u64max, EndData: 2,
+		StartBrk: u64max, Brk: 3, StartStack: u64max, ArgStart: 4, ArgEnd: u64max, EnvStart: 5, EnvEnd: u64max,
+		ExeDev: u64max, ExeIno: u64max, ExePath: longString, Auxv: fill(AuxvMax, u64max)}},
+	{"vma/zero", &Vma{}},
+	{"vma/extremes", &Vma{Start: u64max, End: u64max, Pgoff: u64max, Prot: u32max, Flags: u32max, Kind: u32max,
+		Reserved: u32max, Madv: u64max, Dev: u64max, Ino: u64max, Path: longString}},
+	{"pages/extremes", &Pages{Vaddr: u64max, NrPages: u32max, Flags: u32max}},
+}
+
+func codecOf(t *testing.T, r Record) *recCodec {
+	t.Helper()
+	c := byGoType[reflect.TypeOf(r)]
+	if c == nil {
+		t.Fatalf("no codec for %T", r)
+	}
+	return c
+}
+
+// TestCodecRoundTrip encodes and decodes every case and compares values
+// and bytes.
+func TestCodecRoundTrip(t *testing.T) {
+	seen := map[Type]bool{}
+	for _, tc := range roundTripCases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := codecOf(t, tc.rec)
+			seen[c.typ] = true
+			enc := c.encodePayload(nil, reflect.ValueOf(tc.rec).Elem())
+			if want := c.root.encodedLen(reflect.ValueOf(tc.rec).Elem()); uint64(len(enc)) != want {
+				t.Fatalf("encoded %d bytes, encodedLen says %d", len(enc), want)
+			}
+			got := byType[c.typ].new()
+			trailing, msg := c.decodePayload(enc, reflect.ValueOf(got).Elem())
+			if msg != "" || trailing != 0 {
+				t.Fatalf("decode: %q, %d trailing bytes", msg, trailing)
+			}
+			if !reflect.DeepEqual(got, tc.rec) {
+				t.Fatalf("round trip changed the record:\n got %+v\nwant %+v", got, tc.rec)
+			}
+			if again := c.encodePayload(nil, reflect.ValueOf(got).Elem()); !bytes.Equal(again, enc) {
+				t.Fatal("re-encoding gives other bytes")
+			}
+			// Every proper prefix must fail to decode, never panic.
+			for _, cut := range []int{0, 1, len(enc) / 2, len(enc) - 1} {
+				if cut >= len(enc) || cut < 0 {
+					continue
+				}
+				if _, msg := c.decodePayload(enc[:cut], reflect.ValueOf(byType[c.typ].new()).Elem()); msg == "" {
+					t.Errorf("payload cut to %d of %d bytes decoded", cut, len(enc))
+				}
+			}
+		})
+	}
+	for _, ti := range registry {
+		if !seen[ti.typ] {
+			t.Errorf("no round-trip case for %s", ti.name)
+		}
+	}
+}
+
+// TestCodecLayout pins the byte layout on a hand-computed example, so the
+// codec cannot drift into, say, big-endian or implicit padding.
+func TestCodecLayout(t *testing.T) {
+	r := &Fd{Fd: -2, Flags: 1, File: 0x01020304}
+	got := codecOf(t, r).encodePayload(nil, reflect.ValueOf(r).Elem())
+	want := []byte{0xfe, 0xff, 0xff, 0xff, 1, 0, 0, 0, 4, 3, 2, 1}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("FD payload % x, want % x", got, want)
+	}
+	s := &Rlimits{Limits: []Rlimit{{Cur: 1, Max: 2}}}
+	got = codecOf(t, s).encodePayload(nil, reflect.ValueOf(s).Elem())
+	want = []byte{1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("RLIMITS payload % x, want % x", got, want)
+	}
+	empty := codecOf(t, &Creds{}).encodePayload(nil, reflect.ValueOf(&Creds{Groups: []uint32{}}).Elem())
+	if n := len(empty); n != 32+40+8+4 {
+		t.Fatalf("CREDS with empty groups is %d bytes, want 84", n)
+	}
+}
+
+// TestStreamRoundTrip writes every case (that Write accepts) into an image
+// and reads it back.
+func TestStreamRoundTrip(t *testing.T) {
+	for _, tc := range roundTripCases {
+		switch tc.rec.(type) {
+		case *Tail, *Error, *Pages:
+			continue // written by Close, Abort and WritePages; tested elsewhere
+		}
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			w := NewWriter(&buf)
+			hdr, isHdr := tc.rec.(*Header)
+			if !isHdr {
+				hdr = NewHeader()
+			}
+			if err := w.Write(hdr); err != nil {
+				t.Fatal(err)
+			}
+			// Define whatever the case refers to.
+			c := codecOf(t, tc.rec)
+			v := reflect.ValueOf(tc.rec).Elem()
+			for _, i := range c.refs {
+				if ref := uint32(v.Field(i).Uint()); ref != 0 {
+					if err := w.Write(&Fs{Objref: ref}); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			if !isHdr {
+				if err := w.Write(tc.rec); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if w.Offset() != int64(buf.Len()) || buf.Len()%recordAlign != 0 {
+				t.Fatalf("Offset %d, stream %d bytes", w.Offset(), buf.Len())
+			}
+			recs, _, err := readAll(NewReader(bytes.NewReader(buf.Bytes()), Options{}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := recs[len(recs)-2]; !reflect.DeepEqual(got, tc.rec) {
+				t.Fatalf("read back %+v\nwant %+v", got, tc.rec)
+			}
+		})
+	}
+}
+
+// TestJSON checks every record type survives encoding/json, the form
+// `ckpt inspect --json` prints. (Strings that are not valid UTF-8 do not:
+// encoding/json replaces the bad bytes.)
+func TestJSON(t *testing.T) {
+	for _, tc := range roundTripCases {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := json.Marshal(tc.rec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := byType[tc.rec.Type()].new()
+			if err := json.Unmarshal(b, got); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tc.rec) {
+				t.Fatalf("JSON round trip changed the record: %.300s", b)
+			}
+		})
+	}
+	b, _ := json.Marshal(&Pages{Vaddr: 4096, NrPages: 1, DataOffset: 8192})
+	if !strings.Contains(string(b), `"data_offset":8192`) || !strings.Contains(string(b), `"NrPages":1`) {
+		t.Fatalf("PAGES JSON %s", b)
+	}
+}
+
+// TestSampleRoundTrip reads the realistic image back record by record,
+// with the page data.
+func TestSampleRoundTrip(t *testing.T) {
+	s := buildSample(t)
+	r := NewReader(bytes.NewReader(s.bytes), Options{})
+	for i, want := range s.recs {
+		got, err := r.Next()
+		if err != nil {
+			t.Fatalf("record %d: %v", i, err)
+		}
+		if p, ok := got.(*Pages); ok {
+			if p.DataOffset%PageSize != 0 || p.DataOffset <= r.RecordOffset() {
+				t.Fatalf("PAGES at %d has data at %d", r.RecordOffset(), p.DataOffset)
+			}
+			data := make([]byte, int(p.NrPages)*PageSize)
+			if err := r.ReadPageData(data); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(data, s.data[i]) || !bytes.Equal(s.bytes[p.DataOffset:p.DataOffset+int64(len(data))], data) {
+				t.Fatalf("page data of record %d differs", i)
+			}
+			p.DataOffset = 0
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("record %d: got %+v\nwant %+v", i, got, want)
+		}
+	}
+	tail, err := r.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tl := tail.(*Tail); tl.Records != uint64(len(s.recs)) || tl.Bytes != uint64(len(s.bytes)-40) {
+		t.Fatalf("tail %+v for %d records, %d bytes", tl, len(s.recs), len(s.bytes))
+	}
+	if _, err := r.Next(); !errors.Is(err, io.EOF) {
+		t.Fatalf("after TAIL: %v, want io.EOF", err)
+	}
+	if r.Header() == nil || r.Header().Release == "" || r.Offset() != int64(len(s.bytes)) {
+		t.Fatalf("Header %+v, Offset %d of %d", r.Header(), r.Offset(), len(s.bytes))
+	}
+}

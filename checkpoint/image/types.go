@@ -1,0 +1,144 @@
+package image
+
+import (
+	"fmt"
+	"reflect"
+)
+
+// Format constants. Each has exactly one definition, here.
+const (
+	MagicHead uint64 = 0x00feed0cc0a2d200
+	MagicTail uint64 = 0x002d2a0cc0deef00
+
+	VersionMajor uint16 = 1
+	VersionMinor uint16 = 0
+
+	PageSize          = 4096
+	PageShift         = 12
+	MaxPagesPerRecord = 16384
+
+	ArchAMD64 uint16 = 1
+
+	// SkippableTypes starts the range of record types a reader that does
+	// not know them skips instead of refusing the image.
+	SkippableTypes Type = 0x80000000
+
+	// MaxRecordLen bounds len for every record: a PAGES record of
+	// MaxPagesPerRecord pages plus its fields and alignment padding.
+	MaxRecordLen = MaxPagesPerRecord*PageSize + 8192
+	// MaxPlainRecordLen bounds len for every record except PAGES, so a
+	// reader never buffers more than this for one record.
+	MaxPlainRecordLen = 1 << 20
+
+	// recordHeaderLen is the {type u32, len u32} prefix of every record.
+	recordHeaderLen = 8
+	// recordAlign is the stream alignment of every record start.
+	recordAlign = 8
+)
+
+// Type is a record type number. Numbers are never reused.
+type Type uint32
+
+// Record types of format version 1.
+const (
+	TypeHeader     Type = 1
+	TypeTail       Type = 2
+	TypeError      Type = 3
+	TypeTask       Type = 100
+	TypeTaskObjs   Type = 101
+	TypeCreds      Type = 102
+	TypeTaskMisc   Type = 103
+	TypeRlimits    Type = 104
+	TypeSighand    Type = 105
+	TypeSigPending Type = 106
+	TypeThread     Type = 107
+	TypeFs         Type = 300
+	TypeFiles      Type = 301
+	TypeFd         Type = 302
+	TypeRegFile    Type = 303
+	TypeExtFile    Type = 304
+	TypeMm         Type = 400
+	TypeVma        Type = 401
+	TypePages      Type = 402
+)
+
+// Record is the payload of one record. Every record type is a struct
+// used through a pointer (*Header, *Vma...).
+type Record interface{ Type() Type }
+
+// typeInfo is one row of the registry.
+type typeInfo struct {
+	typ       Type
+	name      string
+	new       func() Record
+	skippable bool // must equal typ >= SkippableTypes; checked at init
+	retired   bool // kept so the number is never reused; readers refuse it
+}
+
+// registry lists every record type ever defined. docs/image-format.md has
+// one section per row (doc_test.go checks it).
+var registry = []typeInfo{
+	{typ: TypeHeader, name: "HEADER", new: func() Record { return new(Header) }},
+	{typ: TypeTail, name: "TAIL", new: func() Record { return new(Tail) }},
+	{typ: TypeError, name: "ERROR", new: func() Record { return new(Error) }},
+	{typ: TypeTask, name: "TASK", new: func() Record { return new(Task) }},
+	{typ: TypeTaskObjs, name: "TASK_OBJS", new: func() Record { return new(TaskObjs) }},
+	{typ: TypeCreds, name: "CREDS", new: func() Record { return new(Creds) }},
+	{typ: TypeTaskMisc, name: "TASK_MISC", new: func() Record { return new(TaskMisc) }},
+	{typ: TypeRlimits, name: "RLIMITS", new: func() Record { return new(Rlimits) }},
+	{typ: TypeSighand, name: "SIGHAND", new: func() Record { return new(Sighand) }},
+	{typ: TypeSigPending, name: "SIGPENDING", new: func() Record { return new(SigPending) }},
+	{typ: TypeThread, name: "THREAD", new: func() Record { return new(Thread) }},
+	{typ: TypeFs, name: "FS", new: func() Record { return new(Fs) }},
+	{typ: TypeFiles, name: "FILES", new: func() Record { return new(Files) }},
+	{typ: TypeFd, name: "FD", new: func() Record { return new(Fd) }},
+	{typ: TypeRegFile, name: "REG_FILE", new: func() Record { return new(RegFile) }},
+	{typ: TypeExtFile, name: "EXT_FILE", new: func() Record { return new(ExtFile) }},
+	{typ: TypeMm, name: "MM", new: func() Record { return new(Mm) }},
+	{typ: TypeVma, name: "VMA", new: func() Record { return new(Vma) }},
+	{typ: TypePages, name: "PAGES", new: func() Record { return new(Pages) }},
+}
+
+var (
+	byType   = map[Type]*typeInfo{}
+	byGoType = map[reflect.Type]*recCodec{} // keyed by the pointer type (*Vma)
+)
+
+// init builds the lookup tables and the codec of every record type. A
+// malformed table or struct is a programming error, so it panics.
+func init() {
+	for i := range registry {
+		ti := &registry[i]
+		if _, dup := byType[ti.typ]; dup {
+			panic(fmt.Sprintf("image: record type %d registered twice", ti.typ))
+		}
+		if ti.skippable != (ti.typ >= SkippableTypes) {
+			panic(fmt.Sprintf("image: record type %s: skippable must be set exactly for types >= %#x", ti.name, uint32(SkippableTypes)))
+		}
+		byType[ti.typ] = ti
+		if ti.retired {
+			continue
+		}
+		rec := ti.new()
+		if rec.Type() != ti.typ {
+			panic(fmt.Sprintf("image: %T.Type() = %d, registry says %d", rec, rec.Type(), ti.typ))
+		}
+		c, err := newRecCodec(ti.typ, reflect.TypeOf(rec).Elem())
+		if err != nil {
+			panic(fmt.Sprintf("image: record type %s: %v", ti.name, err))
+		}
+		byGoType[reflect.TypeOf(rec)] = c
+	}
+}
+
+// String returns the record name (e.g. "VMA"), or UNKNOWN(0x...) for a
+// number not in the registry.
+func (t Type) String() string {
+	if ti, ok := byType[t]; ok {
+		return ti.name
+	}
+	return fmt.Sprintf("UNKNOWN(%#x)", uint32(t))
+}
+
+// Skippable reports whether a reader that does not know t skips it.
+func (t Type) Skippable() bool { return t >= SkippableTypes }
