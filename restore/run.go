@@ -50,9 +50,9 @@ type taskPlan struct {
 	stub      *stub
 	leader    *remote.Task
 	memReady  bool
-	scratch   uint64            // the injection page (syscall insn, then arguments)
-	imageFd   int               // the image file's fd in the task, -1 if none
-	extFds    map[uint32]int    // external file objref -> fd in the task
+	scratch   uint64         // the injection page (syscall insn, then arguments)
+	imageFd   int            // the image file's fd in the task, -1 if none
+	extFds    map[uint32]int // external file objref -> fd in the task
 	threadRTs map[int]*remote.Task
 }
 

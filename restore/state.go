@@ -162,7 +162,9 @@ func restoreCreds(rt *remote.Task, c *image.Creds) error {
 	}
 	steps := []func() error{
 		func() error { return call("setgroups", unix.SYS_SETGROUPS, uintptr(len(c.Groups)), uintptr(gaddr)) },
-		func() error { return call("PR_SET_SECUREBITS", unix.SYS_PRCTL, unix.PR_SET_SECUREBITS, uintptr(c.Securebits)) },
+		func() error {
+			return call("PR_SET_SECUREBITS", unix.SYS_PRCTL, unix.PR_SET_SECUREBITS, uintptr(c.Securebits))
+		},
 		func() error { return call("PR_SET_KEEPCAPS", unix.SYS_PRCTL, unix.PR_SET_KEEPCAPS, 1) },
 		func() error {
 			return call("setresgid", unix.SYS_SETRESGID, uintptr(c.Gid), uintptr(c.Egid), uintptr(c.Sgid))

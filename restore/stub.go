@@ -51,7 +51,7 @@ type stub struct {
 	base uint64
 }
 
-func (s *stub) pid() int          { return s.cmd.Process.Pid }
+func (s *stub) pid() int            { return s.cmd.Process.Pid }
 func (s *stub) syscallAddr() uint64 { return s.base + stubCodeOff + stubSyscallOff }
 
 // startStub execs a stub loaded at base. extra become the stub's fds from
