@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -26,9 +27,11 @@ func (d *dumper) collect(p *process) error {
 		{"mm", d.collectMm},
 	}
 	for _, s := range steps {
+		start := time.Now()
 		if err := s.fn(p); err != nil {
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
+		d.log.Debug("collected", "step", s.name, "took", time.Since(start))
 	}
 	return nil
 }

@@ -9,7 +9,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ckpt/ckpt/checkpoint/image"
-	"github.com/ckpt/ckpt/internal/kernel"
 )
 
 const (
@@ -43,7 +42,6 @@ func (d *dumper) collectThread(p *process, t *thread) error {
 	if err != nil {
 		return err
 	}
-	r.Regs = regs.Array()
 	if r.XState, err = d.tr.GetXState(t.tid); err != nil {
 		return err
 	}
@@ -58,6 +56,12 @@ func (d *dumper) collectThread(p *process, t *thread) error {
 		return unsupported(p.pid, fmt.Sprintf("rseq of thread %d", t.tid), "unknown rseq flags %#x", rseq.Flags)
 	}
 	r.RseqAddr, r.RseqLen, r.RseqSig = rseq.RseqAbiPointer, rseq.RseqAbiSize, rseq.Signature
+	if moved, err := abortRseq(d.tr, t.tid, r.RseqAddr, r.RseqSig, &regs); err != nil {
+		return unsupported(p.pid, fmt.Sprintf("rseq of thread %d", t.tid), "%v", err)
+	} else if moved {
+		d.log.Debug("thread was in an rseq critical section: moved to its abort handler", "tid", t.tid)
+	}
+	r.Regs = regs.Array()
 	if r.RobustList, r.RobustListLen, err = robustList(t.tid); err != nil {
 		return err
 	}
@@ -83,5 +87,3 @@ func robustList(tid int) (head, size uint64, err error) {
 	}
 	return h, l, nil
 }
-
-var _ = kernel.Regs{}

@@ -81,7 +81,9 @@ func Restore(ctx context.Context, r io.Reader, opts Options) (*Result, error) {
 	if seekable {
 		rs.imageFile = f
 	}
-	if err := rs.run(image.NewReader(r, ropts)); err != nil {
+	rs.in = &spoolReader{r: r}
+	defer rs.in.close()
+	if err := rs.run(image.NewReader(rs.in, ropts)); err != nil {
 		rs.abort()
 		return nil, err
 	}

@@ -22,6 +22,7 @@ type restorer struct {
 	opts      Options
 	tr        *ptrace.Tracer
 	imageFile *os.File // the image when it is a regular file, else nil
+	in        *spoolReader
 
 	hdr   *image.Header
 	objs  map[uint32]image.Record
@@ -151,8 +152,6 @@ func (rs *restorer) handle(r *image.Reader, rec image.Record) error {
 		t.taskObjs = x
 	case *image.Thread:
 		t.threads = append(t.threads, *x)
-	case *image.Error:
-		return fmt.Errorf("%w: %s", image.ErrCheckpointFailed, x.Message)
 	default:
 		return badImage("record %v is not supported by this restorer", rec.Type())
 	}

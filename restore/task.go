@@ -56,8 +56,14 @@ func imageRanges(vmas []image.Vma) []addrspace.Range {
 func (rs *restorer) createTask(t *taskPlan) error {
 	pidnsInit := t.rec.Flags&image.TaskFlagPidnsInit != 0
 	if !pidnsInit {
-		if comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", t.rec.Pid)); err == nil {
-			return fmt.Errorf("pid %d is in use (by %q): stop that process or restore elsewhere", t.rec.Pid, string(comm[:len(comm)-1]))
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", t.rec.Pid)); err == nil {
+			if err := rs.in.drain(); err != nil {
+				return err
+			}
+			rs.log.Info("waiting for the pid to be released", "pid", t.rec.Pid)
+			if err := waitPidFree(int(t.rec.Pid)); err != nil {
+				return err
+			}
 		}
 	}
 	extra, err := rs.stubFiles(t)
