@@ -75,23 +75,20 @@ func (rs *restorer) restoreMisc(t *taskPlan) error {
 		if it == (image.Itimer{}) {
 			continue
 		}
-		v := le64(uint64(it.IntervalSec), uint64(it.IntervalUsec), uint64(it.ValueSec), uint64(it.ValueUsec))
-		if err := writeAt(lt, buf, v); err != nil {
+		if err := setItimer(lt, buf, which, it); err != nil {
 			return err
-		}
-		if _, err := lt.Syscall(unix.SYS_SETITIMER, uintptr(which), uintptr(buf), 0); err != nil {
-			return fmt.Errorf("setitimer(%d): %w", which, err)
 		}
 	}
 	if _, err := lt.Syscall(unix.SYS_PRCTL, unix.PR_SET_DUMPABLE, uintptr(m.Dumpable)); err != nil {
 		return fmt.Errorf("prctl(PR_SET_DUMPABLE, %d): %w", m.Dumpable, err)
 	}
-	if m.PdeathSig != 0 && !rs.opts.Detached {
+	if m.PdeathSig != 0 {
 		if _, err := lt.Syscall(unix.SYS_PRCTL, unix.PR_SET_PDEATHSIG, uintptr(m.PdeathSig)); err != nil {
 			return fmt.Errorf("prctl(PR_SET_PDEATHSIG): %w", err)
 		}
-	} else if m.PdeathSig != 0 {
-		rs.log.Warn("parent death signal not restored: the restorer detaches and would trigger it", "pid", t.pid, "signal", m.PdeathSig)
+		if rs.opts.Detached {
+			rs.log.Warn("the process has a parent-death signal and its parent is the restorer: it fires when the restorer exits", "pid", t.pid, "signal", m.PdeathSig)
+		}
 	}
 	// A session or group the process led is recreated; one it merely
 	// belonged to is outside the image, and it stays in ours.
@@ -215,6 +212,46 @@ func restoreCreds(rt *remote.Task, c *image.Creds) error {
 	}
 	if c.NoNewPrivs != 0 {
 		return call("PR_SET_NO_NEW_PRIVS", unix.SYS_PRCTL, unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+	}
+	return nil
+}
+
+// setItimer arms interval timer which. The kernel rounds CPU-time timers
+// (ITIMER_VIRTUAL, ITIMER_PROF) up by a scheduler tick when they are set,
+// so the value is read back and set once more, less what was added, so
+// that the timer has exactly the time it had left.
+func setItimer(lt *remote.Task, buf uint64, which int, it image.Itimer) error {
+	want := [2]int64{it.IntervalSec*1e6 + it.IntervalUsec, it.ValueSec*1e6 + it.ValueUsec}
+	set := want
+	for try := 0; try < 2; try++ {
+		v := le64(uint64(set[0]/1e6), uint64(set[0]%1e6), uint64(set[1]/1e6), uint64(set[1]%1e6))
+		if err := writeAt(lt, buf, v); err != nil {
+			return err
+		}
+		if _, err := lt.Syscall(unix.SYS_SETITIMER, uintptr(which), uintptr(buf), 0); err != nil {
+			return fmt.Errorf("setitimer(%d): %w", which, err)
+		}
+		if which == unix.ITIMER_REAL {
+			return nil
+		}
+		if _, err := lt.Syscall(unix.SYS_GETITIMER, uintptr(which), uintptr(buf)); err != nil {
+			return fmt.Errorf("getitimer(%d): %w", which, err)
+		}
+		w, err := lt.ReadU64s(buf, 4)
+		if err != nil {
+			return err
+		}
+		got := [2]int64{int64(w[0])*1e6 + int64(w[1]), int64(w[2])*1e6 + int64(w[3])}
+		done := true
+		for i := range set {
+			if extra := got[i] - want[i]; extra > 0 && set[i] > extra {
+				set[i] -= extra
+				done = false
+			}
+		}
+		if done {
+			return nil
+		}
 	}
 	return nil
 }

@@ -38,10 +38,21 @@ type inspected struct {
 }
 
 func runInspect(c *ucli.Context) error {
-	if c.NArg() != 1 {
+	// The flag parser stops at the first argument; accept --json after the
+	// image too, as `ckpt inspect IMAGE --json` is the natural order.
+	asJSON := c.Bool("json")
+	var args []string
+	for _, a := range c.Args().Slice() {
+		if a == "--json" || a == "-json" {
+			asJSON = true
+			continue
+		}
+		args = append(args, a)
+	}
+	if len(args) != 1 {
 		return fmt.Errorf("inspect takes one image: a file, a directory or -")
 	}
-	in, err := openImage(c.Args().First())
+	in, err := openImage(args[0])
 	if err != nil {
 		return err
 	}
@@ -59,11 +70,11 @@ func runInspect(c *ucli.Context) error {
 			break
 		}
 		recs = append(recs, inspected{Offset: r.RecordOffset(), Type: rec.Type().String(), Len: r.RecordLen(), Fields: rec})
-		if !c.Bool("json") {
+		if !asJSON {
 			printRecord(os.Stdout, recs[len(recs)-1])
 		}
 	}
-	if c.Bool("json") {
+	if asJSON {
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetIndent("", " ")
 		if err := enc.Encode(struct {

@@ -1,0 +1,44 @@
+# ckpt: build, test, lint, demo.
+#
+#   make build   bin/ckpt
+#   make test    dependencies, build, every package's tests (the C/R suite
+#                included, verbose so each C/R test shows) and a short fuzz run
+#   make lint    gofmt and go vet
+#   make demo    checkpoint and restore a running counter, step by step
+#   make fuzz    a longer fuzz run of the image reader (FUZZTIME, default 5m)
+
+# hack/deps.sh accepts a Go at /usr/local/go/bin when none is on PATH.
+export PATH := $(PATH):/usr/local/go/bin
+GO ?= go
+FUZZTIME ?= 5m
+# The C/R suite alone is budgeted at ~15 minutes; this is a hang guard.
+TEST_TIMEOUT ?= 40m
+
+.PHONY: all build test deps lint demo fuzz clean
+
+all: build
+
+build:
+	$(GO) build -o bin/ckpt ./cmd/ckpt
+
+deps:
+	hack/deps.sh
+
+test: deps build
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v '/integration$$')
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) -v ./integration
+	$(GO) test ./checkpoint/image -run='^$$' -fuzz=FuzzReader -fuzztime=20s
+
+lint:
+	@out="$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go'))"; \
+	if [ -n "$$out" ]; then echo "gofmt -l:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+demo: deps build
+	hack/demo.sh
+
+fuzz:
+	$(GO) test ./checkpoint/image -run='^$$' -fuzz=FuzzReader -fuzztime=$(FUZZTIME)
+
+clean:
+	rm -rf bin

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# deps.sh: make sure what building and testing ckpt needs is installed.
+# Idempotent: it installs only what is missing, with apt-get, and runs
+# apt-get update only when something is. Go itself is not installed here:
+# it must be on PATH or at /usr/local/go/bin, version 1.26 or newer.
+set -euo pipefail
+
+# gcc, make, libc6-dev (libc.a for the -static test builds), python3 (the
+# Python C/R test), procps (ps), util-linux (setsid), psmisc (killall for
+# people; the scripts never use it), file.
+packages=(gcc make libc6-dev python3 procps util-linux psmisc file)
+
+installed() {
+	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
+}
+
+missing=()
+for p in "${packages[@]}"; do
+	installed "$p" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "deps: installing ${missing[*]}"
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "deps: need root to apt-get install ${missing[*]}" >&2
+		exit 1
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+gobin=$(command -v go 2>/dev/null || true)
+if [ -z "$gobin" ] && [ -x /usr/local/go/bin/go ]; then
+	gobin=/usr/local/go/bin/go
+fi
+if [ -z "$gobin" ]; then
+	echo "deps: no go on PATH or at /usr/local/go/bin/go; install Go 1.26 or newer" >&2
+	exit 1
+fi
+ver=$("$gobin" env GOVERSION)
+IFS=. read -r major minor _ <<<"${ver#go}"
+minor=${minor%%[!0-9]*}
+if [ "${major:-0}" -lt 1 ] || { [ "$major" -eq 1 ] && [ "${minor:-0}" -lt 26 ]; }; then
+	echo "deps: $gobin is $ver; ckpt needs go1.26 or newer" >&2
+	exit 1
+fi
