@@ -116,6 +116,12 @@ func dumpFile(p *process, of *openFd) (image.Record, error) {
 		}
 		return nil, unsupported(p.pid, obj, "sockets are not supported yet")
 	}
+	switch of.link {
+	case "anon_inode:[eventfd]":
+		return dumpEventFd(p, of, obj)
+	case "anon_inode:[eventpoll]":
+		return dumpEpoll(p, of, obj)
+	}
 	if strings.HasPrefix(of.link, "anon_inode:") {
 		return nil, unsupported(p.pid, obj, "%s files are not supported yet", strings.TrimPrefix(of.link, "anon_inode:"))
 	}
@@ -127,6 +133,10 @@ func setObjref(r image.Record, ref uint32) {
 	case *image.RegFile:
 		f.Objref = ref
 	case *image.ExtFile:
+		f.Objref = ref
+	case *image.EventFd:
+		f.Objref = ref
+	case *image.Epoll:
 		f.Objref = ref
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/internal/remote"
 )
 
 // reopenMask drops the open(2) flags that would change the file instead of
@@ -41,11 +42,18 @@ func (rs *restorer) restoreFiles(t *taskPlan) error {
 		if _, ok := where[fd.File]; ok {
 			continue
 		}
-		rf, ok := rs.objs[fd.File].(*image.RegFile)
-		if !ok {
+		var tmp int
+		var err error
+		switch f := rs.objs[fd.File].(type) {
+		case *image.RegFile:
+			tmp, err = rs.openRegFile(t, f, tmpBase)
+		case *image.EventFd:
+			tmp, err = openEventFd(lt, f, tmpBase)
+		case *image.Epoll:
+			tmp, err = openEpoll(lt, f, tmpBase)
+		default:
 			return badImage("fd %d refers to object %d, which is not a file", fd.Fd, fd.File)
 		}
-		tmp, err := rs.openRegFile(t, rf, tmpBase)
 		if err != nil {
 			return fmt.Errorf("fd %d: %w", fd.Fd, err)
 		}
@@ -68,7 +76,29 @@ func (rs *restorer) restoreFiles(t *taskPlan) error {
 	if _, err := lt.Syscall(unix.SYS_CLOSE_RANGE, uintptr(top), ^uintptr(0), 0); err != nil {
 		return fmt.Errorf("close_range(%d): %w", top, err)
 	}
+	// Watches name fds by number, so they go in once every fd has its own.
+	added := map[uint32]bool{}
+	for _, fd := range t.fds {
+		ep, ok := rs.objs[fd.File].(*image.Epoll)
+		if !ok || added[fd.File] {
+			continue
+		}
+		added[fd.File] = true
+		if err := addEpollTargets(lt, int(fd.Fd), ep); err != nil {
+			return fmt.Errorf("epoll fd %d: %w", fd.Fd, err)
+		}
+	}
 	return nil
+}
+
+// moveAbove moves fd to the lowest free number >= min in the task.
+func moveAbove(lt *remote.Task, fd uintptr, min int) (int, error) {
+	tmp, err := lt.Syscall(unix.SYS_FCNTL, fd, unix.F_DUPFD, uintptr(min))
+	_, _ = lt.Syscall(unix.SYS_CLOSE, fd)
+	if err != nil {
+		return -1, fmt.Errorf("move fd %d above %d: %w", fd, min, err)
+	}
+	return int(tmp), nil
 }
 
 // openRegFile opens a file description in the task at an fd >= min and
@@ -84,17 +114,16 @@ func (rs *restorer) openRegFile(t *taskPlan, rf *image.RegFile, min int) (int, e
 	if err != nil {
 		return -1, fmt.Errorf("open %q (flags %#o): %w", rf.Path, rf.Flags, err)
 	}
-	tmp, err := lt.Syscall(unix.SYS_FCNTL, fd, unix.F_DUPFD, uintptr(min))
-	_, _ = lt.Syscall(unix.SYS_CLOSE, fd)
+	tmp, err := moveAbove(lt, fd, min)
 	if err != nil {
-		return -1, fmt.Errorf("move fd of %q above %d: %w", rf.Path, min, err)
+		return -1, err
 	}
 	if rf.Mode&unix.S_IFMT == unix.S_IFREG || rf.Mode&unix.S_IFMT == unix.S_IFDIR {
-		if _, err := lt.Syscall(unix.SYS_LSEEK, tmp, uintptr(rf.Pos), unix.SEEK_SET); err != nil {
+		if _, err := lt.Syscall(unix.SYS_LSEEK, uintptr(tmp), uintptr(rf.Pos), unix.SEEK_SET); err != nil {
 			return -1, fmt.Errorf("seek %q to %d: %w", rf.Path, rf.Pos, err)
 		}
 	}
-	return int(tmp), nil
+	return tmp, nil
 }
 
 // restoreFs sets the working directory.

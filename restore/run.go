@@ -122,6 +122,10 @@ func (rs *restorer) handle(r *image.Reader, rec image.Record) error {
 		rs.objs[x.Objref] = x
 	case *image.ExtFile:
 		rs.objs[x.Objref] = x
+	case *image.EventFd:
+		rs.objs[x.Objref] = x
+	case *image.Epoll:
+		rs.objs[x.Objref] = x
 	case *image.Files:
 		rs.objs[x.Objref] = x
 		t.files = x

@@ -215,7 +215,7 @@ func TestCorruption(t *testing.T) {
 		{"tail magic", flipped(s.bytes, tailOff+8, 0x80), ErrBadMagic, "tail magic"},
 		{"tail record count", flipped(s.bytes, tailOff+16, 0x01), ErrBadPayload, "records"},
 		{"tail offset", flipped(s.bytes, tailOff+24, 0x08), ErrBadPayload, "offset"},
-		{"major version", flipped(s.bytes, 8+8, 0x02), ErrVersion, "format version 3.0"},
+		{"major version", flipped(s.bytes, 8+8, 0x02), ErrVersion, "format version 3."},
 		{"minor version (newer minor is accepted, digest is not)", flipped(s.bytes, 8+10, 0x01), ErrDigest, ""},
 		{"arch", flipped(s.bytes, 8+12, 0x02), ErrVersion, "arch"},
 		{"header flags", flipped(s.bytes, 8+16, 0x01), ErrVersion, "flags"},

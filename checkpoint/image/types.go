@@ -11,7 +11,7 @@ const (
 	MagicTail uint64 = 0x002d2a0cc0deef00
 
 	VersionMajor uint16 = 1
-	VersionMinor uint16 = 0
+	VersionMinor uint16 = 1
 
 	PageSize          = 4096
 	PageShift         = 12
@@ -57,6 +57,8 @@ const (
 	TypeFd         Type = 302
 	TypeRegFile    Type = 303
 	TypeExtFile    Type = 304
+	TypeEventFd    Type = 305
+	TypeEpoll      Type = 306
 	TypeMm         Type = 400
 	TypeVma        Type = 401
 	TypePages      Type = 402
@@ -94,6 +96,8 @@ var registry = []typeInfo{
 	{typ: TypeFd, name: "FD", new: func() Record { return new(Fd) }},
 	{typ: TypeRegFile, name: "REG_FILE", new: func() Record { return new(RegFile) }},
 	{typ: TypeExtFile, name: "EXT_FILE", new: func() Record { return new(ExtFile) }},
+	{typ: TypeEventFd, name: "EVENTFD", new: func() Record { return new(EventFd) }},
+	{typ: TypeEpoll, name: "EPOLL", new: func() Record { return new(Epoll) }},
 	{typ: TypeMm, name: "MM", new: func() Record { return new(Mm) }},
 	{typ: TypeVma, name: "VMA", new: func() Record { return new(Vma) }},
 	{typ: TypePages, name: "PAGES", new: func() Record { return new(Pages) }},

@@ -5,7 +5,7 @@
  * restart from zero, no repeat and no gap. The runner reads the same file
  * to see the program make progress (--leave-running, refusals).
  *
- * --hold=eventfd|socketpair makes it hold an fd of that kind at number
+ * --hold=eventfd|signalfd|socketpair makes it hold an fd of that kind at number
  * --holdfd (default 42), for the runner's refusal checks.
  */
 #define _GNU_SOURCE
@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/eventfd.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,7 +23,7 @@
 #include "zdtmtst.h"
 
 static char *hold = "";
-TEST_OPTION(hold, string, "eventfd or socketpair: hold an fd of that kind");
+TEST_OPTION(hold, string, "eventfd, signalfd or socketpair: hold an fd of that kind");
 static int holdfd = 42;
 TEST_OPTION(holdfd, int, "the fd number of the held fd");
 
@@ -31,6 +33,12 @@ static int hold_fd(void)
 
 	if (!strcmp(hold, "eventfd")) {
 		fd = eventfd(7, 0);
+	} else if (!strcmp(hold, "signalfd")) {
+		sigset_t m;
+
+		sigemptyset(&m);
+		sigaddset(&m, SIGUSR2);
+		fd = signalfd(-1, &m, 0);
 	} else if (!strcmp(hold, "socketpair")) {
 		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
 			return -1;
