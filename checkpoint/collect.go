@@ -6,8 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/ckpt/ckpt/checkpoint/image"
 	"github.com/ckpt/ckpt/internal/proc"
 )
 
@@ -94,12 +93,15 @@ func (d *dumper) collectTask(p *process) error {
 	c.Groups = st.Groups
 	p.misc.Umask = st.Umask
 
-	for res := 0; res < nRlimits; res++ {
-		var lim unix.Rlimit
-		if err := unix.Prlimit(p.pid, res, nil, &lim); err != nil {
-			return fmt.Errorf("prlimit %d of task %d: %w", res, p.pid, err)
-		}
-		p.rlimits.Limits = append(p.rlimits.Limits, rlimit(lim))
+	lims, err := proc.Limits(p.pid)
+	if err != nil {
+		return err
+	}
+	if len(lims) != nRlimits {
+		return fmt.Errorf("task %d has %d resource limits, want %d", p.pid, len(lims), nRlimits)
+	}
+	for _, l := range lims {
+		p.rlimits.Limits = append(p.rlimits.Limits, image.Rlimit{Cur: l.Cur, Max: l.Max})
 	}
 	return nil
 }

@@ -9,14 +9,13 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/internal/proc"
 )
 
 const (
 	taskFlagPidnsInit = image.TaskFlagPidnsInit
 	nRlimits          = 16 // RLIM_NLIMITS, include/uapi/asm-generic/resource.h
 )
-
-func rlimit(l unix.Rlimit) image.Rlimit { return image.Rlimit{Cur: l.Cur, Max: l.Max} }
 
 // collectThreads reads each thread's state that ptrace and /proc give from
 // outside: registers, FPU/vector state, signal mask, rseq, robust futex
@@ -37,7 +36,16 @@ func (d *dumper) collectThreads(p *process) error {
 
 func (d *dumper) collectThread(p *process, t *thread) error {
 	r := &t.rec
+	// Ids in the image are the ones the task sees, in its own pid
+	// namespace: restore recreates them there.
+	st, err := proc.ReadTaskStatus(p.pid, t.tid)
+	if err != nil {
+		return err
+	}
 	r.Tid = int32(t.tid)
+	if n := len(st.NSpid); n > 0 {
+		r.Tid = int32(st.NSpid[n-1])
+	}
 	regs, err := d.tr.GetRegs(t.tid)
 	if err != nil {
 		return err

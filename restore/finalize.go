@@ -24,6 +24,7 @@ func (rs *restorer) finish(t *taskPlan) error {
 		{"rlimits", rs.restoreRlimits},
 		{"threads", rs.createThreads},
 		{"thread state", rs.restoreThreadState},
+		{"late task state", rs.restoreLate},
 		{"release", rs.release},
 	}
 	for _, s := range steps {

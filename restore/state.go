@@ -53,7 +53,7 @@ func writeAt(lt *remote.Task, addr uint64, b []byte) error {
 }
 
 // restoreMisc restores per-process odds and ends: personality, umask,
-// interval timers, dumpability, parent death signal, session and group.
+// interval timers, session and group.
 func (rs *restorer) restoreMisc(t *taskPlan) error {
 	lt := t.leader
 	defer lt.Reset()
@@ -79,17 +79,6 @@ func (rs *restorer) restoreMisc(t *taskPlan) error {
 			return err
 		}
 	}
-	if _, err := lt.Syscall(unix.SYS_PRCTL, unix.PR_SET_DUMPABLE, uintptr(m.Dumpable)); err != nil {
-		return fmt.Errorf("prctl(PR_SET_DUMPABLE, %d): %w", m.Dumpable, err)
-	}
-	if m.PdeathSig != 0 {
-		if _, err := lt.Syscall(unix.SYS_PRCTL, unix.PR_SET_PDEATHSIG, uintptr(m.PdeathSig)); err != nil {
-			return fmt.Errorf("prctl(PR_SET_PDEATHSIG): %w", err)
-		}
-		if rs.opts.Detached {
-			rs.log.Warn("the process has a parent-death signal and its parent is the restorer: it fires when the restorer exits", "pid", t.pid, "signal", m.PdeathSig)
-		}
-	}
 	// A session or group the process led is recreated; one it merely
 	// belonged to is outside the image, and it stays in ours.
 	switch {
@@ -100,6 +89,26 @@ func (rs *restorer) restoreMisc(t *taskPlan) error {
 	case t.rec.Pgid == t.rec.Pid:
 		if _, err := lt.Syscall(unix.SYS_SETPGID, 0, 0); err != nil {
 			return fmt.Errorf("setpgid: %w", err)
+		}
+	}
+	return nil
+}
+
+// restoreLate restores what a change of credentials resets in the kernel
+// (commit_creds clears the parent-death signal and, for a new uid, the
+// dumpable flag), so it runs after every thread has its credentials.
+func (rs *restorer) restoreLate(t *taskPlan) error {
+	lt := t.leader
+	m := t.misc
+	if _, err := lt.Syscall(unix.SYS_PRCTL, unix.PR_SET_DUMPABLE, uintptr(m.Dumpable)); err != nil {
+		return fmt.Errorf("prctl(PR_SET_DUMPABLE, %d): %w", m.Dumpable, err)
+	}
+	if m.PdeathSig != 0 {
+		if _, err := lt.Syscall(unix.SYS_PRCTL, unix.PR_SET_PDEATHSIG, uintptr(m.PdeathSig)); err != nil {
+			return fmt.Errorf("prctl(PR_SET_PDEATHSIG): %w", err)
+		}
+		if rs.opts.Detached {
+			rs.log.Warn("the process has a parent-death signal and its parent is the restorer: it fires when the restorer exits", "pid", t.pid, "signal", m.PdeathSig)
 		}
 	}
 	return nil
