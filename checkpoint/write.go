@@ -39,11 +39,6 @@ func (d *dumper) write(w *image.Writer, p *process) error {
 		}
 	}
 
-	pd, err := newPageDumper(p.pid)
-	if err != nil {
-		return err
-	}
-	defer pd.close()
 	// Every VMA first, then the pages: a restorer knows the whole layout
 	// (and so where there is room for its own temporary mappings) before
 	// the first page arrives.
@@ -53,13 +48,11 @@ func (d *dumper) write(w *image.Writer, p *process) error {
 			return fmt.Errorf("vma %#x-%#x: %w", v.Start, v.End, err)
 		}
 	}
-	for i := range p.imgVmas {
-		v := &p.imgVmas[i]
-		if err := pd.dumpVma(w, v); err != nil {
-			return fmt.Errorf("vma %#x-%#x: %w", v.Start, v.End, err)
-		}
+	pages, err := d.dumpPages(w, p.pid, p.imgVmas)
+	d.pages += pages
+	if err != nil {
+		return fmt.Errorf("pages: %w", err)
 	}
-	d.pages += pd.pages
 
 	objs := &image.TaskObjs{Mm: p.mm.Objref, Files: files.Objref, Fs: p.fs.Objref, Sighand: p.sighand.Objref}
 	if err := w.Write(objs); err != nil {

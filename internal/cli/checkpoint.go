@@ -36,6 +36,9 @@ func runCheckpoint(c *ucli.Context) (err error) {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return err
 		}
+		// Only a file this command creates may be removed on failure.
+		_, statErr := os.Lstat(path)
+		created := os.IsNotExist(statErr)
 		f, oerr := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 		if oerr != nil {
 			return oerr
@@ -47,7 +50,7 @@ func runCheckpoint(c *ucli.Context) (err error) {
 			// A refusal found before anything was written leaves no file
 			// behind; a later failure leaves the image with its ERROR
 			// record, which says why.
-			if fi, serr := os.Stat(path); err != nil && serr == nil && fi.Size() == 0 {
+			if fi, serr := os.Stat(path); err != nil && created && serr == nil && fi.Mode().IsRegular() && fi.Size() == 0 {
 				os.Remove(path)
 			}
 		}()
@@ -58,7 +61,7 @@ func runCheckpoint(c *ucli.Context) (err error) {
 	if err != nil {
 		return ucli.Exit(fmt.Sprintf("checkpoint of %d failed: %v", c.Int("pid"), err), 1)
 	}
-	if out != os.Stdout {
+	if fi, err := out.Stat(); err == nil && fi.Mode().IsRegular() {
 		if err := out.Sync(); err != nil {
 			return err
 		}
