@@ -65,26 +65,34 @@ func Dump(ctx context.Context, pid int, w io.Writer, opts Options) (*Result, err
 	if err := d.collect(p); err != nil {
 		return nil, fmt.Errorf("collect: %w", err)
 	}
+	res := &Result{Pid: pid, Tasks: 1, Threads: len(p.threads)}
+	var snap *snapshot
+	if opts.LeaveRunning {
+		// Dump memory from a copy-on-write copy and let the process go now.
+		snapStart := time.Now()
+		if snap, err = d.takeSnapshot(p); err != nil {
+			return nil, fmt.Errorf("snapshot: %w", err)
+		}
+		log.Debug("snapshot taken", "copy", snap.pid, "took", time.Since(snapStart))
+		d.release(p)
+		killed = true // released: nothing left to undo
+		res.FreezeWindow = time.Since(stopped)
+		defer d.drop(p, snap)
+	}
 	iw := image.NewWriter(w)
-	if err := d.write(iw, p); err != nil {
+	if err := d.write(iw, p, snap); err != nil {
 		_ = iw.Abort(err.Error())
 		return nil, fmt.Errorf("write: %w", err)
 	}
 	if err := iw.Close(); err != nil {
 		return nil, fmt.Errorf("write tail: %w", err)
 	}
-
-	res := &Result{
-		Pid: pid, Tasks: 1, Threads: len(p.threads),
-		Records: iw.Records(), Bytes: iw.Offset(), Pages: d.pages,
-	}
-	if opts.LeaveRunning {
-		d.release(p)
-	} else {
+	res.Records, res.Bytes, res.Pages = iw.Records(), iw.Offset(), d.pages
+	if !opts.LeaveRunning {
 		d.kill(p)
+		killed = true
+		res.FreezeWindow = time.Since(stopped)
 	}
-	killed = true
-	res.FreezeWindow = time.Since(stopped)
 	log.Info("checkpoint done", "threads", res.Threads, "bytes", res.Bytes,
 		"pages", res.Pages, "freeze", res.FreezeWindow, "total", time.Since(start))
 	return res, nil

@@ -29,8 +29,9 @@ type pageRun struct {
 
 // chunk is a batch of runs in one buffer, read and ready to be written.
 type chunk struct {
-	buf  []byte
-	runs []pageRun
+	buf    []byte
+	runs   []pageRun
+	pooled bool // buf came from the pool and goes back to it
 }
 
 // dumpPages writes the pages of every VMA that carry information: present
@@ -39,7 +40,9 @@ type chunk struct {
 // zeroes. Reading the task's memory and writing the image overlap: a
 // goroutine reads the next chunk with process_vm_readv while this one
 // writes the previous one.
-func (d *dumper) dumpPages(w *image.Writer, pid int, vmas []image.Vma) (uint64, error) {
+// pre holds, by VMA index, chunks read earlier (see snapshot); those VMAs
+// are not read again.
+func (d *dumper) dumpPages(w *image.Writer, pid int, vmas []image.Vma, pre map[int][]chunk) (uint64, error) {
 	pm, err := proc.OpenPagemap(pid)
 	if err != nil {
 		return 0, err
@@ -59,7 +62,7 @@ func (d *dumper) dumpPages(w *image.Writer, pid int, vmas []image.Vma) (uint64, 
 	stop := make(chan struct{})
 	readErr := make(chan error, 1)
 	go func() {
-		readErr <- r.readAll(vmas, pool, out, stop)
+		readErr <- r.readAll(vmas, pre, pool, out, stop)
 		close(out)
 	}()
 
@@ -75,7 +78,9 @@ func (d *dumper) dumpPages(w *image.Writer, pid int, vmas []image.Vma) (uint64, 
 			}
 			pages += uint64(len(run.data) / image.PageSize)
 		}
-		pool <- c.buf
+		if c.pooled {
+			pool <- c.buf
+		}
 	}
 	if err := <-readErr; err != nil {
 		return pages, err
@@ -104,10 +109,16 @@ func wantsPages(v *image.Vma) bool {
 	return false // vdso, vvar, vsyscall: the kernel provides them
 }
 
-func (r *pageReader) readAll(vmas []image.Vma, pool chan []byte, out chan<- chunk, stop <-chan struct{}) error {
+func (r *pageReader) readAll(vmas []image.Vma, pre map[int][]chunk, pool chan []byte, out chan<- chunk, stop <-chan struct{}) error {
 	for i := range vmas {
 		v := &vmas[i]
 		if !wantsPages(v) {
+			continue
+		}
+		if cs, ok := pre[i]; ok {
+			for _, c := range cs {
+				out <- c
+			}
 			continue
 		}
 		// A zero page of an anonymous mapping restores as a fresh page; in
@@ -129,6 +140,7 @@ func (r *pageReader) readAll(vmas []image.Vma, pool chan []byte, out chan<- chun
 				pool <- buf
 				continue
 			}
+			c.pooled = true
 			out <- c
 		}
 	}

@@ -10,7 +10,7 @@ import (
 // write emits the image of p: header, then the task's section (identity,
 // its objects, memory), then its threads, and the tail (written by the
 // caller). Every object is written before the first record referring to it.
-func (d *dumper) write(w *image.Writer, p *process) error {
+func (d *dumper) write(w *image.Writer, p *process, snap *snapshot) error {
 	hdr := image.NewHeader()
 	hdr.Consts.XStateLen = uint32(len(p.threads[0].rec.XState))
 	hdr.XFeatures = kernel.XFeatures()
@@ -48,7 +48,11 @@ func (d *dumper) write(w *image.Writer, p *process) error {
 			return fmt.Errorf("vma %#x-%#x: %w", v.Start, v.End, err)
 		}
 	}
-	pages, err := d.dumpPages(w, p.pid, p.imgVmas)
+	src, pre := p.pid, map[int][]chunk(nil)
+	if snap != nil {
+		src, pre = snap.pid, snap.pre
+	}
+	pages, err := d.dumpPages(w, src, p.imgVmas, pre)
 	d.pages += pages
 	if err != nil {
 		return fmt.Errorf("pages: %w", err)

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // mode is how the suite drives each program.
@@ -15,6 +17,7 @@ type mode struct {
 	name     string
 	nocr     bool // no checkpoint at all: proves the programs
 	norst    bool // checkpoint --leave-running, no restore
+	lr       bool // checkpoint --leave-running, then kill the original and restore
 	iters    int  // checkpoint/restore cycles
 	sabotage bool // nocr, with the program breaking its own state: must FAIL
 }
@@ -27,6 +30,8 @@ func parseMode(s string) (mode, error) {
 		return mode{name: s, nocr: true}, nil
 	case s == "norst":
 		return mode{name: s, norst: true, iters: 1}, nil
+	case s == "lr":
+		return mode{name: s, lr: true, iters: 1}, nil
 	case s == "sabotage":
 		return mode{name: s, nocr: true, sabotage: true}, nil
 	case strings.HasPrefix(s, "iters="):
@@ -36,7 +41,7 @@ func parseMode(s string) (mode, error) {
 		}
 		return mode{name: s, iters: n}, nil
 	}
-	return mode{}, fmt.Errorf("ZDTM_MODE=%s: want cr, nocr, norst, iters=N or sabotage", s)
+	return mode{}, fmt.Errorf("ZDTM_MODE=%s: want cr, nocr, norst, lr, iters=N or sabotage", s)
 }
 
 // extraSubset is what the default run also drives in norst and iters=2
@@ -65,6 +70,17 @@ func TestZdtmNorst(t *testing.T) {
 		t.Skip("ZDTM_MODE is set: only TestZdtm runs, in that mode")
 	}
 	runSuite(t, mode{name: "norst", norst: true, iters: 1}, extraSubset)
+}
+
+// TestZdtmLeaveRunning restores every program from an image taken with
+// --leave-running (its memory comes from a copy-on-write copy of the
+// process, see checkpoint/snapshot.go), after killing the original.
+func TestZdtmLeaveRunning(t *testing.T) {
+	requireRoot(t)
+	if os.Getenv("ZDTM_MODE") != "" {
+		t.Skip("ZDTM_MODE is set: only TestZdtm runs, in that mode")
+	}
+	runSuite(t, mode{name: "lr", lr: true, iters: 1}, nil)
 }
 
 func TestZdtmIters(t *testing.T) {
@@ -140,7 +156,7 @@ func crOnce(t *testing.T, tp *testProc, m mode, iter int) bool {
 		progress = waitGrowth(t, filepath.Join(tp.testDir, f), 0)
 	}
 
-	_, stderr, err := tryCheckpoint(tp.pid, img, m.norst)
+	_, stderr, err := tryCheckpoint(tp.pid, img, m.norst || m.lr)
 	if tp.prog.desc.has("crfail") {
 		if err == nil {
 			t.Fatalf("checkpoint of %d succeeded, but %s.desc says crfail (it must be refused)", tp.pid, tp.prog.name)
@@ -162,6 +178,14 @@ func crOnce(t *testing.T, tp *testProc, m mode, iter int) bool {
 		t.Fatalf("ckpt checkpoint --pid %d: %v\n%s", tp.pid, err, stderr)
 	}
 
+	if m.lr {
+		// The image was taken with the process running on: end it the
+		// way a checkpoint without --leave-running would have.
+		if !alive(tp.pid) {
+			t.Fatalf("pid %d is gone after checkpoint --leave-running", tp.pid)
+		}
+		unix.Kill(tp.pid, unix.SIGKILL)
+	}
 	if !m.norst {
 		// Without --leave-running the task must be gone: reap it, or
 		// the zombie keeps its pid taken and restore cannot have it.
