@@ -98,21 +98,10 @@ type pageReader struct {
 	remote  []unix.RemoteIovec
 }
 
-// wantsPages reports whether a VMA's contents belong in the image at all.
-func wantsPages(v *image.Vma) bool {
-	switch v.Kind {
-	case image.VmaAnon, image.VmaStack, image.VmaHeap:
-		return true
-	case image.VmaFile:
-		return v.Flags&unix.MAP_SHARED == 0 // shared file pages live in the file
-	}
-	return false // vdso, vvar, vsyscall: the kernel provides them
-}
-
 func (r *pageReader) readAll(vmas []image.Vma, pre map[int][]chunk, pool chan []byte, out chan<- chunk, stop <-chan struct{}) error {
 	for i := range vmas {
 		v := &vmas[i]
-		if !wantsPages(v) {
+		if !v.TakesPages() {
 			continue
 		}
 		if cs, ok := pre[i]; ok {

@@ -81,7 +81,7 @@ func (d *dumper) preRead(p *process, s *snapshot) error {
 	r := &pageReader{pid: p.pid, pm: pm, zeroPFN: zpfn}
 	for i := range p.imgVmas {
 		v := &p.imgVmas[i]
-		if v.Madv&(image.VmaMadvDontFork|image.VmaMadvWipeOnFork) == 0 || !wantsPages(v) {
+		if v.Madv&(image.VmaMadvDontFork|image.VmaMadvWipeOnFork) == 0 || !v.TakesPages() {
 			continue
 		}
 		for start := v.Start; start < v.End; start += dumpChunk * image.PageSize {

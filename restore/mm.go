@@ -168,7 +168,7 @@ func (rs *restorer) mapVmas(t *taskPlan) error {
 			continue
 		}
 		prot := uintptr(v.Prot)
-		if takesPages(v) {
+		if v.TakesPages() {
 			prot |= unix.PROT_WRITE
 		}
 		flags := uintptr(v.Flags) | unix.MAP_FIXED

@@ -11,17 +11,6 @@ import (
 	"github.com/ckpt/ckpt/internal/remote"
 )
 
-// takesPages reports whether the image may carry pages for v.
-func takesPages(v *image.Vma) bool {
-	switch v.Kind {
-	case image.VmaAnon, image.VmaStack, image.VmaHeap:
-		return true
-	case image.VmaFile:
-		return v.Flags&unix.MAP_SHARED == 0
-	}
-	return false
-}
-
 // fillPages puts one PAGES record's data in place. From a regular file the
 // task reads it itself, straight from the page cache into its memory; from
 // a pipe we read it and write it across with process_vm_writev.
@@ -62,7 +51,7 @@ func pagesFit(vmas []image.Vma, addr, size uint64) bool {
 	for i := range vmas {
 		v := &vmas[i]
 		if addr >= v.Start && addr < v.End {
-			if !takesPages(v) {
+			if !v.TakesPages() {
 				return false
 			}
 			if addr+size <= v.End {
@@ -103,7 +92,7 @@ func (rs *restorer) finishMemory(t *taskPlan) error {
 	lt := t.leader
 	for i := range t.vmas {
 		v := &t.vmas[i]
-		if !takesPages(v) || v.Prot&unix.PROT_WRITE != 0 {
+		if !v.TakesPages() || v.Prot&unix.PROT_WRITE != 0 {
 			continue
 		}
 		if _, err := lt.Syscall(unix.SYS_MPROTECT, uintptr(v.Start), uintptr(v.End-v.Start), uintptr(v.Prot)); err != nil {

@@ -121,3 +121,19 @@ const pagesFieldsLen = 16
 func (*Mm) Type() Type    { return TypeMm }
 func (*Vma) Type() Type   { return TypeVma }
 func (*Pages) Type() Type { return TypePages }
+
+// TakesPages reports whether PAGES records may fall inside v: private
+// memory the process owns. Shared file mappings live in their file; the
+// vDSO, vvar and vsyscall are the kernel's.
+func (v *Vma) TakesPages() bool {
+	switch v.Kind {
+	case VmaAnon, VmaStack, VmaHeap:
+		return true
+	case VmaFile:
+		return v.Flags&mapShared == 0
+	}
+	return false
+}
+
+// mapShared is MAP_SHARED from include/uapi/linux/mman.h.
+const mapShared = 0x01
