@@ -50,37 +50,25 @@ func (d *dumper) collectTask(p *process) error {
 	if st.Seccomp != 0 {
 		return unsupported(p.pid, "seccomp", "seccomp mode %d is not supported yet", st.Seccomp)
 	}
-	for _, t := range p.threads {
-		kids, err := proc.Children(p.pid, t.tid)
-		if err != nil {
-			return err
-		}
-		if len(kids) > 0 {
-			return unsupported(p.pid, "children", "thread %d has child processes %v: checkpoint the pid namespace they live in instead", t.tid, kids)
-		}
-	}
-
-	nsPid := p.pid
 	var flags uint32
 	if n := len(st.NSpid); n > 1 {
-		nsPid = st.NSpid[n-1]
 		self, err := proc.ReadStatus(os.Getpid())
 		if err != nil {
 			return err
 		}
 		switch {
-		case nsPid == 1:
+		case st.NSpid[n-1] == 1:
 			flags |= taskFlagPidnsInit
-		case n != len(self.NSpid):
-			return unsupported(p.pid, "pid namespace", "the process lives in another pid namespace (pid %d there) and is not its init", nsPid)
-		default:
-			nsPid = p.pid
+		case n != len(self.NSpid) && !d.inPidns:
+			return unsupported(p.pid, "pid namespace", "the process lives in another pid namespace (pid %d there) and is not its init", st.NSpid[n-1])
+		}
+		if flags != 0 && d.inPidns {
+			return unsupported(p.pid, "pid namespace", "nested pid namespaces are not supported yet")
+		}
+		if flags != 0 {
+			d.inPidns = true
 		}
 	}
-	p.task.Pid = int32(nsPid)
-	p.task.PPid = int32(p.stat.PPid)
-	p.task.Pgid = int32(p.stat.Pgrp)
-	p.task.Sid = int32(p.stat.Session)
 	p.task.Flags = flags
 	p.task.NrThreads = uint32(len(p.threads))
 	copy(p.task.Comm[:], p.stat.Comm)

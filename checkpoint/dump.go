@@ -50,37 +50,60 @@ func Dump(ctx context.Context, pid int, w io.Writer, opts Options) (*Result, err
 
 	d := &dumper{ctx: ctx, log: log, opts: opts, tr: tr}
 	start := time.Now()
-	p, err := d.seize(pid)
+	t, err := d.seizeTree(pid)
 	if err != nil {
 		return nil, fmt.Errorf("seize: %w", err)
 	}
 	stopped := time.Now()
-	killed := false
+	released := false
 	defer func() {
-		if !killed {
-			d.release(p)
+		if !released {
+			d.releaseTree(t)
 		}
 	}()
 
-	if err := d.collect(p); err != nil {
+	live := t.live()
+	for _, p := range live {
+		if err := d.collect(p); err != nil {
+			return nil, fmt.Errorf("collect task %d: %w", p.pid, err)
+		}
+	}
+	if err := d.treeIds(t); err != nil {
 		return nil, fmt.Errorf("collect: %w", err)
 	}
-	res := &Result{Pid: pid, Tasks: 1, Threads: len(p.threads)}
-	var snap *snapshot
+	if err := d.checkPipes(t); err != nil {
+		return nil, fmt.Errorf("collect: %w", err)
+	}
+	res := &Result{Pid: pid, Tasks: len(t.procs)}
+	for _, p := range live {
+		res.Threads += len(p.threads)
+	}
+	snaps := map[*process]*snapshot{}
 	if opts.LeaveRunning {
-		// Dump memory from a copy-on-write copy and let the process go now.
+		// Dump memory from copy-on-write copies and let the tasks go now.
 		snapStart := time.Now()
-		if snap, err = d.takeSnapshot(p); err != nil {
-			return nil, fmt.Errorf("snapshot: %w", err)
+		for _, p := range live {
+			snap, err := d.takeSnapshot(p)
+			if err != nil {
+				for q, s := range snaps {
+					d.drop(q, s)
+				}
+				return nil, fmt.Errorf("snapshot of task %d: %w", p.pid, err)
+			}
+			snaps[p] = snap
 		}
-		log.Debug("snapshot taken", "copy", snap.pid, "took", time.Since(snapStart))
-		d.release(p)
-		killed = true // released: nothing left to undo
+		log.Debug("snapshots taken", "took", time.Since(snapStart))
+		d.releaseTree(t)
+		released = true
 		res.FreezeWindow = time.Since(stopped)
-		defer d.drop(p, snap)
+		defer func() {
+			for p, s := range snaps {
+				d.drop(p, s)
+			}
+		}()
 	}
 	iw := image.NewWriter(w)
-	if err := d.write(iw, p, snap); err != nil {
+	if err := d.write(iw, t, snaps); err != nil {
 		_ = iw.Abort(err.Error())
 		return nil, fmt.Errorf("write: %w", err)
 	}
@@ -89,11 +112,13 @@ func Dump(ctx context.Context, pid int, w io.Writer, opts Options) (*Result, err
 	}
 	res.Records, res.Bytes, res.Pages = iw.Records(), iw.Offset(), d.pages
 	if !opts.LeaveRunning {
-		d.kill(p)
-		killed = true
+		for i := len(live) - 1; i >= 0; i-- {
+			d.kill(live[i])
+		}
+		released = true
 		res.FreezeWindow = time.Since(stopped)
 	}
-	log.Info("checkpoint done", "threads", res.Threads, "bytes", res.Bytes,
+	log.Info("checkpoint done", "tasks", res.Tasks, "threads", res.Threads, "bytes", res.Bytes,
 		"pages", res.Pages, "freeze", res.FreezeWindow, "total", time.Since(start))
 	return res, nil
 }
@@ -106,6 +131,9 @@ type dumper struct {
 	tr     *ptrace.Tracer
 	objref uint32
 	pages  uint64
+	files  []*fileObj // every open file description collected, for sharing
+	// inPidns: the tree is a pid namespace (its root is the init).
+	inPidns bool
 }
 
 func (d *dumper) nextObjref() uint32 {

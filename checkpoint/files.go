@@ -17,7 +17,8 @@ type fileObj struct {
 	rec    image.Record
 	dev    uint64
 	ino    uint64
-	fd     int // the first fd found referring to it, for kcmp
+	pid    int // the first task and fd found referring to it, for kcmp
+	fd     int
 }
 
 // openFd is what is known about one fd before dispatching on its kind.
@@ -49,9 +50,10 @@ func (d *dumper) collectFiles(p *process) error {
 			if err != nil {
 				return err
 			}
-			obj = &fileObj{objref: d.nextObjref(), rec: rec, dev: of.st.Dev, ino: of.st.Ino, fd: fd}
+			obj = &fileObj{objref: d.nextObjref(), rec: rec, dev: of.st.Dev, ino: of.st.Ino, pid: p.pid, fd: fd}
 			setObjref(rec, obj.objref)
 			p.files = append(p.files, *obj)
+			d.files = append(d.files, obj)
 		}
 		var flags uint32
 		if of.info.Flags&unix.O_CLOEXEC != 0 {
@@ -77,18 +79,17 @@ func readFd(pid, fd int) (*openFd, error) {
 	return of, nil
 }
 
-// sharedFile finds an already collected description that fd refers to too.
-// Candidates share an inode; kcmp(KCMP_FILE) tells whether the description
-// itself is the same.
+// sharedFile finds an already collected description that fd refers to too,
+// in this task or an earlier one (fork shares them). Candidates share an
+// inode; kcmp(KCMP_FILE) tells whether the description itself is the same.
 func (d *dumper) sharedFile(p *process, of *openFd) (*fileObj, error) {
-	for i := range p.files {
-		f := &p.files[i]
+	for _, f := range d.files {
 		if f.dev != of.st.Dev || f.ino != of.st.Ino {
 			continue
 		}
-		r, _, e := unix.Syscall6(unix.SYS_KCMP, uintptr(p.pid), uintptr(p.pid), kcmpFile, uintptr(f.fd), uintptr(of.fd), 0)
+		r, _, e := unix.Syscall6(unix.SYS_KCMP, uintptr(f.pid), uintptr(p.pid), kcmpFile, uintptr(f.fd), uintptr(of.fd), 0)
 		if e != 0 {
-			return nil, fmt.Errorf("kcmp fds %d and %d of task %d: %w", f.fd, of.fd, p.pid, e)
+			return nil, fmt.Errorf("kcmp fd %d of task %d and fd %d of task %d: %w", f.fd, f.pid, of.fd, p.pid, e)
 		}
 		if r == 0 {
 			return f, nil

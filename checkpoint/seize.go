@@ -16,6 +16,7 @@ import (
 // process is everything collected about one checkpointed process.
 type process struct {
 	pid     int
+	zombie  bool
 	threads []*thread // leader first
 	stat    *proc.Stat
 	status  *proc.Status
@@ -32,6 +33,14 @@ type process struct {
 	fds     []image.Fd
 	mm      image.Mm
 	imgVmas []image.Vma
+	pipeFds []pipeFd
+}
+
+// pipeFd is one fd of a process on a pipe, for the tree-wide pipe check.
+type pipeFd struct {
+	fd    int
+	link  string
+	write bool
 }
 
 type thread struct {

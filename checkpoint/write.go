@@ -10,11 +10,31 @@ import (
 // write emits the image of p: header, then the task's section (identity,
 // its objects, memory), then its threads, and the tail (written by the
 // caller). Every object is written before the first record referring to it.
-func (d *dumper) write(w *image.Writer, p *process, snap *snapshot) error {
+func (d *dumper) write(w *image.Writer, t *tree, snaps map[*process]*snapshot) error {
+	live := t.live()
 	hdr := image.NewHeader()
-	hdr.Consts.XStateLen = uint32(len(p.threads[0].rec.XState))
+	hdr.Consts.XStateLen = uint32(len(live[0].threads[0].rec.XState))
 	hdr.XFeatures = kernel.XFeatures()
-	recs := []image.Record{hdr, &p.task, &p.creds, &p.misc, &p.rlimits, &p.sighand}
+	pstree := &image.Pstree{}
+	for _, p := range t.procs {
+		pstree.Tasks = append(pstree.Tasks, p.task)
+	}
+	for _, r := range []image.Record{hdr, pstree} {
+		if err := w.Write(r); err != nil {
+			return err
+		}
+	}
+	for _, p := range live {
+		if err := d.writeTask(w, p, snaps[p]); err != nil {
+			return fmt.Errorf("task %d: %w", p.pid, err)
+		}
+	}
+	return nil
+}
+
+// writeTask writes the section of one live task.
+func (d *dumper) writeTask(w *image.Writer, p *process, snap *snapshot) error {
+	recs := []image.Record{&p.task, &p.creds, &p.misc, &p.rlimits, &p.sighand}
 	if len(p.pending) > 0 {
 		recs = append(recs, &image.SigPending{Tid: 0, Infos: siginfos(p.pending)})
 	}

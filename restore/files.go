@@ -2,6 +2,7 @@ package restore
 
 import (
 	"fmt"
+	"os"
 
 	"golang.org/x/sys/unix"
 
@@ -13,47 +14,40 @@ import (
 // reopening it; O_CLOEXEC is the fd's, set by dup3.
 const reopenMask = ^uint32(unix.O_CREAT | unix.O_EXCL | unix.O_TRUNC | unix.O_NOCTTY | unix.O_CLOEXEC)
 
-// restoreFiles rebuilds the fd table. Each open file description is opened
-// once, in the task, at a temporary fd above every fd the task will have;
-// then every fd gets its number with dup3, which shares the description
-// (and its offset) the way dup and fork did; last every temporary fd and
-// every fd the stub came with that the task did not have is closed.
+// restoreFiles rebuilds the fd table. Each open file description is made
+// once, in the first task that has it, at a temporary fd above every fd the
+// task will have, and the restorer keeps a copy; a later task that shares
+// it (fork did that) takes the copy with pidfd_getfd(2), and so do tasks
+// holding external files, which are the restorer's. Then every fd gets its
+// number with dup3, which shares the description (and its offset) the way
+// dup and fork did; last every temporary fd and every fd the stub came
+// with that the task did not have is closed.
 func (rs *restorer) restoreFiles(t *taskPlan) error {
 	lt := t.leader
 	want := map[int]bool{}
-	top := stubFirstFd
+	top := stubFirstFd + 1
 	for _, fd := range t.fds {
 		want[int(fd.Fd)] = true
 		top = max(top, int(fd.Fd)+1)
 	}
-	tmpBase := top
-	for _, fd := range t.extFds {
-		tmpBase = max(tmpBase, fd+1)
-	}
 	if t.imageFd >= 0 {
-		tmpBase = max(tmpBase, t.imageFd+1)
+		_, _ = lt.Syscall(unix.SYS_CLOSE, uintptr(t.imageFd))
+		t.imageFd = -1
 	}
+	// The pidfd of the restorer must not sit where one of the task's fds goes.
+	ctl, err := moveAbove(lt, uintptr(t.ctlPidfd), top)
+	if err != nil {
+		return err
+	}
+	t.ctlPidfd = ctl
+	tmpBase := ctl + 1
 	// Where each description lives in the task for now.
 	where := map[uint32]int{}
-	for objref, fd := range t.extFds {
-		where[objref] = fd
-	}
 	for _, fd := range t.fds {
 		if _, ok := where[fd.File]; ok {
 			continue
 		}
-		var tmp int
-		var err error
-		switch f := rs.objs[fd.File].(type) {
-		case *image.RegFile:
-			tmp, err = rs.openRegFile(t, f, tmpBase)
-		case *image.EventFd:
-			tmp, err = openEventFd(lt, f, tmpBase)
-		case *image.Epoll:
-			tmp, err = openEpoll(lt, f, tmpBase)
-		default:
-			return badImage("fd %d refers to object %d, which is not a file", fd.Fd, fd.File)
-		}
+		tmp, err := rs.openFile(t, fd, tmpBase)
 		if err != nil {
 			return fmt.Errorf("fd %d: %w", fd.Fd, err)
 		}
@@ -89,6 +83,81 @@ func (rs *restorer) restoreFiles(t *taskPlan) error {
 		}
 	}
 	return nil
+}
+
+// openFile gives the task the description fd refers to, at a fd >= min:
+// from the restorer's copy if there is one, else made in the task.
+func (rs *restorer) openFile(t *taskPlan, fd image.Fd, min int) (int, error) {
+	lt := t.leader
+	obj := rs.objs[fd.File]
+	if ext, ok := obj.(*image.ExtFile); ok {
+		if _, have := rs.ctlFiles[fd.File]; !have {
+			f, err := rs.externalFile(ext, int(fd.Fd))
+			if err != nil {
+				return -1, err
+			}
+			rs.ctlFiles[fd.File] = f
+		}
+	}
+	if f, ok := rs.ctlFiles[fd.File]; ok {
+		got, err := lt.Syscall(unix.SYS_PIDFD_GETFD, uintptr(t.ctlPidfd), f.Fd(), 0)
+		if err != nil {
+			return -1, fmt.Errorf("take file %d from the restorer: %w", fd.File, err)
+		}
+		return moveAbove(lt, got, min)
+	}
+	var tmp int
+	var err error
+	switch f := obj.(type) {
+	case *image.RegFile:
+		tmp, err = rs.openRegFile(t, f, min)
+	case *image.EventFd:
+		tmp, err = openEventFd(lt, f, min)
+	case *image.Epoll:
+		tmp, err = openEpoll(lt, f, min)
+	default:
+		return -1, badImage("fd %d refers to object %d, which is not a file", fd.Fd, fd.File)
+	}
+	if err != nil {
+		return -1, err
+	}
+	// Keep a copy for the tasks that share it.
+	if err := rs.keepCopy(t, fd.File, tmp); err != nil {
+		return -1, err
+	}
+	return tmp, nil
+}
+
+// keepCopy takes a copy of the task's fd into the restorer.
+func (rs *restorer) keepCopy(t *taskPlan, objref uint32, fd int) error {
+	pidfd, err := unix.PidfdOpen(t.pid, 0)
+	if err != nil {
+		return fmt.Errorf("pidfd_open(%d): %w", t.pid, err)
+	}
+	defer unix.Close(pidfd)
+	got, err := unix.PidfdGetfd(pidfd, fd, 0)
+	if err != nil {
+		return fmt.Errorf("pidfd_getfd(task %d, fd %d): %w", t.pid, fd, err)
+	}
+	rs.ctlFiles[objref] = os.NewFile(uintptr(got), fmt.Sprintf("object-%d", objref))
+	return nil
+}
+
+// externalFile is what the caller connects an external file to: an
+// --inherit-fd entry for its key, or for fds 0, 1 and 2 our own stdio.
+func (rs *restorer) externalFile(ext *image.ExtFile, fd int) (*os.File, error) {
+	if f, ok := rs.opts.InheritFds[ext.Key]; ok {
+		return f, nil
+	}
+	switch fd {
+	case 0:
+		return os.Stdin, nil
+	case 1:
+		return os.Stdout, nil
+	case 2:
+		return os.Stderr, nil
+	}
+	return nil, fmt.Errorf("external file %q (fd %d) leads outside the image: name what to connect it to with --inherit-fd fd[N]:%s", ext.Key, fd, ext.Key)
 }
 
 // moveAbove moves fd to the lowest free number >= min in the task.

@@ -2,6 +2,7 @@ package restore
 
 import (
 	"fmt"
+	"os"
 
 	"golang.org/x/sys/unix"
 
@@ -10,8 +11,9 @@ import (
 )
 
 // finish restores everything after memory, once the whole image has been
-// read and its tail checked, then releases the process.
-func (rs *restorer) finish(t *taskPlan) error {
+// read and its tail checked, task by task in tree order, then releases all
+// tasks at once.
+func (rs *restorer) finish() error {
 	steps := []struct {
 		name string
 		fn   func(*taskPlan) error
@@ -25,19 +27,40 @@ func (rs *restorer) finish(t *taskPlan) error {
 		{"threads", rs.createThreads},
 		{"thread state", rs.restoreThreadState},
 		{"late task state", rs.restoreLate},
-		{"release", rs.release},
+		{"registers", rs.loadRegisters},
 	}
-	for _, s := range steps {
-		if err := s.fn(t); err != nil {
-			return fmt.Errorf("task %d: %s: %w", t.rec.Pid, s.name, err)
+	for _, t := range rs.plans {
+		if t.zombie {
+			continue
+		}
+		for _, s := range steps {
+			if err := s.fn(t); err != nil {
+				return fmt.Errorf("task %d: %s: %w", t.rec.Pid, s.name, err)
+			}
+		}
+	}
+	for _, t := range rs.plans {
+		if t.zombie {
+			continue
+		}
+		for i := range t.threads {
+			tid := t.threadRTs[int(t.threads[i].Tid)].Tid
+			if err := rs.tr.Detach(tid, 0); err != nil {
+				return fmt.Errorf("task %d thread %d: detach: %w", t.rec.Pid, t.threads[i].Tid, err)
+			}
+		}
+	}
+	for _, f := range rs.ctlFiles {
+		if f != os.Stdin && f != os.Stdout && f != os.Stderr {
+			f.Close()
 		}
 	}
 	return nil
 }
 
-// release removes the scratch area, loads every thread's registers, FPU
-// state and signal mask, and lets all threads go.
-func (rs *restorer) release(t *taskPlan) error {
+// loadRegisters removes the scratch area and loads every thread's
+// registers, FPU state and signal mask: the last thing before release.
+func (rs *restorer) loadRegisters(t *taskPlan) error {
 	// The last injected syscall unmaps the page it runs from: the thread
 	// stops at syscall exit and never returns to user code there.
 	if _, err := t.leader.Syscall(unix.SYS_MUNMAP, uintptr(t.scratch), scratchPages*pageSize); err != nil {
@@ -56,12 +79,6 @@ func (rs *restorer) release(t *taskPlan) error {
 		}
 		if err := rs.tr.SetSigmask(rt.Tid, th.Sigmask); err != nil {
 			return fmt.Errorf("thread %d: signal mask: %w", th.Tid, err)
-		}
-	}
-	for i := range t.threads {
-		tid := t.threadRTs[int(t.threads[i].Tid)].Tid
-		if err := rs.tr.Detach(tid, 0); err != nil {
-			return fmt.Errorf("thread %d: detach: %w", t.threads[i].Tid, err)
 		}
 	}
 	return nil

@@ -54,7 +54,18 @@ func (rs *restorer) layout(t *taskPlan) error {
 	if err := rs.moveSpecials(t, cur); err != nil {
 		return fmt.Errorf("vdso: %w", err)
 	}
-	return rs.mapVmas(t)
+	if err := rs.mapVmas(t); err != nil {
+		return err
+	}
+	if rs.imageFile != nil {
+		// The task reads its pages straight from the image file.
+		fd, err := lt.Syscall(unix.SYS_PIDFD_GETFD, uintptr(t.ctlPidfd), rs.imageFile.Fd(), 0)
+		if err != nil {
+			return fmt.Errorf("take the image file from the restorer: %w", err)
+		}
+		t.imageFd = int(fd)
+	}
+	return nil
 }
 
 func isKernelSpecial(path string) bool {

@@ -32,7 +32,8 @@ type Options struct {
 
 // Result describes the restored process.
 type Result struct {
-	Pid     int
+	Pid     int // the root task, in the restorer's pid namespace
+	Tasks   int
 	Threads int
 	Pages   uint64
 	// Elapsed is the time from the start of the restore until the
@@ -77,7 +78,8 @@ func Restore(ctx context.Context, r io.Reader, opts Options) (*Result, error) {
 	}
 	defer tr.Close()
 
-	rs := &restorer{ctx: ctx, log: log, opts: opts, tr: tr, objs: map[uint32]image.Record{}}
+	rs := &restorer{ctx: ctx, log: log, opts: opts, tr: tr, objs: map[uint32]image.Record{},
+		byPid: map[int32]*taskPlan{}, ctlFiles: map[uint32]*os.File{}}
 	if seekable {
 		rs.imageFile = f
 	}
@@ -87,8 +89,11 @@ func Restore(ctx context.Context, r io.Reader, opts Options) (*Result, error) {
 		rs.abort()
 		return nil, err
 	}
-	res := &Result{Pid: rs.task.pid, Threads: len(rs.task.threads), Pages: rs.pages, Elapsed: time.Since(start)}
-	log.Info("restore done", "pid", res.Pid, "threads", res.Threads, "pages", res.Pages, "elapsed", res.Elapsed)
+	res := &Result{Pid: rs.plans[0].pid, Tasks: len(rs.plans), Pages: rs.pages, Elapsed: time.Since(start)}
+	for _, t := range rs.plans {
+		res.Threads += len(t.threads)
+	}
+	log.Info("restore done", "pid", res.Pid, "tasks", res.Tasks, "threads", res.Threads, "pages", res.Pages, "elapsed", res.Elapsed)
 	return res, nil
 }
 

@@ -26,10 +26,20 @@ type restorer struct {
 
 	hdr   *image.Header
 	objs  map[uint32]image.Record
-	task  *taskPlan
+	plans []*taskPlan // in PSTREE order: parents first
+	byPid map[int32]*taskPlan
+	cur   *taskPlan // the task whose section is being read
+	tree  bool      // the image has a PSTREE
+	made  bool      // the tree of tasks exists
 	pages uint64
 	buf   []byte
-	done  bool // the tail was read
+
+	// ctlFiles holds the restorer's own copy of every file description
+	// restored so far (and of external files), by objref: a task that
+	// shares one with an earlier task takes it from here with
+	// pidfd_getfd(2), through a pidfd of the restorer every task inherits.
+	ctlFiles map[uint32]*os.File
+	ctlPidfd *os.File
 }
 
 // taskPlan is one process: what the image says about it, then the live
@@ -47,14 +57,18 @@ type taskPlan struct {
 	taskObjs *image.TaskObjs
 	threads  []image.Thread
 
+	zombie    bool
 	pid       int // in our pid namespace
-	stub      *stub
 	leader    *remote.Task
 	memReady  bool
-	scratch   uint64         // the injection page (syscall insn, then arguments)
-	imageFd   int            // the image file's fd in the task, -1 if none
-	extFds    map[uint32]int // external file objref -> fd in the task
+	scratch   uint64 // the injection page (syscall insn, then arguments)
+	imageFd   int    // the image file's fd in the task, -1 if none
+	ctlPidfd  int    // the task's fd of a pidfd of the restorer
 	threadRTs map[int]*remote.Task
+}
+
+func newPlan(rec image.Task) *taskPlan {
+	return &taskPlan{rec: rec, zombie: rec.State == image.TaskZombie, imageFd: -1, threadRTs: map[int]*remote.Task{}}
 }
 
 func (rs *restorer) run(r *image.Reader) error {
@@ -70,14 +84,18 @@ func (rs *restorer) run(r *image.Reader) error {
 			return err
 		}
 	}
-	t := rs.task
-	if t == nil {
+	if len(rs.plans) == 0 {
 		return badImage("the image holds no process")
 	}
-	if !t.memReady || t.taskObjs == nil || len(t.threads) == 0 {
-		return badImage("the process section of task %d is incomplete", t.rec.Pid)
+	for _, t := range rs.plans {
+		if t.zombie {
+			continue
+		}
+		if !t.memReady || t.taskObjs == nil || len(t.threads) == 0 {
+			return badImage("the section of task %d is missing or incomplete", t.rec.Pid)
+		}
 	}
-	return rs.finish(t)
+	return rs.finish()
 }
 
 // handle takes one record. Records are checked as they come; the process is
@@ -88,17 +106,15 @@ func (rs *restorer) handle(r *image.Reader, rec image.Record) error {
 		return rs.checkHeader(h)
 	}
 	if _, ok := rec.(*image.Tail); ok {
-		rs.done = true
 		return nil
 	}
-	t := rs.task
+	if pt, ok := rec.(*image.Pstree); ok {
+		return rs.addPstree(pt)
+	}
 	if tk, ok := rec.(*image.Task); ok {
-		if t != nil {
-			return badImage("more than one process in the image: process trees are not supported yet")
-		}
-		rs.task = &taskPlan{rec: *tk, imageFd: -1, extFds: map[uint32]int{}, threadRTs: map[int]*remote.Task{}}
-		return nil
+		return rs.startTask(tk)
 	}
+	t := rs.cur
 	if t == nil {
 		return badImage("record %v before any TASK", rec.Type())
 	}
@@ -162,6 +178,66 @@ func (rs *restorer) handle(r *image.Reader, rec image.Record) error {
 	return nil
 }
 
+// addPstree plans every task of the tree. Parents come before their
+// children; a task whose parent is not in the tree can only be the first
+// one, or an orphan adopted by the pid namespace's init.
+func (rs *restorer) addPstree(pt *image.Pstree) error {
+	if rs.tree || len(rs.plans) > 0 {
+		return badImage("a second PSTREE, or one after a TASK")
+	}
+	if len(pt.Tasks) == 0 {
+		return badImage("empty PSTREE")
+	}
+	rs.tree = true
+	for i, e := range pt.Tasks {
+		if _, dup := rs.byPid[e.Pid]; dup {
+			return badImage("PSTREE lists pid %d twice", e.Pid)
+		}
+		if i > 0 {
+			if parent := rs.byPid[e.PPid]; parent == nil && rs.plans[0].rec.Flags&image.TaskFlagPidnsInit == 0 {
+				return badImage("task %d's parent %d is not in the tree before it", e.Pid, e.PPid)
+			} else if parent != nil && parent.zombie {
+				return badImage("task %d's parent %d is a zombie", e.Pid, e.PPid)
+			}
+		} else if e.State == image.TaskZombie {
+			return badImage("the first task of the tree is a zombie")
+		}
+		t := newPlan(e)
+		rs.plans = append(rs.plans, t)
+		rs.byPid[e.Pid] = t
+	}
+	return nil
+}
+
+// startTask begins the section of a live task.
+func (rs *restorer) startTask(tk *image.Task) error {
+	if !rs.tree {
+		// Images before format 1.2 hold one task and no PSTREE.
+		if len(rs.plans) > 0 {
+			return badImage("more than one TASK and no PSTREE")
+		}
+		t := newPlan(*tk)
+		rs.plans = append(rs.plans, t)
+		rs.byPid[tk.Pid] = t
+	}
+	t := rs.byPid[tk.Pid]
+	switch {
+	case t == nil:
+		return badImage("TASK %d is not in the PSTREE", tk.Pid)
+	case t.zombie:
+		return badImage("TASK %d is a zombie in the PSTREE", tk.Pid)
+	case t.rec != *tk:
+		return badImage("TASK %d differs from its PSTREE entry", tk.Pid)
+	case t.mm != nil || len(t.threads) > 0:
+		return badImage("a second section for task %d", tk.Pid)
+	}
+	if rs.cur != nil && (!rs.cur.memReady || len(rs.cur.threads) == 0) {
+		return badImage("task %d's section ended before its memory and threads", rs.cur.rec.Pid)
+	}
+	rs.cur = t
+	return nil
+}
+
 // checkHeader refuses images from another architecture or kernel ABI, and
 // images whose FPU state this CPU cannot load.
 func (rs *restorer) checkHeader(h *image.Header) error {
@@ -202,17 +278,17 @@ func checkRegFile(f *image.RegFile) error {
 	return nil
 }
 
-// abort kills whatever was created. The stub and the task are traced with
+// abort kills whatever was created. The stub and the tasks are traced with
 // PTRACE_O_EXITKILL, so even if this never runs they die with the tracer.
 func (rs *restorer) abort() {
-	t := rs.task
-	if t == nil {
-		return
+	for i := len(rs.plans) - 1; i >= 0; i-- {
+		if t := rs.plans[i]; t.pid > 0 {
+			_ = rs.tr.Kill(t.pid)
+		}
 	}
-	if t.stub != nil {
-		t.stub.kill()
-	}
-	if t.pid > 0 {
-		_ = rs.tr.Kill(t.pid)
+	for _, f := range rs.ctlFiles {
+		if f != os.Stdin && f != os.Stdout && f != os.Stderr {
+			f.Close()
+		}
 	}
 }

@@ -52,8 +52,8 @@ func writeAt(lt *remote.Task, addr uint64, b []byte) error {
 	return writeTaskMem(lt.Tid, addr, b)
 }
 
-// restoreMisc restores per-process odds and ends: personality, umask,
-// interval timers, session and group.
+// restoreMisc restores per-process odds and ends: personality, umask and
+// interval timers. (Sessions and groups are made with the tree.)
 func (rs *restorer) restoreMisc(t *taskPlan) error {
 	lt := t.leader
 	defer lt.Reset()
@@ -77,18 +77,6 @@ func (rs *restorer) restoreMisc(t *taskPlan) error {
 		}
 		if err := setItimer(lt, buf, which, it); err != nil {
 			return err
-		}
-	}
-	// A session or group the process led is recreated; one it merely
-	// belonged to is outside the image, and it stays in ours.
-	switch {
-	case t.rec.Sid == t.rec.Pid:
-		if _, err := lt.Syscall(unix.SYS_SETSID); err != nil {
-			return fmt.Errorf("setsid: %w", err)
-		}
-	case t.rec.Pgid == t.rec.Pid:
-		if _, err := lt.Syscall(unix.SYS_SETPGID, 0, 0); err != nil {
-			return fmt.Errorf("setpgid: %w", err)
 		}
 	}
 	return nil

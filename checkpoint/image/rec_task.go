@@ -26,6 +26,14 @@ const (
 	TaskZombie uint32 = 1
 )
 
+// Pstree (PSTREE, type 108) lists every task of the image, parents before
+// their children, so that a restorer can create the whole tree before the
+// first task's section arrives. Each live task then has a TASK section
+// whose TASK record repeats its entry; zombies have no section.
+type Pstree struct {
+	Tasks []Task
+}
+
 // TaskObjs (TASK_OBJS, type 101) ends the object section of a task and
 // names the shared objects it uses.
 type TaskObjs struct {
@@ -101,6 +109,7 @@ type Thread struct {
 }
 
 func (*Task) Type() Type     { return TypeTask }
+func (*Pstree) Type() Type   { return TypePstree }
 func (*TaskObjs) Type() Type { return TypeTaskObjs }
 func (*Creds) Type() Type    { return TypeCreds }
 func (*TaskMisc) Type() Type { return TypeTaskMisc }

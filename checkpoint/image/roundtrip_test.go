@@ -81,6 +81,8 @@ var roundTripCases = []struct {
 		Dev: u64max, Ino: u64max, Rdev: u64max, Size: math.MaxInt64, Path: longString}},
 	{"ext_file/empty", &ExtFile{Objref: 1}},
 	{"ext_file/extremes", &ExtFile{Objref: u32max, Flags: u32max, Kind: u32max, Reserved: u32max, Key: "pipe:[4294967295]"}},
+	{"pstree/empty", &Pstree{}},
+	{"pstree/many", &Pstree{Tasks: fill(300, Task{Pid: math.MaxInt32, PPid: -1, Pgid: 7, Sid: 9, Flags: u32max, State: TaskZombie, ExitCode: -1, NrThreads: u32max, Comm: comm("x")})}},
 	{"eventfd/empty", &EventFd{Objref: 1}},
 	{"eventfd/extremes", &EventFd{Objref: u32max, Flags: u32max, Count: u64max - 1, Semaphore: 1, Reserved: u32max}},
 	{"epoll/empty", &Epoll{Objref: 1}},

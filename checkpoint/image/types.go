@@ -11,7 +11,7 @@ const (
 	MagicTail uint64 = 0x002d2a0cc0deef00
 
 	VersionMajor uint16 = 1
-	VersionMinor uint16 = 1
+	VersionMinor uint16 = 2
 
 	PageSize          = 4096
 	PageShift         = 12
@@ -52,6 +52,7 @@ const (
 	TypeSighand    Type = 105
 	TypeSigPending Type = 106
 	TypeThread     Type = 107
+	TypePstree     Type = 108
 	TypeFs         Type = 300
 	TypeFiles      Type = 301
 	TypeFd         Type = 302
@@ -91,6 +92,7 @@ var registry = []typeInfo{
 	{typ: TypeSighand, name: "SIGHAND", new: func() Record { return new(Sighand) }},
 	{typ: TypeSigPending, name: "SIGPENDING", new: func() Record { return new(SigPending) }},
 	{typ: TypeThread, name: "THREAD", new: func() Record { return new(Thread) }},
+	{typ: TypePstree, name: "PSTREE", new: func() Record { return new(Pstree) }},
 	{typ: TypeFs, name: "FS", new: func() Record { return new(Fs) }},
 	{typ: TypeFiles, name: "FILES", new: func() Record { return new(Files) }},
 	{typ: TypeFd, name: "FD", new: func() Record { return new(Fd) }},

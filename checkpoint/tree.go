@@ -1,0 +1,188 @@
+package checkpoint
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+
+	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/internal/proc"
+	"github.com/ckpt/ckpt/internal/ptrace"
+)
+
+// tree is the set of processes a checkpoint takes: the target and all its
+// descendants, parents before children.
+type tree struct {
+	procs []*process // live and zombie, in creation order
+	byPid map[int]*process
+}
+
+func (t *tree) live() []*process {
+	var out []*process
+	for _, p := range t.procs {
+		if !p.zombie {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// seizeTree stops root and every descendant. A process is seized before
+// its children are listed: a stopped process cannot fork, so no child
+// escapes the walk. Zombies cannot be traced; they are recorded as they are.
+func (d *dumper) seizeTree(root int) (*tree, error) {
+	t := &tree{byPid: map[int]*process{}}
+	queue := []int{root}
+	for len(queue) > 0 {
+		pid := queue[0]
+		queue = queue[1:]
+		if _, seen := t.byPid[pid]; seen {
+			continue
+		}
+		st, err := proc.ReadStat(pid)
+		if err != nil {
+			if pid != root && proc.IsGone(err) {
+				continue // reaped by a parent we had not stopped yet
+			}
+			d.releaseTree(t)
+			return nil, err
+		}
+		var p *process
+		if st.State == 'Z' || st.State == 'X' {
+			if pid == root {
+				return nil, unsupported(pid, "process", "it is a zombie")
+			}
+			p = &process{pid: pid, zombie: true, stat: st}
+		} else {
+			p, err = d.seize(pid)
+			if err != nil {
+				if pid != root && errors.Is(err, ptrace.ErrTaskGone) {
+					// It exited meanwhile; its parent is stopped, so it
+					// is a zombie now: look at it again.
+					queue = append([]int{pid}, queue...)
+					continue
+				}
+				d.releaseTree(t)
+				return nil, err
+			}
+			for _, th := range p.threads {
+				kids, err := proc.Children(pid, th.tid)
+				if err != nil {
+					d.releaseTree(t)
+					return nil, err
+				}
+				queue = append(queue, kids...)
+			}
+		}
+		t.procs = append(t.procs, p)
+		t.byPid[pid] = p
+	}
+	if err := d.checkPidns(t, root); err != nil {
+		d.releaseTree(t)
+		return nil, err
+	}
+	return t, nil
+}
+
+// checkPidns refuses a pid namespace that holds a process which is not a
+// descendant of its init (one that joined with setns): its parent is
+// outside, so it cannot be rebuilt inside.
+func (d *dumper) checkPidns(t *tree, root int) error {
+	st, err := proc.ReadStatus(root)
+	if err != nil {
+		return err
+	}
+	if n := len(st.NSpid); n < 2 || st.NSpid[n-1] != 1 {
+		return nil
+	}
+	ns, err := os.Readlink("/proc/" + strconv.Itoa(root) + "/ns/pid")
+	if err != nil {
+		return err
+	}
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if other, err := os.Readlink("/proc/" + e.Name() + "/ns/pid"); err == nil && other == ns {
+			if _, ok := t.byPid[pid]; !ok {
+				return unsupported(pid, "pid namespace", "it is in the pid namespace of %d but not a descendant of its init (it joined with setns)", root)
+			}
+		}
+	}
+	return nil
+}
+
+func (d *dumper) releaseTree(t *tree) {
+	for _, p := range t.procs {
+		if !p.zombie {
+			d.release(p)
+		}
+	}
+}
+
+// treeIds sets each task's ids as the tree sees them: in the innermost pid
+// namespace, parents by their place in the tree (the root's parent is
+// outside and recorded as 0).
+func (d *dumper) treeIds(t *tree) error {
+	for i, p := range t.procs {
+		st, err := proc.ReadStatus(p.pid)
+		if err != nil {
+			return err
+		}
+		last := func(ids []int, def int) int32 {
+			if len(ids) == 0 {
+				return int32(def)
+			}
+			return int32(ids[len(ids)-1])
+		}
+		p.task.Pid = last(st.NSpid, p.pid)
+		p.task.Pgid = last(st.NSpgid, p.stat.Pgrp)
+		p.task.Sid = last(st.NSsid, p.stat.Session)
+		p.task.PPid = 0
+		if parent, ok := t.byPid[p.stat.PPid]; ok && i > 0 {
+			p.task.PPid = parent.task.Pid
+		}
+		if p.zombie {
+			p.task.State = image.TaskZombie
+			p.task.ExitCode = int32(p.stat.ExitCode)
+			copy(p.task.Comm[:], p.stat.Comm)
+		}
+	}
+	return nil
+}
+
+// checkPipes refuses pipes whose two ends are both inside the tree: their
+// unread data would have to be saved, which is not supported yet. A pipe
+// with one end inside leads outside and is external.
+func (d *dumper) checkPipes(t *tree) error {
+	type ends struct {
+		read, write bool
+		pid, fd     int
+	}
+	pipes := map[string]*ends{}
+	for _, p := range t.live() {
+		for _, f := range p.pipeFds {
+			e := pipes[f.link]
+			if e == nil {
+				e = &ends{pid: p.pid, fd: f.fd}
+				pipes[f.link] = e
+			}
+			if f.write {
+				e.write = true
+			} else {
+				e.read = true
+			}
+			if e.read && e.write {
+				return unsupported(p.pid, fmt.Sprintf("fd %d (%s)", f.fd, f.link),
+					"both ends of this pipe are inside the checkpoint (task %d fd %d too): pipes between tasks are not supported yet", e.pid, e.fd)
+			}
+		}
+	}
+	return nil
+}

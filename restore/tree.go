@@ -1,0 +1,268 @@
+package restore
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/internal/addrspace"
+	"github.com/ckpt/ckpt/internal/ptrace"
+	"github.com/ckpt/ckpt/internal/remote"
+)
+
+// Options for every task we trace while restoring: syscall stops are told
+// apart from signal stops, children and threads made by injected clone3
+// are traced from birth, and all of them die if the restorer dies.
+const traceOpts = unix.PTRACE_O_TRACESYSGOOD | unix.PTRACE_O_TRACECLONE |
+	unix.PTRACE_O_TRACEFORK | unix.PTRACE_O_TRACEVFORK | unix.PTRACE_O_EXITKILL
+
+// ctlPidfdFd is where the stub, and so every task, finds the pidfd of the
+// restorer (the stub's first extra file).
+const ctlPidfdFd = stubFirstFd
+
+// createTree makes every task of the PSTREE as a copy of one stub, each
+// with its original pid: the root with clone3 from the stub (as pid 1 of a
+// new pid namespace if it was an init), every other task with clone3 from
+// its parent, which is still a stub too. Sessions are made as their leaders
+// are born, so that children inherit them; process groups once every task
+// exists; zombies exit last, with their saved status.
+func (rs *restorer) createTree() error {
+	root := rs.plans[0]
+	pidfd, err := unix.PidfdOpen(os.Getpid(), 0)
+	if err != nil {
+		return fmt.Errorf("pidfd_open(self): %w", err)
+	}
+	rs.ctlPidfd = os.NewFile(uintptr(pidfd), "ckpt-restore-pidfd")
+	base := addrspace.FindGap(stubPages*pageSize, imageRanges(root.vmas))
+	if base == 0 {
+		return fmt.Errorf("no room for the stub")
+	}
+	s, err := startStub(base, []*os.File{rs.ctlPidfd})
+	if err != nil {
+		return err
+	}
+	defer s.kill()
+	if err := rs.tr.SeizeStop(s.pid(), traceOpts); err != nil {
+		return fmt.Errorf("seize stub %d: %w", s.pid(), err)
+	}
+	st, err := remote.New(rs.tr, s.pid(), s.syscallAddr())
+	if err != nil {
+		return err
+	}
+	st.UseScratch(base+pageSize, pageSize)
+	pidnsInit := root.rec.Flags&image.TaskFlagPidnsInit != 0
+	flags, tid := uint64(unix.CLONE_PARENT), root.rec.Pid
+	if pidnsInit {
+		flags |= unix.CLONE_NEWPID
+		tid = 1
+	} else if err := rs.pidFree(root.rec.Pid); err != nil {
+		return err
+	}
+	if root.pid, err = rs.cloneTask(st, flags, tid); err != nil {
+		return fmt.Errorf("task %d: %w", root.rec.Pid, err)
+	}
+	_ = st.Close()
+
+	newTask := func(t *taskPlan) error {
+		var err error
+		if t.leader, err = remote.New(rs.tr, t.pid, s.syscallAddr()); err != nil {
+			return err
+		}
+		t.leader.UseScratch(base+pageSize, pageSize)
+		t.ctlPidfd = ctlPidfdFd
+		if t.rec.Sid == t.rec.Pid {
+			if _, err := t.leader.Syscall(unix.SYS_SETSID); err != nil {
+				return fmt.Errorf("setsid: %w", err)
+			}
+		}
+		return nil
+	}
+	if err := newTask(root); err != nil {
+		return fmt.Errorf("task %d: %w", root.rec.Pid, err)
+	}
+	for _, t := range rs.plans[1:] {
+		parent := rs.byPid[t.rec.PPid]
+		if parent == nil {
+			parent = root // an orphan, adopted by the namespace's init
+		}
+		if t.pid, err = rs.cloneTask(parent.leader, uint64(unix.SIGCHLD), t.rec.Pid); err != nil {
+			return fmt.Errorf("task %d (child of %d): %w", t.rec.Pid, parent.rec.Pid, err)
+		}
+		if err := newTask(t); err != nil {
+			return fmt.Errorf("task %d: %w", t.rec.Pid, err)
+		}
+	}
+	if err := rs.setGroups(); err != nil {
+		return err
+	}
+	for _, t := range rs.plans {
+		if t.zombie {
+			if err := rs.makeZombie(t); err != nil {
+				return fmt.Errorf("zombie %d: %w", t.rec.Pid, err)
+			}
+		}
+	}
+	rs.log.Debug("tasks created", "tasks", len(rs.plans))
+	return nil
+}
+
+// pidFree waits, within limits, for the pid the root needs: in a pipeline
+// the checkpointer kills the original only after writing the image, so the
+// rest of the stream is spooled meanwhile (see spoolReader).
+func (rs *restorer) pidFree(pid int32) error {
+	if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err != nil {
+		return nil
+	}
+	if err := rs.in.drain(); err != nil {
+		return err
+	}
+	rs.log.Info("waiting for the pid to be released", "pid", pid)
+	return waitPidFree(int(pid))
+}
+
+// cloneTask injects clone3 with one set_tid into the stopped task rt and
+// returns the child's pid in our namespace, once it is in its first stop.
+func (rs *restorer) cloneTask(rt *remote.Task, flags uint64, tid int32) (int, error) {
+	defer rt.Reset()
+	tidAddr, err := rt.Put(binary.LittleEndian.AppendUint32(nil, uint32(tid)))
+	if err != nil {
+		return 0, err
+	}
+	exitSignal := uint64(0)
+	if flags&unix.CLONE_PARENT == 0 && flags&unix.CLONE_THREAD == 0 {
+		exitSignal, flags = flags&0xff, flags&^0xff
+	}
+	args := cloneArgs(flags, exitSignal, tidAddr)
+	argsAddr, err := rt.Put(args)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := rt.Syscall(unix.SYS_CLONE3, uintptr(argsAddr), uintptr(len(args))); err != nil {
+		if errors.Is(err, unix.EEXIST) {
+			return 0, fmt.Errorf("pid %d is in use: %w", tid, err)
+		}
+		return 0, fmt.Errorf("clone3 with pid %d: %w", tid, err)
+	}
+	child := rt.Session().LastChild()
+	if child <= 0 {
+		return 0, fmt.Errorf("clone3 made no traced child")
+	}
+	if _, err := rs.tr.Wait(child); err != nil {
+		return 0, fmt.Errorf("wait for new task %d: %w", child, err)
+	}
+	return child, nil
+}
+
+// cloneArgs encodes struct clone_args (88 bytes, include/uapi/linux/sched.h)
+// with one set_tid entry.
+func cloneArgs(flags, exitSignal, setTid uint64) []byte {
+	return le64(flags, 0 /* pidfd */, 0 /* child_tid */, 0 /* parent_tid */, exitSignal,
+		0 /* stack */, 0 /* stack_size */, 0 /* tls */, setTid, 1 /* set_tid_size */, 0 /* cgroup */)
+}
+
+// setGroups puts every task in its process group: group leaders first,
+// then members. Sessions were made at birth.
+func (rs *restorer) setGroups() error {
+	for pass := 0; pass < 2; pass++ {
+		for i, t := range rs.plans {
+			g := t.rec.Pgid
+			leader := g == t.rec.Pid
+			if (pass == 0) != leader || t.rec.Sid == t.rec.Pid || g == 0 {
+				continue
+			}
+			if !leader && rs.byPid[g] == nil {
+				if i == 0 {
+					continue // the root's group is outside: it stays in ours
+				}
+				return fmt.Errorf("task %d: its process group %d has no leader in the image", t.rec.Pid, g)
+			}
+			if _, err := t.leader.Syscall(unix.SYS_SETPGID, 0, uintptr(g)); err != nil {
+				return fmt.Errorf("task %d: setpgid(%d): %w", t.rec.Pid, g, err)
+			}
+		}
+	}
+	return nil
+}
+
+// makeZombie ends a task with its saved wait status, then takes back from
+// its parent the SIGCHLD that the exit queued: the parent had had that one
+// before the checkpoint (a still pending one is in the image).
+func (rs *restorer) makeZombie(t *taskPlan) error {
+	name, err := t.leader.Put(append(append([]byte(nil), t.rec.Comm[:]...), 0))
+	if err != nil {
+		return err
+	}
+	if _, err := t.leader.Syscall(unix.SYS_PRCTL, unix.PR_SET_NAME, uintptr(name)); err != nil {
+		return fmt.Errorf("PR_SET_NAME: %w", err)
+	}
+	t.leader.Reset()
+	ws := unix.WaitStatus(t.rec.ExitCode)
+	switch {
+	case ws.Exited():
+		_, err := t.leader.Syscall(unix.SYS_EXIT_GROUP, uintptr(ws.ExitStatus()))
+		if err != nil && !errors.Is(err, ptrace.ErrTaskGone) {
+			return fmt.Errorf("exit_group(%d): %w", ws.ExitStatus(), err)
+		}
+	case ws.Signaled():
+		if err := rs.killWith(t, ws.Signal()); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("wait status %#x is neither an exit nor a signal", t.rec.ExitCode)
+	}
+	_, _ = rs.tr.Wait(t.pid)
+	t.leader = nil
+	parent := rs.byPid[t.rec.PPid]
+	if parent == nil {
+		parent = rs.plans[0]
+	}
+	pt := parent.leader
+	defer pt.Reset()
+	set, err := pt.Put(le64(1 << (unix.SIGCHLD - 1)))
+	if err != nil {
+		return err
+	}
+	ts, err := pt.Put(le64(0, 0))
+	if err != nil {
+		return err
+	}
+	_, err = pt.Syscall(unix.SYS_RT_SIGTIMEDWAIT, uintptr(set), 0, uintptr(ts), 8)
+	if err != nil && !errors.Is(err, unix.EAGAIN) {
+		return fmt.Errorf("take back SIGCHLD in %d: %w", parent.rec.Pid, err)
+	}
+	return nil
+}
+
+// killWith makes the task die of sig, as it did: unblock everything, queue
+// the signal, and let it be delivered with its default action. (A core
+// dump is not made again: the core flag of the status is lost.)
+func (rs *restorer) killWith(t *taskPlan, sig unix.Signal) error {
+	if err := t.leader.Close(); err != nil {
+		return err
+	}
+	if err := rs.tr.SetSigmask(t.pid, 0); err != nil {
+		return err
+	}
+	if err := unix.Tgkill(t.pid, t.pid, sig); err != nil {
+		return err
+	}
+	if err := rs.tr.Cont(t.pid, 0); err != nil {
+		return err
+	}
+	for i := 0; i < 10; i++ {
+		ws, err := rs.tr.Wait(t.pid)
+		if err != nil || ws.Exited() || ws.Signaled() {
+			return nil
+		}
+		if ws.Stopped() {
+			if err := rs.tr.Cont(t.pid, int(ws.StopSignal())); err != nil {
+				return err
+			}
+		}
+	}
+	return fmt.Errorf("task did not die of signal %d", sig)
+}
