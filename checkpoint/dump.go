@@ -71,7 +71,7 @@ func Dump(ctx context.Context, pid int, w io.Writer, opts Options) (*Result, err
 	if err := d.treeIds(t); err != nil {
 		return nil, fmt.Errorf("collect: %w", err)
 	}
-	if err := d.checkPipes(t); err != nil {
+	if err := d.resolvePipes(t); err != nil {
 		return nil, fmt.Errorf("collect: %w", err)
 	}
 	res := &Result{Pid: pid, Tasks: len(t.procs)}

@@ -19,6 +19,7 @@ type fileObj struct {
 	ino    uint64
 	pid    int // the first task and fd found referring to it, for kcmp
 	fd     int
+	extra  []image.Record // written right after rec (PIPE_DATA)
 }
 
 // openFd is what is known about one fd before dispatching on its kind.
@@ -52,8 +53,11 @@ func (d *dumper) collectFiles(p *process) error {
 			}
 			obj = &fileObj{objref: d.nextObjref(), rec: rec, dev: of.st.Dev, ino: of.st.Ino, pid: p.pid, fd: fd}
 			setObjref(rec, obj.objref)
-			p.files = append(p.files, *obj)
+			p.files = append(p.files, obj)
 			d.files = append(d.files, obj)
+		}
+		if n := len(p.pipeFds); n > 0 && p.pipeFds[n-1].fd == fd {
+			p.pipeFds[n-1].obj = obj
 		}
 		var flags uint32
 		if of.info.Flags&unix.O_CLOEXEC != 0 {
@@ -138,6 +142,8 @@ func setObjref(r image.Record, ref uint32) {
 	case *image.EventFd:
 		f.Objref = ref
 	case *image.Epoll:
+		f.Objref = ref
+	case *image.Pipe:
 		f.Objref = ref
 	}
 }

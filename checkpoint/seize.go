@@ -29,7 +29,7 @@ type process struct {
 	sighand image.Sighand
 	pending []kernel.Siginfo // process-wide queue
 	fs      image.Fs
-	files   []fileObj // open file descriptions, in objref order
+	files   []*fileObj // open file descriptions first used here, in objref order
 	fds     []image.Fd
 	mm      image.Mm
 	imgVmas []image.Vma
@@ -41,6 +41,7 @@ type pipeFd struct {
 	fd    int
 	link  string
 	write bool
+	obj   *fileObj
 }
 
 type thread struct {

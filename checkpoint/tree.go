@@ -2,7 +2,6 @@ package checkpoint
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"strconv"
 
@@ -152,36 +151,6 @@ func (d *dumper) treeIds(t *tree) error {
 			p.task.State = image.TaskZombie
 			p.task.ExitCode = int32(p.stat.ExitCode)
 			copy(p.task.Comm[:], p.stat.Comm)
-		}
-	}
-	return nil
-}
-
-// checkPipes refuses pipes whose two ends are both inside the tree: their
-// unread data would have to be saved, which is not supported yet. A pipe
-// with one end inside leads outside and is external.
-func (d *dumper) checkPipes(t *tree) error {
-	type ends struct {
-		read, write bool
-		pid, fd     int
-	}
-	pipes := map[string]*ends{}
-	for _, p := range t.live() {
-		for _, f := range p.pipeFds {
-			e := pipes[f.link]
-			if e == nil {
-				e = &ends{pid: p.pid, fd: f.fd}
-				pipes[f.link] = e
-			}
-			if f.write {
-				e.write = true
-			} else {
-				e.read = true
-			}
-			if e.read && e.write {
-				return unsupported(p.pid, fmt.Sprintf("fd %d (%s)", f.fd, f.link),
-					"both ends of this pipe are inside the checkpoint (task %d fd %d too): pipes between tasks are not supported yet", e.pid, e.fd)
-			}
 		}
 	}
 	return nil

@@ -46,6 +46,7 @@ func (d *dumper) writeTask(w *image.Writer, p *process, snap *snapshot) error {
 	recs = append(recs, &p.fs)
 	for _, f := range p.files {
 		recs = append(recs, f.rec)
+		recs = append(recs, f.extra...)
 	}
 	files := &image.Files{Objref: d.nextObjref(), NrFds: uint32(len(p.fds))}
 	recs = append(recs, files)

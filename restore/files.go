@@ -115,6 +115,9 @@ func (rs *restorer) openFile(t *taskPlan, fd image.Fd, min int) (int, error) {
 		tmp, err = openEventFd(lt, f, min)
 	case *image.Epoll:
 		tmp, err = openEpoll(lt, f, min)
+	case *image.Pipe:
+		// Both ends are kept in rs.pipes, not in ctlFiles.
+		return rs.openPipe(t, f, min)
 	default:
 		return -1, badImage("fd %d refers to object %d, which is not a file", fd.Fd, fd.File)
 	}
@@ -130,17 +133,26 @@ func (rs *restorer) openFile(t *taskPlan, fd image.Fd, min int) (int, error) {
 
 // keepCopy takes a copy of the task's fd into the restorer.
 func (rs *restorer) keepCopy(t *taskPlan, objref uint32, fd int) error {
+	f, err := rs.copyFromTask(t, fd)
+	if err != nil {
+		return err
+	}
+	rs.ctlFiles[objref] = f
+	return nil
+}
+
+// copyFromTask duplicates a fd of the task into the restorer.
+func (rs *restorer) copyFromTask(t *taskPlan, fd int) (*os.File, error) {
 	pidfd, err := unix.PidfdOpen(t.pid, 0)
 	if err != nil {
-		return fmt.Errorf("pidfd_open(%d): %w", t.pid, err)
+		return nil, fmt.Errorf("pidfd_open(%d): %w", t.pid, err)
 	}
 	defer unix.Close(pidfd)
 	got, err := unix.PidfdGetfd(pidfd, fd, 0)
 	if err != nil {
-		return fmt.Errorf("pidfd_getfd(task %d, fd %d): %w", t.pid, fd, err)
+		return nil, fmt.Errorf("pidfd_getfd(task %d, fd %d): %w", t.pid, fd, err)
 	}
-	rs.ctlFiles[objref] = os.NewFile(uintptr(got), fmt.Sprintf("object-%d", objref))
-	return nil
+	return os.NewFile(uintptr(got), fmt.Sprintf("task-%d-fd-%d", t.pid, fd)), nil
 }
 
 // externalFile is what the caller connects an external file to: an

@@ -2,7 +2,6 @@ package restore
 
 import (
 	"fmt"
-	"os"
 
 	"golang.org/x/sys/unix"
 
@@ -50,11 +49,7 @@ func (rs *restorer) finish() error {
 			}
 		}
 	}
-	for _, f := range rs.ctlFiles {
-		if f != os.Stdin && f != os.Stdout && f != os.Stderr {
-			f.Close()
-		}
-	}
+	rs.closeCopies()
 	return nil
 }
 

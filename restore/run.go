@@ -40,6 +40,8 @@ type restorer struct {
 	// pidfd_getfd(2), through a pidfd of the restorer every task inherits.
 	ctlFiles map[uint32]*os.File
 	ctlPidfd *os.File
+	pipes    map[uint32]*pipeEnds // by PipeID
+	pipeData map[uint32][]byte    // by PipeID, from PIPE_DATA
 }
 
 // taskPlan is one process: what the image says about it, then the live
@@ -142,6 +144,10 @@ func (rs *restorer) handle(r *image.Reader, rec image.Record) error {
 		rs.objs[x.Objref] = x
 	case *image.Epoll:
 		rs.objs[x.Objref] = x
+	case *image.Pipe:
+		rs.objs[x.Objref] = x
+	case *image.PipeData:
+		rs.pipeData[x.PipeID] = append(rs.pipeData[x.PipeID], x.Data...)
 	case *image.Files:
 		rs.objs[x.Objref] = x
 		t.files = x
@@ -286,9 +292,18 @@ func (rs *restorer) abort() {
 			_ = rs.tr.Kill(t.pid)
 		}
 	}
+	rs.closeCopies()
+}
+
+// closeCopies closes the restorer's copies of the tasks' files.
+func (rs *restorer) closeCopies() {
 	for _, f := range rs.ctlFiles {
 		if f != os.Stdin && f != os.Stdout && f != os.Stderr {
 			f.Close()
 		}
+	}
+	for _, p := range rs.pipes {
+		p.read.Close()
+		p.write.Close()
 	}
 }

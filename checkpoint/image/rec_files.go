@@ -79,3 +79,27 @@ func (*Files) Type() Type   { return TypeFiles }
 func (*Fd) Type() Type      { return TypeFd }
 func (*RegFile) Type() Type { return TypeRegFile }
 func (*ExtFile) Type() Type { return TypeExtFile }
+
+// Pipe (PIPE, type 307, object) is one end of a pipe whose two ends are
+// both inside the image (an end whose other end is outside is an EXT_FILE).
+// The two ends are two objects with the same PipeID.
+type Pipe struct {
+	Objref   uint32 `ckpt:"objref"`
+	Flags    uint32 // open(2) flags: O_RDONLY or O_WRONLY, O_NONBLOCK
+	PipeID   uint32 // the same for both ends of one pipe
+	Capacity uint32 // F_GETPIPE_SZ
+}
+
+// PipeData (PIPE_DATA, type 308) holds what was written to a pipe and not
+// yet read. It follows the first PIPE record of its pipe; data longer than
+// PipeDataChunk is split over several records, in order.
+type PipeData struct {
+	PipeID uint32
+	Data   []byte
+}
+
+// PipeDataChunk is the most data one PIPE_DATA record holds.
+const PipeDataChunk = 256 << 10
+
+func (*Pipe) Type() Type     { return TypePipe }
+func (*PipeData) Type() Type { return TypePipeData }

@@ -11,7 +11,7 @@ const (
 	MagicTail uint64 = 0x002d2a0cc0deef00
 
 	VersionMajor uint16 = 1
-	VersionMinor uint16 = 2
+	VersionMinor uint16 = 3
 
 	PageSize          = 4096
 	PageShift         = 12
@@ -60,6 +60,8 @@ const (
 	TypeExtFile    Type = 304
 	TypeEventFd    Type = 305
 	TypeEpoll      Type = 306
+	TypePipe       Type = 307
+	TypePipeData   Type = 308
 	TypeMm         Type = 400
 	TypeVma        Type = 401
 	TypePages      Type = 402
@@ -100,6 +102,8 @@ var registry = []typeInfo{
 	{typ: TypeExtFile, name: "EXT_FILE", new: func() Record { return new(ExtFile) }},
 	{typ: TypeEventFd, name: "EVENTFD", new: func() Record { return new(EventFd) }},
 	{typ: TypeEpoll, name: "EPOLL", new: func() Record { return new(Epoll) }},
+	{typ: TypePipe, name: "PIPE", new: func() Record { return new(Pipe) }},
+	{typ: TypePipeData, name: "PIPE_DATA", new: func() Record { return new(PipeData) }},
 	{typ: TypeMm, name: "MM", new: func() Record { return new(Mm) }},
 	{typ: TypeVma, name: "VMA", new: func() Record { return new(Vma) }},
 	{typ: TypePages, name: "PAGES", new: func() Record { return new(Pages) }},

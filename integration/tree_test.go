@@ -1,0 +1,166 @@
+package integration
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// psTree lists root's session as ps shows it: pid, ppid, pgid, sid, state
+// and command of every task, the root's ppid left out (it changes: the
+// restorer becomes the parent).
+func psTree(t *testing.T, root int) string {
+	t.Helper()
+	out, err := exec.Command("ps", "-o", "pid=,ppid=,pgid=,sid=,stat=,comm=", "-s", strconv.Itoa(root)).Output()
+	if err != nil {
+		t.Fatalf("ps -s %d: %v", root, err)
+	}
+	var b strings.Builder
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(l)
+		if f[0] == strconv.Itoa(root) {
+			f[1] = "-"
+		}
+		b.WriteString(strings.Join(f, " ") + "\n")
+	}
+	return b.String()
+}
+
+// TestRestoreTree: a tree with a session, a second process group, a
+// grandchild and a zombie comes back with the same pids, parents, groups,
+// sessions, states and names; the zombie is still waitable by its parent
+// with its exit status, and the counting child counts on.
+func TestRestoreTree(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "tree")
+	if out, err := exec.Command("gcc", "-O2", "-o", bin, "testdata/tree.c").CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, out)
+	}
+	log := filepath.Join(dir, "log")
+	cmd := exec.Command(bin, log)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	root := cmd.Process.Pid
+	t.Cleanup(func() {
+		unix.Kill(-root, unix.SIGKILL)
+		unix.Kill(root, unix.SIGKILL)
+		reap(root, exitTimeout)
+	})
+	waitGrowth(t, log, 3)
+	before := psTree(t, root)
+	if n := strings.Count(before, "\n"); n != 5 {
+		t.Fatalf("want 5 tasks in the tree, have:\n%s", before)
+	}
+	img := filepath.Join(dir, "img")
+	checkpoint(t, root, img, false)
+	if ws, _, err := reap(root, exitTimeout); err != nil || !ws.Signaled() {
+		t.Fatalf("after checkpoint: %v %v", ws, err)
+	}
+	reapTree(t, before)
+	n := lines(log)
+	if pid := restoreDetached(t, img, filepath.Join(dir, "pid")); pid != root {
+		t.Fatalf("restored as %d, want %d", pid, root)
+	}
+	if after := psTree(t, root); after != before {
+		t.Errorf("the tree changed:\nbefore:\n%safter:\n%s", before, after)
+	}
+	waitGrowth(t, log, n)
+	unix.Kill(root, unix.SIGTERM)
+	deadline := time.Now().Add(exitTimeout)
+	for !bytes.Contains(readFile(log), []byte("DONE")) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the root did not finish after SIGTERM:\n%s", readFile(log))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !bytes.Contains(readFile(log), []byte("zombie reaped=1 status exited=1 code=7")) {
+		t.Errorf("the zombie was not reaped with its status:\n%s", readFile(log))
+	}
+}
+
+// reapTree waits for every task of a killed tree: orphans come to us (the
+// test is a subreaper), and a zombie would keep its pid from the restore.
+func reapTree(t *testing.T, ps string) {
+	t.Helper()
+	for _, l := range strings.Split(strings.TrimSpace(ps), "\n") {
+		pid, _ := strconv.Atoi(strings.Fields(l)[0])
+		if _, _, err := reap(pid, exitTimeout); err != nil {
+			t.Fatalf("task %d after checkpoint: %v", pid, err)
+		}
+	}
+}
+
+func readFile(path string) []byte {
+	b, _ := os.ReadFile(path)
+	return b
+}
+
+// TestRestoreShellPipeline: a shell pipeline checkpointed while its pipes
+// hold unread data (one pipe's writer has already exited) carries on, and
+// its output is byte-identical to an uninterrupted run's.
+func TestRestoreShellPipeline(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	const produce = `i=0; while [ $i -lt 3000 ]; do echo "line $i"; i=$((i+1)); done`
+	const consume = `while read l; do echo "got $l"; done`
+	script := "exec 3>&- 4>&-; (" + produce + ") | (sleep 1; " + consume + ") | (sleep 1.5; cat > " + out + ")"
+	cmd := exec.Command("sh", "-c", script)
+	cmd.SysProcAttr = &unix.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	root := cmd.Process.Pid
+	t.Cleanup(func() {
+		unix.Kill(-root, unix.SIGKILL)
+		reap(root, exitTimeout)
+	})
+	time.Sleep(500 * time.Millisecond) // the producer is done, the others sleep
+	img := filepath.Join(dir, "img")
+	tree := psTree(t, root)
+	checkpoint(t, root, img, false)
+	reapTree(t, tree)
+	recs, _, err := inspect(filepath.Join(img, "image.ckpt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ofType(recs, "PIPE_DATA")) == 0 {
+		t.Fatalf("the image holds no pipe data: the test checkpointed too late")
+	}
+	if pid := restoreDetached(t, img, filepath.Join(dir, "pid")); pid != root {
+		t.Fatalf("restored as %d, want %d", pid, root)
+	}
+	if _, _, err := reap(root, 30*time.Second); err != nil {
+		t.Fatalf("restored pipeline: %v", err)
+	}
+	ref, err := exec.Command("sh", "-c", "("+produce+") | ("+consume+")").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readFile(out); !bytes.Equal(got, ref) {
+		t.Errorf("output differs from an uninterrupted run: %d bytes, want %d", len(got), len(ref))
+	}
+}
+
+// Descriptors the test binary inherited from whoever started it (a
+// terminal multiplexer's, a CI runner's) must not leak into the programs
+// the tests start and then be part of their checkpoints: Go passes on any
+// fd that is not close-on-exec.
+func init() {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
+			unix.CloseOnExec(fd)
+		}
+	}
+}

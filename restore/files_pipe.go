@@ -1,0 +1,81 @@
+package restore
+
+import (
+	"encoding/binary"
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ckpt/ckpt/checkpoint/image"
+)
+
+// pipeEnds is a pipe made during this restore: the restorer's copies of
+// its two ends, from which every task that holds an end takes it.
+type pipeEnds struct{ read, write *os.File }
+
+// openPipe gives the task one end of a pipe: the first time either end of
+// the pipe is needed, the pipe is made in this task with its capacity, the
+// restorer keeps both ends and writes the pipe's unread data back into it.
+// An end no task holds is closed when the restorer lets go of its copies,
+// as it was closed at checkpoint time.
+func (rs *restorer) openPipe(t *taskPlan, pe *image.Pipe, min int) (int, error) {
+	lt := t.leader
+	ends, ok := rs.pipes[pe.PipeID]
+	if !ok {
+		defer lt.Reset()
+		buf, err := lt.Alloc(8)
+		if err != nil {
+			return -1, err
+		}
+		if _, err := lt.Syscall(unix.SYS_PIPE2, uintptr(buf), 0); err != nil {
+			return -1, fmt.Errorf("pipe2: %w", err)
+		}
+		var fds [8]byte
+		if err := lt.Read(buf, fds[:]); err != nil {
+			return -1, err
+		}
+		r := int(binary.LittleEndian.Uint32(fds[0:]))
+		w := int(binary.LittleEndian.Uint32(fds[4:]))
+		if pe.Capacity != 0 {
+			if _, err := lt.Syscall(unix.SYS_FCNTL, uintptr(w), unix.F_SETPIPE_SZ, uintptr(pe.Capacity)); err != nil {
+				return -1, fmt.Errorf("pipe capacity %d: %w", pe.Capacity, err)
+			}
+		}
+		ends = &pipeEnds{}
+		for _, e := range []struct {
+			fd  int
+			dst **os.File
+		}{{r, &ends.read}, {w, &ends.write}} {
+			f, err := rs.copyFromTask(t, e.fd)
+			if err != nil {
+				return -1, err
+			}
+			*e.dst = f
+			_, _ = lt.Syscall(unix.SYS_CLOSE, uintptr(e.fd))
+		}
+		rs.pipes[pe.PipeID] = ends
+		if data := rs.pipeData[pe.PipeID]; len(data) > 0 {
+			if _, err := ends.write.Write(data); err != nil {
+				return -1, fmt.Errorf("refill pipe %d with %d bytes: %w", pe.PipeID, len(data), err)
+			}
+		}
+	}
+	f := ends.read
+	if pe.Flags&unix.O_ACCMODE != unix.O_RDONLY {
+		f = ends.write
+	}
+	got, err := lt.Syscall(unix.SYS_PIDFD_GETFD, uintptr(t.ctlPidfd), f.Fd(), 0)
+	if err != nil {
+		return -1, fmt.Errorf("take pipe %d from the restorer: %w", pe.PipeID, err)
+	}
+	fd, err := moveAbove(lt, got, min)
+	if err != nil {
+		return -1, err
+	}
+	// Status flags belong to the end's description, shared by every fd on it.
+	if _, err := lt.Syscall(unix.SYS_FCNTL, uintptr(fd), unix.F_SETFL, uintptr(pe.Flags&unix.O_NONBLOCK)); err != nil {
+		return -1, fmt.Errorf("pipe end flags: %w", err)
+	}
+	return fd, nil
+}
