@@ -47,6 +47,7 @@ type pipeFd struct {
 type thread struct {
 	tid     int
 	rec     image.Thread
+	sched   image.Sched
 	pending []kernel.Siginfo
 }
 

@@ -81,6 +81,9 @@ func (d *dumper) collectThread(p *process, t *thread) error {
 		return err
 	}
 	copy(r.Comm[:], strings.TrimSuffix(string(comm), "\n"))
+	if t.sched, err = collectSched(t.tid, r.Tid); err != nil {
+		return err
+	}
 	return nil
 }
 

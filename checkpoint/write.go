@@ -87,6 +87,9 @@ func (d *dumper) writeTask(w *image.Writer, p *process, snap *snapshot) error {
 		if err := w.Write(&t.rec); err != nil {
 			return fmt.Errorf("thread %d: %w", t.tid, err)
 		}
+		if err := w.Write(&t.sched); err != nil {
+			return fmt.Errorf("thread %d: %w", t.tid, err)
+		}
 	}
 	return nil
 }

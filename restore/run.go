@@ -58,6 +58,7 @@ type taskPlan struct {
 	vmas     []image.Vma
 	taskObjs *image.TaskObjs
 	threads  []image.Thread
+	sched    map[int32]*image.Sched // by tid
 
 	zombie    bool
 	pid       int // in our pid namespace
@@ -178,6 +179,11 @@ func (rs *restorer) handle(r *image.Reader, rec image.Record) error {
 		t.taskObjs = x
 	case *image.Thread:
 		t.threads = append(t.threads, *x)
+	case *image.Sched:
+		if t.sched == nil {
+			t.sched = map[int32]*image.Sched{}
+		}
+		t.sched[x.Tid] = x
 	default:
 		return badImage("record %v is not supported by this restorer", rec.Type())
 	}

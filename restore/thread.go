@@ -122,6 +122,11 @@ func (rs *restorer) restoreThread(t *taskPlan, rt *remote.Task, th *image.Thread
 		return err
 	}
 	rt.Reset()
+	if sc := t.sched[th.Tid]; sc != nil {
+		if err := rs.restoreSched(rt.Tid, sc); err != nil {
+			return err
+		}
+	}
 	if err := rs.queueSignals(t, rt, th.Tid); err != nil {
 		return err
 	}

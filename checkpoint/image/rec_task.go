@@ -34,6 +34,21 @@ type Pstree struct {
 	Tasks []Task
 }
 
+// Sched (SCHED, type 109) is one thread's scheduling: policy, nice,
+// real-time priority, deadline parameters (sched_getattr(2)) and CPU
+// affinity. It follows the thread's THREAD record.
+type Sched struct {
+	Tid      int32
+	Policy   uint32
+	Flags    uint64 // sched_flags
+	Nice     int32
+	Priority uint32
+	Runtime  uint64 // SCHED_DEADLINE, in ns
+	Deadline uint64
+	Period   uint64
+	Affinity []uint64 // CPU mask, CPU n is bit n%64 of word n/64
+}
+
 // TaskObjs (TASK_OBJS, type 101) ends the object section of a task and
 // names the shared objects it uses.
 type TaskObjs struct {
@@ -110,6 +125,7 @@ type Thread struct {
 
 func (*Task) Type() Type     { return TypeTask }
 func (*Pstree) Type() Type   { return TypePstree }
+func (*Sched) Type() Type    { return TypeSched }
 func (*TaskObjs) Type() Type { return TypeTaskObjs }
 func (*Creds) Type() Type    { return TypeCreds }
 func (*TaskMisc) Type() Type { return TypeTaskMisc }

@@ -11,7 +11,7 @@ const (
 	MagicTail uint64 = 0x002d2a0cc0deef00
 
 	VersionMajor uint16 = 1
-	VersionMinor uint16 = 3
+	VersionMinor uint16 = 4
 
 	PageSize          = 4096
 	PageShift         = 12
@@ -53,6 +53,7 @@ const (
 	TypeSigPending Type = 106
 	TypeThread     Type = 107
 	TypePstree     Type = 108
+	TypeSched      Type = 109
 	TypeFs         Type = 300
 	TypeFiles      Type = 301
 	TypeFd         Type = 302
@@ -95,6 +96,7 @@ var registry = []typeInfo{
 	{typ: TypeSigPending, name: "SIGPENDING", new: func() Record { return new(SigPending) }},
 	{typ: TypeThread, name: "THREAD", new: func() Record { return new(Thread) }},
 	{typ: TypePstree, name: "PSTREE", new: func() Record { return new(Pstree) }},
+	{typ: TypeSched, name: "SCHED", new: func() Record { return new(Sched) }},
 	{typ: TypeFs, name: "FS", new: func() Record { return new(Fs) }},
 	{typ: TypeFiles, name: "FILES", new: func() Record { return new(Files) }},
 	{typ: TypeFd, name: "FD", new: func() Record { return new(Fd) }},
