@@ -68,15 +68,20 @@ func (d *dumper) dumpPages(w *image.Writer, pid int, vmas []image.Vma, pre map[i
 
 	var pages uint64
 	var werr error
+	var runs []image.PageRun
+	var data [][]byte
 	for c := range out {
-		for _, run := range c.runs {
-			if werr != nil {
-				break
+		if werr == nil && len(c.runs) > 0 {
+			runs, data = runs[:0], data[:0]
+			for _, run := range c.runs {
+				n := len(run.data) / image.PageSize
+				runs = append(runs, image.PageRun{Vaddr: run.addr, Pages: uint32(n)})
+				data = append(data, run.data)
+				pages += uint64(n)
 			}
-			if werr = w.WritePages(run.addr, run.data); werr != nil {
+			if werr = w.WritePageRuns(runs, data); werr != nil {
 				close(stop)
 			}
-			pages += uint64(len(run.data) / image.PageSize)
 		}
 		if c.pooled {
 			pool <- c.buf

@@ -11,25 +11,20 @@ import (
 	"github.com/ckpt/ckpt/internal/remote"
 )
 
-// fillPages puts one PAGES record's data in place. From a regular file the
-// task reads it itself, straight from the page cache into its memory; from
-// a pipe we read it and write it across with process_vm_writev.
+// fillPages puts one PAGES record's data in place, all its runs at once.
+// From a regular file the task reads it itself with one preadv(2),
+// straight from the page cache into its memory; from a pipe we read it and
+// write it across with process_vm_writev(2).
 func (rs *restorer) fillPages(r *image.Reader, t *taskPlan, p *image.Pages) error {
-	size := uint64(p.NrPages) * pageSize
-	if !pagesFit(t.vmas, p.Vaddr, size) {
-		return badImage("pages %#x+%d at offset %d are outside every mapping that takes pages", p.Vaddr, p.NrPages, p.DataOffset)
+	for _, run := range p.Runs {
+		if !pagesFit(t.vmas, run.Vaddr, uint64(run.Pages)*pageSize) {
+			return badImage("pages %#x+%d at offset %d are outside every mapping that takes pages", run.Vaddr, run.Pages, p.DataOffset)
+		}
 	}
+	size := uint64(p.NrPages) * pageSize
 	if t.imageFd >= 0 {
-		addr, off, left := p.Vaddr, p.DataOffset, size
-		for left > 0 {
-			n, err := t.leader.Syscall(unix.SYS_PREAD64, uintptr(t.imageFd), uintptr(addr), uintptr(left), uintptr(off))
-			if err != nil {
-				return fmt.Errorf("read pages %#x from the image at %d: %w", addr, off, err)
-			}
-			if n == 0 {
-				return fmt.Errorf("read pages %#x from the image at %d: unexpected end of file", addr, off)
-			}
-			addr, off, left = addr+uint64(n), off+int64(n), left-uint64(n)
+		if err := rs.preadRuns(t, p); err != nil {
+			return err
 		}
 	} else {
 		if uint64(len(rs.buf)) < size {
@@ -39,30 +34,82 @@ func (rs *restorer) fillPages(r *image.Reader, t *taskPlan, p *image.Pages) erro
 		if err := r.ReadPageData(buf); err != nil {
 			return err
 		}
-		if err := writeTaskMem(t.pid, p.Vaddr, buf); err != nil {
-			return fmt.Errorf("write pages %#x+%d: %w", p.Vaddr, p.NrPages, err)
+		if err := writeRuns(t.pid, p.Runs, buf); err != nil {
+			return fmt.Errorf("write pages at %#x (%d runs): %w", p.Vaddr, len(p.Runs), err)
 		}
 	}
 	rs.pages += uint64(p.NrPages)
 	return nil
 }
 
-func pagesFit(vmas []image.Vma, addr, size uint64) bool {
-	for i := range vmas {
-		v := &vmas[i]
-		if addr >= v.Start && addr < v.End {
-			if !v.TakesPages() {
-				return false
+// preadRuns has the task read a record's data from the image into its runs
+// with preadv(2); the iovecs go in its scratch area.
+func (rs *restorer) preadRuns(t *taskPlan, p *image.Pages) error {
+	lt := t.leader
+	defer lt.Reset()
+	iov := make([]uint64, 0, 2*len(p.Runs))
+	for _, run := range p.Runs {
+		iov = append(iov, run.Vaddr, uint64(run.Pages)*pageSize)
+	}
+	off := p.DataOffset
+	for len(iov) > 0 {
+		addr, err := lt.Put(le64(iov...))
+		if err != nil {
+			return err
+		}
+		n, err := lt.Syscall(unix.SYS_PREADV, uintptr(t.imageFd), uintptr(addr), uintptr(len(iov)/2), uintptr(off), 0)
+		if err != nil {
+			return fmt.Errorf("read pages at %#x from the image at %d: %w", iov[0], off, err)
+		}
+		if n == 0 {
+			return fmt.Errorf("read pages at %#x from the image at %d: unexpected end of file", iov[0], off)
+		}
+		off += int64(n)
+		// Drop what was read; a short read leaves part of one run.
+		for left := uint64(n); left > 0; {
+			if left >= iov[1] {
+				left -= iov[1]
+				iov = iov[2:]
+			} else {
+				iov[0] += left
+				iov[1] -= left
+				left = 0
 			}
-			if addr+size <= v.End {
-				return true
+		}
+		lt.Reset()
+	}
+	return nil
+}
+
+// writeRuns copies buf, the pages of every run in turn, into the task.
+func writeRuns(pid int, runs []image.PageRun, buf []byte) error {
+	remote := make([]unix.RemoteIovec, len(runs))
+	for i, run := range runs {
+		remote[i] = unix.RemoteIovec{Base: uintptr(run.Vaddr), Len: int(run.Pages) * pageSize}
+	}
+	for len(buf) > 0 {
+		local := []unix.Iovec{{Base: &buf[0]}}
+		local[0].SetLen(len(buf))
+		n, err := unix.ProcessVMWritev(pid, local, remote, 0)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("process_vm_writev at %#x wrote nothing", remote[0].Base)
+		}
+		buf = buf[n:]
+		for left := n; left > 0; {
+			if left >= remote[0].Len {
+				left -= remote[0].Len
+				remote = remote[1:]
+			} else {
+				remote[0].Base += uintptr(left)
+				remote[0].Len -= left
+				left = 0
 			}
-			// A run may continue into the next VMA.
-			size -= v.End - addr
-			addr = v.End
 		}
 	}
-	return false
+	return nil
 }
 
 // writeTaskMem copies b to addr in pid with process_vm_writev, looping over
@@ -173,3 +220,22 @@ func nameVma(lt *remote.Task, v *image.Vma, name string) error {
 }
 
 var _ = unsafe.Pointer(nil)
+
+// pagesFit reports whether [addr, addr+size) lies in mappings that take
+// pages; a run may continue from one VMA into the next.
+func pagesFit(vmas []image.Vma, addr, size uint64) bool {
+	for i := range vmas {
+		v := &vmas[i]
+		if addr >= v.Start && addr < v.End {
+			if !v.TakesPages() {
+				return false
+			}
+			if addr+size <= v.End {
+				return true
+			}
+			size -= v.End - addr
+			addr = v.End
+		}
+	}
+	return false
+}

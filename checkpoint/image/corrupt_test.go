@@ -118,7 +118,7 @@ func TestTruncation(t *testing.T) {
 			cuts[end+1] = "inside the padding of " + name
 		}
 		if l.types[i] == TypePages {
-			cuts[off+recordHeaderLen+pagesFieldsLen+1] = "inside the fields or padding of PAGES"
+			cuts[off+recordHeaderLen+pagesFieldsLen(1)+1] = "inside the fields or padding of PAGES"
 		}
 	}
 	for _, p := range l.pages {
@@ -215,14 +215,14 @@ func TestCorruption(t *testing.T) {
 		{"tail magic", flipped(s.bytes, tailOff+8, 0x80), ErrBadMagic, "tail magic"},
 		{"tail record count", flipped(s.bytes, tailOff+16, 0x01), ErrBadPayload, "records"},
 		{"tail offset", flipped(s.bytes, tailOff+24, 0x08), ErrBadPayload, "offset"},
-		{"major version", flipped(s.bytes, 8+8, 0x02), ErrVersion, "format version 3."},
+		{"major version", flipped(s.bytes, 8+8, 0x02), ErrVersion, "format version 0."},
 		{"minor version (newer minor is accepted, digest is not)", flipped(s.bytes, 8+10, 0x01), ErrDigest, ""},
 		{"arch", flipped(s.bytes, 8+12, 0x02), ErrVersion, "arch"},
 		{"header flags", flipped(s.bytes, 8+16, 0x01), ErrVersion, "flags"},
 		{"page data byte", flipped(s.bytes, p.DataOffset+PageSize/2, 0x40), ErrDigest, "hash to"},
 		{"record padding byte", flipped(s.bytes, padOff, 0x01), ErrBadPayload, "padding byte"},
 		{"pages alignment padding byte", flipped(s.bytes, p.DataOffset-1, 0x01), ErrBadPayload, "padding byte"},
-		{"pages flags", flipped(s.bytes, l.offs[slicesIndex(l.types, TypePages)]+20, 0x01), ErrBadPayload, "flags"},
+		{"pages flags", flipped(s.bytes, l.offs[slicesIndex(l.types, TypePages)]+12, 0x01), ErrBadPayload, "flags"},
 		{"pages count zero", setPagesCount(s.bytes, l, 0), ErrBadPayload, "NrPages 0"},
 		{"data after tail", append(bytes.Clone(s.bytes), 0), ErrBadLength, "follows the TAIL"},
 	}
@@ -248,7 +248,7 @@ func slicesIndex(ts []Type, t Type) int {
 
 func setPagesCount(img []byte, l *layout, n uint32) []byte {
 	b := bytes.Clone(img)
-	binary.LittleEndian.PutUint32(b[l.offs[slicesIndex(l.types, TypePages)]+16:], n)
+	binary.LittleEndian.PutUint32(b[l.offs[slicesIndex(l.types, TypePages)]+8:], n)
 	return b
 }
 

@@ -118,7 +118,8 @@ func buildSample(t testing.TB) *sample {
 	for _, r := range script {
 		if p, ok := r.(*pagesWrite); ok {
 			s.data[len(s.recs)] = p.data
-			r = &Pages{Vaddr: p.vaddr, NrPages: uint32(len(p.data) / PageSize)}
+			n := uint32(len(p.data) / PageSize)
+			r = &Pages{NrPages: n, Runs: []PageRun{{Vaddr: p.vaddr, Pages: n}}, Vaddr: p.vaddr}
 		}
 		s.recs = append(s.recs, r)
 	}

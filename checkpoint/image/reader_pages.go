@@ -10,37 +10,69 @@ import (
 // readPages reads the fields and the alignment padding of a PAGES record;
 // its data is left for ReadPageData or the next call to Next.
 func (r *Reader) readPages(off int64, ln uint32) (Record, error) {
-	if ln < recordHeaderLen+pagesFieldsLen {
+	if ln < recordHeaderLen+uint32(pagesFieldsLen(0)) {
 		return nil, formatErr(off, TypePages, ErrBadLength, "len %d is too short for the PAGES fields", ln)
 	}
-	var f [pagesFieldsLen]byte
+	var f [12]byte
 	if err := r.readFull(f[:]); err != nil {
-		return nil, r.readErr(off, TypePages, "fields", off+recordHeaderLen, pagesFieldsLen, err)
+		return nil, r.readErr(off, TypePages, "fields", off+recordHeaderLen, 12, err)
 	}
 	p := &Pages{
-		Vaddr:   binary.LittleEndian.Uint64(f[0:]),
-		NrPages: binary.LittleEndian.Uint32(f[8:]),
-		Flags:   binary.LittleEndian.Uint32(f[12:]),
+		NrPages: binary.LittleEndian.Uint32(f[0:]),
+		Flags:   binary.LittleEndian.Uint32(f[4:]),
 	}
-	fieldsEnd := off + recordHeaderLen + pagesFieldsLen
-	dataStart := alignUp(fieldsEnd, PageSize)
-	size := uint64(p.NrPages) * PageSize
+	nruns := binary.LittleEndian.Uint32(f[8:])
 	switch {
 	case p.NrPages == 0 || p.NrPages > MaxPagesPerRecord:
 		return nil, formatErr(off, TypePages, ErrBadPayload, "NrPages %d is outside 1..%d", p.NrPages, MaxPagesPerRecord)
-	case int64(ln) != dataStart-off+int64(size):
-		return nil, formatErr(off, TypePages, ErrBadLength, "len %d, want %d for %d pages with data at offset %d",
-			ln, dataStart-off+int64(size), p.NrPages, dataStart)
+	case nruns == 0 || nruns > MaxRunsPerRecord || nruns > p.NrPages:
+		return nil, formatErr(off, TypePages, ErrBadPayload, "%d runs for %d pages (1..%d allowed)", nruns, p.NrPages, MaxRunsPerRecord)
 	case p.Flags != 0:
 		return nil, formatErr(off, TypePages, ErrBadPayload, "unknown flags %#x", p.Flags)
-	case p.Vaddr%PageSize != 0:
-		return nil, formatErr(off, TypePages, ErrBadPayload, "address %#x is not page-aligned", p.Vaddr)
-	case p.Vaddr > math.MaxUint64-size+1:
-		return nil, formatErr(off, TypePages, ErrBadPayload, "%d pages at %#x wrap around the address space", p.NrPages, p.Vaddr)
+	case int64(ln) < recordHeaderLen+pagesFieldsLen(int(nruns)):
+		return nil, formatErr(off, TypePages, ErrBadLength, "len %d is too short for %d runs", ln, nruns)
+	}
+	rb := make([]byte, 16*nruns)
+	if err := r.readFull(rb); err != nil {
+		return nil, r.readErr(off, TypePages, "runs", off+recordHeaderLen+12, int64(len(rb)), err)
+	}
+	var sum uint64
+	var prevEnd uint64
+	for i := uint32(0); i < nruns; i++ {
+		run := PageRun{
+			Vaddr:    binary.LittleEndian.Uint64(rb[16*i:]),
+			Pages:    binary.LittleEndian.Uint32(rb[16*i+8:]),
+			Reserved: binary.LittleEndian.Uint32(rb[16*i+12:]),
+		}
+		size := uint64(run.Pages) * PageSize
+		switch {
+		case run.Pages == 0 || run.Reserved != 0:
+			return nil, formatErr(off, TypePages, ErrBadPayload, "run %d: %d pages, reserved %#x", i, run.Pages, run.Reserved)
+		case run.Vaddr%PageSize != 0:
+			return nil, formatErr(off, TypePages, ErrBadPayload, "run %d: address %#x is not page-aligned", i, run.Vaddr)
+		case run.Vaddr > math.MaxUint64-size+1:
+			return nil, formatErr(off, TypePages, ErrBadPayload, "run %d: %d pages at %#x wrap around the address space", i, run.Pages, run.Vaddr)
+		case i > 0 && run.Vaddr < prevEnd:
+			return nil, formatErr(off, TypePages, ErrBadPayload, "run %d at %#x overlaps or precedes the run before", i, run.Vaddr)
+		}
+		prevEnd = run.Vaddr + size
+		sum += uint64(run.Pages)
+		p.Runs = append(p.Runs, run)
+	}
+	if sum != uint64(p.NrPages) {
+		return nil, formatErr(off, TypePages, ErrBadPayload, "runs hold %d pages, NrPages says %d", sum, p.NrPages)
+	}
+	fieldsEnd := off + recordHeaderLen + pagesFieldsLen(int(nruns))
+	dataStart := alignUp(fieldsEnd, PageSize)
+	size := uint64(p.NrPages) * PageSize
+	if int64(ln) != dataStart-off+int64(size) {
+		return nil, formatErr(off, TypePages, ErrBadLength, "len %d, want %d for %d pages with data at offset %d",
+			ln, dataStart-off+int64(size), p.NrPages, dataStart)
 	}
 	if err := r.readZeros(off, TypePages, fieldsEnd, int(dataStart-fieldsEnd)); err != nil {
 		return nil, err
 	}
+	p.Vaddr = p.Runs[0].Vaddr
 	p.DataOffset = dataStart
 	r.pending = int64(size)
 	return p, nil

@@ -104,19 +104,36 @@ func MadvString(m uint64) string {
 	return strings.Join(parts, "|")
 }
 
-// Pages (PAGES, type 402) carries NrPages pages of memory at Vaddr. After
-// the encoded fields, zero padding brings the page data to a stream
-// offset that is a multiple of PageSize; len counts that padding and the
-// data. The data is not part of the struct: see Reader.ReadPageData.
+// Pages (PAGES, type 402) carries NrPages pages of memory in one or more
+// runs of consecutive pages. After the encoded fields, zero padding brings
+// the page data to a stream offset that is a multiple of PageSize; len
+// counts that padding and the data: the pages of every run, run after run.
+// The data is not part of the struct: see Reader.ReadPageData. Gaps between
+// runs (pages never touched, zero pages) cost nothing, and a restorer fills
+// a whole record with one vectored read or write.
 type Pages struct {
-	Vaddr      uint64
-	NrPages    uint32
-	Flags      uint32 // none defined in v1 (must be 0)
-	DataOffset int64  `ckpt:"-" json:"data_offset"` // not encoded: stream offset of the first data byte, set by the Reader
+	NrPages uint32
+	Flags   uint32 // none defined (must be 0)
+	Runs    []PageRun
+	// Not encoded, set by the Reader: the first run's address and the
+	// stream offset of the first data byte.
+	Vaddr      uint64 `ckpt:"-" json:"vaddr"`
+	DataOffset int64  `ckpt:"-" json:"data_offset"`
 }
 
-// pagesFieldsLen is the encoded size of Pages' fields.
-const pagesFieldsLen = 16
+// PageRun is Pages consecutive pages at Vaddr.
+type PageRun struct {
+	Vaddr    uint64
+	Pages    uint32
+	Reserved uint32
+}
+
+// pagesFieldsLen is the encoded size of Pages' fields with n runs.
+func pagesFieldsLen(n int) int64 { return 12 + 16*int64(n) }
+
+// MaxRunsPerRecord bounds the runs of one PAGES record: IOV_MAX, so that a
+// restorer can fill a record with one preadv(2) or process_vm_writev(2).
+const MaxRunsPerRecord = 1024
 
 func (*Mm) Type() Type    { return TypeMm }
 func (*Vma) Type() Type   { return TypeVma }

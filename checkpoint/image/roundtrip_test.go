@@ -100,7 +100,7 @@ var roundTripCases = []struct {
 	{"vma/zero", &Vma{}},
 	{"vma/extremes", &Vma{Start: u64max, End: u64max, Pgoff: u64max, Prot: u32max, Flags: u32max, Kind: u32max,
 		Reserved: u32max, Madv: u64max, Dev: u64max, Ino: u64max, Path: longString}},
-	{"pages/extremes", &Pages{Vaddr: u64max, NrPages: u32max, Flags: u32max}},
+	{"pages/extremes", &Pages{NrPages: u32max, Flags: u32max, Runs: fill(3, PageRun{Vaddr: u64max, Pages: u32max, Reserved: u32max})}},
 }
 
 func codecOf(t *testing.T, r Record) *recCodec {

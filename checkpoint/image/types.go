@@ -10,8 +10,8 @@ const (
 	MagicHead uint64 = 0x00feed0cc0a2d200
 	MagicTail uint64 = 0x002d2a0cc0deef00
 
-	VersionMajor uint16 = 1
-	VersionMinor uint16 = 4
+	VersionMajor uint16 = 2
+	VersionMinor uint16 = 0
 
 	PageSize          = 4096
 	PageShift         = 12
