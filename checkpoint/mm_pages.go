@@ -13,7 +13,7 @@ import (
 
 const (
 	// dumpChunk is how much of a VMA is looked at and read at once.
-	dumpChunk = 4096 // pages (16 MiB)
+	dumpChunk = 1024 // pages (4 MiB)
 	// dumpBuffers chunks may be in flight: one being read from the task,
 	// one being written, one spare so neither waits on the other.
 	dumpBuffers = 3
