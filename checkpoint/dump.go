@@ -16,6 +16,10 @@ type Options struct {
 	// LeaveRunning lets the process carry on after the image is written;
 	// otherwise it is killed once the image is complete.
 	LeaveRunning bool
+	// FreezeCgroup, if set, is a cgroup directory (v1 freezer or v2) holding
+	// the tasks: it is frozen while they are seized, so that nothing forks
+	// or exits meanwhile.
+	FreezeCgroup string
 	// Logger receives progress; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -50,11 +54,20 @@ func Dump(ctx context.Context, pid int, w io.Writer, opts Options) (*Result, err
 
 	d := &dumper{ctx: ctx, log: log, opts: opts, tr: tr}
 	start := time.Now()
-	t, err := d.seizeTree(pid)
-	if err != nil {
+	var t *tree
+	if opts.FreezeCgroup != "" {
+		fz, err := newFreezer(opts.FreezeCgroup)
+		if err != nil {
+			return nil, err
+		}
+		t, err = d.seizeFrozen(pid, fz)
+		if err != nil {
+			return nil, fmt.Errorf("seize: %w", err)
+		}
+	} else if t, err = d.seizeTree(pid); err != nil {
 		return nil, fmt.Errorf("seize: %w", err)
 	}
-	stopped := time.Now()
+	stopped := start // the first task stops (or the cgroup freezes) right after
 	released := false
 	defer func() {
 		if !released {

@@ -2,6 +2,7 @@ package checkpoint
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"strconv"
 
@@ -25,6 +26,80 @@ func (t *tree) live() []*process {
 		}
 	}
 	return out
+}
+
+// seizeFrozen stops the tree with the cgroup freezer's help: freeze the
+// cgroup, so nothing forks or exits; seize and interrupt every thread of
+// every task; thaw, upon which every thread stops in ptrace; wait for all.
+func (d *dumper) seizeFrozen(root int, fz *freezer) (*tree, error) {
+	if err := fz.freeze(); err != nil {
+		return nil, err
+	}
+	t := &tree{byPid: map[int]*process{}}
+	var seized []int
+	fail := func(err error) (*tree, error) {
+		for _, tid := range seized {
+			_ = d.tr.Detach(tid, 0)
+		}
+		_ = fz.thaw()
+		return nil, err
+	}
+	queue := []int{root}
+	for len(queue) > 0 {
+		pid := queue[0]
+		queue = queue[1:]
+		if _, seen := t.byPid[pid]; seen {
+			continue
+		}
+		st, err := proc.ReadStat(pid)
+		if err != nil {
+			return fail(err)
+		}
+		p := &process{pid: pid, stat: st}
+		if st.State == 'Z' || st.State == 'X' {
+			if pid == root {
+				return fail(unsupported(pid, "process", "it is a zombie"))
+			}
+			p.zombie = true
+		} else {
+			tids, err := proc.Tasks(pid)
+			if err != nil {
+				return fail(err)
+			}
+			for _, tid := range tids {
+				if err := d.tr.Seize(tid, seizeOpts); err != nil {
+					return fail(fmt.Errorf("seize thread %d of %d: %w", tid, pid, err))
+				}
+				seized = append(seized, tid)
+				if err := d.tr.Interrupt(tid); err != nil {
+					return fail(fmt.Errorf("interrupt thread %d of %d: %w", tid, pid, err))
+				}
+				p.threads = append(p.threads, &thread{tid: tid})
+				kids, err := proc.Children(pid, tid)
+				if err != nil {
+					return fail(err)
+				}
+				queue = append(queue, kids...)
+			}
+		}
+		t.procs = append(t.procs, p)
+		t.byPid[pid] = p
+	}
+	if err := fz.thaw(); err != nil {
+		return fail(err)
+	}
+	for _, p := range t.live() {
+		for _, th := range p.threads {
+			if err := d.tr.SeizeStop(th.tid, seizeOpts); err != nil {
+				return fail(fmt.Errorf("stop thread %d of %d: %w", th.tid, p.pid, err))
+			}
+		}
+	}
+	if err := d.checkPidns(t, root); err != nil {
+		d.releaseTree(t)
+		return nil, err
+	}
+	return t, nil
 }
 
 // seizeTree stops root and every descendant. A process is seized before

@@ -164,3 +164,60 @@ func init() {
 		}
 	}
 }
+
+// TestCheckpointFreezeCgroup: with --freeze-cgroup the tree is frozen with
+// the cgroup freezer (v1 and v2) while it is seized, and comes back whole.
+func TestCheckpointFreezeCgroup(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "tree")
+	if out, err := exec.Command("gcc", "-O2", "-o", bin, "testdata/tree.c").CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, out)
+	}
+	for _, tc := range []struct{ name, parent string }{
+		{"v2", "/sys/fs/cgroup/unified"},
+		{"v1", "/sys/fs/cgroup/freezer"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := os.Stat(tc.parent); err != nil {
+				t.Skipf("no %s hierarchy at %s", tc.name, tc.parent)
+			}
+			cg := filepath.Join(tc.parent, "ckpt-test-"+strconv.Itoa(os.Getpid()))
+			if err := os.Mkdir(cg, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { os.Remove(cg) })
+			log := filepath.Join(dir, tc.name+".log")
+			cmd := exec.Command("sh", "-c", `echo $$ > "$1/cgroup.procs" && exec "$2" "$3"`, "sh", cg, bin, log)
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			root := cmd.Process.Pid
+			t.Cleanup(func() {
+				unix.Kill(-root, unix.SIGKILL)
+				unix.Kill(root, unix.SIGKILL)
+				reap(root, exitTimeout)
+			})
+			waitGrowth(t, log, 2)
+			before := psTree(t, root)
+			img := filepath.Join(dir, tc.name+"-img")
+			_, stderr, err := runCkpt("-v", "checkpoint", "--pid", strconv.Itoa(root), "--image-path", img, "--freeze-cgroup", cg)
+			if err != nil {
+				t.Fatalf("checkpoint --freeze-cgroup %s: %v\n%s", cg, err, stderr)
+			}
+			if !strings.Contains(stderr, "freeze=") {
+				t.Errorf("-v did not report the freeze window:\n%s", stderr)
+			}
+			reap(root, exitTimeout)
+			reapTree(t, before)
+			if b, _ := os.ReadFile(filepath.Join(cg, "cgroup.procs")); len(bytes.TrimSpace(b)) != 0 {
+				t.Fatalf("tasks left in %s after checkpoint: %s", cg, b)
+			}
+			if pid := restoreDetached(t, img, filepath.Join(dir, tc.name+".pid")); pid != root {
+				t.Fatalf("restored as %d, want %d", pid, root)
+			}
+			if after := psTree(t, root); after != before {
+				t.Errorf("the tree changed:\nbefore:\n%safter:\n%s", before, after)
+			}
+		})
+	}
+}
