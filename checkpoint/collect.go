@@ -19,6 +19,7 @@ func (d *dumper) collect(p *process) error {
 	}{
 		{"task", d.collectTask},
 		{"memory map", d.collectVmas},
+		{"shared memory", d.collectShmem},
 		{"files", d.collectFiles},
 		{"fs", d.collectFs},
 		{"threads", d.collectThreads},

@@ -52,7 +52,7 @@ func Dump(ctx context.Context, pid int, w io.Writer, opts Options) (*Result, err
 	}
 	defer tr.Close()
 
-	d := &dumper{ctx: ctx, log: log, opts: opts, tr: tr}
+	d := &dumper{ctx: ctx, log: log, opts: opts, tr: tr, shmems: map[uint64]*shmemObj{}}
 	start := time.Now()
 	var t *tree
 	if opts.FreezeCgroup != "" {
@@ -144,7 +144,8 @@ type dumper struct {
 	tr     *ptrace.Tracer
 	objref uint32
 	pages  uint64
-	files  []*fileObj // every open file description collected, for sharing
+	files  []*fileObj           // every open file description collected, for sharing
+	shmems map[uint64]*shmemObj // shared memory objects by inode
 	// inPidns: the tree is a pid namespace (its root is the init).
 	inPidns bool
 }

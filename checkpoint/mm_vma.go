@@ -75,6 +75,10 @@ func classifyVma(pid int, v proc.Vma) (image.Vma, error) {
 		iv.Flags |= unix.MAP_GROWSDOWN
 	}
 	switch {
+	case v.Shared && v.Deleted && (v.Path == "/dev/zero" || strings.HasPrefix(v.Path, "/memfd:")):
+		// Shared anonymous memory (inherited across fork) or a memfd: its
+		// contents are saved once, as a SHMEM object.
+		iv.Kind = image.VmaShmem
 	case v.Path == "[vdso]":
 		iv.Kind = image.VmaVdso
 	case v.Path == "[vvar]":

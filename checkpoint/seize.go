@@ -34,6 +34,7 @@ type process struct {
 	mm      image.Mm
 	imgVmas []image.Vma
 	pipeFds []pipeFd
+	shmems  []*shmemObj // shared memory first mapped here
 }
 
 // pipeFd is one fd of a process on a pipe, for the tree-wide pipe check.

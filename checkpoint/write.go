@@ -53,11 +53,23 @@ func (d *dumper) writeTask(w *image.Writer, p *process, snap *snapshot) error {
 	for i := range p.fds {
 		recs = append(recs, &p.fds[i])
 	}
-	recs = append(recs, &p.mm)
 	for _, r := range recs {
 		if err := w.Write(r); err != nil {
 			return fmt.Errorf("record %v: %w", r.Type(), err)
 		}
+	}
+	for _, sh := range p.shmems {
+		if err := w.Write(&sh.rec); err != nil {
+			return fmt.Errorf("shared memory %d: %w", sh.rec.Ino, err)
+		}
+		if len(sh.runs) > 0 {
+			if err := w.WritePageRuns(sh.runs, sh.data); err != nil {
+				return fmt.Errorf("shared memory %d: %w", sh.rec.Ino, err)
+			}
+		}
+	}
+	if err := w.Write(&p.mm); err != nil {
+		return err
 	}
 
 	// Every VMA first, then the pages: a restorer knows the whole layout

@@ -221,3 +221,67 @@ func TestCheckpointFreezeCgroup(t *testing.T) {
 		})
 	}
 }
+
+// TestRestoreSharedMemory: anonymous shared memory and a memfd, inherited
+// across fork, stay shared between parent and child after restore (each
+// sees the other's writes), keep their contents, and the memfd keeps its
+// name and seals.
+func TestRestoreSharedMemory(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "shmem")
+	if out, err := exec.Command("gcc", "-O2", "-o", bin, "testdata/shmem.c").CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, out)
+	}
+	log := filepath.Join(dir, "log")
+	cmd := exec.Command(bin, log)
+	cmd.SysProcAttr = &unix.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	root := cmd.Process.Pid
+	t.Cleanup(func() {
+		unix.Kill(-root, unix.SIGKILL)
+		reap(root, exitTimeout)
+	})
+	waitGrowth(t, log, 3)
+	tree := psTree(t, root)
+	img := filepath.Join(dir, "img")
+	checkpoint(t, root, img, false)
+	reapTree(t, tree)
+	recs, _, err := inspect(filepath.Join(img, "image.ckpt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(ofType(recs, "SHMEM")); n != 2 {
+		t.Fatalf("the image holds %d SHMEM objects, want 2 (anonymous and memfd)", n)
+	}
+	n := lines(log)
+	if pid := restoreDetached(t, img, filepath.Join(dir, "pid")); pid != root {
+		t.Fatalf("restored as %d, want %d", pid, root)
+	}
+	waitGrowth(t, log, n+3)
+	if b := readFile(log); bytes.Contains(b, []byte("BAD")) {
+		t.Fatalf("shared memory broke across restore:\n%s", b)
+	}
+	maps, _ := os.ReadFile("/proc/" + strconv.Itoa(root) + "/maps")
+	for _, want := range []string{"/dev/zero (deleted)", "/memfd:ckpt-test-mfd (deleted)"} {
+		if !strings.Contains(string(maps), want) {
+			t.Errorf("restored maps lack %q:\n%s", want, maps)
+		}
+	}
+	for _, l := range strings.Split(string(maps), "\n") {
+		if !strings.Contains(l, "memfd:ckpt-test-mfd") {
+			continue
+		}
+		f, err := os.Open("/proc/" + strconv.Itoa(root) + "/map_files/" + strings.Fields(l)[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		seals, err := unix.FcntlInt(f.Fd(), unix.F_GET_SEALS, 0)
+		f.Close()
+		if err != nil || seals != unix.F_SEAL_SHRINK {
+			t.Errorf("memfd seals %#x (%v), want F_SEAL_SHRINK", seals, err)
+		}
+		break
+	}
+}

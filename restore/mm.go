@@ -188,6 +188,17 @@ func (rs *restorer) mapVmas(t *taskPlan) error {
 		switch v.Kind {
 		case image.VmaAnon, image.VmaStack, image.VmaHeap:
 			flags |= unix.MAP_ANONYMOUS
+		case image.VmaShmem:
+			f, ok := rs.shmFiles[v.Ino]
+			if !ok {
+				return badImage("vma %#x-%#x maps shared memory %d, which the image does not hold", v.Start, v.End, v.Ino)
+			}
+			got, err := lt.Syscall(unix.SYS_PIDFD_GETFD, uintptr(t.ctlPidfd), f.Fd(), 0)
+			if err != nil {
+				return fmt.Errorf("vma %#x-%#x: take shared memory %d: %w", v.Start, v.End, v.Ino, err)
+			}
+			openFiles[fmt.Sprintf("shmem:%d:%d", v.Ino, got)] = int(got)
+			fd, off = got, uintptr(v.Pgoff)
 		case image.VmaFile:
 			shared := v.Flags&unix.MAP_SHARED != 0
 			key := fmt.Sprintf("%v:%s", shared, v.Path)

@@ -42,6 +42,10 @@ type restorer struct {
 	ctlPidfd *os.File
 	pipes    map[uint32]*pipeEnds // by PipeID
 	pipeData map[uint32][]byte    // by PipeID, from PIPE_DATA
+
+	shmFiles map[uint64]*os.File     // shared memory objects, by inode
+	shmRecs  map[uint64]*image.Shmem // their records
+	curShmem uint64                  // PAGES now belong to this object (0: to the task)
 }
 
 // taskPlan is one process: what the image says about it, then the live
@@ -105,6 +109,13 @@ func (rs *restorer) run(r *image.Reader) error {
 // only created when its memory layout is known (first PAGES or TASK_OBJS),
 // after every file it needs has been found.
 func (rs *restorer) handle(r *image.Reader, rec image.Record) error {
+	if _, pages := rec.(*image.Pages); !pages && rs.curShmem != 0 {
+		// The object's contents are complete.
+		if err := rs.sealShmem(rs.curShmem); err != nil {
+			return err
+		}
+		rs.curShmem = 0
+	}
 	if h, ok := rec.(*image.Header); ok {
 		return rs.checkHeader(h)
 	}
@@ -167,7 +178,16 @@ func (rs *restorer) handle(r *image.Reader, rec image.Record) error {
 			}
 		}
 		t.vmas = append(t.vmas, *x)
+	case *image.Shmem:
+		rs.objs[x.Objref] = x
+		if err := rs.makeShmem(x); err != nil {
+			return err
+		}
+		rs.curShmem = x.Ino
 	case *image.Pages:
+		if rs.curShmem != 0 {
+			return rs.fillShmem(r, rs.curShmem, x)
+		}
 		if err := rs.ensureTask(t); err != nil {
 			return err
 		}
@@ -311,5 +331,8 @@ func (rs *restorer) closeCopies() {
 	for _, p := range rs.pipes {
 		p.read.Close()
 		p.write.Close()
+	}
+	for _, f := range rs.shmFiles {
+		f.Close()
 	}
 }

@@ -53,11 +53,12 @@ const (
 	VmaVvar       uint32 = 6
 	VmaVvarVclock uint32 = 7
 	VmaVsyscall   uint32 = 8
+	VmaShmem      uint32 = 9 // maps the SHMEM object with the same Ino
 )
 
 var vmaKindNames = map[uint32]string{
 	VmaAnon: "anon", VmaFile: "file", VmaStack: "stack", VmaHeap: "heap",
-	VmaVdso: "vdso", VmaVvar: "vvar", VmaVvarVclock: "vvar_vclock", VmaVsyscall: "vsyscall",
+	VmaVdso: "vdso", VmaVvar: "vvar", VmaVvarVclock: "vvar_vclock", VmaVsyscall: "vsyscall", VmaShmem: "shmem",
 }
 
 // VmaKindName returns the name of a Vma.Kind value, for inspect.
@@ -135,6 +136,28 @@ func pagesFieldsLen(n int) int64 { return 12 + 16*int64(n) }
 // restorer can fill a record with one preadv(2) or process_vm_writev(2).
 const MaxRunsPerRecord = 1024
 
+// Shmem (SHMEM, type 403, object) is shared memory that tasks map: an
+// anonymous shared mapping inherited across fork, or a memfd. The PAGES
+// records that follow it, up to the next other record, hold its pages,
+// their addresses being offsets in the object. VMAs of kind VmaShmem map it
+// by Ino.
+type Shmem struct {
+	Objref   uint32 `ckpt:"objref"`
+	Kind     uint32 // ShmemAnon or ShmemMemfd
+	Ino      uint64 // the object's inode at checkpoint: the key VMAs use
+	Size     uint64 // bytes
+	Seals    uint32 // memfd seals (F_GET_SEALS)
+	Reserved uint32
+	Name     string // memfd name, as in /memfd:NAME
+}
+
+// Shmem.Kind values.
+const (
+	ShmemAnon  uint32 = 1
+	ShmemMemfd uint32 = 2
+)
+
+func (*Shmem) Type() Type { return TypeShmem }
 func (*Mm) Type() Type    { return TypeMm }
 func (*Vma) Type() Type   { return TypeVma }
 func (*Pages) Type() Type { return TypePages }

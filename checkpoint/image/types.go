@@ -11,7 +11,7 @@ const (
 	MagicTail uint64 = 0x002d2a0cc0deef00
 
 	VersionMajor uint16 = 2
-	VersionMinor uint16 = 0
+	VersionMinor uint16 = 1
 
 	PageSize          = 4096
 	PageShift         = 12
@@ -66,6 +66,7 @@ const (
 	TypeMm         Type = 400
 	TypeVma        Type = 401
 	TypePages      Type = 402
+	TypeShmem      Type = 403
 )
 
 // Record is the payload of one record. Every record type is a struct
@@ -109,6 +110,7 @@ var registry = []typeInfo{
 	{typ: TypeMm, name: "MM", new: func() Record { return new(Mm) }},
 	{typ: TypeVma, name: "VMA", new: func() Record { return new(Vma) }},
 	{typ: TypePages, name: "PAGES", new: func() Record { return new(Pages) }},
+	{typ: TypeShmem, name: "SHMEM", new: func() Record { return new(Shmem) }},
 }
 
 var (

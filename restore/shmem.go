@@ -1,0 +1,116 @@
+package restore
+
+import (
+	"fmt"
+	"os"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ckpt/ckpt/checkpoint/image"
+)
+
+// makeShmem creates a shared memory object in the restorer, which keeps it
+// open; the contents come from the PAGES records that follow, and every
+// task that maps it takes the fd with pidfd_getfd. A memfd gets its name
+// back. Anonymous shared memory is made the way the kernel makes it for a
+// MAP_SHARED|MAP_ANONYMOUS mapping (shmem_zero_setup: a "dev/zero" file),
+// through a mapping of our own whose file we keep: so /proc/PID/maps shows
+// "/dev/zero (deleted)" in the restored tasks as it did.
+func (rs *restorer) makeShmem(sh *image.Shmem) error {
+	if _, dup := rs.shmFiles[sh.Ino]; dup {
+		return badImage("a second SHMEM for inode %d", sh.Ino)
+	}
+	var f *os.File
+	switch sh.Kind {
+	case image.ShmemMemfd:
+		flags := unix.MFD_CLOEXEC
+		if sh.Seals != unix.F_SEAL_SEAL {
+			flags |= unix.MFD_ALLOW_SEALING
+		}
+		fd, err := unix.MemfdCreate(sh.Name, flags)
+		if err != nil {
+			return fmt.Errorf("memfd_create(%q): %w", sh.Name, err)
+		}
+		f = os.NewFile(uintptr(fd), "memfd:"+sh.Name)
+		if err := f.Truncate(int64(sh.Size)); err != nil {
+			f.Close()
+			return fmt.Errorf("memfd %q size %d: %w", sh.Name, sh.Size, err)
+		}
+	case image.ShmemAnon:
+		if sh.Size == 0 || sh.Size%pageSize != 0 {
+			return badImage("anonymous shared memory of %d bytes", sh.Size)
+		}
+		m, err := unix.Mmap(-1, 0, int(sh.Size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_ANONYMOUS)
+		if err != nil {
+			return fmt.Errorf("map %d bytes of shared memory: %w", sh.Size, err)
+		}
+		start := uint64(uintptr(unsafe.Pointer(&m[0])))
+		f, err = os.OpenFile(fmt.Sprintf("/proc/self/map_files/%x-%x", start, start+sh.Size), os.O_RDWR, 0)
+		_ = unix.Munmap(m)
+		if err != nil {
+			return fmt.Errorf("open our shared mapping's file: %w", err)
+		}
+	default:
+		return badImage("SHMEM of unknown kind %d", sh.Kind)
+	}
+	rs.shmFiles[sh.Ino] = f
+	rs.shmRecs[sh.Ino] = sh
+	return nil
+}
+
+// fillShmem writes one PAGES record's data into the object at the offsets
+// its runs give: from the image file with sendfile(2), which copies in the
+// kernel, or from the stream.
+func (rs *restorer) fillShmem(r *image.Reader, ino uint64, p *image.Pages) error {
+	f := rs.shmFiles[ino]
+	sh := rs.shmRecs[ino]
+	off := p.DataOffset
+	for _, run := range p.Runs {
+		n := int64(run.Pages) * pageSize
+		if run.Vaddr+uint64(n) > sh.Size+pageSize-1 {
+			return badImage("shared memory %d: pages at offset %#x past its size %d", ino, run.Vaddr, sh.Size)
+		}
+		if rs.imageFile != nil {
+			// sendfile(2) copies in the kernel, across file systems
+			// (copy_file_range(2) refuses ext4 to shmem with EXDEV).
+			if _, err := f.Seek(int64(run.Vaddr), 0); err != nil {
+				return err
+			}
+			src := off
+			for left := n; left > 0; {
+				c, err := unix.Sendfile(int(f.Fd()), int(rs.imageFile.Fd()), &src, int(left))
+				if err != nil {
+					return fmt.Errorf("shared memory %d: copy from the image: %w", ino, err)
+				}
+				if c == 0 {
+					return fmt.Errorf("shared memory %d: the image ends early", ino)
+				}
+				left -= int64(c)
+			}
+		} else {
+			buf := make([]byte, n)
+			if err := r.ReadPageData(buf); err != nil {
+				return err
+			}
+			if _, err := f.WriteAt(buf, int64(run.Vaddr)); err != nil {
+				return fmt.Errorf("shared memory %d: %w", ino, err)
+			}
+		}
+		off += n
+	}
+	rs.pages += uint64(p.NrPages)
+	return nil
+}
+
+// sealShmem puts back a memfd's seals once its contents are in.
+func (rs *restorer) sealShmem(ino uint64) error {
+	sh := rs.shmRecs[ino]
+	if sh.Kind != image.ShmemMemfd || sh.Seals == 0 || sh.Seals == unix.F_SEAL_SEAL {
+		return nil
+	}
+	if _, err := unix.FcntlInt(rs.shmFiles[ino].Fd(), unix.F_ADD_SEALS, int(sh.Seals)); err != nil {
+		return fmt.Errorf("memfd %q seals %#x: %w", sh.Name, sh.Seals, err)
+	}
+	return nil
+}
