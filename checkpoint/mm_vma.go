@@ -75,7 +75,7 @@ func classifyVma(pid int, v proc.Vma) (image.Vma, error) {
 		iv.Flags |= unix.MAP_GROWSDOWN
 	}
 	switch {
-	case v.Shared && v.Deleted && (v.Path == "/dev/zero" || strings.HasPrefix(v.Path, "/memfd:")):
+	case v.Shared && v.Deleted && (v.Path == "/dev/zero" || strings.HasPrefix(v.Path, "/memfd:") || onTmpfs(pid, v)):
 		// Shared anonymous memory (inherited across fork) or a memfd: its
 		// contents are saved once, as a SHMEM object.
 		iv.Kind = image.VmaShmem
@@ -125,4 +125,14 @@ func isKernelSpecial(path string) bool {
 		return true
 	}
 	return false
+}
+
+// onTmpfs tells whether a mapping's file lives on tmpfs (or is shmem):
+// then a deleted one is memory, saved like a memfd.
+func onTmpfs(pid int, v proc.Vma) bool {
+	var fs unix.Statfs_t
+	if err := unix.Statfs(proc.MapFilesPath(pid, v.Start, v.End), &fs); err != nil {
+		return false
+	}
+	return fs.Type == unix.TMPFS_MAGIC
 }

@@ -56,7 +56,9 @@ func readShmem(path, name string) (*shmemObj, error) {
 		return nil, err
 	}
 	obj := &shmemObj{rec: image.Shmem{Kind: image.ShmemAnon, Size: uint64(fi.Size())}}
-	if n, ok := strings.CutPrefix(name, "/memfd:"); ok {
+	if name != "/dev/zero" && !strings.HasPrefix(name, "/memfd:") {
+		obj.rec.Kind, obj.rec.Name = image.ShmemFile, name
+	} else if n, ok := strings.CutPrefix(name, "/memfd:"); ok {
 		obj.rec.Kind, obj.rec.Name = image.ShmemMemfd, n
 		seals, err := unix.FcntlInt(f.Fd(), unix.F_GET_SEALS, 0)
 		if err != nil {

@@ -285,3 +285,52 @@ func TestRestoreSharedMemory(t *testing.T) {
 		break
 	}
 }
+
+// TestRestorePythonPool: python3 with multiprocessing.Pool(4), checkpointed
+// mid-computation (workers, result pipes, a POSIX semaphore in /dev/shm
+// that was unlinked after mapping), finishes after restore with the right
+// answer.
+func TestRestorePythonPool(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	cmd := exec.Command("python3", "testdata/pool.py", out)
+	cmd.SysProcAttr = &unix.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	root := cmd.Process.Pid
+	t.Cleanup(func() {
+		unix.Kill(-root, unix.SIGKILL)
+		reap(root, exitTimeout)
+	})
+	deadline := time.Now().Add(exitTimeout)
+	for strings.Count(psTree(t, root), "\n") < 5 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the pool did not start:\n%s", psTree(t, root))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond) // mid-computation: it takes ~2.5 s
+	tree := psTree(t, root)
+	img := filepath.Join(dir, "img")
+	checkpoint(t, root, img, false)
+	reapTree(t, tree)
+	if _, err := os.Stat(out); err == nil {
+		t.Fatal("the computation finished before the checkpoint")
+	}
+	if pid := restoreDetached(t, img, filepath.Join(dir, "pid")); pid != root {
+		t.Fatalf("restored as %d, want %d", pid, root)
+	}
+	if _, _, err := reap(root, 60*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	want := 0
+	for n := 2000; n < 2200; n++ {
+		for i := 0; i < n; i++ {
+			want += i * i
+		}
+	}
+	if got := strings.TrimSpace(string(readFile(out))); got != strconv.Itoa(want) {
+		t.Errorf("the pool's answer is %q, want %d", got, want)
+	}
+}

@@ -37,6 +37,24 @@ func (rs *restorer) makeShmem(sh *image.Shmem) error {
 			f.Close()
 			return fmt.Errorf("memfd %q size %d: %w", sh.Name, sh.Size, err)
 		}
+	case image.ShmemFile:
+		// Make it where it was, then delete it again; if the name is
+		// taken now, next to it.
+		name := sh.Name
+		fd, err := unix.Open(name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o600)
+		for i := 0; err == unix.EEXIST && i < 100; i++ {
+			name = fmt.Sprintf("%s.ckpt%d", sh.Name, i)
+			fd, err = unix.Open(name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o600)
+		}
+		if err != nil {
+			return fmt.Errorf("re-create deleted file %q: %w", sh.Name, err)
+		}
+		_ = unix.Unlink(name)
+		f = os.NewFile(uintptr(fd), name)
+		if err := f.Truncate(int64(sh.Size)); err != nil {
+			f.Close()
+			return fmt.Errorf("deleted file %q size %d: %w", sh.Name, sh.Size, err)
+		}
 	case image.ShmemAnon:
 		if sh.Size == 0 || sh.Size%pageSize != 0 {
 			return badImage("anonymous shared memory of %d bytes", sh.Size)

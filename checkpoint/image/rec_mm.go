@@ -155,6 +155,9 @@ type Shmem struct {
 const (
 	ShmemAnon  uint32 = 1
 	ShmemMemfd uint32 = 2
+	// ShmemFile is a tmpfs file deleted while mapped (a POSIX semaphore
+	// or shm_open object after shm_unlink): Name is its path.
+	ShmemFile uint32 = 3
 )
 
 func (*Shmem) Type() Type { return TypeShmem }
