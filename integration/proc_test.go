@@ -38,6 +38,7 @@ type testProc struct {
 	testDir string
 	pid     int
 	done    bool // exited and reaped (or gone)
+	outside int  // a leak test's helper outside the namespace (ns flavor)
 }
 
 // startProgram starts p the zdtm way and returns once it called
@@ -77,6 +78,9 @@ func startProgram(t *testing.T, p *program, sabotage bool, extra ...string) *tes
 	if sabotage {
 		cmd.Env = append(cmd.Env, "ZDTM_SABOTAGE=1")
 	}
+	if p.ns() {
+		cmd.Env = append(cmd.Env, "ZDTM_NEWNS=1")
+	}
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("start %s: %v\n%s", p.id(), err, out)
 	}
@@ -87,6 +91,7 @@ func startProgram(t *testing.T, p *program, sabotage bool, extra ...string) *tes
 	if tp.pid, err = strconv.Atoi(strings.TrimSpace(string(b))); err != nil {
 		t.Fatalf("start %s: pidfile: %v", p.id(), err)
 	}
+	tp.outside = tp.readOutside()
 	// Registered after the removal above, so it runs first: a test that
 	// failed half-way leaves no process behind.
 	t.Cleanup(tp.kill)
@@ -108,6 +113,7 @@ func (tp *testProc) kill() {
 	}
 	unix.Kill(tp.pid, unix.SIGKILL)
 	reap(tp.pid, exitTimeout)
+	tp.killOutside()
 	tp.done = true
 }
 

@@ -41,6 +41,13 @@ type desc struct {
 	// Progress is a file in the test directory that must keep growing
 	// after restore.
 	Progress string `json:"progress"`
+	// Flavor is how the program runs: host (the default) or ns, as pid 1
+	// of a new pid namespace (see ns_test.go).
+	Flavor string `json:"flavor"`
+	// Refusal lists words one of which a crfail program's refused
+	// checkpoint must say: the object it refuses (a leak test's mm, fd
+	// table, ...).
+	Refusal []string `json:"refusal"`
 }
 
 func (d desc) has(flag string) bool    { return slices.Contains(d.Flags, flag) }
@@ -116,6 +123,11 @@ func discoverPrograms() ([]*program, error) {
 		progs = append(progs, &program{group: "py", name: name, kind: "py", src: src, desc: d})
 	}
 	sort.Slice(progs, func(i, j int) bool { return progs[i].id() < progs[j].id() })
+	for _, p := range progs {
+		if err := checkFlavor(p); err != nil {
+			return nil, err
+		}
+	}
 	return progs, nil
 }
 
@@ -146,10 +158,14 @@ func initBuilds() error {
 		return err
 	}
 	// A full run needs every program: compile them all in parallel up
-	// front. A run narrowed with -run builds only what it uses.
+	// front. A run narrowed with -run builds only what it uses, and
+	// noauto programs are built only when they are to run.
 	if f := flag.Lookup("test.run"); f == nil || f.Value.String() == "" {
 		sem := make(chan struct{}, runtime.NumCPU())
 		for _, p := range builds.progs {
+			if p.desc.has("noauto") && os.Getenv("ZDTM_NOAUTO") != "1" {
+				continue
+			}
 			go func() {
 				sem <- struct{}{}
 				defer func() { <-sem }()
@@ -190,7 +206,11 @@ func (b *buildCache) build(p *program) ([]string, error) {
 	switch p.kind {
 	case "c":
 		lib := filepath.Join(repoRoot, "test", "zdtm", "lib")
-		args := []string{"-O2", "-Wall", "-Werror", "-I", lib, "-o", out, p.src, filepath.Join(lib, "zdtmtst.c")}
+		libSrcs, err := filepath.Glob(filepath.Join(lib, "*.c"))
+		if err != nil {
+			return nil, err
+		}
+		args := append([]string{"-O2", "-Wall", "-Werror", "-I", lib, "-o", out, p.src}, libSrcs...)
 		if p.static {
 			args = append([]string{"-static"}, args...)
 		}

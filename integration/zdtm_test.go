@@ -152,7 +152,7 @@ func runOne(t *testing.T, p *program, m mode) {
 func crOnce(t *testing.T, tp *testProc, m mode, iter int) bool {
 	t.Helper()
 	skip := tp.prog.desc.skips
-	before, err := snapshot(tp.pid)
+	before, err := takeView(tp)
 	if err != nil {
 		t.Fatalf("snapshot %d before checkpoint: %v", tp.pid, err)
 	}
@@ -168,14 +168,15 @@ func crOnce(t *testing.T, tp *testProc, m mode, iter int) bool {
 			t.Fatalf("checkpoint of %d succeeded, but %s.desc says crfail (it must be refused)", tp.pid, tp.prog.name)
 		}
 		t.Logf("refused as expected: %s", strings.TrimSpace(stderr))
+		checkRefusal(t, tp, stderr)
 		if !alive(tp.pid) {
 			t.Fatalf("pid %d is gone after a refused checkpoint", tp.pid)
 		}
-		after, err := snapshot(tp.pid)
+		after, err := takeView(tp)
 		if err != nil {
 			t.Fatalf("snapshot %d after the refusal: %v", tp.pid, err)
 		}
-		if d := before.diff(after, skip); len(d) > 0 {
+		if d := before.changes(after, skip); len(d) > 0 {
 			t.Errorf("a refused checkpoint changed pid %d:\n%s", tp.pid, strings.Join(d, "\n"))
 		}
 		return false
@@ -203,7 +204,10 @@ func crOnce(t *testing.T, tp *testProc, m mode, iter int) bool {
 			t.Errorf("after checkpoint pid %d exited by itself (%v), want killed by ckpt", tp.pid, ws)
 		}
 		pid := restoreDetached(t, img, filepath.Join(tp.dir, fmt.Sprintf("restored-%d.pid", iter)))
-		if pid != tp.pid {
+		if tp.prog.ns() {
+			checkRestoredInit(t, pid)
+			tp.pid = pid
+		} else if pid != tp.pid {
 			t.Fatalf("restored as pid %d, want the original pid %d", pid, tp.pid)
 		}
 		if !alive(pid) {
@@ -211,11 +215,11 @@ func crOnce(t *testing.T, tp *testProc, m mode, iter int) bool {
 		}
 	}
 
-	after, err := snapshot(tp.pid)
+	after, err := takeView(tp)
 	if err != nil {
 		t.Fatalf("snapshot %d after %s: %v", tp.pid, m.name, err)
 	}
-	if d := before.diff(after, skip); len(d) > 0 {
+	if d := before.changes(after, skip); len(d) > 0 {
 		t.Errorf("outside view of %d changed across %s:\n%s", tp.pid, m.name, strings.Join(d, "\n"))
 	}
 	if f := tp.prog.desc.Progress; f != "" {

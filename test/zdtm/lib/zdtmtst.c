@@ -17,14 +17,17 @@
 #include <unistd.h>
 
 #include "zdtmtst.h"
+#include "zdtm_int.h"
 
 /* sig_received is a futex word: test_waitsig sleeps on it, so a SIGTERM
  * arriving between the check and the sleep cannot be lost, and the signal
  * mask never changes while waiting (the runner compares SigBlk across C/R). */
 static volatile uint32_t sig_received;
-static int ready_fd = -1;
-static int failed, passed, sabotage;
-static char *pidfile, *outfile, *dirname_opt;
+int zdtm_ready_fd = -1;
+int zdtm_failed;
+static int passed, sabotage;
+char *zdtm_pidfile, *zdtm_outfile;
+static char *dirname_opt;
 static struct test_option *options;
 
 void test_register_option(struct test_option *opt)
@@ -85,33 +88,33 @@ static void parse_args(int argc, char **argv)
 			usage_exit(argv[0], a);
 		a += 2;
 		if (!strncmp(a, "pidfile=", 8))
-			pidfile = strdup(eq + 1);
+			zdtm_pidfile = strdup(eq + 1);
 		else if (!strncmp(a, "outfile=", 8))
-			outfile = strdup(eq + 1);
+			zdtm_outfile = strdup(eq + 1);
 		else if (!strncmp(a, "dirname=", 8))
 			dirname_opt = strdup(eq + 1);
 		else if (set_option(a, eq - a, eq + 1))
 			usage_exit(argv[0], argv[i]);
 	}
-	if (!pidfile || !outfile)
+	if (!zdtm_pidfile || !zdtm_outfile)
 		usage_exit(argv[0], "(--pidfile and --outfile are required)");
 }
 
-/* write_pidfile writes through a temporary name so the runner never reads a
+/* zdtm_write_pidfile writes through a temporary name so the runner never reads a
  * half-written pid. */
-static int write_pidfile(pid_t pid)
+int zdtm_write_pidfile(pid_t pid)
 {
 	char tmp[PATH_MAX];
 	FILE *f;
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", pidfile);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", zdtm_pidfile);
 	f = fopen(tmp, "w");
 	if (!f)
 		return -1;
 	fprintf(f, "%d\n", pid);
 	if (fclose(f))
 		return -1;
-	return rename(tmp, pidfile);
+	return rename(tmp, zdtm_pidfile);
 }
 
 /* parent_wait is the parent's whole life: wait for the ready byte, publish
@@ -132,15 +135,15 @@ static void parent_wait(pid_t child, int rfd)
 		do
 			n = read(rfd, &c, 1);
 		while (n > 0 || (n < 0 && errno == EINTR));
-		if (write_pidfile(child)) {
-			fprintf(stderr, "zdtm: write pidfile %s: %s\n", pidfile, strerror(errno));
+		if (zdtm_write_pidfile(child)) {
+			fprintf(stderr, "zdtm: write pidfile %s: %s\n", zdtm_pidfile, strerror(errno));
 			kill(child, SIGKILL);
 			exit(1);
 		}
 		exit(0);
 	}
 	if (waitpid(child, &status, 0) == child)
-		fprintf(stderr, "zdtm: test died before test_daemon (status %#x), see %s\n", status, outfile);
+		fprintf(stderr, "zdtm: test died before test_daemon (status %#x), see %s\n", status, zdtm_outfile);
 	else
 		fprintf(stderr, "zdtm: test closed its ready pipe without test_daemon\n");
 	exit(1);
@@ -162,21 +165,26 @@ void test_init(int argc, char **argv)
 		perror("zdtm: sigaction(SIGTERM)");
 		exit(1);
 	}
-	if (pipe2(p, O_CLOEXEC)) {
-		perror("zdtm: pipe");
-		exit(1);
+	if (zdtm_ns_wanted()) {
+		/* Returns in the namespace's init only. */
+		zdtm_ns_init();
+	} else {
+		if (pipe2(p, O_CLOEXEC)) {
+			perror("zdtm: pipe");
+			exit(1);
+		}
+		pid = fork();
+		if (pid < 0) {
+			perror("zdtm: fork");
+			exit(1);
+		}
+		if (pid > 0) {
+			close(p[1]);
+			parent_wait(pid, p[0]);
+		}
+		close(p[0]);
+		zdtm_ready_fd = p[1];
 	}
-	pid = fork();
-	if (pid < 0) {
-		perror("zdtm: fork");
-		exit(1);
-	}
-	if (pid > 0) {
-		close(p[1]);
-		parent_wait(pid, p[0]);
-	}
-	close(p[0]);
-	ready_fd = p[1];
 	if (setsid() < 0) {
 		perror("zdtm: setsid");
 		exit(1);
@@ -188,7 +196,7 @@ void test_init(int argc, char **argv)
 	}
 	if (fd != 0)
 		close(fd);
-	fd = open(outfile, O_WRONLY | O_APPEND | O_CREAT, 0644);
+	fd = open(zdtm_outfile, O_WRONLY | O_APPEND | O_CREAT, 0644);
 	if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0) {
 		perror("zdtm: outfile");
 		exit(1);
@@ -201,12 +209,14 @@ void test_init(int argc, char **argv)
 
 void test_daemon(void)
 {
-	if (ready_fd < 0)
+	if (zdtm_ns_daemon())
 		return;
-	if (write(ready_fd, "R", 1) != 1)
+	if (zdtm_ready_fd < 0)
+		return;
+	if (write(zdtm_ready_fd, "R", 1) != 1)
 		fail("tell the parent we are ready");
-	close(ready_fd);
-	ready_fd = -1;
+	close(zdtm_ready_fd);
+	zdtm_ready_fd = -1;
 }
 
 void test_waitsig(void)
@@ -269,7 +279,7 @@ void test_fail(const char *file, int line, int err, const char *fmt, ...)
 	char prefix[256], suffix[128];
 	va_list ap;
 
-	failed = 1;
+	zdtm_failed = 1;
 	snprintf(prefix, sizeof(prefix), "FAIL: %s:%d: ", file, line);
 	snprintf(suffix, sizeof(suffix), " (errno %d: %s)", err, strerror(err));
 	va_start(ap, fmt);
@@ -279,7 +289,7 @@ void test_fail(const char *file, int line, int err, const char *fmt, ...)
 
 void pass(void)
 {
-	if (failed) {
+	if (zdtm_failed) {
 		test_msg("FAIL: pass() called after a failure");
 		return;
 	}
@@ -287,9 +297,14 @@ void pass(void)
 	test_msg("PASS");
 }
 
+int test_failed(void)
+{
+	return zdtm_failed;
+}
+
 int test_exit(void)
 {
-	return passed && !failed ? 0 : 1;
+	return passed && !zdtm_failed ? 0 : 1;
 }
 
 /* crc32 is the IEEE one, bit by bit: speed does not matter here. */

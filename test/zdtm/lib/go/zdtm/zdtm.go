@@ -14,6 +14,10 @@
 // still bring them: that is the program's state, not the harness's.) A main
 // package should also set `//go:debug containermaxprocs=0` and
 // `//go:debug updatemaxprocs=0`, or the runtime keeps cgroup files open.
+//
+// In the ns flavor (ZDTM_NEWNS=1, see zdtmtst.h) the daemon is started with
+// CLONE_NEWPID|CLONE_NEWNS: it is pid 1 of a new pid namespace, and Init
+// mounts /proc for it in its own mount namespace.
 package zdtm
 
 import (
@@ -42,6 +46,7 @@ var (
 	failed   atomic.Bool
 	passed   atomic.Bool
 	sabotage = os.Getenv("ZDTM_SABOTAGE") == "1"
+	newns    = os.Getenv("ZDTM_NEWNS") == "1"
 	termOnce sync.Once
 )
 
@@ -57,6 +62,9 @@ func Init() {
 		parent()
 	}
 	os.Unsetenv(childEnv)
+	if newns {
+		mountProc()
+	}
 	syscall.CloseOnExec(readyFd)
 	fd, err := syscall.Open(*outfile, syscall.O_WRONLY|syscall.O_APPEND|syscall.O_CREAT|syscall.O_CLOEXEC, 0o644)
 	if err != nil {
@@ -99,6 +107,9 @@ func parent() {
 	cmd.Env = append(os.Environ(), childEnv+"=1")
 	cmd.ExtraFiles = []*os.File{w}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if newns {
+		cmd.SysProcAttr.Cloneflags = syscall.CLONE_NEWPID | syscall.CLONE_NEWNS
+	}
 	if err := cmd.Start(); err != nil {
 		fmt.Fprintln(os.Stderr, "zdtm: start the daemon:", err)
 		os.Exit(1)
@@ -129,6 +140,28 @@ func parent() {
 	}
 	os.Exit(0)
 }
+
+// mountProc gives the namespace's init its own /proc, as
+// `unshare --mount-proc` does: private propagation first, or the mount
+// would reach the host's mount namespace.
+func mountProc() {
+	if os.Getpid() != 1 {
+		fmt.Fprintf(os.Stderr, "zdtm: the ns flavor's init is pid %d, not 1\n", os.Getpid())
+		os.Exit(1)
+	}
+	if err := syscall.Mount("", "/", "", syscall.MS_REC|syscall.MS_PRIVATE, ""); err != nil {
+		fmt.Fprintln(os.Stderr, "zdtm: make / private:", err)
+		os.Exit(1)
+	}
+	if err := syscall.Mount("proc", "/proc", "proc", syscall.MS_NOSUID|syscall.MS_NODEV|syscall.MS_NOEXEC, ""); err != nil {
+		fmt.Fprintln(os.Stderr, "zdtm: mount /proc:", err)
+		os.Exit(1)
+	}
+}
+
+// NewNS is true in the ns flavor: the daemon is pid 1 of its own pid
+// namespace.
+func NewNS() bool { return newns }
 
 // Daemon tells the runner the state is in place.
 func Daemon() {
