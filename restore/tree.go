@@ -56,6 +56,9 @@ func (rs *restorer) createTree() error {
 	st.UseScratch(base+pageSize, pageSize)
 	pidnsInit := root.rec.Flags&image.TaskFlagPidnsInit != 0
 	flags, tid := uint64(unix.CLONE_PARENT), root.rec.Pid
+	if root.rec.Flags&image.TaskFlagMntns != 0 {
+		flags |= unix.CLONE_NEWNS
+	}
 	if pidnsInit {
 		flags |= unix.CLONE_NEWPID
 		tid = 1
@@ -83,6 +86,9 @@ func (rs *restorer) createTree() error {
 	}
 	if err := newTask(root); err != nil {
 		return fmt.Errorf("task %d: %w", root.rec.Pid, err)
+	}
+	if err := rs.setupMntns(root); err != nil {
+		return fmt.Errorf("task %d: mount namespace: %w", root.rec.Pid, err)
 	}
 	for _, t := range rs.plans[1:] {
 		parent := rs.byPid[t.rec.PPid]
@@ -250,7 +256,8 @@ func (rs *restorer) killWith(t *taskPlan, sig unix.Signal) error {
 	if err := unix.Tgkill(t.pid, t.pid, sig); err != nil {
 		return err
 	}
-	if err := rs.tr.Cont(t.pid, 0); err != nil {
+	// SIGKILL is not stopped for the tracer: the task may be gone already.
+	if err := rs.tr.Cont(t.pid, 0); err != nil && !errors.Is(err, unix.ESRCH) {
 		return err
 	}
 	for i := 0; i < 10; i++ {
@@ -259,10 +266,43 @@ func (rs *restorer) killWith(t *taskPlan, sig unix.Signal) error {
 			return nil
 		}
 		if ws.Stopped() {
-			if err := rs.tr.Cont(t.pid, int(ws.StopSignal())); err != nil {
+			if err := rs.tr.Cont(t.pid, int(ws.StopSignal())); err != nil && !errors.Is(err, unix.ESRCH) {
 				return err
 			}
 		}
 	}
 	return fmt.Errorf("task did not die of signal %d", sig)
+}
+
+// setupMntns finishes the root's new mount namespace: no mount events
+// flow back to ours, and a fresh /proc shows the restored pid namespace.
+func (rs *restorer) setupMntns(t *taskPlan) error {
+	if t.rec.Flags&image.TaskFlagMntns == 0 {
+		return nil
+	}
+	lt := t.leader
+	defer lt.Reset()
+	root, err := lt.PutString("/")
+	if err != nil {
+		return err
+	}
+	if _, err := lt.Syscall(unix.SYS_MOUNT, 0, uintptr(root), 0, unix.MS_REC|unix.MS_PRIVATE, 0); err != nil {
+		return fmt.Errorf("make / private: %w", err)
+	}
+	if t.rec.Flags&image.TaskFlagProcMount == 0 {
+		return nil
+	}
+	procName, err := lt.PutString("proc")
+	if err != nil {
+		return err
+	}
+	procDir, err := lt.PutString("/proc")
+	if err != nil {
+		return err
+	}
+	if _, err := lt.Syscall(unix.SYS_MOUNT, uintptr(procName), uintptr(procDir), uintptr(procName),
+		unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, 0); err != nil {
+		return fmt.Errorf("mount proc on /proc: %w", err)
+	}
+	return nil
 }

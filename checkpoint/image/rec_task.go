@@ -18,6 +18,12 @@ type Task struct {
 const (
 	// TaskFlagPidnsInit: the task was pid 1 of its pid namespace.
 	TaskFlagPidnsInit uint32 = 1
+	// TaskFlagMntns: the task (the tree's first) had a mount namespace of
+	// its own; restore gives it a new one, a copy of the restorer's.
+	TaskFlagMntns uint32 = 2
+	// TaskFlagProcMount: in that namespace /proc was a proc mount (of the
+	// task's pid namespace); restore mounts a fresh one there.
+	TaskFlagProcMount uint32 = 4
 )
 
 // Task.State values.
