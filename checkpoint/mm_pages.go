@@ -3,6 +3,7 @@ package checkpoint
 import (
 	"bytes"
 	"fmt"
+	"os"
 
 	"golang.org/x/sys/unix"
 
@@ -41,8 +42,8 @@ type chunk struct {
 // goroutine reads the next chunk with process_vm_readv while this one
 // writes the previous one.
 // pre holds, by VMA index, chunks read earlier (see snapshot); those VMAs
-// are not read again.
-func (d *dumper) dumpPages(w *image.Writer, pid int, vmas []image.Vma, pre map[int][]chunk) (uint64, error) {
+// are not read again. snapshot says pid is a copy-on-write snapshot.
+func (d *dumper) dumpPages(w *image.Writer, pid int, vmas []image.Vma, pre map[int][]chunk, snapshot bool) (uint64, error) {
 	pm, err := proc.OpenPagemap(pid)
 	if err != nil {
 		return 0, err
@@ -53,6 +54,17 @@ func (d *dumper) dumpPages(w *image.Writer, pid int, vmas []image.Vma, pre map[i
 		zpfn = ^uint64(0) // unknown: zero pages are still caught by content
 	}
 	r := &pageReader{pid: pid, pm: pm, zeroPFN: zpfn}
+	if snapshot {
+		// Reading a copy-on-write snapshot: its pages are shared with the
+		// running process, and process_vm_readv pins them (FOLL_PIN),
+		// which since Linux 5.19 unshares, that is copies, every shared
+		// anonymous page it touches. /proc/PID/mem takes references
+		// without pinning and copies nothing in the snapshot.
+		if r.mem, err = os.Open(fmt.Sprintf("/proc/%d/mem", pid)); err != nil {
+			return 0, err
+		}
+		defer r.mem.Close()
+	}
 
 	pool := make(chan []byte, dumpBuffers)
 	for range dumpBuffers {
@@ -96,6 +108,7 @@ func (d *dumper) dumpPages(w *image.Writer, pid int, vmas []image.Vma, pre map[i
 // pageReader finds and reads the pages worth saving.
 type pageReader struct {
 	pid     int
+	mem     *os.File // read memory here instead of process_vm_readv
 	pm      *proc.Pagemap
 	zeroPFN uint64
 	ents    []uint64
@@ -173,7 +186,13 @@ func (r *pageReader) readRange(buf []byte, start, end uint64, skipZero bool) (ch
 	if len(runs) == 0 {
 		return chunk{buf: buf}, nil
 	}
-	if _, err := ptrace.ReadMemVec(r.pid, r.local, r.remote); err != nil {
+	if r.mem != nil {
+		for i, l := range r.local {
+			if _, err := r.mem.ReadAt(l, int64(r.remote[i].Base)); err != nil {
+				return chunk{buf: buf}, fmt.Errorf("read %#x: %w", r.remote[i].Base, err)
+			}
+		}
+	} else if _, err := ptrace.ReadMemVec(r.pid, r.local, r.remote); err != nil {
 		return chunk{buf: buf}, err
 	}
 	if skipZero {

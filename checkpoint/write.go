@@ -85,7 +85,7 @@ func (d *dumper) writeTask(w *image.Writer, p *process, snap *snapshot) error {
 	if snap != nil {
 		src, pre = snap.pid, snap.pre
 	}
-	pages, err := d.dumpPages(w, src, p.imgVmas, pre)
+	pages, err := d.dumpPages(w, src, p.imgVmas, pre, snap != nil)
 	d.pages += pages
 	if err != nil {
 		return fmt.Errorf("pages: %w", err)
