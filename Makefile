@@ -14,7 +14,7 @@ FUZZTIME ?= 5m
 # The C/R suite alone is budgeted at ~15 minutes; this is a hang guard.
 TEST_TIMEOUT ?= 40m
 
-.PHONY: all build test deps lint demo fuzz clean
+.PHONY: all build test deps lint demo fuzz clean bench
 
 all: build
 
@@ -36,6 +36,11 @@ lint:
 
 demo: deps build
 	hack/demo.sh
+
+# ckpt against CRIU 4.1.1 and the hardware floor (BENCH_RUNS, BENCH_SIZES,
+# BENCH_QUICK=1); writes bench/results/*.json and docs/performance.md.
+bench: build
+	hack/bench.sh
 
 fuzz:
 	$(GO) test ./checkpoint/image -run='^$$' -fuzz=FuzzReader -fuzztime=$(FUZZTIME)

@@ -1,0 +1,120 @@
+package bench
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Ckpt runs bin/ckpt. With -v it logs its own figures on stderr:
+// msg="checkpoint done" ... freeze=... total=... and msg="restore done" ...
+// elapsed=...
+type Ckpt struct {
+	launcher
+	Path  string        // bin/ckpt in a checkout
+	Guard time.Duration // hang guard per operation
+	// copy is the binary actually run, and hash the start of its SHA-256.
+	copy, hash string
+}
+
+func (c *Ckpt) Name() string { return "ckpt" }
+
+// prepare copies the binary into the bench's own directory and runs that
+// copy: bin/ckpt is rebuilt by anyone who runs make, and a bench that picked
+// up a new binary halfway would mix two versions in one table.
+func (c *Ckpt) prepare(binDir string) error {
+	if err := c.launcher.prepare(binDir); err != nil {
+		return err
+	}
+	b, err := os.ReadFile(c.Path)
+	if err != nil {
+		return fmt.Errorf("ckpt binary: %w", err)
+	}
+	c.copy = filepath.Join(binDir, "ckpt-under-test")
+	if err := os.WriteFile(c.copy, b, 0o755); err != nil {
+		return fmt.Errorf("ckpt binary: %w", err)
+	}
+	sum := sha256.Sum256(b)
+	c.hash = hex.EncodeToString(sum[:6])
+	return nil
+}
+
+// Version is the checkout's git description and the binary's hash. The
+// description is read when the bench starts, the binary copied then too.
+func (c *Ckpt) Version() string {
+	v := "unknown"
+	dir := filepath.Dir(filepath.Dir(c.Path))
+	if out, err := exec.Command("git", "-C", dir, "describe", "--always", "--dirty").Output(); err == nil {
+		v = strings.TrimSpace(string(out))
+	}
+	if c.hash != "" {
+		v += " (binary sha256 " + c.hash + "…)"
+	}
+	return v
+}
+
+func (c *Ckpt) Commands() []string {
+	return []string{
+		"ckpt -v checkpoint --pid PID --image DIR/image.ckpt [--leave-running]",
+		"ckpt -v restore --image DIR/image.ckpt --detach --pid-file FILE",
+	}
+}
+
+func (c *Ckpt) Checkpoint(ctx context.Context, pid int, imgDir, logPrefix string, leaveRunning bool) (*Op, error) {
+	argv := []string{c.copy, "-v", "checkpoint", "--pid", strconv.Itoa(pid), "--image", filepath.Join(imgDir, "image.ckpt")}
+	if leaveRunning {
+		argv = append(argv, "--leave-running")
+	}
+	r, err := c.run(ctx, logPrefix, c.Guard, argv)
+	if err != nil {
+		return nil, fmt.Errorf("ckpt checkpoint of pid %d: %w", pid, err)
+	}
+	op := newOp(r)
+	f, err := LogFields(r.Stderr, "checkpoint done")
+	if err != nil {
+		return nil, fmt.Errorf("ckpt checkpoint of pid %d: %w", pid, err)
+	}
+	freeze, err := DurationField(f, "freeze")
+	if err != nil {
+		return nil, fmt.Errorf("ckpt checkpoint of pid %d: %w", pid, err)
+	}
+	op.FreezeNs = freeze.Nanoseconds()
+	if total, err := DurationField(f, "total"); err == nil {
+		op.Internal["total_ns"] = total.Nanoseconds()
+	}
+	if pages, err := strconv.ParseInt(f["pages"], 10, 64); err == nil {
+		op.Internal["pages"] = pages
+	}
+	return op, nil
+}
+
+func (c *Ckpt) Restore(ctx context.Context, imgDir, logPrefix string) (int, *Op, error) {
+	pidFile := logPrefix + ".pid"
+	argv := []string{c.copy, "-v", "restore", "--image", filepath.Join(imgDir, "image.ckpt"),
+		"--detach", "--pid-file", pidFile}
+	r, err := c.run(ctx, logPrefix, c.Guard, argv)
+	if err != nil {
+		return 0, nil, fmt.Errorf("ckpt restore: %w", err)
+	}
+	op := newOp(r)
+	if f, err := LogFields(r.Stderr, "restore done"); err == nil {
+		if d, err := DurationField(f, "elapsed"); err == nil {
+			op.Internal["elapsed_ns"] = d.Nanoseconds()
+		}
+		if pages, err := strconv.ParseInt(f["pages"], 10, 64); err == nil {
+			op.Internal["pages"] = pages
+		}
+	}
+	pid, err := readPidFile(pidFile)
+	if err != nil {
+		return 0, op, fmt.Errorf("ckpt restore: %w", err)
+	}
+	return pid, op, nil
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# bench.sh: what `make bench` runs. Makes sure CRIU 4.1.1 is there as
+# criu-anchor (the installer uses apt and a Debian source package; it is
+# idempotent and quick once installed), builds the bench and runs it against
+# bin/ckpt. If CRIU cannot be installed, the bench runs ckpt alone and the
+# report says in capitals that the CRIU figures are missing.
+#
+# Knobs (environment): BENCH_RUNS (5), BENCH_SIZES (64,1024,4096 MiB),
+# BENCH_QUICK=1 (64 MiB, 2 runs, report left alone), BENCH_KINDS
+# (anon,halfzero,filemap,threads,tree), BENCH_DIR (/var/tmp),
+# CRIU_INSTALLER (the install script).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+GO=${GO:-go}
+installer=${CRIU_INSTALLER:-/work/shared/tools/install-criu-anchor.sh}
+
+no_criu=
+if [ -x "$installer" ]; then
+	if ! "$installer" >&2; then
+		no_criu="installing criu-anchor with $installer failed"
+	fi
+elif ! command -v criu-anchor >/dev/null; then
+	no_criu="criu-anchor is not installed and there is no installer at $installer"
+fi
+
+[ -x bin/ckpt ] || "$GO" build -o bin/ckpt ./cmd/ckpt
+"$GO" build -o bin/ckpt-bench ./bench/cmd/ckpt-bench
+exec bin/ckpt-bench -ckpt bin/ckpt ${no_criu:+-no-criu "$no_criu"}
