@@ -90,6 +90,9 @@ func Dump(ctx context.Context, pid int, w io.Writer, opts Options) (*Result, err
 	if err := d.collectMntns(t); err != nil {
 		return nil, fmt.Errorf("collect: %w", err)
 	}
+	if err := d.collectUtsns(t); err != nil {
+		return nil, fmt.Errorf("collect: %w", err)
+	}
 	res := &Result{Pid: pid, Tasks: len(t.procs)}
 	for _, p := range live {
 		res.Threads += len(p.threads)
@@ -151,6 +154,7 @@ type dumper struct {
 	shmems map[uint64]*shmemObj // shared memory objects by inode
 	// inPidns: the tree is a pid namespace (its root is the init).
 	inPidns bool
+	uts     *image.Uts // the tree's private UTS namespace, if any
 }
 
 func (d *dumper) nextObjref() uint32 {

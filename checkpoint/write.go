@@ -19,7 +19,11 @@ func (d *dumper) write(w *image.Writer, t *tree, snaps map[*process]*snapshot) e
 	for _, p := range t.procs {
 		pstree.Tasks = append(pstree.Tasks, p.task)
 	}
-	for _, r := range []image.Record{hdr, pstree} {
+	recs := []image.Record{hdr, pstree}
+	if d.uts != nil {
+		recs = append(recs, d.uts)
+	}
+	for _, r := range recs {
 		if err := w.Write(r); err != nil {
 			return err
 		}

@@ -43,6 +43,8 @@ type restorer struct {
 	pipes    map[uint32]*pipeEnds // by PipeID
 	pipeData map[uint32][]byte    // by PipeID, from PIPE_DATA
 
+	uts *image.Uts // the tree's private UTS namespace
+
 	shmFiles map[uint64]*os.File     // shared memory objects, by inode
 	shmRecs  map[uint64]*image.Shmem // their records
 	curShmem uint64                  // PAGES now belong to this object (0: to the task)
@@ -124,6 +126,13 @@ func (rs *restorer) handle(r *image.Reader, rec image.Record) error {
 	}
 	if pt, ok := rec.(*image.Pstree); ok {
 		return rs.addPstree(pt)
+	}
+	if u, ok := rec.(*image.Uts); ok {
+		if !rs.tree || rs.cur != nil || rs.uts != nil {
+			return badImage("UTS out of place: it follows the PSTREE, once")
+		}
+		rs.uts = u
+		return nil
 	}
 	if tk, ok := rec.(*image.Task); ok {
 		return rs.startTask(tk)

@@ -59,6 +59,12 @@ func (rs *restorer) createTree() error {
 	if root.rec.Flags&image.TaskFlagMntns != 0 {
 		flags |= unix.CLONE_NEWNS
 	}
+	if root.rec.Flags&image.TaskFlagUtsns != 0 {
+		if rs.uts == nil {
+			return badImage("the first task had its own UTS namespace, but the image has no UTS record")
+		}
+		flags |= unix.CLONE_NEWUTS
+	}
 	if pidnsInit {
 		flags |= unix.CLONE_NEWPID
 		tid = 1
@@ -89,6 +95,9 @@ func (rs *restorer) createTree() error {
 	}
 	if err := rs.setupMntns(root); err != nil {
 		return fmt.Errorf("task %d: mount namespace: %w", root.rec.Pid, err)
+	}
+	if err := rs.setupUtsns(root); err != nil {
+		return fmt.Errorf("task %d: UTS namespace: %w", root.rec.Pid, err)
 	}
 	for _, t := range rs.plans[1:] {
 		parent := rs.byPid[t.rec.PPid]
@@ -303,6 +312,28 @@ func (rs *restorer) setupMntns(t *taskPlan) error {
 	if _, err := lt.Syscall(unix.SYS_MOUNT, uintptr(procName), uintptr(procDir), uintptr(procName),
 		unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, 0); err != nil {
 		return fmt.Errorf("mount proc on /proc: %w", err)
+	}
+	return nil
+}
+
+// setupUtsns names the root's new UTS namespace.
+func (rs *restorer) setupUtsns(t *taskPlan) error {
+	if t.rec.Flags&image.TaskFlagUtsns == 0 {
+		return nil
+	}
+	lt := t.leader
+	defer lt.Reset()
+	for _, n := range []struct {
+		nr   uintptr
+		name string
+	}{{unix.SYS_SETHOSTNAME, rs.uts.Hostname}, {unix.SYS_SETDOMAINNAME, rs.uts.Domainname}} {
+		addr, err := lt.Put([]byte(n.name))
+		if err != nil {
+			return err
+		}
+		if _, err := lt.Syscall(n.nr, uintptr(addr), uintptr(len(n.name))); err != nil {
+			return fmt.Errorf("set name %q: %w", n.name, err)
+		}
 	}
 	return nil
 }

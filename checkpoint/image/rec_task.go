@@ -24,7 +24,18 @@ const (
 	// TaskFlagProcMount: in that namespace /proc was a proc mount (of the
 	// task's pid namespace); restore mounts a fresh one there.
 	TaskFlagProcMount uint32 = 4
+	// TaskFlagUtsns: the task (the tree's first) had a UTS namespace of its
+	// own, described by the UTS record after the PSTREE.
+	TaskFlagUtsns uint32 = 8
 )
+
+// Uts (UTS, type 110) is the host and domain name of the tree's private
+// UTS namespace. It follows the PSTREE when the first task has
+// TaskFlagUtsns.
+type Uts struct {
+	Hostname   string
+	Domainname string
+}
 
 // Task.State values.
 const (
@@ -132,6 +143,7 @@ type Thread struct {
 func (*Task) Type() Type     { return TypeTask }
 func (*Pstree) Type() Type   { return TypePstree }
 func (*Sched) Type() Type    { return TypeSched }
+func (*Uts) Type() Type      { return TypeUts }
 func (*TaskObjs) Type() Type { return TypeTaskObjs }
 func (*Creds) Type() Type    { return TypeCreds }
 func (*TaskMisc) Type() Type { return TypeTaskMisc }

@@ -85,6 +85,8 @@ var roundTripCases = []struct {
 	{"shmem/empty", &Shmem{Objref: 1}},
 	{"shmem/extremes", &Shmem{Objref: u32max, Kind: u32max, Ino: u64max, Size: u64max, Seals: u32max, Reserved: u32max, Name: longString}},
 	{"sched/empty", &Sched{}},
+	{"uts/empty", &Uts{}},
+	{"uts/names", &Uts{Hostname: "h", Domainname: longString}},
 	{"sched/extremes", &Sched{Tid: -1, Policy: u32max, Flags: u64max, Nice: -20, Priority: 99, Runtime: u64max, Deadline: 1, Period: 2, Affinity: fill(16, u64max)}},
 	{"pstree/many", &Pstree{Tasks: fill(300, Task{Pid: math.MaxInt32, PPid: -1, Pgid: 7, Sid: 9, Flags: u32max, State: TaskZombie, ExitCode: -1, NrThreads: u32max, Comm: comm("x")})}},
 	{"pipe/empty", &Pipe{Objref: 1}},

@@ -11,7 +11,7 @@ const (
 	MagicTail uint64 = 0x002d2a0cc0deef00
 
 	VersionMajor uint16 = 2
-	VersionMinor uint16 = 2
+	VersionMinor uint16 = 3
 
 	PageSize          = 4096
 	PageShift         = 12
@@ -54,6 +54,7 @@ const (
 	TypeThread     Type = 107
 	TypePstree     Type = 108
 	TypeSched      Type = 109
+	TypeUts        Type = 110
 	TypeFs         Type = 300
 	TypeFiles      Type = 301
 	TypeFd         Type = 302
@@ -98,6 +99,7 @@ var registry = []typeInfo{
 	{typ: TypeThread, name: "THREAD", new: func() Record { return new(Thread) }},
 	{typ: TypePstree, name: "PSTREE", new: func() Record { return new(Pstree) }},
 	{typ: TypeSched, name: "SCHED", new: func() Record { return new(Sched) }},
+	{typ: TypeUts, name: "UTS", new: func() Record { return new(Uts) }},
 	{typ: TypeFs, name: "FS", new: func() Record { return new(Fs) }},
 	{typ: TypeFiles, name: "FILES", new: func() Record { return new(Files) }},
 	{typ: TypeFd, name: "FD", new: func() Record { return new(Fd) }},
