@@ -39,21 +39,10 @@ func psTree(t *testing.T, root int) string {
 // with its exit status, and the counting child counts on.
 func TestRestoreTree(t *testing.T) {
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "tree")
-	if out, err := exec.Command("gcc", "-O2", "-o", bin, "testdata/tree.c").CombinedOutput(); err != nil {
-		t.Fatalf("gcc: %v\n%s", err, out)
-	}
+	bin := buildTestdata(t, dir, "tree")
 	log := filepath.Join(dir, "log")
 	cmd := exec.Command(bin, log)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	root := cmd.Process.Pid
-	t.Cleanup(func() {
-		unix.Kill(-root, unix.SIGKILL)
-		unix.Kill(root, unix.SIGKILL)
-		reap(root, exitTimeout)
-	})
+	root := startKilled(t, cmd)
 	waitGrowth(t, log, 3)
 	before := psTree(t, root)
 	if n := strings.Count(before, "\n"); n != 5 {
@@ -98,6 +87,32 @@ func reapTree(t *testing.T, ps string) {
 	}
 }
 
+// buildTestdata compiles testdata/NAME.c into dir and returns the binary.
+func buildTestdata(t *testing.T, dir, name string) string {
+	t.Helper()
+	bin := filepath.Join(dir, name)
+	if out, err := exec.Command("gcc", "-O2", "-o", bin, "testdata/"+name+".c").CombinedOutput(); err != nil {
+		t.Fatalf("gcc %s: %v\n%s", name, err, out)
+	}
+	return bin
+}
+
+// startKilled starts cmd and, when the test ends, kills it, its process
+// group (the programs here lead their own sessions) and reaps it.
+func startKilled(t *testing.T, cmd *exec.Cmd) int {
+	t.Helper()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	root := cmd.Process.Pid
+	t.Cleanup(func() {
+		unix.Kill(-root, unix.SIGKILL)
+		unix.Kill(root, unix.SIGKILL)
+		reap(root, exitTimeout)
+	})
+	return root
+}
+
 func readFile(path string) []byte {
 	b, _ := os.ReadFile(path)
 	return b
@@ -114,14 +129,7 @@ func TestRestoreShellPipeline(t *testing.T) {
 	script := "exec 3>&- 4>&-; (" + produce + ") | (sleep 1; " + consume + ") | (sleep 1.5; cat > " + out + ")"
 	cmd := exec.Command("sh", "-c", script)
 	cmd.SysProcAttr = &unix.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	root := cmd.Process.Pid
-	t.Cleanup(func() {
-		unix.Kill(-root, unix.SIGKILL)
-		reap(root, exitTimeout)
-	})
+	root := startKilled(t, cmd)
 	time.Sleep(500 * time.Millisecond) // the producer is done, the others sleep
 	img := filepath.Join(dir, "img")
 	tree := psTree(t, root)
@@ -169,10 +177,7 @@ func init() {
 // the cgroup freezer (v1 and v2) while it is seized, and comes back whole.
 func TestCheckpointFreezeCgroup(t *testing.T) {
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "tree")
-	if out, err := exec.Command("gcc", "-O2", "-o", bin, "testdata/tree.c").CombinedOutput(); err != nil {
-		t.Fatalf("gcc: %v\n%s", err, out)
-	}
+	bin := buildTestdata(t, dir, "tree")
 	for _, tc := range []struct{ name, parent string }{
 		{"v2", "/sys/fs/cgroup/unified"},
 		{"v1", "/sys/fs/cgroup/freezer"},
@@ -188,15 +193,7 @@ func TestCheckpointFreezeCgroup(t *testing.T) {
 			t.Cleanup(func() { os.Remove(cg) })
 			log := filepath.Join(dir, tc.name+".log")
 			cmd := exec.Command("sh", "-c", `echo $$ > "$1/cgroup.procs" && exec "$2" "$3"`, "sh", cg, bin, log)
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			root := cmd.Process.Pid
-			t.Cleanup(func() {
-				unix.Kill(-root, unix.SIGKILL)
-				unix.Kill(root, unix.SIGKILL)
-				reap(root, exitTimeout)
-			})
+			root := startKilled(t, cmd)
 			waitGrowth(t, log, 2)
 			before := psTree(t, root)
 			img := filepath.Join(dir, tc.name+"-img")
@@ -228,21 +225,11 @@ func TestCheckpointFreezeCgroup(t *testing.T) {
 // name and seals.
 func TestRestoreSharedMemory(t *testing.T) {
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "shmem")
-	if out, err := exec.Command("gcc", "-O2", "-o", bin, "testdata/shmem.c").CombinedOutput(); err != nil {
-		t.Fatalf("gcc: %v\n%s", err, out)
-	}
+	bin := buildTestdata(t, dir, "shmem")
 	log := filepath.Join(dir, "log")
 	cmd := exec.Command(bin, log)
 	cmd.SysProcAttr = &unix.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	root := cmd.Process.Pid
-	t.Cleanup(func() {
-		unix.Kill(-root, unix.SIGKILL)
-		reap(root, exitTimeout)
-	})
+	root := startKilled(t, cmd)
 	waitGrowth(t, log, 3)
 	tree := psTree(t, root)
 	img := filepath.Join(dir, "img")
@@ -295,14 +282,7 @@ func TestRestorePythonPool(t *testing.T) {
 	out := filepath.Join(dir, "out")
 	cmd := exec.Command("python3", "testdata/pool.py", out)
 	cmd.SysProcAttr = &unix.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	root := cmd.Process.Pid
-	t.Cleanup(func() {
-		unix.Kill(-root, unix.SIGKILL)
-		reap(root, exitTimeout)
-	})
+	root := startKilled(t, cmd)
 	deadline := time.Now().Add(exitTimeout)
 	for strings.Count(psTree(t, root), "\n") < 5 {
 		if time.Now().After(deadline) {
