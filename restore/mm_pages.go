@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/internal/kernel"
 	"github.com/ckpt/ckpt/internal/remote"
 )
 
@@ -161,26 +162,24 @@ func (rs *restorer) finishMemory(t *taskPlan) error {
 	if err != nil {
 		return err
 	}
-	// struct prctl_mm_map, include/uapi/linux/prctl.h.
-	var mm []byte
-	for _, w := range []uint64{m.StartCode, m.EndCode, m.StartData, m.EndData, m.StartBrk, m.Brk,
-		m.StartStack, m.ArgStart, m.ArgEnd, m.EnvStart, m.EnvEnd, auxvAddr} {
-		mm = binary.LittleEndian.AppendUint64(mm, w)
+	mm, err := binary.Append(nil, binary.LittleEndian, &kernel.PrctlMmMap{
+		StartCode: m.StartCode, EndCode: m.EndCode, StartData: m.StartData, EndData: m.EndData,
+		StartBrk: m.StartBrk, Brk: m.Brk, StartStack: m.StartStack,
+		ArgStart: m.ArgStart, ArgEnd: m.ArgEnd, EnvStart: m.EnvStart, EnvEnd: m.EnvEnd,
+		Auxv: auxvAddr, AuxvSize: uint32(len(auxv)), ExeFd: uint32(exeFd),
+	})
+	if err != nil {
+		return err
 	}
-	mm = binary.LittleEndian.AppendUint32(mm, uint32(len(auxv)))
-	mm = binary.LittleEndian.AppendUint32(mm, uint32(exeFd))
 	mmAddr, err := lt.Put(mm)
 	if err != nil {
 		return err
 	}
-	if _, err := lt.Syscall(unix.SYS_PRCTL, unix.PR_SET_MM, prSetMmMap, uintptr(mmAddr), uintptr(len(mm)), 0); err != nil {
+	if _, err := lt.Syscall(unix.SYS_PRCTL, unix.PR_SET_MM, unix.PR_SET_MM_MAP, uintptr(mmAddr), uintptr(len(mm)), 0); err != nil {
 		return fmt.Errorf("prctl(PR_SET_MM_MAP): %w", err)
 	}
 	return nil
 }
-
-// prSetMmMap is PR_SET_MM_MAP from include/uapi/linux/prctl.h.
-const prSetMmMap = 14
 
 const atFdcwd = ^uintptr(99) // AT_FDCWD, -100
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ckpt/ckpt/checkpoint/image"
 	"github.com/ckpt/ckpt/internal/addrspace"
+	"github.com/ckpt/ckpt/internal/kernel"
 	"github.com/ckpt/ckpt/internal/ptrace"
 	"github.com/ckpt/ckpt/internal/remote"
 )
@@ -172,11 +173,15 @@ func (rs *restorer) cloneTask(rt *remote.Task, flags uint64, tid int32) (int, er
 	return child, nil
 }
 
-// cloneArgs encodes struct clone_args (88 bytes, include/uapi/linux/sched.h)
-// with one set_tid entry.
+// cloneArgs encodes struct clone_args with one set_tid entry at setTid.
 func cloneArgs(flags, exitSignal, setTid uint64) []byte {
-	return le64(flags, 0 /* pidfd */, 0 /* child_tid */, 0 /* parent_tid */, exitSignal,
-		0 /* stack */, 0 /* stack_size */, 0 /* tls */, setTid, 1 /* set_tid_size */, 0 /* cgroup */)
+	b, err := binary.Append(nil, binary.LittleEndian, &kernel.CloneArgs{
+		Flags: flags, ExitSignal: exitSignal, SetTid: setTid, SetTidSize: 1,
+	})
+	if err != nil {
+		panic(err) // a fixed-size struct always encodes
+	}
+	return b
 }
 
 // setGroups puts every task in its process group: group leaders first,
