@@ -229,3 +229,27 @@ func newTracer(t *testing.T) *Tracer {
 	t.Cleanup(tr.Close)
 	return tr
 }
+
+// closeDetach ends an injection session and lets the task go.
+func closeDetach(t *testing.T, tr *Tracer, s *Session, pid int) {
+	t.Helper()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Detach(pid, 0); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// wantExit waits for the child and requires it to exit with code; what
+// names it and why is what the error says was wanted.
+func (c *child) wantExit(t *testing.T, code int, what, why string) {
+	t.Helper()
+	ws, err := c.exitStatus(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ws.Exited() || ws.ExitStatus() != code {
+		t.Errorf("%s ended with %#x, want %s", what, uint32(ws), why)
+	}
+}

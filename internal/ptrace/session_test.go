@@ -105,30 +105,14 @@ func TestInjectNanosleep(t *testing.T) {
 	tr := newTracer(t)
 	c, s := seized(t, tr, seizeOpts, unix.SYS_CLOCK_NANOSLEEP, "/bin/sleep", "2")
 	injectSome(t, s, c.pid)
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := tr.Detach(c.pid, 0); err != nil {
-		t.Fatal(err)
-	}
+	closeDetach(t, tr, s, c.pid)
 	// If the restart were lost, clock_nanosleep would return -516 to
 	// sleep(1), which fails with "Unknown error 516".
-	ws, err := c.exitStatus(t)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !ws.Exited() || ws.ExitStatus() != 0 {
-		t.Errorf("sleep 2 ended with %#x, want exit 0", uint32(ws))
-	}
+	c.wantExit(t, 0, "sleep 2", "exit 0")
 
 	c, s = seized(t, tr, seizeOpts, unix.SYS_CLOCK_NANOSLEEP, "/bin/sleep", "1000")
 	injectSome(t, s, c.pid)
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := tr.Detach(c.pid, 0); err != nil {
-		t.Fatal(err)
-	}
+	closeDetach(t, tr, s, c.pid)
 	waitSyscall(t, c.pid, unix.SYS_CLOCK_NANOSLEEP, unix.SYS_RESTART_SYSCALL)
 	if err := unix.Kill(c.pid, unix.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -144,21 +128,10 @@ func TestInjectPause(t *testing.T) {
 	tr := newTracer(t)
 	c, s := seized(t, tr, seizeOpts, unix.SYS_PAUSE, helperPath, "pause")
 	injectSome(t, s, c.pid)
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := tr.Detach(c.pid, 0); err != nil {
-		t.Fatal(err)
-	}
+	closeDetach(t, tr, s, c.pid)
 	waitSyscall(t, c.pid, unix.SYS_PAUSE)
 	sigqueue(t, c.pid, 0, unix.SIGUSR1, 7)
-	ws, err := c.exitStatus(t)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !ws.Exited() || ws.ExitStatus() != 7 {
-		t.Errorf("helper ended with %#x, want exit 7 from its SIGUSR1 handler", uint32(ws))
-	}
+	c.wantExit(t, 7, "helper", "exit 7 from its SIGUSR1 handler")
 }
 
 func TestInjectMmapMem(t *testing.T) {
@@ -242,12 +215,7 @@ func TestInjectMmapMem(t *testing.T) {
 	if mapsContain(t, c.pid, addr) {
 		t.Errorf("mapping at %#x still there after munmap", addr)
 	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := tr.Detach(c.pid, 0); err != nil {
-		t.Fatal(err)
-	}
+	closeDetach(t, tr, s, c.pid)
 	waitSyscall(t, c.pid, unix.SYS_CLOCK_NANOSLEEP, unix.SYS_RESTART_SYSCALL)
 }
 
@@ -285,12 +253,7 @@ func TestInjectMunmapInsnPage(t *testing.T) {
 	if got, err := s.Syscall(unix.SYS_GETTID); err != nil || int(got) != c.pid {
 		t.Errorf("gettid after the munmap = %d, %v", got, err)
 	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := tr.Detach(c.pid, 0); err != nil {
-		t.Fatal(err)
-	}
+	closeDetach(t, tr, s, c.pid)
 	waitSyscall(t, c.pid, unix.SYS_CLOCK_NANOSLEEP, unix.SYS_RESTART_SYSCALL)
 }
 

@@ -137,19 +137,8 @@ func TestSeizeStopPendingSignal(t *testing.T) {
 	if pid, err := s.Syscall(unix.SYS_GETPID); err != nil || int(pid) != c.pid {
 		t.Errorf("getpid = %d, %v", pid, err)
 	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := tr.Detach(c.pid, 0); err != nil {
-		t.Fatal(err)
-	}
-	ws, err := c.exitStatus(t)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !ws.Exited() || ws.ExitStatus() != 42 {
-		t.Errorf("helper ended with %#x, want exit 42 from the SIGUSR1 handler", uint32(ws))
-	}
+	closeDetach(t, tr, s, c.pid)
+	c.wantExit(t, 42, "helper", "exit 42 from the SIGUSR1 handler")
 }
 
 // A task in group-stop is a stop to work in; detached, it stays stopped.
@@ -173,12 +162,7 @@ func TestSeizeStopGroupStop(t *testing.T) {
 	if pid, err := s.Syscall(unix.SYS_GETPID); err != nil || int(pid) != c.pid {
 		t.Errorf("getpid = %d, %v", pid, err)
 	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := tr.Detach(c.pid, 0); err != nil {
-		t.Fatal(err)
-	}
+	closeDetach(t, tr, s, c.pid)
 	waitState(t, c.pid, 'T')
 	if err := unix.Kill(c.pid, unix.SIGCONT); err != nil {
 		t.Fatal(err)
