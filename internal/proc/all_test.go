@@ -8,11 +8,11 @@ import (
 // pfKthread is PF_KTHREAD from include/linux/sched.h.
 const pfKthread = 0x00200000
 
-// TestEveryProcess runs every parser over the kernel threads and every
-// process in this test's session, helpers included: whatever VMAs and fd
-// kinds they hold. Only a task or fd vanishing under the reader is
-// excused; any parse error fails. Processes outside the session are left
-// alone: they are not ours to inspect.
+// TestEveryProcess runs every parser over the kernel threads, this test
+// and everything it started: whatever VMAs and fd kinds they hold. Only a
+// task or fd vanishing under the reader is excused; any parse error
+// fails. Other processes are left alone: they are not ours to inspect,
+// and on CI even pid 1 (this test's session leader there) is off limits.
 func TestEveryProcess(t *testing.T) {
 	startHelper(t, "mem", "", nil)
 	startSleep(t)
@@ -24,10 +24,23 @@ func TestEveryProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var pids []int
+	stats := make(map[int]*Stat)
 	for _, pid := range all {
-		st, err := ReadStat(pid)
-		if err == nil && (st.Session == self.Session || st.Flags&pfKthread != 0) {
+		if st, err := ReadStat(pid); err == nil {
+			stats[pid] = st
+		}
+	}
+	ours := func(pid int) bool {
+		for st := stats[pid]; st != nil; st = stats[st.PPid] {
+			if st.Pid == self.Pid {
+				return true
+			}
+		}
+		return false
+	}
+	var pids []int
+	for pid, st := range stats {
+		if st.Flags&pfKthread != 0 || ours(pid) {
 			pids = append(pids, pid)
 		}
 	}
