@@ -131,9 +131,7 @@ func Dump(ctx context.Context, pid int, w io.Writer, opts Options) (*Result, err
 	}
 	res.Records, res.Bytes, res.Pages = iw.Records(), iw.Offset(), d.pages
 	if !opts.LeaveRunning {
-		for i := len(live) - 1; i >= 0; i-- {
-			d.kill(live[i])
-		}
+		d.kill(live)
 		released = true
 		res.FreezeWindow = time.Since(stopped)
 	}

@@ -130,15 +130,20 @@ func (d *dumper) release(p *process) {
 	}
 }
 
-// kill ends the checkpointed process once its image is complete.
-func (d *dumper) kill(p *process) {
-	if err := unix.Kill(p.pid, unix.SIGKILL); err != nil {
-		d.log.Warn("kill failed", "err", err)
+// kill ends the checkpointed processes once their image is complete and
+// consumes the exit reports we get as their tracer; the real parents
+// still reap the zombies.
+func (d *dumper) kill(live []*process) {
+	var tids []int
+	for _, p := range live {
+		if err := unix.Kill(p.pid, unix.SIGKILL); err != nil {
+			d.log.Warn("kill failed", "pid", p.pid, "err", err)
+		}
+		for _, t := range p.threads {
+			tids = append(tids, t.tid)
+		}
 	}
-	// Consume the exit notifications we get as the tracer; the real parent
-	// still reaps the zombie. Other threads first: a thread-group leader
-	// is not reported until every other thread is gone.
-	for i := len(p.threads) - 1; i >= 0; i-- {
-		_, _ = d.tr.Wait(p.threads[i].tid)
+	if err := d.tr.WaitExit(tids); err != nil {
+		d.log.Warn("reaping the killed tasks", "err", err)
 	}
 }

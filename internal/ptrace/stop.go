@@ -199,6 +199,32 @@ func (t *Tracer) noteChild(tid int) int {
 	return child
 }
 
+// WaitExit waits until every task in tids has exited, taking their exit
+// reports in whatever order the kernel gives them. One at a time would
+// deadlock: a dying pid-namespace init waits in the kernel until every
+// traced thread and child of the namespace has been reaped by its tracer.
+func (t *Tracer) WaitExit(tids []int) error {
+	left := make(map[int]bool, len(tids))
+	for _, tid := range tids {
+		left[tid] = true
+	}
+	for len(left) > 0 {
+		var ws unix.WaitStatus
+		tid, err := unix.Wait4(-1, &ws, unix.WALL, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("wait for %d tasks to exit: %w", len(left), os.NewSyscallError("wait4", err))
+		}
+		t.observe(tid, ws)
+		if ws.Exited() || ws.Signaled() {
+			delete(left, tid)
+		}
+	}
+	return nil
+}
+
 // Wait waits for a state change of tid (wait4 with __WALL, EINTR retried)
 // and returns its status. It runs on the calling goroutine.
 func (t *Tracer) Wait(tid int) (unix.WaitStatus, error) {
