@@ -28,11 +28,15 @@ type restorer struct {
 	objs  map[uint32]image.Record
 	plans []*taskPlan // in PSTREE order: parents first
 	byPid map[int32]*taskPlan
-	cur   *taskPlan // the task whose section is being read
-	tree  bool      // the image has a PSTREE
-	made  bool      // the tree of tasks exists
-	pages uint64
-	buf   []byte
+
+	helpers     []*taskPlan // in order of birth (helpers.go)
+	helperByPid map[int32]*taskPlan
+	creator     map[*taskPlan]*taskPlan // who gives birth to each task but the root
+	cur         *taskPlan               // the task whose section is being read
+	tree        bool                    // the image has a PSTREE
+	made        bool                    // the tree of tasks exists
+	pages       uint64
+	buf         []byte
 
 	// ctlFiles holds the restorer's own copy of every file description
 	// restored so far (and of external files), by objref: a task that
@@ -67,7 +71,8 @@ type taskPlan struct {
 	sched    map[int32]*image.Sched // by tid
 
 	zombie    bool
-	pid       int // in our pid namespace
+	helper    helperKind // not a task of the image: a helper (helpers.go)
+	pid       int        // in our pid namespace
 	leader    *remote.Task
 	memReady  bool
 	scratch   uint64 // the injection page (syscall insn, then arguments)
@@ -322,6 +327,11 @@ func checkRegFile(f *image.RegFile) error {
 // abort kills whatever was created. The stub and the tasks are traced with
 // PTRACE_O_EXITKILL, so even if this never runs they die with the tracer.
 func (rs *restorer) abort() {
+	for i := len(rs.helpers) - 1; i >= 0; i-- {
+		if t := rs.helpers[i]; t.pid > 0 {
+			_ = rs.tr.Kill(t.pid)
+		}
+	}
 	for i := len(rs.plans) - 1; i >= 0; i-- {
 		if t := rs.plans[i]; t.pid > 0 {
 			_ = rs.tr.Kill(t.pid)

@@ -100,19 +100,42 @@ func (rs *restorer) createTree() error {
 	if err := rs.setupUtsns(root); err != nil {
 		return fmt.Errorf("task %d: UTS namespace: %w", root.rec.Pid, err)
 	}
-	for _, t := range rs.plans[1:] {
-		parent := rs.byPid[t.rec.PPid]
-		if parent == nil {
-			parent = root // an orphan, adopted by the namespace's init
+	if err := rs.planHelpers(); err != nil {
+		return err
+	}
+	// A task is born from its parent, or from a helper (see helpers.go),
+	// which may have to be born first.
+	var ensure func(t *taskPlan) error
+	ensure = func(t *taskPlan) error {
+		if t.pid != 0 {
+			return nil
 		}
-		if t.pid, err = rs.cloneTask(parent.leader, uint64(unix.SIGCHLD), t.rec.Pid); err != nil {
-			return fmt.Errorf("task %d (child of %d): %w", t.rec.Pid, parent.rec.Pid, err)
+		c := rs.creator[t]
+		if err := ensure(c); err != nil {
+			return err
+		}
+		sig := uint64(unix.SIGCHLD)
+		if t.helper != helperNone {
+			sig = 0
+		}
+		var err error
+		if t.pid, err = rs.cloneTask(c.leader, sig, t.rec.Pid); err != nil {
+			return fmt.Errorf("task %d (born from %d): %w", t.rec.Pid, c.rec.Pid, err)
 		}
 		if err := newTask(t); err != nil {
 			return fmt.Errorf("task %d: %w", t.rec.Pid, err)
 		}
+		return nil
+	}
+	for _, t := range rs.plans[1:] {
+		if err := ensure(t); err != nil {
+			return err
+		}
 	}
 	if err := rs.setGroups(); err != nil {
+		return err
+	}
+	if err := rs.endHelpers(); err != nil {
 		return err
 	}
 	for _, t := range rs.plans {
@@ -187,14 +210,15 @@ func cloneArgs(flags, exitSignal, setTid uint64) []byte {
 // setGroups puts every task in its process group: group leaders first,
 // then members. Sessions were made at birth.
 func (rs *restorer) setGroups() error {
+	all := append(append([]*taskPlan(nil), rs.plans...), rs.helpers...)
 	for pass := 0; pass < 2; pass++ {
-		for i, t := range rs.plans {
+		for i, t := range all {
 			g := t.rec.Pgid
 			leader := g == t.rec.Pid
-			if (pass == 0) != leader || t.rec.Sid == t.rec.Pid || g == 0 {
+			if (pass == 0) != leader || t.rec.Sid == t.rec.Pid || g == 0 || t.helper == helperMidwife {
 				continue
 			}
-			if !leader && rs.byPid[g] == nil {
+			if !leader && rs.byPid[g] == nil && rs.helperByPid[g] == nil {
 				if i == 0 {
 					continue // the root's group is outside: it stays in ours
 				}

@@ -7,8 +7,10 @@
  *	init (session 1)
  *	 ├─ A: setsid (session A)
  *	 │   ├─ B: setpgid (group B in session A) ── C (in group B)
- *	 │   └─ D: setpgid, spawns E, exits, reaped by A: E (group D, session
- *	 │         A) is an orphan of the init
+ *	 │   ├─ D: setpgid, spawns E, exits, reaped by A: E (group D, session
+ *	 │   │     A) is an orphan of the init
+ *	 │   └─ I: spawns J, exits, reaped by A: J (group A, session A) is an
+ *	 │         orphan of the init in a session whose leader lives
  *	 ├─ F: setsid, spawns G, exits, reaped by the init: G (session F,
  *	 │     group F) is an orphan of the init
  *	 └─ H: setpgid (group H in session 1)
@@ -53,9 +55,11 @@ static int member(void *arg)
 	return 0;
 }
 
-/* leave_orphan forks a task that sets itself up (new group or session),
- * spawns an orphan-to-be and exits; the caller reaps it at once. */
-static int leave_orphan(int new_session, struct ident *orphan)
+enum { NEW_GROUP, NEW_SESSION, SAME };
+
+/* leave_orphan forks a task that sets itself up (new group or session, or
+ * neither), spawns an orphan-to-be and exits; the caller reaps it at once. */
+static int leave_orphan(int how, struct ident *orphan)
 {
 	pid_t pid = test_fork(), me;
 	int status;
@@ -64,10 +68,10 @@ static int leave_orphan(int new_session, struct ident *orphan)
 		return -1;
 	if (pid == 0) {
 		me = getpid();
-		if (new_session ? setsid() < 0 : setpgid(0, 0) < 0)
+		if ((how == NEW_SESSION && setsid() < 0) || (how == NEW_GROUP && setpgid(0, 0) < 0))
 			_exit(1);
-		orphan->pgid = me;
-		orphan->sid = new_session ? me : getsid(0);
+		orphan->pgid = how == SAME ? getpgid(0) : me;
+		orphan->sid = how == NEW_SESSION ? me : getsid(0);
 		orphan->gone = me;
 		_exit(test_spawn(member, orphan) < 0);
 	}
@@ -79,7 +83,8 @@ static int leave_orphan(int new_session, struct ident *orphan)
 }
 
 static struct ident idA = { "A" }, idB = { "B" }, idC = { "C" }, idE = { "E", .orphan = 1 },
-		    idG = { "G", .orphan = 1 }, idH = { "H" };
+		    idG = { "G", .orphan = 1 }, idH = { "H" },
+		    idJ = { "J", .orphan = 1 };
 
 static int group_b(void *arg)
 {
@@ -98,7 +103,7 @@ static int session_a(void *arg)
 		fail("A: setsid");
 		return 1;
 	}
-	if (test_spawn(group_b, &idB) < 0 || leave_orphan(0, &idE))
+	if (test_spawn(group_b, &idB) < 0 || leave_orphan(NEW_GROUP, &idE) || leave_orphan(SAME, &idJ))
 		return 1;
 	return member(arg);
 }
@@ -118,7 +123,7 @@ int main(int argc, char **argv)
 	int nb, na;
 
 	test_init(argc, argv);
-	if (test_spawn(session_a, &idA) < 0 || leave_orphan(1, &idG) || test_spawn(group_h, &idH) < 0)
+	if (test_spawn(session_a, &idA) < 0 || leave_orphan(NEW_SESSION, &idG) || test_spawn(group_h, &idH) < 0)
 		return 1;
 	nb = snap_ns(before, 64);
 
