@@ -13,20 +13,26 @@ import (
 // collect reads everything about p that the image needs, before a single
 // byte is written: refusals happen here, with nothing yet to undo.
 func (d *dumper) collect(p *process) error {
+	// What the process shares with its parent is its parent's to collect.
+	// (Its memory map is still read: injecting syscalls needs it.)
 	steps := []struct {
-		name string
-		fn   func(*process) error
+		name  string
+		fn    func(*process) error
+		share uint32
 	}{
-		{"task", d.collectTask},
-		{"memory map", d.collectVmas},
-		{"shared memory", d.collectShmem},
-		{"files", d.collectFiles},
-		{"fs", d.collectFs},
-		{"threads", d.collectThreads},
-		{"task state", d.collectInjected},
-		{"mm", d.collectMm},
+		{"task", d.collectTask, 0},
+		{"memory map", d.collectVmas, 0},
+		{"shared memory", d.collectShmem, image.ShareVM},
+		{"files", d.collectFiles, image.ShareFiles},
+		{"fs", d.collectFs, image.ShareFS},
+		{"threads", d.collectThreads, 0},
+		{"task state", d.collectInjected, 0},
+		{"mm", d.collectMm, image.ShareVM},
 	}
 	for _, s := range steps {
+		if p.shares&s.share != 0 {
+			continue
+		}
 		start := time.Now()
 		if err := s.fn(p); err != nil {
 			return fmt.Errorf("%s: %w", s.name, err)

@@ -75,6 +75,9 @@ func Dump(ctx context.Context, pid int, w io.Writer, opts Options) (*Result, err
 		}
 	}()
 
+	if err := d.findShares(t); err != nil {
+		return nil, fmt.Errorf("collect: %w", err)
+	}
 	live := t.live()
 	for _, p := range live {
 		if err := d.collect(p); err != nil {
@@ -102,6 +105,9 @@ func Dump(ctx context.Context, pid int, w io.Writer, opts Options) (*Result, err
 		// Dump memory from copy-on-write copies and let the tasks go now.
 		snapStart := time.Now()
 		for _, p := range live {
+			if p.shares&image.ShareVM != 0 {
+				continue // its memory is its parent's
+			}
 			snap, err := d.takeSnapshot(p)
 			if err != nil {
 				for q, s := range snaps {

@@ -7,6 +7,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/internal/kernel"
 	"github.com/ckpt/ckpt/internal/proc"
 )
 
@@ -91,9 +92,9 @@ func (d *dumper) sharedFile(p *process, of *openFd) (*fileObj, error) {
 		if f.dev != of.st.Dev || f.ino != of.st.Ino {
 			continue
 		}
-		r, _, e := unix.Syscall6(unix.SYS_KCMP, uintptr(f.pid), uintptr(p.pid), kcmpFile, uintptr(f.fd), uintptr(of.fd), 0)
-		if e != 0 {
-			return nil, fmt.Errorf("kcmp fd %d of task %d and fd %d of task %d: %w", f.fd, f.pid, of.fd, p.pid, e)
+		r, err := kernel.Kcmp(f.pid, p.pid, kernel.KcmpFile, uintptr(f.fd), uintptr(of.fd))
+		if err != nil {
+			return nil, fmt.Errorf("fd %d of task %d and fd %d of task %d: %w", f.fd, f.pid, of.fd, p.pid, err)
 		}
 		if r == 0 {
 			return f, nil
@@ -101,9 +102,6 @@ func (d *dumper) sharedFile(p *process, of *openFd) (*fileObj, error) {
 	}
 	return nil, nil
 }
-
-// kcmpFile is KCMP_FILE from include/uapi/linux/kcmp.h.
-const kcmpFile = 0
 
 // dumpFile dispatches on the kind of file an fd refers to.
 func dumpFile(p *process, of *openFd) (image.Record, error) {

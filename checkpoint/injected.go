@@ -48,8 +48,10 @@ func (d *dumper) collectInjected(p *process) (err error) {
 	if err := leader.MapScratch(addr, scratchSize, unix.PROT_READ|unix.PROT_WRITE); err != nil {
 		return err
 	}
-	if err := d.collectSighand(p, leader); err != nil {
-		return fmt.Errorf("signal handlers: %w", err)
+	if p.shares&image.ShareSighand == 0 {
+		if err := d.collectSighand(p, leader); err != nil {
+			return fmt.Errorf("signal handlers: %w", err)
+		}
 	}
 	if err := d.collectMisc(p, leader); err != nil {
 		return err

@@ -35,6 +35,13 @@ type process struct {
 	imgVmas []image.Vma
 	pipeFds []pipeFd
 	shmems  []*shmemObj // shared memory first mapped here
+
+	// shares says which of its objects the process shares with its
+	// parent, shareParent (image.Share* bits; see share.go). Its image
+	// leaves those out and names the parent's.
+	shares      uint32
+	shareParent *process
+	filesRef    uint32 // objref of its FILES, once written
 }
 
 // pipeFd is one fd of a process on a pipe, for the tree-wide pipe check.

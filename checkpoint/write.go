@@ -20,6 +20,9 @@ func (d *dumper) write(w *image.Writer, t *tree, snaps map[*process]*snapshot) e
 		pstree.Tasks = append(pstree.Tasks, p.task)
 	}
 	recs := []image.Record{hdr, pstree}
+	if sh := sharesRecord(t); sh != nil {
+		recs = append(recs, sh)
+	}
 	if d.uts != nil {
 		recs = append(recs, d.uts)
 	}
@@ -38,7 +41,10 @@ func (d *dumper) write(w *image.Writer, t *tree, snaps map[*process]*snapshot) e
 
 // writeTask writes the section of one live task.
 func (d *dumper) writeTask(w *image.Writer, p *process, snap *snapshot) error {
-	recs := []image.Record{&p.task, &p.creds, &p.misc, &p.rlimits, &p.sighand}
+	recs := []image.Record{&p.task, &p.creds, &p.misc, &p.rlimits}
+	if p.shares&image.ShareSighand == 0 {
+		recs = append(recs, &p.sighand)
+	}
 	if len(p.pending) > 0 {
 		recs = append(recs, &image.SigPending{Tid: 0, Infos: siginfos(p.pending)})
 	}
@@ -47,21 +53,53 @@ func (d *dumper) writeTask(w *image.Writer, p *process, snap *snapshot) error {
 			recs = append(recs, &image.SigPending{Tid: t.rec.Tid, Infos: siginfos(t.pending)})
 		}
 	}
-	recs = append(recs, &p.fs)
-	for _, f := range p.files {
-		recs = append(recs, f.rec)
-		recs = append(recs, f.extra...)
+	if p.shares&image.ShareFS == 0 {
+		recs = append(recs, &p.fs)
 	}
-	files := &image.Files{Objref: d.nextObjref(), NrFds: uint32(len(p.fds))}
-	recs = append(recs, files)
-	for i := range p.fds {
-		recs = append(recs, &p.fds[i])
+	if p.shares&image.ShareFiles == 0 {
+		for _, f := range p.files {
+			recs = append(recs, f.rec)
+			recs = append(recs, f.extra...)
+		}
+		p.filesRef = d.nextObjref()
+		recs = append(recs, &image.Files{Objref: p.filesRef, NrFds: uint32(len(p.fds))})
+		for i := range p.fds {
+			recs = append(recs, &p.fds[i])
+		}
 	}
 	for _, r := range recs {
 		if err := w.Write(r); err != nil {
 			return fmt.Errorf("record %v: %w", r.Type(), err)
 		}
 	}
+	if p.shares&image.ShareVM == 0 {
+		if err := d.writeMemory(w, p, snap); err != nil {
+			return err
+		}
+	}
+	objs := &image.TaskObjs{
+		Mm:      sharedOwner(p, image.ShareVM).mm.Objref,
+		Files:   sharedOwner(p, image.ShareFiles).filesRef,
+		Fs:      sharedOwner(p, image.ShareFS).fs.Objref,
+		Sighand: sharedOwner(p, image.ShareSighand).sighand.Objref,
+	}
+	if err := w.Write(objs); err != nil {
+		return err
+	}
+	for _, t := range p.threads {
+		if err := w.Write(&t.rec); err != nil {
+			return fmt.Errorf("thread %d: %w", t.tid, err)
+		}
+		if err := w.Write(&t.sched); err != nil {
+			return fmt.Errorf("thread %d: %w", t.tid, err)
+		}
+	}
+	return nil
+}
+
+// writeMemory writes the shared memory objects first mapped by p, its MM,
+// its VMAs and its pages.
+func (d *dumper) writeMemory(w *image.Writer, p *process, snap *snapshot) error {
 	for _, sh := range p.shmems {
 		if err := w.Write(&sh.rec); err != nil {
 			return fmt.Errorf("shared memory %d: %w", sh.rec.Ino, err)
@@ -94,20 +132,17 @@ func (d *dumper) writeTask(w *image.Writer, p *process, snap *snapshot) error {
 	if err != nil {
 		return fmt.Errorf("pages: %w", err)
 	}
-
-	objs := &image.TaskObjs{Mm: p.mm.Objref, Files: files.Objref, Fs: p.fs.Objref, Sighand: p.sighand.Objref}
-	if err := w.Write(objs); err != nil {
-		return err
-	}
-	for _, t := range p.threads {
-		if err := w.Write(&t.rec); err != nil {
-			return fmt.Errorf("thread %d: %w", t.tid, err)
-		}
-		if err := w.Write(&t.sched); err != nil {
-			return fmt.Errorf("thread %d: %w", t.tid, err)
-		}
-	}
 	return nil
+
+}
+
+// sharedOwner is the process whose object of kind share p uses: p itself,
+// or the ancestor it shares it with.
+func sharedOwner(p *process, share uint32) *process {
+	for p.shares&share != 0 {
+		p = p.shareParent
+	}
+	return p
 }
 
 func siginfos(in []kernel.Siginfo) []image.Siginfo {

@@ -13,26 +13,39 @@ import (
 // read and its tail checked, task by task in tree order, then releases all
 // tasks at once.
 func (rs *restorer) finish() error {
+	// A step restoring an object the task shares with its parent is the
+	// parent's to run (share.go).
 	steps := []struct {
-		name string
-		fn   func(*taskPlan) error
+		name  string
+		fn    func(*taskPlan) error
+		share uint32
 	}{
-		{"memory", rs.finishMemory},
-		{"files", rs.restoreFiles},
-		{"fs", rs.restoreFs},
-		{"signal handlers", rs.restoreSighand},
-		{"task state", rs.restoreMisc},
-		{"rlimits", rs.restoreRlimits},
-		{"threads", rs.createThreads},
-		{"thread state", rs.restoreThreadState},
-		{"late task state", rs.restoreLate},
-		{"registers", rs.loadRegisters},
+		{"memory", rs.finishMemory, image.ShareVM},
+		{"files", rs.restoreFiles, image.ShareFiles},
+		{"fs", rs.restoreFs, image.ShareFS},
+		{"signal handlers", rs.restoreSighand, image.ShareSighand},
+		{"task state", rs.restoreMisc, 0},
+		{"rlimits", rs.restoreRlimits, 0},
+		{"threads", rs.createThreads, 0},
+		{"thread state", rs.restoreThreadState, 0},
+		{"late task state", rs.restoreLate, 0},
+		{"registers", rs.loadRegisters, 0},
+	}
+	if rs.mmUsers != nil {
+		for _, t := range rs.plans {
+			if !t.zombie {
+				rs.mmUsers[sharedOwner(t, image.ShareVM)]++
+			}
+		}
 	}
 	for _, t := range rs.plans {
 		if t.zombie {
 			continue
 		}
 		for _, s := range steps {
+			if t.shares&s.share != 0 {
+				continue
+			}
 			if err := s.fn(t); err != nil {
 				return fmt.Errorf("task %d: %s: %w", t.rec.Pid, s.name, err)
 			}
@@ -57,9 +70,13 @@ func (rs *restorer) finish() error {
 // registers, FPU state and signal mask: the last thing before release.
 func (rs *restorer) loadRegisters(t *taskPlan) error {
 	// The last injected syscall unmaps the page it runs from: the thread
-	// stops at syscall exit and never returns to user code there.
-	if _, err := t.leader.Syscall(unix.SYS_MUNMAP, uintptr(t.scratch), scratchPages*pageSize); err != nil {
-		return fmt.Errorf("unmap scratch: %w", err)
+	// stops at syscall exit and never returns to user code there. Tasks
+	// sharing the address space all inject from that page: the last one
+	// removes it.
+	if rs.lastMmUser(t) {
+		if _, err := t.leader.Syscall(unix.SYS_MUNMAP, uintptr(t.scratch), scratchPages*pageSize); err != nil {
+			return fmt.Errorf("unmap scratch: %w", err)
+		}
 	}
 	for i := range t.threads {
 		th := &t.threads[i]

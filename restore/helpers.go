@@ -124,6 +124,10 @@ func (rs *restorer) planHelpers() error {
 		if parent == nil {
 			parent = root // an orphan, adopted by the namespace's init
 		}
+		if t.shares != 0 && parent != t.shareParent {
+			return fmt.Errorf("task %d shares objects with its parent %d, but must be born from task %d to get its session",
+				t.rec.Pid, t.shareParent.rec.Pid, parent.rec.Pid)
+		}
 		rs.creator[t] = parent
 	}
 	return nil

@@ -49,6 +49,10 @@ type restorer struct {
 
 	uts *image.Uts // the tree's private UTS namespace
 
+	// mmUsers counts, by the task whose address space it is, the tasks
+	// that still need it to hold the scratch area (share.go).
+	mmUsers map[*taskPlan]int
+
 	shmFiles map[uint64]*os.File     // shared memory objects, by inode
 	shmRecs  map[uint64]*image.Shmem // their records
 	curShmem uint64                  // PAGES now belong to this object (0: to the task)
@@ -70,15 +74,19 @@ type taskPlan struct {
 	threads  []image.Thread
 	sched    map[int32]*image.Sched // by tid
 
-	zombie    bool
-	helper    helperKind // not a task of the image: a helper (helpers.go)
-	pid       int        // in our pid namespace
-	leader    *remote.Task
-	memReady  bool
-	scratch   uint64 // the injection page (syscall insn, then arguments)
-	imageFd   int    // the image file's fd in the task, -1 if none
-	ctlPidfd  int    // the task's fd of a pidfd of the restorer
-	threadRTs map[int]*remote.Task
+	zombie bool
+	// shares: what the task shares with its parent, shareParent, from
+	// birth (image.Share* bits, the clone flags that make it so).
+	shares      uint32
+	shareParent *taskPlan
+	helper      helperKind // not a task of the image: a helper (helpers.go)
+	pid         int        // in our pid namespace
+	leader      *remote.Task
+	memReady    bool
+	scratch     uint64 // the injection page (syscall insn, then arguments)
+	imageFd     int    // the image file's fd in the task, -1 if none
+	ctlPidfd    int    // the task's fd of a pidfd of the restorer
+	threadRTs   map[int]*remote.Task
 }
 
 func newPlan(rec image.Task) *taskPlan {
@@ -139,12 +147,19 @@ func (rs *restorer) handle(r *image.Reader, rec image.Record) error {
 		rs.uts = u
 		return nil
 	}
+	if sh, ok := rec.(*image.Shares); ok {
+		return rs.addShares(sh)
+	}
 	if tk, ok := rec.(*image.Task); ok {
 		return rs.startTask(tk)
 	}
+
 	t := rs.cur
 	if t == nil {
 		return badImage("record %v before any TASK", rec.Type())
+	}
+	if err := checkNotShared(t, rec); err != nil {
+		return err
 	}
 	switch x := rec.(type) {
 	case *image.Creds:
@@ -207,6 +222,9 @@ func (rs *restorer) handle(r *image.Reader, rec image.Record) error {
 		}
 		return rs.fillPages(r, t, x)
 	case *image.TaskObjs:
+		if err := rs.checkSharedObjs(t, x); err != nil {
+			return err
+		}
 		if err := rs.ensureTask(t); err != nil {
 			return err
 		}

@@ -22,6 +22,9 @@ func (rs *restorer) ensureTask(t *taskPlan) error {
 		}
 		rs.made = true
 	}
+	if t.shares&image.ShareVM != 0 {
+		return rs.borrowMemory(t)
+	}
 	if err := rs.layout(t); err != nil {
 		return fmt.Errorf("task %d: memory layout: %w", t.rec.Pid, err)
 	}

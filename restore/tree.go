@@ -114,7 +114,7 @@ func (rs *restorer) createTree() error {
 		if err := ensure(c); err != nil {
 			return err
 		}
-		sig := uint64(unix.SIGCHLD)
+		sig := uint64(unix.SIGCHLD) | uint64(t.shares)
 		if t.helper != helperNone {
 			sig = 0
 		}

@@ -51,6 +51,31 @@ type Pstree struct {
 	Tasks []Task
 }
 
+// Shares (SHARES, type 130) lists the tasks that share a kernel object
+// with their parent the way clone(2) flags made them: an address space, an
+// fd table, an fs_struct, a table of signal handlers. It follows the
+// PSTREE, before the first TASK, so that a restorer can give birth to each
+// such task with the same clone flags. A task's section then leaves out
+// what it shares: its TASK_OBJS names its parent's objects.
+type Shares struct {
+	Tasks []TaskShare
+}
+
+// TaskShare is one entry of SHARES.
+type TaskShare struct {
+	Pid   int32
+	Flags uint32 // Share* bits
+}
+
+// TaskShare.Flags bits: the clone(2) flag values (include/uapi/linux/sched.h).
+const (
+	ShareVM      uint32 = 0x100 // CLONE_VM: the MM
+	ShareFS      uint32 = 0x200 // CLONE_FS: the FS (cwd, root, umask)
+	ShareFiles   uint32 = 0x400 // CLONE_FILES: the FILES
+	ShareSighand uint32 = 0x800 // CLONE_SIGHAND: the SIGHAND; needs ShareVM
+	ShareAll            = ShareVM | ShareFS | ShareFiles | ShareSighand
+)
+
 // Sched (SCHED, type 109) is one thread's scheduling: policy, nice,
 // real-time priority, deadline parameters (sched_getattr(2)) and CPU
 // affinity. It follows the thread's THREAD record.
@@ -145,6 +170,7 @@ func (*Pstree) Type() Type   { return TypePstree }
 func (*Sched) Type() Type    { return TypeSched }
 func (*Uts) Type() Type      { return TypeUts }
 func (*TaskObjs) Type() Type { return TypeTaskObjs }
+func (*Shares) Type() Type   { return TypeShares }
 func (*Creds) Type() Type    { return TypeCreds }
 func (*TaskMisc) Type() Type { return TypeTaskMisc }
 func (*Rlimits) Type() Type  { return TypeRlimits }

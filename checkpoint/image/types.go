@@ -11,7 +11,7 @@ const (
 	MagicTail uint64 = 0x002d2a0cc0deef00
 
 	VersionMajor uint16 = 2
-	VersionMinor uint16 = 3
+	VersionMinor uint16 = 4
 
 	PageSize          = 4096
 	PageShift         = 12
@@ -55,6 +55,7 @@ const (
 	TypePstree     Type = 108
 	TypeSched      Type = 109
 	TypeUts        Type = 110
+	TypeShares     Type = 130
 	TypeFs         Type = 300
 	TypeFiles      Type = 301
 	TypeFd         Type = 302
@@ -100,6 +101,7 @@ var registry = []typeInfo{
 	{typ: TypePstree, name: "PSTREE", new: func() Record { return new(Pstree) }},
 	{typ: TypeSched, name: "SCHED", new: func() Record { return new(Sched) }},
 	{typ: TypeUts, name: "UTS", new: func() Record { return new(Uts) }},
+	{typ: TypeShares, name: "SHARES", new: func() Record { return new(Shares) }},
 	{typ: TypeFs, name: "FS", new: func() Record { return new(Fs) }},
 	{typ: TypeFiles, name: "FILES", new: func() Record { return new(Files) }},
 	{typ: TypeFd, name: "FD", new: func() Record { return new(Fd) }},
