@@ -47,16 +47,7 @@ func (d *dumper) writeTask(w *image.Writer, p *process, snap *snapshot) error {
 			recs = append(recs, &image.SigPending{Tid: t.rec.Tid, Infos: siginfos(t.pending)})
 		}
 	}
-	recs = append(recs, &p.fs)
-	for _, f := range p.files {
-		recs = append(recs, f.rec)
-		recs = append(recs, f.extra...)
-	}
-	files := &image.Files{Objref: d.nextObjref(), NrFds: uint32(len(p.fds))}
-	recs = append(recs, files)
-	for i := range p.fds {
-		recs = append(recs, &p.fds[i])
-	}
+	// Shared memory comes before the files: a MEMFD_FILE refers to its SHMEM.
 	for _, r := range recs {
 		if err := w.Write(r); err != nil {
 			return fmt.Errorf("record %v: %w", r.Type(), err)
@@ -70,6 +61,21 @@ func (d *dumper) writeTask(w *image.Writer, p *process, snap *snapshot) error {
 			if err := w.WritePageRuns(sh.runs, sh.data); err != nil {
 				return fmt.Errorf("shared memory %d: %w", sh.rec.Ino, err)
 			}
+		}
+	}
+	recs = []image.Record{&p.fs}
+	for _, f := range p.files {
+		recs = append(recs, f.rec)
+		recs = append(recs, f.extra...)
+	}
+	files := &image.Files{Objref: d.nextObjref(), NrFds: uint32(len(p.fds))}
+	recs = append(recs, files)
+	for i := range p.fds {
+		recs = append(recs, &p.fds[i])
+	}
+	for _, r := range recs {
+		if err := w.Write(r); err != nil {
+			return fmt.Errorf("record %v: %w", r.Type(), err)
 		}
 	}
 	if err := w.Write(&p.mm); err != nil {
