@@ -90,6 +90,9 @@ func Dump(ctx context.Context, pid int, w io.Writer, opts Options) (*Result, err
 	if err := d.resolvePipes(t); err != nil {
 		return nil, fmt.Errorf("collect: %w", err)
 	}
+	if err := d.resolveFifos(t); err != nil {
+		return nil, fmt.Errorf("collect: %w", err)
+	}
 	if err := d.collectMntns(t); err != nil {
 		return nil, fmt.Errorf("collect: %w", err)
 	}

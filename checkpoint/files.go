@@ -48,7 +48,7 @@ func (d *dumper) collectFiles(p *process) error {
 			return err
 		}
 		if obj == nil {
-			rec, err := dumpFile(p, of)
+			rec, err := d.dumpFile(p, of)
 			if err != nil {
 				return err
 			}
@@ -104,14 +104,20 @@ func (d *dumper) sharedFile(p *process, of *openFd) (*fileObj, error) {
 }
 
 // dumpFile dispatches on the kind of file an fd refers to.
-func dumpFile(p *process, of *openFd) (image.Record, error) {
+func (d *dumper) dumpFile(p *process, of *openFd) (image.Record, error) {
 	obj := fmt.Sprintf("fd %d (%s)", of.fd, of.link)
 	switch of.st.Mode & unix.S_IFMT {
 	case unix.S_IFREG, unix.S_IFDIR:
+		if isMemfd(of) {
+			return d.dumpMemfd(p, of, obj)
+		}
 		return dumpRegFile(p, of, obj)
 	case unix.S_IFCHR:
 		return dumpCharDev(p, of, obj)
 	case unix.S_IFIFO:
+		if !strings.HasPrefix(of.link, "pipe:") {
+			return dumpFifo(p, of, obj)
+		}
 		return dumpPipe(p, of, obj)
 	case unix.S_IFSOCK:
 		if of.fd <= 2 {
@@ -142,6 +148,10 @@ func setObjref(r image.Record, ref uint32) {
 	case *image.Epoll:
 		f.Objref = ref
 	case *image.Pipe:
+		f.Objref = ref
+	case *image.Fifo:
+		f.Objref = ref
+	case *image.MemfdFile:
 		f.Objref = ref
 	}
 }

@@ -135,6 +135,12 @@ func pipeData(pid, fd int) (int, []byte, error) {
 		return 0, nil, fmt.Errorf("pidfd_getfd: %w", err)
 	}
 	defer unix.Close(src)
+	return queuedData(src)
+}
+
+// queuedData copies what is queued in the pipe or FIFO src, a read end of
+// our own, without taking it.
+func queuedData(src int) (int, []byte, error) {
 	capacity, err := unix.FcntlInt(uintptr(src), unix.F_GETPIPE_SZ, 0)
 	if err != nil {
 		return 0, nil, fmt.Errorf("F_GETPIPE_SZ: %w", err)

@@ -53,6 +53,23 @@ func (d *dumper) writeTask(w *image.Writer, p *process, snap *snapshot) error {
 			recs = append(recs, &image.SigPending{Tid: t.rec.Tid, Infos: siginfos(t.pending)})
 		}
 	}
+	for _, r := range recs {
+		if err := w.Write(r); err != nil {
+			return fmt.Errorf("record %v: %w", r.Type(), err)
+		}
+	}
+	// Shared memory comes before the files: a MEMFD_FILE refers to its SHMEM.
+	for _, sh := range p.shmems {
+		if err := w.Write(&sh.rec); err != nil {
+			return fmt.Errorf("shared memory %d: %w", sh.rec.Ino, err)
+		}
+		if len(sh.runs) > 0 {
+			if err := w.WritePageRuns(sh.runs, sh.data); err != nil {
+				return fmt.Errorf("shared memory %d: %w", sh.rec.Ino, err)
+			}
+		}
+	}
+	recs = nil
 	if p.shares&image.ShareFS == 0 {
 		recs = append(recs, &p.fs)
 	}
@@ -97,19 +114,8 @@ func (d *dumper) writeTask(w *image.Writer, p *process, snap *snapshot) error {
 	return nil
 }
 
-// writeMemory writes the shared memory objects first mapped by p, its MM,
-// its VMAs and its pages.
+// writeMemory writes p's MM, its VMAs and its pages.
 func (d *dumper) writeMemory(w *image.Writer, p *process, snap *snapshot) error {
-	for _, sh := range p.shmems {
-		if err := w.Write(&sh.rec); err != nil {
-			return fmt.Errorf("shared memory %d: %w", sh.rec.Ino, err)
-		}
-		if len(sh.runs) > 0 {
-			if err := w.WritePageRuns(sh.runs, sh.data); err != nil {
-				return fmt.Errorf("shared memory %d: %w", sh.rec.Ino, err)
-			}
-		}
-	}
 	if err := w.Write(&p.mm); err != nil {
 		return err
 	}
@@ -133,7 +139,6 @@ func (d *dumper) writeMemory(w *image.Writer, p *process, snap *snapshot) error 
 		return fmt.Errorf("pages: %w", err)
 	}
 	return nil
-
 }
 
 // sharedOwner is the process whose object of kind share p uses: p itself,

@@ -99,6 +99,15 @@ func (rs *restorer) openFile(t *taskPlan, fd image.Fd, min int) (int, error) {
 			rs.ctlFiles[fd.File] = f
 		}
 	}
+	if _, have := rs.ctlFiles[fd.File]; !have {
+		f, err := rs.restorerFile(obj)
+		if err != nil {
+			return -1, err
+		}
+		if f != nil {
+			rs.ctlFiles[fd.File] = f
+		}
+	}
 	if f, ok := rs.ctlFiles[fd.File]; ok {
 		got, err := lt.Syscall(unix.SYS_PIDFD_GETFD, uintptr(t.ctlPidfd), f.Fd(), 0)
 		if err != nil {

@@ -47,6 +47,8 @@ type restorer struct {
 	pipes    map[uint32]*pipeEnds // by PipeID
 	pipeData map[uint32][]byte    // by PipeID, from PIPE_DATA
 
+	fifos map[uint32]*fifoState // by PipeID, from FIFO
+
 	uts *image.Uts // the tree's private UTS namespace
 
 	// mmUsers counts, by the task whose address space it is, the tasks
@@ -158,7 +160,7 @@ func (rs *restorer) handle(r *image.Reader, rec image.Record) error {
 	if t == nil {
 		return badImage("record %v before any TASK", rec.Type())
 	}
-	if err := checkNotShared(t, rec); err != nil {
+	if err := rs.checkNotShared(t, rec); err != nil {
 		return err
 	}
 	switch x := rec.(type) {
@@ -186,9 +188,25 @@ func (rs *restorer) handle(r *image.Reader, rec image.Record) error {
 	case *image.Epoll:
 		rs.objs[x.Objref] = x
 	case *image.Pipe:
+		if err := rs.checkPipeID(x); err != nil {
+			return err
+		}
 		rs.objs[x.Objref] = x
 	case *image.PipeData:
 		rs.pipeData[x.PipeID] = append(rs.pipeData[x.PipeID], x.Data...)
+		if err := rs.checkFifoData(x.PipeID); err != nil {
+			return err
+		}
+	case *image.Fifo:
+		if err := rs.addFifo(x); err != nil {
+			return err
+		}
+		rs.objs[x.Objref] = x
+	case *image.MemfdFile:
+		if err := rs.checkMemfdFile(x); err != nil {
+			return err
+		}
+		rs.objs[x.Objref] = x
 	case *image.Files:
 		rs.objs[x.Objref] = x
 		t.files = x
@@ -371,5 +389,10 @@ func (rs *restorer) closeCopies() {
 	}
 	for _, f := range rs.shmFiles {
 		f.Close()
+	}
+	for _, f := range rs.fifos {
+		if f.anchor != nil {
+			f.anchor.Close()
+		}
 	}
 }

@@ -52,11 +52,16 @@ func sharedOwner(t *taskPlan, share uint32) *taskPlan {
 }
 
 // checkNotShared refuses, in a sharer's section, a record of an object it
-// shares: its parent's record describes it.
-func checkNotShared(t *taskPlan, rec image.Record) error {
+// shares: its parent's record describes it. (A SHMEM and its PAGES are not
+// the address space's: an fd may hold a memfd.)
+func (rs *restorer) checkNotShared(t *taskPlan, rec image.Record) error {
 	var share uint32
 	switch rec.(type) {
-	case *image.Mm, *image.Vma, *image.Pages, *image.Shmem:
+	case *image.Pages:
+		if rs.curShmem == 0 {
+			share = image.ShareVM
+		}
+	case *image.Mm, *image.Vma:
 		share = image.ShareVM
 	case *image.Files, *image.Fd:
 		share = image.ShareFiles

@@ -89,6 +89,9 @@ func (rs *restorer) fillShmem(r *image.Reader, ino uint64, p *image.Pages) error
 		if run.Vaddr+uint64(n) > sh.Size+pageSize-1 {
 			return badImage("shared memory %d: pages at offset %#x past its size %d", ino, run.Vaddr, sh.Size)
 		}
+		// The last page may be partly past the end: writing all of it
+		// would grow the object.
+		keep := min(n, int64(sh.Size-run.Vaddr))
 		if rs.imageFile != nil {
 			// sendfile(2) copies in the kernel, across file systems
 			// (copy_file_range(2) refuses ext4 to shmem with EXDEV).
@@ -96,7 +99,7 @@ func (rs *restorer) fillShmem(r *image.Reader, ino uint64, p *image.Pages) error
 				return err
 			}
 			src := off
-			for left := n; left > 0; {
+			for left := keep; left > 0; {
 				c, err := unix.Sendfile(int(f.Fd()), int(rs.imageFile.Fd()), &src, int(left))
 				if err != nil {
 					return fmt.Errorf("shared memory %d: copy from the image: %w", ino, err)
@@ -111,7 +114,7 @@ func (rs *restorer) fillShmem(r *image.Reader, ino uint64, p *image.Pages) error
 			if err := r.ReadPageData(buf); err != nil {
 				return err
 			}
-			if _, err := f.WriteAt(buf, int64(run.Vaddr)); err != nil {
+			if _, err := f.WriteAt(buf[:keep], int64(run.Vaddr)); err != nil {
 				return fmt.Errorf("shared memory %d: %w", ino, err)
 			}
 		}

@@ -65,6 +65,8 @@ const (
 	TypeEpoll      Type = 306
 	TypePipe       Type = 307
 	TypePipeData   Type = 308
+	TypeFifo       Type = 309
+	TypeMemfdFile  Type = 310
 	TypeMm         Type = 400
 	TypeVma        Type = 401
 	TypePages      Type = 402
@@ -111,6 +113,8 @@ var registry = []typeInfo{
 	{typ: TypeEpoll, name: "EPOLL", new: func() Record { return new(Epoll) }},
 	{typ: TypePipe, name: "PIPE", new: func() Record { return new(Pipe) }},
 	{typ: TypePipeData, name: "PIPE_DATA", new: func() Record { return new(PipeData) }},
+	{typ: TypeFifo, name: "FIFO", new: func() Record { return new(Fifo) }},
+	{typ: TypeMemfdFile, name: "MEMFD_FILE", new: func() Record { return new(MemfdFile) }},
 	{typ: TypeMm, name: "MM", new: func() Record { return new(Mm) }},
 	{typ: TypeVma, name: "VMA", new: func() Record { return new(Vma) }},
 	{typ: TypePages, name: "PAGES", new: func() Record { return new(Pages) }},

@@ -23,7 +23,7 @@ int main(int argc, char **argv)
 {
 	uint32_t crc_anon, crc_mfd;
 	volatile unsigned char *anon, *mfd, *mfd2;
-	int fd, pipefd[2], st;
+	int fd, pipefd[2], readyfd[2], st;
 	char c, path[64], link[256];
 	pid_t child;
 	ssize_t n;
@@ -43,7 +43,7 @@ int main(int argc, char **argv)
 	close(fd);
 	datagen((void *)anon, LEN / 2, &crc_anon);
 	datagen((void *)mfd, LEN / 2, &crc_mfd);
-	if (pipe(pipefd)) {
+	if (pipe(pipefd) || pipe(readyfd)) {
 		fail("pipe");
 		return 1;
 	}
@@ -58,6 +58,11 @@ int main(int argc, char **argv)
 			_exit(1);
 		close(fd);
 		close(pipefd[1]);
+		close(readyfd[0]);
+		/* Set up: the checkpoint may come now. */
+		if (write(readyfd[1], "r", 1) != 1)
+			_exit(3);
+		close(readyfd[1]);
 		/* Wait for the parent's word, then answer through shared memory. */
 		while ((n = read(pipefd[0], &c, 1)) == 1) {
 			if (anon[LEN - 1] != 0x5a || mfd[LEN - 1] != 0xa5)
@@ -68,6 +73,12 @@ int main(int argc, char **argv)
 		_exit(0);
 	}
 	close(pipefd[0]);
+	close(readyfd[1]);
+	if (read(readyfd[0], &c, 1) != 1) {
+		fail("the child did not get ready");
+		return 1;
+	}
+	close(readyfd[0]);
 
 	test_daemon();
 	test_waitsig();
