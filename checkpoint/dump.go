@@ -135,6 +135,15 @@ func Dump(ctx context.Context, pid int, w io.Writer, opts Options) (*Result, err
 		_ = iw.Abort(err.Error())
 		return nil, fmt.Errorf("write: %w", err)
 	}
+	freeze := res.FreezeWindow
+	if !released {
+		freeze = time.Since(stopped) // they stay stopped until killed
+	}
+	stats := &image.Stats{FreezeNs: uint64(freeze), TotalNs: uint64(time.Since(start)),
+		Tasks: uint32(res.Tasks), Threads: uint32(res.Threads), Pages: d.pages}
+	if err := iw.Write(stats); err != nil {
+		return nil, fmt.Errorf("write stats: %w", err)
+	}
 	if err := iw.Close(); err != nil {
 		return nil, fmt.Errorf("write tail: %w", err)
 	}

@@ -299,7 +299,7 @@ func rawImage(t *testing.T, body func(w *Writer)) []byte {
 
 func TestSkippableAndUnknownTypes(t *testing.T) {
 	img := rawImage(t, func(w *Writer) {
-		writeRaw(t, w, SkippableTypes+1, []byte("thirteen byte"))
+		writeRaw(t, w, SkippableTypes+0x7ff0, []byte("thirteen byte"))
 		writeRaw(t, w, 0xffffffff, bytes.Repeat([]byte{7}, 70000))
 		if err := w.Write(&Fs{Objref: 1, Cwd: "/"}); err != nil {
 			t.Fatal(err)
@@ -309,7 +309,7 @@ func TestSkippableAndUnknownTypes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.Counts["UNKNOWN(0x80000001)"] != 1 || sum.Counts["UNKNOWN(0xffffffff)"] != 1 || sum.Counts["FS"] != 1 || sum.Records != 5 {
+	if sum.Counts["UNKNOWN(0x80007ff0)"] != 1 || sum.Counts["UNKNOWN(0xffffffff)"] != 1 || sum.Counts["FS"] != 1 || sum.Records != 5 {
 		t.Fatalf("summary %+v", sum)
 	}
 	r := NewReader(bytes.NewReader(img), Options{NoDigest: true})

@@ -17,13 +17,15 @@ type docRow struct{ field, typ, size string }
 
 // docSection is one `### NAME (type N)` or `#### struct Name` section.
 type docSection struct {
-	num  int // -1 for a struct section
-	line int
-	rows []docRow
+	num int // -1 for a struct section
+	// skippable: the heading says ", skippable"
+	skippable bool
+	line      int
+	rows      []docRow
 }
 
 var (
-	recordHeading = regexp.MustCompile(`^### ([A-Z_]+) \(type (\d+)\)\s*$`)
+	recordHeading = regexp.MustCompile(`^### ([A-Z_]+) \(type (0x[0-9a-f]+|\d+)(, skippable)?\)\s*$`)
 	structHeading = regexp.MustCompile(`^#### struct ([A-Za-z]+)\s*$`)
 	anyHeading    = regexp.MustCompile(`^#{1,4} `)
 	tableHeader   = regexp.MustCompile(`^\|\s*field\s*\|\s*type\s*\|\s*size\s*\|\s*meaning\s*\|\s*$`)
@@ -38,11 +40,12 @@ func parseDoc(text string) (recs, structs map[string]*docSection, problems []str
 	for i, line := range strings.Split(text, "\n") {
 		ln := i + 1
 		if m := recordHeading.FindStringSubmatch(line); m != nil {
-			n, _ := strconv.Atoi(m[2])
+			n64, _ := strconv.ParseInt(m[2], 0, 64)
+			n := int(n64)
 			if recs[m[1]] != nil {
 				problems = append(problems, fmt.Sprintf("line %d: second section for %s", ln, m[1]))
 			}
-			cur, inTable = &docSection{num: n, line: ln}, false
+			cur, inTable = &docSection{num: n, line: ln, skippable: m[3] != ""}, false
 			recs[m[1]] = cur
 			continue
 		}
@@ -157,6 +160,9 @@ func checkDoc(text string) []string {
 		}
 		if s.num != int(ti.typ) {
 			problems = append(problems, fmt.Sprintf("line %d: %s is type %d, not %d", s.line, ti.name, ti.typ, s.num))
+		}
+		if s.skippable != ti.skippable {
+			problems = append(problems, fmt.Sprintf("line %d: %s: the heading must say \", skippable\" exactly when the type is skippable", s.line, ti.name))
 		}
 		if ti.retired {
 			continue

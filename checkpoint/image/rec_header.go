@@ -109,6 +109,19 @@ type Error struct {
 	Message string
 }
 
+// Stats (STATS, type 0x80000001, skippable) tells how the checkpoint went,
+// for people and tools: how long the tasks were stopped, how long the
+// whole checkpoint took until this record. It comes right before the TAIL.
+// A restorer does not need it.
+type Stats struct {
+	FreezeNs uint64 // the tasks were stopped (or frozen) this long
+	TotalNs  uint64 // from the start of the checkpoint to this record
+	Tasks    uint32
+	Threads  uint32
+	Pages    uint64 // pages of memory in the image
+}
+
+func (*Stats) Type() Type  { return TypeStats }
 func (*Header) Type() Type { return TypeHeader }
 func (*Tail) Type() Type   { return TypeTail }
 func (*Error) Type() Type  { return TypeError }

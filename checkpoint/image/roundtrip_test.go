@@ -88,6 +88,7 @@ var roundTripCases = []struct {
 	{"uts/empty", &Uts{}},
 	{"uts/names", &Uts{Hostname: "h", Domainname: longString}},
 	{"shares/empty", &Shares{}},
+	{"stats/extremes", &Stats{FreezeNs: u64max, TotalNs: 1, Tasks: u32max, Threads: 2, Pages: u64max}},
 	{"shares/many", &Shares{Tasks: fill(300, TaskShare{Pid: math.MaxInt32, Flags: u32max})}},
 	{"sched/extremes", &Sched{Tid: -1, Policy: u32max, Flags: u64max, Nice: -20, Priority: 99, Runtime: u64max, Deadline: 1, Period: 2, Affinity: fill(16, u64max)}},
 	{"pstree/many", &Pstree{Tasks: fill(300, Task{Pid: math.MaxInt32, PPid: -1, Pgid: 7, Sid: 9, Flags: u32max, State: TaskZombie, ExitCode: -1, NrThreads: u32max, Comm: comm("x")})}},

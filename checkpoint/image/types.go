@@ -71,6 +71,8 @@ const (
 	TypeVma        Type = 401
 	TypePages      Type = 402
 	TypeShmem      Type = 403
+
+	TypeStats Type = SkippableTypes + 1
 )
 
 // Record is the payload of one record. Every record type is a struct
@@ -119,6 +121,7 @@ var registry = []typeInfo{
 	{typ: TypeVma, name: "VMA", new: func() Record { return new(Vma) }},
 	{typ: TypePages, name: "PAGES", new: func() Record { return new(Pages) }},
 	{typ: TypeShmem, name: "SHMEM", new: func() Record { return new(Shmem) }},
+	{typ: TypeStats, name: "STATS", new: func() Record { return new(Stats) }, skippable: true},
 }
 
 var (
