@@ -136,7 +136,8 @@ func (rs *restorer) handle(r *image.Reader, rec image.Record) error {
 	if h, ok := rec.(*image.Header); ok {
 		return rs.checkHeader(h)
 	}
-	if _, ok := rec.(*image.Tail); ok {
+	switch rec.(type) {
+	case *image.Tail, *image.Stats:
 		return nil
 	}
 	if pt, ok := rec.(*image.Pstree); ok {

@@ -370,6 +370,13 @@ pid_t test_spawn(int (*fn)(void *), void *arg)
 	do
 		n = read(p[0], &c, 1);
 	while (n < 0 && errno == EINTR);
+	/* The child closes its end right after the byte: wait for that too,
+	 * so that whoever looks at the tree next does not see the pipe. */
+	for (ssize_t r = n; n == 1 && r != 0;) {
+		r = read(p[0], &c, 1);
+		if (r < 0 && errno != EINTR)
+			break;
+	}
 	close(p[0]);
 	if (n != 1) {
 		if (waitpid(pid, &status, 0) == pid)
