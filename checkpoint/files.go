@@ -19,6 +19,7 @@ type fileObj struct {
 	ino    uint64
 	pid    int // the first task and fd found referring to it, for kcmp
 	fd     int
+	link   string         // what /proc/PID/fd/N reads, for the leak check
 	extra  []image.Record // written right after rec (PIPE_DATA)
 }
 
@@ -51,7 +52,7 @@ func (d *dumper) collectFiles(p *process) error {
 			if err != nil {
 				return err
 			}
-			obj = &fileObj{objref: d.nextObjref(), rec: rec, dev: of.st.Dev, ino: of.st.Ino, pid: p.pid, fd: fd}
+			obj = &fileObj{objref: d.nextObjref(), rec: rec, dev: of.st.Dev, ino: of.st.Ino, pid: p.pid, fd: fd, link: of.link}
 			setObjref(rec, obj.objref)
 			p.files = append(p.files, obj)
 			d.files = append(d.files, obj)
