@@ -4,7 +4,8 @@
 //
 //	seize     stop every thread with PTRACE_SEIZE + PTRACE_INTERRUPT
 //	collect   read what /proc and ptrace can tell from outside; ask the task
-//	          itself (injected syscalls, no code blob) for the rest
+//	          itself (injected syscalls, no code blob) for the rest; refuse
+//	          objects a task outside also holds (leaks.go)
 //	write     header, task, shared objects, memory, threads, tail
 //	release   detach (leave running) or kill, only after the tail is written
 //

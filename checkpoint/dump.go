@@ -75,6 +75,9 @@ func Dump(ctx context.Context, pid int, w io.Writer, opts Options) (*Result, err
 		}
 	}()
 
+	if err := d.checkTaskLeaks(t); err != nil {
+		return nil, fmt.Errorf("leak check: %w", err)
+	}
 	if err := d.findShares(t); err != nil {
 		return nil, fmt.Errorf("collect: %w", err)
 	}
@@ -92,6 +95,9 @@ func Dump(ctx context.Context, pid int, w io.Writer, opts Options) (*Result, err
 	}
 	if err := d.resolveFifos(t); err != nil {
 		return nil, fmt.Errorf("collect: %w", err)
+	}
+	if err := d.checkFileLeaks(t); err != nil {
+		return nil, fmt.Errorf("leak check: %w", err)
 	}
 	if err := d.collectMntns(t); err != nil {
 		return nil, fmt.Errorf("collect: %w", err)
@@ -171,6 +177,8 @@ type dumper struct {
 	// inPidns: the tree is a pid namespace (its root is the init).
 	inPidns bool
 	uts     *image.Uts // the tree's private UTS namespace, if any
+	// outsiders are the processes outside the tree, for the leak checks.
+	outsiders []outsider
 }
 
 func (d *dumper) nextObjref() uint32 {

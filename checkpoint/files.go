@@ -20,6 +20,7 @@ type fileObj struct {
 	ino    uint64
 	pid    int // the first task and fd found referring to it, for kcmp
 	fd     int
+	link   string         // what /proc/PID/fd/N reads, for the leak check
 	extra  []image.Record // written right after rec (PIPE_DATA)
 }
 
@@ -52,7 +53,7 @@ func (d *dumper) collectFiles(p *process) error {
 			if err != nil {
 				return err
 			}
-			obj = &fileObj{objref: d.nextObjref(), rec: rec, dev: of.st.Dev, ino: of.st.Ino, pid: p.pid, fd: fd}
+			obj = &fileObj{objref: d.nextObjref(), rec: rec, dev: of.st.Dev, ino: of.st.Ino, pid: p.pid, fd: fd, link: of.link}
 			setObjref(rec, obj.objref)
 			p.files = append(p.files, obj)
 			d.files = append(d.files, obj)
@@ -92,11 +93,11 @@ func (d *dumper) sharedFile(p *process, of *openFd) (*fileObj, error) {
 		if f.dev != of.st.Dev || f.ino != of.st.Ino {
 			continue
 		}
-		r, err := kernel.Kcmp(f.pid, p.pid, kernel.KcmpFile, uintptr(f.fd), uintptr(of.fd))
+		r, err := kernel.Kcmp(f.pid, p.pid, kernel.KCMP_FILE, uintptr(f.fd), uintptr(of.fd))
 		if err != nil {
 			return nil, fmt.Errorf("fd %d of task %d and fd %d of task %d: %w", f.fd, f.pid, of.fd, p.pid, err)
 		}
-		if r == 0 {
+		if r == kernel.KcmpEqual {
 			return f, nil
 		}
 	}

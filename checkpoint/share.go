@@ -16,10 +16,10 @@ var shareKinds = []struct {
 	kcmp int
 	what string
 }{
-	{image.ShareVM, kernel.KcmpVM, "address space (CLONE_VM)"},
-	{image.ShareFiles, kernel.KcmpFiles, "fd table (CLONE_FILES)"},
-	{image.ShareFS, kernel.KcmpFS, "fs_struct: cwd, root and umask (CLONE_FS)"},
-	{image.ShareSighand, kernel.KcmpSighand, "signal handlers (CLONE_SIGHAND)"},
+	{image.ShareVM, kernel.KCMP_VM, "address space (CLONE_VM)"},
+	{image.ShareFiles, kernel.KCMP_FILES, "fd table (CLONE_FILES)"},
+	{image.ShareFS, kernel.KCMP_FS, "fs_struct: cwd, root and umask (CLONE_FS)"},
+	{image.ShareSighand, kernel.KCMP_SIGHAND, "signal handlers (CLONE_SIGHAND)"},
 }
 
 // findShares finds the processes that share an mm, fd table, fs_struct or
@@ -48,7 +48,7 @@ func (d *dumper) findShares(t *tree) error {
 				if err != nil && cmpErr == nil {
 					cmpErr = err
 				}
-				return r != 2 // reps[i] >= p's object
+				return r != kernel.KcmpGreater // reps[i] >= p's object
 			})
 			if cmpErr != nil {
 				return fmt.Errorf("task %d: compare its %s: %w", p.pid, k.what, cmpErr)
@@ -56,12 +56,12 @@ func (d *dumper) findShares(t *tree) error {
 			if i < len(reps) {
 				if r, err := kernel.Kcmp(p.pid, reps[i].pid, k.kcmp, 0, 0); err != nil {
 					return fmt.Errorf("task %d: compare its %s: %w", p.pid, k.what, err)
-				} else if r == 0 {
+				} else if r == kernel.KcmpEqual {
 					parent := t.byPid[ppid[p]]
 					same := parent != nil && !parent.zombie
 					if same {
 						r, err := kernel.Kcmp(p.pid, parent.pid, k.kcmp, 0, 0)
-						same = err == nil && r == 0
+						same = err == nil && r == kernel.KcmpEqual
 					}
 					if !same {
 						return unsupported(p.pid, k.what, "it is shared with task %d, which is not its parent: "+

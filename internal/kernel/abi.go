@@ -69,3 +69,7 @@ const (
 	ERESTARTNOHAND        = 514 // restart only if no handler runs
 	ERESTART_RESTARTBLOCK = 516 // restart through restart_syscall(2) and current->restart_block
 )
+
+// PF_KTHREAD is the task flag, shown in /proc/PID/stat's flags field, of a
+// kernel thread. From include/linux/sched.h.
+const PF_KTHREAD = 0x00200000
