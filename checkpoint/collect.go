@@ -23,6 +23,7 @@ func (d *dumper) collect(p *process) error {
 		{"files", d.collectFiles},
 		{"fs", d.collectFs},
 		{"threads", d.collectThreads},
+		{"seccomp", d.collectSeccomp},
 		{"task state", d.collectInjected},
 		{"mm", d.collectMm},
 	}
@@ -47,9 +48,6 @@ func (d *dumper) collectTask(p *process) error {
 	st := p.status
 	if st.State == 'Z' || st.State == 'X' {
 		return unsupported(p.pid, "process", "it is a zombie")
-	}
-	if st.Seccomp != 0 {
-		return unsupported(p.pid, "seccomp", "seccomp mode %d is not supported yet", st.Seccomp)
 	}
 	var flags uint32
 	if n := len(st.NSpid); n > 1 {

@@ -153,6 +153,8 @@ type dumper struct {
 	// inPidns: the tree is a pid namespace (its root is the init).
 	inPidns bool
 	uts     *image.Uts // the tree's private UTS namespace, if any
+	// seccompFilters: every seccomp filter written, to share chains.
+	seccompFilters map[seccompKey]uint32
 }
 
 func (d *dumper) nextObjref() uint32 {

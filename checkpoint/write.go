@@ -47,6 +47,10 @@ func (d *dumper) writeTask(w *image.Writer, p *process, snap *snapshot) error {
 			recs = append(recs, &image.SigPending{Tid: t.rec.Tid, Infos: siginfos(t.pending)})
 		}
 	}
+	if p.timers != nil {
+		recs = append(recs, p.timers)
+	}
+	recs = append(recs, p.seccomp...)
 	recs = append(recs, &p.fs)
 	for _, f := range p.files {
 		recs = append(recs, f.rec)

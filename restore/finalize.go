@@ -24,6 +24,8 @@ func (rs *restorer) finish() error {
 		{"task state", rs.restoreMisc},
 		{"rlimits", rs.restoreRlimits},
 		{"threads", rs.createThreads},
+		{"POSIX timers", rs.restoreTimers},
+		{"seccomp", rs.restoreSeccomp},
 		{"thread state", rs.restoreThreadState},
 		{"late task state", rs.restoreLate},
 		{"registers", rs.loadRegisters},
