@@ -26,6 +26,7 @@ func (d *dumper) collect(p *process) error {
 		{"files", d.collectFiles, image.ShareFiles},
 		{"fs", d.collectFs, image.ShareFS},
 		{"threads", d.collectThreads, 0},
+		{"seccomp", d.collectSeccomp, 0},
 		{"task state", d.collectInjected, 0},
 		{"mm", d.collectMm, image.ShareVM},
 	}
@@ -53,9 +54,6 @@ func (d *dumper) collectTask(p *process) error {
 	st := p.status
 	if st.State == 'Z' || st.State == 'X' {
 		return unsupported(p.pid, "process", "it is a zombie")
-	}
-	if st.Seccomp != 0 {
-		return unsupported(p.pid, "seccomp", "seccomp mode %d is not supported yet", st.Seccomp)
 	}
 	var flags uint32
 	if n := len(st.NSpid); n > 1 {

@@ -179,6 +179,8 @@ type dumper struct {
 	uts     *image.Uts // the tree's private UTS namespace, if any
 	// outsiders are the processes outside the tree, for the leak checks.
 	outsiders []outsider
+	// seccompFilters: every seccomp filter written, to share chains.
+	seccompFilters map[seccompKey]uint32
 }
 
 func (d *dumper) nextObjref() uint32 {

@@ -17,7 +17,7 @@ const scratchSize = addrspace.PageSize
 
 // collectInjected asks the task what only the task can answer, by running
 // syscalls in it: signal handlers, interval timers, personality, parent
-// death signal, dumpability, securebits, brk, and per thread the
+// death signal, dumpability, securebits, brk, POSIX timers, and per thread the
 // clear_child_tid address and the alternate signal stack.
 //
 // The answers need a little memory in the task, so a scratch page is mapped
@@ -55,6 +55,9 @@ func (d *dumper) collectInjected(p *process) (err error) {
 	}
 	if err := d.collectMisc(p, leader); err != nil {
 		return err
+	}
+	if err := d.collectTimers(p, leader); err != nil {
+		return fmt.Errorf("POSIX timers: %w", err)
 	}
 	for i, t := range p.threads {
 		rt := leader

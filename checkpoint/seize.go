@@ -35,6 +35,8 @@ type process struct {
 	imgVmas []image.Vma
 	pipeFds []pipeFd
 	shmems  []*shmemObj // shared memory first mapped here
+	timers  *image.PosixTimers
+	seccomp []image.Record // SECCOMP_FILTERs first written here, then the SECCOMP of each thread
 
 	// shares says which of its objects the process shares with its
 	// parent, shareParent (image.Share* bits; see share.go). Its image
@@ -57,12 +59,16 @@ type thread struct {
 	rec     image.Thread
 	sched   image.Sched
 	pending []kernel.Siginfo
+	// seccomp mode and number of filters, from /proc/PID/task/TID/status
+	seccomp, seccompFilters int
 }
 
 // seizeOpts: TRACESYSGOOD lets injected syscalls be told apart from
-// signal stops. No EXITKILL: if ckpt dies mid-checkpoint the kernel detaches
-// the tasks and they carry on, which is what a failed checkpoint must do.
-const seizeOpts = unix.PTRACE_O_TRACESYSGOOD
+// signal stops; SUSPEND_SECCOMP (when we may use it) keeps a task's seccomp
+// filters from judging the syscalls we inject. No EXITKILL: if ckpt dies
+// mid-checkpoint the kernel detaches the tasks and they carry on, which is
+// what a failed checkpoint must do.
+var seizeOpts = unix.PTRACE_O_TRACESYSGOOD | ptrace.SuspendSeccomp()
 
 // seize stops every thread of pid. Threads created while we seize are found
 // by listing /proc/PID/task again until the list is stable.

@@ -42,6 +42,7 @@ func (d *dumper) collectThread(p *process, t *thread) error {
 	if err != nil {
 		return err
 	}
+	t.seccomp, t.seccompFilters = st.Seccomp, st.SeccompFilters
 	r.Tid = int32(t.tid)
 	if n := len(st.NSpid); n > 0 {
 		r.Tid = int32(st.NSpid[n-1])

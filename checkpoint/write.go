@@ -53,6 +53,10 @@ func (d *dumper) writeTask(w *image.Writer, p *process, snap *snapshot) error {
 			recs = append(recs, &image.SigPending{Tid: t.rec.Tid, Infos: siginfos(t.pending)})
 		}
 	}
+	if p.timers != nil {
+		recs = append(recs, p.timers)
+	}
+	recs = append(recs, p.seccomp...)
 	for _, r := range recs {
 		if err := w.Write(r); err != nil {
 			return fmt.Errorf("record %v: %w", r.Type(), err)

@@ -16,13 +16,15 @@
 //	          auxv, exe link)
 //	files     open files in the task, give them their fd numbers and offsets
 //	state     signal handlers, timers, personality, rlimits, session
-//	threads   clone3(CLONE_THREAD, set_tid) for every other thread; per
-//	          thread tid address, robust list, rseq, sigaltstack, queued
-//	          signals
+//	threads   clone3(CLONE_THREAD, set_tid) for every other thread; POSIX
+//	          timers with their ids; seccomp filters; per thread tid
+//	          address, robust list, rseq, sigaltstack, queued signals
 //	finalize  unmap the scratch page; registers, XSAVE state and signal
 //	          mask last; detach every thread at once
 //
 // No code of ours is left in the restored task. Until the final detach the
 // tasks are traced with PTRACE_O_EXITKILL, and any failure kills them: a
-// failed restore leaves nothing half-alive.
+// failed restore leaves nothing half-alive. They are also traced with
+// PTRACE_O_SUSPEND_SECCOMP, so the seccomp filters restore installs do not
+// judge the syscalls it injects after them.
 package restore

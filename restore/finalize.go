@@ -27,6 +27,8 @@ func (rs *restorer) finish() error {
 		{"task state", rs.restoreMisc, 0},
 		{"rlimits", rs.restoreRlimits, 0},
 		{"threads", rs.createThreads, 0},
+		{"POSIX timers", rs.restoreTimers, 0},
+		{"seccomp", rs.restoreSeccomp, 0},
 		{"thread state", rs.restoreThreadState, 0},
 		{"late task state", rs.restoreLate, 0},
 		{"registers", rs.loadRegisters, 0},

@@ -75,6 +75,8 @@ type taskPlan struct {
 	taskObjs *image.TaskObjs
 	threads  []image.Thread
 	sched    map[int32]*image.Sched // by tid
+	timers   *image.PosixTimers
+	seccomp  []*image.Seccomp
 
 	zombie bool
 	// shares: what the task shares with its parent, shareParent, from
@@ -117,6 +119,9 @@ func (rs *restorer) run(r *image.Reader) error {
 		}
 		if !t.memReady || t.taskObjs == nil || len(t.threads) == 0 {
 			return badImage("the section of task %d is missing or incomplete", t.rec.Pid)
+		}
+		if err := errors.Join(checkTaskTimers(t), checkTaskSeccomp(t)); err != nil {
+			return err
 		}
 	}
 	return rs.finish()
@@ -250,6 +255,21 @@ func (rs *restorer) handle(r *image.Reader, rec image.Record) error {
 		t.taskObjs = x
 	case *image.Thread:
 		t.threads = append(t.threads, *x)
+	case *image.PosixTimers:
+		if t.timers != nil {
+			return badImage("a second POSIX_TIMERS for task %d", t.rec.Pid)
+		}
+		if err := checkTimers(x); err != nil {
+			return err
+		}
+		t.timers = x
+	case *image.SeccompFilter:
+		if err := rs.checkSeccompFilter(x); err != nil {
+			return err
+		}
+		rs.objs[x.Objref] = x
+	case *image.Seccomp:
+		return rs.addSeccomp(t, x)
 	case *image.Sched:
 		if t.sched == nil {
 			t.sched = map[int32]*image.Sched{}

@@ -17,9 +17,12 @@ import (
 
 // Options for every task we trace while restoring: syscall stops are told
 // apart from signal stops, children and threads made by injected clone3
-// are traced from birth, and all of them die if the restorer dies.
-const traceOpts = unix.PTRACE_O_TRACESYSGOOD | unix.PTRACE_O_TRACECLONE |
-	unix.PTRACE_O_TRACEFORK | unix.PTRACE_O_TRACEVFORK | unix.PTRACE_O_EXITKILL
+// are traced from birth, all of them die if the restorer dies, and (when
+// we may) the seccomp filters restore installs do not apply to the
+// syscalls it injects after them.
+var traceOpts = unix.PTRACE_O_TRACESYSGOOD | unix.PTRACE_O_TRACECLONE |
+	unix.PTRACE_O_TRACEFORK | unix.PTRACE_O_TRACEVFORK | unix.PTRACE_O_EXITKILL |
+	ptrace.SuspendSeccomp()
 
 // ctlPidfdFd is where the stub, and so every task, finds the pidfd of the
 // restorer (the stub's first extra file).

@@ -75,6 +75,13 @@ const (
 	TypeStats Type = SkippableTypes + 1
 )
 
+// Record types of format version 2.4: POSIX timers and seccomp.
+const (
+	TypePosixTimers   Type = 120
+	TypeSeccompFilter Type = 121
+	TypeSeccomp       Type = 122
+)
+
 // Record is the payload of one record. Every record type is a struct
 // used through a pointer (*Header, *Vma...).
 type Record interface{ Type() Type }
@@ -106,6 +113,9 @@ var registry = []typeInfo{
 	{typ: TypeSched, name: "SCHED", new: func() Record { return new(Sched) }},
 	{typ: TypeUts, name: "UTS", new: func() Record { return new(Uts) }},
 	{typ: TypeShares, name: "SHARES", new: func() Record { return new(Shares) }},
+	{typ: TypePosixTimers, name: "POSIX_TIMERS", new: func() Record { return new(PosixTimers) }},
+	{typ: TypeSeccompFilter, name: "SECCOMP_FILTER", new: func() Record { return new(SeccompFilter) }},
+	{typ: TypeSeccomp, name: "SECCOMP", new: func() Record { return new(Seccomp) }},
 	{typ: TypeFs, name: "FS", new: func() Record { return new(Fs) }},
 	{typ: TypeFiles, name: "FILES", new: func() Record { return new(Files) }},
 	{typ: TypeFd, name: "FD", new: func() Record { return new(Fd) }},
