@@ -53,6 +53,7 @@ func Dump(ctx context.Context, pid int, w io.Writer, opts Options) (*Result, err
 	defer tr.Close()
 
 	d := &dumper{ctx: ctx, log: log, opts: opts, tr: tr, shmems: map[uint64]*shmemObj{}}
+	defer func() { d.mnt.close() }()
 	start := time.Now()
 	var t *tree
 	if opts.FreezeCgroup != "" {
@@ -153,6 +154,7 @@ type dumper struct {
 	// inPidns: the tree is a pid namespace (its root is the init).
 	inPidns bool
 	uts     *image.Uts // the tree's private UTS namespace, if any
+	mnt     *mntns     // the tree's private mount namespace, if any
 }
 
 func (d *dumper) nextObjref() uint32 {

@@ -43,7 +43,8 @@ type restorer struct {
 	pipes    map[uint32]*pipeEnds // by PipeID
 	pipeData map[uint32][]byte    // by PipeID, from PIPE_DATA
 
-	uts *image.Uts // the tree's private UTS namespace
+	uts *image.Uts  // the tree's private UTS namespace
+	mnt *mntRestore // the tree's private mount namespace (MOUNT records)
 
 	shmFiles map[uint64]*os.File     // shared memory objects, by inode
 	shmRecs  map[uint64]*image.Shmem // their records
@@ -134,6 +135,9 @@ func (rs *restorer) handle(r *image.Reader, rec image.Record) error {
 		rs.uts = u
 		return nil
 	}
+	if ok, err := rs.handleMount(rec); ok {
+		return err
+	}
 	if tk, ok := rec.(*image.Task); ok {
 		return rs.startTask(tk)
 	}
@@ -155,7 +159,7 @@ func (rs *restorer) handle(r *image.Reader, rec image.Record) error {
 	case *image.Fs:
 		rs.objs[x.Objref] = x
 	case *image.RegFile:
-		if err := checkRegFile(x); err != nil {
+		if err := rs.checkRegFile(x); err != nil {
 			return err
 		}
 		rs.objs[x.Objref] = x
@@ -175,14 +179,14 @@ func (rs *restorer) handle(r *image.Reader, rec image.Record) error {
 	case *image.Fd:
 		t.fds = append(t.fds, *x)
 	case *image.Mm:
-		if err := checkFile("executable", x.ExePath, x.ExeDev, x.ExeIno); err != nil {
+		if err := rs.checkFile("executable", x.ExePath, x.ExeDev, x.ExeIno); err != nil {
 			return err
 		}
 		rs.objs[x.Objref] = x
 		t.mm = x
 	case *image.Vma:
 		if x.Kind == image.VmaFile {
-			if err := checkFile(fmt.Sprintf("file mapped at %#x", x.Start), x.Path, x.Dev, x.Ino); err != nil {
+			if err := rs.checkFile(fmt.Sprintf("file mapped at %#x", x.Start), x.Path, x.Dev, x.Ino); err != nil {
 				return err
 			}
 		}
@@ -332,6 +336,7 @@ func (rs *restorer) abort() {
 
 // closeCopies closes the restorer's copies of the tasks' files.
 func (rs *restorer) closeCopies() {
+	rs.mnt.close()
 	for _, f := range rs.ctlFiles {
 		if f != os.Stdin && f != os.Stdout && f != os.Stderr {
 			f.Close()

@@ -68,6 +68,9 @@ const (
 	TypeVma        Type = 401
 	TypePages      Type = 402
 	TypeShmem      Type = 403
+	TypeMount      Type = 500
+	TypeTmpfsFile  Type = 501
+	TypeTmpfsData  Type = 502
 )
 
 // Record is the payload of one record. Every record type is a struct
@@ -113,6 +116,9 @@ var registry = []typeInfo{
 	{typ: TypeVma, name: "VMA", new: func() Record { return new(Vma) }},
 	{typ: TypePages, name: "PAGES", new: func() Record { return new(Pages) }},
 	{typ: TypeShmem, name: "SHMEM", new: func() Record { return new(Shmem) }},
+	{typ: TypeMount, name: "MOUNT", new: func() Record { return new(Mount) }},
+	{typ: TypeTmpfsFile, name: "TMPFS_FILE", new: func() Record { return new(TmpfsFile) }},
+	{typ: TypeTmpfsData, name: "TMPFS_DATA", new: func() Record { return new(TmpfsData) }},
 }
 
 var (
