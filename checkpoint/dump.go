@@ -53,6 +53,7 @@ func Dump(ctx context.Context, pid int, w io.Writer, opts Options) (*Result, err
 	defer tr.Close()
 
 	d := &dumper{ctx: ctx, log: log, opts: opts, tr: tr, shmems: map[uint64]*shmemObj{}}
+	defer func() { d.mnt.close() }()
 	start := time.Now()
 	var t *tree
 	if opts.FreezeCgroup != "" {
@@ -181,6 +182,7 @@ type dumper struct {
 	outsiders []outsider
 	// seccompFilters: every seccomp filter written, to share chains.
 	seccompFilters map[seccompKey]uint32
+	mnt            *mntns // the tree's private mount namespace, if any
 }
 
 func (d *dumper) nextObjref() uint32 {

@@ -17,7 +17,7 @@ func (d *dumper) collectMm(p *process) error {
 		return unsupported(p.pid, "exe", "the executable %q was deleted", exe)
 	}
 	var st unix.Stat_t
-	if err := unix.Stat(exe, &st); err != nil {
+	if err := unix.Stat(taskPath(p.pid, exe), &st); err != nil {
 		return unsupported(p.pid, "exe", "executable %q not reachable: %v", exe, err)
 	}
 	auxv, err := proc.Auxv(p.pid)

@@ -31,6 +31,11 @@ func (d *dumper) write(w *image.Writer, t *tree, snaps map[*process]*snapshot) e
 			return err
 		}
 	}
+	if d.mnt != nil {
+		if err := d.mnt.write(w, live[0].pid); err != nil {
+			return err
+		}
+	}
 	for _, p := range live {
 		if err := d.writeTask(w, p, snaps[p]); err != nil {
 			return fmt.Errorf("task %d: %w", p.pid, err)

@@ -49,7 +49,8 @@ type restorer struct {
 
 	fifos map[uint32]*fifoState // by PipeID, from FIFO
 
-	uts *image.Uts // the tree's private UTS namespace
+	uts *image.Uts  // the tree's private UTS namespace
+	mnt *mntRestore // the tree's private mount namespace (MOUNT records)
 
 	// mmUsers counts, by the task whose address space it is, the tasks
 	// that still need it to hold the scratch area (share.go).
@@ -158,6 +159,9 @@ func (rs *restorer) handle(r *image.Reader, rec image.Record) error {
 	if sh, ok := rec.(*image.Shares); ok {
 		return rs.addShares(sh)
 	}
+	if ok, err := rs.handleMount(rec); ok {
+		return err
+	}
 	if tk, ok := rec.(*image.Task); ok {
 		return rs.startTask(tk)
 	}
@@ -183,7 +187,7 @@ func (rs *restorer) handle(r *image.Reader, rec image.Record) error {
 	case *image.Fs:
 		rs.objs[x.Objref] = x
 	case *image.RegFile:
-		if err := checkRegFile(x); err != nil {
+		if err := rs.checkRegFile(x); err != nil {
 			return err
 		}
 		rs.objs[x.Objref] = x
@@ -219,14 +223,14 @@ func (rs *restorer) handle(r *image.Reader, rec image.Record) error {
 	case *image.Fd:
 		t.fds = append(t.fds, *x)
 	case *image.Mm:
-		if err := checkFile("executable", x.ExePath, x.ExeDev, x.ExeIno); err != nil {
+		if err := rs.checkFile("executable", x.ExePath, x.ExeDev, x.ExeIno); err != nil {
 			return err
 		}
 		rs.objs[x.Objref] = x
 		t.mm = x
 	case *image.Vma:
 		if x.Kind == image.VmaFile {
-			if err := checkFile(fmt.Sprintf("file mapped at %#x", x.Start), x.Path, x.Dev, x.Ino); err != nil {
+			if err := rs.checkFile(fmt.Sprintf("file mapped at %#x", x.Start), x.Path, x.Dev, x.Ino); err != nil {
 				return err
 			}
 		}
@@ -399,6 +403,7 @@ func (rs *restorer) abort() {
 
 // closeCopies closes the restorer's copies of the tasks' files.
 func (rs *restorer) closeCopies() {
+	rs.mnt.close()
 	for _, f := range rs.ctlFiles {
 		if f != os.Stdin && f != os.Stdout && f != os.Stderr {
 			f.Close()

@@ -315,39 +315,6 @@ func (rs *restorer) killWith(t *taskPlan, sig unix.Signal) error {
 	return fmt.Errorf("task did not die of signal %d", sig)
 }
 
-// setupMntns finishes the root's new mount namespace: no mount events
-// flow back to ours, and a fresh /proc shows the restored pid namespace.
-func (rs *restorer) setupMntns(t *taskPlan) error {
-	if t.rec.Flags&image.TaskFlagMntns == 0 {
-		return nil
-	}
-	lt := t.leader
-	defer lt.Reset()
-	root, err := lt.PutString("/")
-	if err != nil {
-		return err
-	}
-	if _, err := lt.Syscall(unix.SYS_MOUNT, 0, uintptr(root), 0, unix.MS_REC|unix.MS_PRIVATE, 0); err != nil {
-		return fmt.Errorf("make / private: %w", err)
-	}
-	if t.rec.Flags&image.TaskFlagProcMount == 0 {
-		return nil
-	}
-	procName, err := lt.PutString("proc")
-	if err != nil {
-		return err
-	}
-	procDir, err := lt.PutString("/proc")
-	if err != nil {
-		return err
-	}
-	if _, err := lt.Syscall(unix.SYS_MOUNT, uintptr(procName), uintptr(procDir), uintptr(procName),
-		unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, 0); err != nil {
-		return fmt.Errorf("mount proc on /proc: %w", err)
-	}
-	return nil
-}
-
 // setupUtsns names the root's new UTS namespace.
 func (rs *restorer) setupUtsns(t *taskPlan) error {
 	if t.rec.Flags&image.TaskFlagUtsns == 0 {

@@ -19,10 +19,12 @@ const (
 	// TaskFlagPidnsInit: the task was pid 1 of its pid namespace.
 	TaskFlagPidnsInit uint32 = 1
 	// TaskFlagMntns: the task (the tree's first) had a mount namespace of
-	// its own; restore gives it a new one, a copy of the restorer's.
+	// its own; restore gives it a new one, a copy of the restorer's, which
+	// it turns into the one the MOUNT records after the PSTREE describe.
 	TaskFlagMntns uint32 = 2
 	// TaskFlagProcMount: in that namespace /proc was a proc mount (of the
-	// task's pid namespace); restore mounts a fresh one there.
+	// task's pid namespace); restore mounts a fresh one there. Only images
+	// without MOUNT records (format 2.2 and 2.3) have it.
 	TaskFlagProcMount uint32 = 4
 	// TaskFlagUtsns: the task (the tree's first) had a UTS namespace of its
 	// own, described by the UTS record after the PSTREE.

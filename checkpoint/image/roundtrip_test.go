@@ -118,6 +118,14 @@ var roundTripCases = []struct {
 	{"vma/zero", &Vma{}},
 	{"vma/extremes", &Vma{Start: u64max, End: u64max, Pgoff: u64max, Prot: u32max, Flags: u32max, Kind: u32max,
 		Reserved: u32max, Madv: u64max, Dev: u64max, Ino: u64max, Path: longString}},
+	{"mount/empty", &Mount{}},
+	{"mount/extremes", &Mount{ID: u32max, ParentID: u32max, Kind: u32max, Flags: u32max, Dev: u64max, Ino: u64max,
+		MountPoint: longString, Root: "/", FsType: "tmpfs", Source: "x", SuperOpts: "rw,size=1k", BindFrom: longString}},
+	{"tmpfs_file/empty", &TmpfsFile{}},
+	{"tmpfs_file/extremes", &TmpfsFile{Mount: u32max, Mode: u32max, Uid: u32max, Gid: u32max, Flags: u32max, Nlink: u32max,
+		Rdev: u64max, Size: math.MaxInt64, Atime: math.MinInt64, Mtime: math.MaxInt64, Path: longString, Link: longString}},
+	{"tmpfs_data/empty", &TmpfsData{}},
+	{"tmpfs_data/full", &TmpfsData{Mount: u32max, Offset: math.MaxInt64, Data: bytes.Repeat([]byte{0x5a}, TmpfsDataChunk)}},
 	{"pages/extremes", &Pages{NrPages: u32max, Flags: u32max, Runs: fill(3, PageRun{Vaddr: u64max, Pages: u32max, Reserved: u32max})}},
 }
 

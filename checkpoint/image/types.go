@@ -71,6 +71,9 @@ const (
 	TypeVma        Type = 401
 	TypePages      Type = 402
 	TypeShmem      Type = 403
+	TypeMount      Type = 500
+	TypeTmpfsFile  Type = 501
+	TypeTmpfsData  Type = 502
 
 	TypeStats Type = SkippableTypes + 1
 )
@@ -131,6 +134,9 @@ var registry = []typeInfo{
 	{typ: TypeVma, name: "VMA", new: func() Record { return new(Vma) }},
 	{typ: TypePages, name: "PAGES", new: func() Record { return new(Pages) }},
 	{typ: TypeShmem, name: "SHMEM", new: func() Record { return new(Shmem) }},
+	{typ: TypeMount, name: "MOUNT", new: func() Record { return new(Mount) }},
+	{typ: TypeTmpfsFile, name: "TMPFS_FILE", new: func() Record { return new(TmpfsFile) }},
+	{typ: TypeTmpfsData, name: "TMPFS_DATA", new: func() Record { return new(TmpfsData) }},
 	{typ: TypeStats, name: "STATS", new: func() Record { return new(Stats) }, skippable: true},
 }
 
