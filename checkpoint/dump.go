@@ -20,6 +20,9 @@ type Options struct {
 	// the tasks: it is frozen while they are seized, so that nothing forks
 	// or exits meanwhile.
 	FreezeCgroup string
+	// NoFreeze: without FreezeCgroup, do not look for a cgroup that holds
+	// the tree and nothing else to freeze while seizing.
+	NoFreeze bool
 	// Logger receives progress; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -56,11 +59,20 @@ func Dump(ctx context.Context, pid int, w io.Writer, opts Options) (*Result, err
 	defer func() { d.mnt.close() }()
 	start := time.Now()
 	var t *tree
+	var fz *freezer
 	if opts.FreezeCgroup != "" {
-		fz, err := newFreezer(opts.FreezeCgroup)
-		if err != nil {
+		if fz, err = newFreezer(opts.FreezeCgroup); err != nil {
 			return nil, err
 		}
+	} else if !opts.NoFreeze {
+		var why string
+		if fz, why = findFreezer(pid); fz != nil {
+			log.Info("freezing the tree's own cgroup", "cgroup", fz.dir)
+		} else {
+			log.Debug("no cgroup to freeze", "why", why)
+		}
+	}
+	if fz != nil {
 		t, err = d.seizeFrozen(pid, fz)
 		if err != nil {
 			return nil, fmt.Errorf("seize: %w", err)

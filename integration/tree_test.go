@@ -178,9 +178,14 @@ func init() {
 func TestCheckpointFreezeCgroup(t *testing.T) {
 	dir := t.TempDir()
 	bin := buildTestdata(t, dir, "tree")
-	for _, tc := range []struct{ name, parent string }{
-		{"v2", "/sys/fs/cgroup/unified"},
-		{"v1", "/sys/fs/cgroup/freezer"},
+	for _, tc := range []struct {
+		name, parent string
+		found        bool // not named: found as the tree's own cgroup
+	}{
+		{"v2", "/sys/fs/cgroup/unified", false},
+		{"v1", "/sys/fs/cgroup/freezer", false},
+		{"v2-found", "/sys/fs/cgroup/unified", true},
+		{"v1-found", "/sys/fs/cgroup/freezer", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := os.Stat(tc.parent); err != nil {
@@ -197,12 +202,19 @@ func TestCheckpointFreezeCgroup(t *testing.T) {
 			waitGrowth(t, log, 2)
 			before := psTree(t, root)
 			img := filepath.Join(dir, tc.name+"-img")
-			_, stderr, err := runCkpt("-v", "checkpoint", "--pid", strconv.Itoa(root), "--image-path", img, "--freeze-cgroup", cg)
+			args := []string{"-v", "checkpoint", "--pid", strconv.Itoa(root), "--image-path", img}
+			if !tc.found {
+				args = append(args, "--freeze-cgroup", cg)
+			}
+			_, stderr, err := runCkpt(args...)
 			if err != nil {
-				t.Fatalf("checkpoint --freeze-cgroup %s: %v\n%s", cg, err, stderr)
+				t.Fatalf("%v: %v\n%s", args, err, stderr)
 			}
 			if !strings.Contains(stderr, "freeze=") {
 				t.Errorf("-v did not report the freeze window:\n%s", stderr)
+			}
+			if tc.found && (!strings.Contains(stderr, "freezing the tree's own cgroup") || !strings.Contains(stderr, cg)) {
+				t.Errorf("the checkpoint did not freeze %s:\n%s", cg, stderr)
 			}
 			reap(root, exitTimeout)
 			reapTree(t, before)
