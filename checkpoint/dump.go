@@ -76,6 +76,9 @@ func Dump(ctx context.Context, pid int, w io.Writer, opts Options) (*Result, err
 	}()
 
 	live := t.live()
+	if err := d.restartSemops(live); err != nil {
+		return nil, fmt.Errorf("seize: %w", err)
+	}
 	for _, p := range live {
 		if err := d.collect(p); err != nil {
 			return nil, fmt.Errorf("collect task %d: %w", p.pid, err)
@@ -91,6 +94,12 @@ func Dump(ctx context.Context, pid int, w io.Writer, opts Options) (*Result, err
 		return nil, fmt.Errorf("collect: %w", err)
 	}
 	if err := d.collectUtsns(t); err != nil {
+		return nil, fmt.Errorf("collect: %w", err)
+	}
+	if err := d.collectIpcns(t); err != nil {
+		return nil, fmt.Errorf("collect: %w", err)
+	}
+	if err := d.collectNetns(t); err != nil {
 		return nil, fmt.Errorf("collect: %w", err)
 	}
 	res := &Result{Pid: pid, Tasks: len(t.procs)}
@@ -153,6 +162,8 @@ type dumper struct {
 	// inPidns: the tree is a pid namespace (its root is the init).
 	inPidns bool
 	uts     *image.Uts // the tree's private UTS namespace, if any
+	ipc     *ipcState  // the tree's private IPC namespace, if any
+	netns   *image.Netns
 }
 
 func (d *dumper) nextObjref() uint32 {

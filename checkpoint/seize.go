@@ -35,6 +35,7 @@ type process struct {
 	imgVmas []image.Vma
 	pipeFds []pipeFd
 	shmems  []*shmemObj // shared memory first mapped here
+	semUndo []image.SemUndo
 }
 
 // pipeFd is one fd of a process on a pipe, for the tree-wide pipe check.

@@ -28,6 +28,9 @@ func (rs *restorer) finish() error {
 		{"late task state", rs.restoreLate},
 		{"registers", rs.loadRegisters},
 	}
+	if err := rs.finishIpc(); err != nil {
+		return err
+	}
 	for _, t := range rs.plans {
 		if t.zombie {
 			continue
