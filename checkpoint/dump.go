@@ -95,6 +95,9 @@ func Dump(ctx context.Context, pid int, w io.Writer, opts Options) (*Result, err
 		return nil, fmt.Errorf("collect: %w", err)
 	}
 	live := t.live()
+	if err := d.restartSemops(live); err != nil {
+		return nil, fmt.Errorf("seize: %w", err)
+	}
 	for _, p := range live {
 		if err := d.collect(p); err != nil {
 			return nil, fmt.Errorf("collect task %d: %w", p.pid, err)
@@ -116,6 +119,12 @@ func Dump(ctx context.Context, pid int, w io.Writer, opts Options) (*Result, err
 		return nil, fmt.Errorf("collect: %w", err)
 	}
 	if err := d.collectUtsns(t); err != nil {
+		return nil, fmt.Errorf("collect: %w", err)
+	}
+	if err := d.collectIpcns(t); err != nil {
+		return nil, fmt.Errorf("collect: %w", err)
+	}
+	if err := d.collectNetns(t); err != nil {
 		return nil, fmt.Errorf("collect: %w", err)
 	}
 	res := &Result{Pid: pid, Tasks: len(t.procs)}
@@ -194,7 +203,9 @@ type dumper struct {
 	outsiders []outsider
 	// seccompFilters: every seccomp filter written, to share chains.
 	seccompFilters map[seccompKey]uint32
-	mnt            *mntns // the tree's private mount namespace, if any
+	mnt            *mntns    // the tree's private mount namespace, if any
+	ipc            *ipcState // the tree's private IPC namespace, if any
+	netns          *image.Netns
 }
 
 func (d *dumper) nextObjref() uint32 {

@@ -75,6 +75,11 @@ func classifyVma(pid int, v proc.Vma) (image.Vma, error) {
 		iv.Flags |= unix.MAP_GROWSDOWN
 	}
 	switch {
+	case v.Shared && v.Deleted && strings.HasPrefix(v.Path, "/SYSV"):
+		// A System V shared memory attachment (shmat): its inode number
+		// is the segment's id (ipc/shm.c: newseg()). The segment is saved
+		// with the IPC namespace, see collectIpcns.
+		iv.Kind = image.VmaSysvShm
 	case v.Shared && v.Deleted && (v.Path == "/dev/zero" || strings.HasPrefix(v.Path, "/memfd:") || onTmpfs(pid, v)):
 		// Shared anonymous memory (inherited across fork) or a memfd: its
 		// contents are saved once, as a SHMEM object.

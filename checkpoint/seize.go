@@ -35,6 +35,7 @@ type process struct {
 	imgVmas []image.Vma
 	pipeFds []pipeFd
 	shmems  []*shmemObj // shared memory first mapped here
+	semUndo []image.SemUndo
 	timers  *image.PosixTimers
 	seccomp []image.Record // SECCOMP_FILTERs first written here, then the SECCOMP of each thread
 

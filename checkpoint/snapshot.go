@@ -106,6 +106,9 @@ func (d *dumper) drop(p *process, s *snapshot) {
 		d.log.Warn("could not stop the process to reap its snapshot copy", "copy", s.pid, "err", err)
 		return
 	}
+	if _, err := restartSemop(d.tr, p.pid, p.pid); err != nil {
+		d.log.Warn("could not put the process back into semop", "err", err)
+	}
 	defer func() {
 		if err := d.tr.Detach(p.pid, 0); err != nil {
 			d.log.Warn("detach after reaping the snapshot copy", "err", err)

@@ -26,6 +26,9 @@ func (d *dumper) write(w *image.Writer, t *tree, snaps map[*process]*snapshot) e
 	if d.uts != nil {
 		recs = append(recs, d.uts)
 	}
+	if d.netns != nil {
+		recs = append(recs, d.netns)
+	}
 	for _, r := range recs {
 		if err := w.Write(r); err != nil {
 			return err
@@ -35,6 +38,9 @@ func (d *dumper) write(w *image.Writer, t *tree, snaps map[*process]*snapshot) e
 		if err := d.mnt.write(w, live[0].pid); err != nil {
 			return err
 		}
+	}
+	if err := d.writeIpc(w); err != nil {
+		return err
 	}
 	for _, p := range live {
 		if err := d.writeTask(w, p, snaps[p]); err != nil {
@@ -62,6 +68,9 @@ func (d *dumper) writeTask(w *image.Writer, p *process, snap *snapshot) error {
 		recs = append(recs, p.timers)
 	}
 	recs = append(recs, p.seccomp...)
+	for i := range p.semUndo {
+		recs = append(recs, &p.semUndo[i])
+	}
 	for _, r := range recs {
 		if err := w.Write(r); err != nil {
 			return fmt.Errorf("record %v: %w", r.Type(), err)

@@ -40,6 +40,9 @@ func (rs *restorer) finish() error {
 			}
 		}
 	}
+	if err := rs.finishIpc(); err != nil {
+		return err
+	}
 	for _, t := range rs.plans {
 		if t.zombie {
 			continue

@@ -10,6 +10,7 @@ import (
 	"github.com/ckpt/ckpt/internal/addrspace"
 	"github.com/ckpt/ckpt/internal/proc"
 	"github.com/ckpt/ckpt/internal/ptrace"
+	"github.com/ckpt/ckpt/internal/remote"
 )
 
 // scratchPages is the size of the injection area: one page holding the
@@ -162,6 +163,19 @@ var madvAdvice = []struct {
 	{image.VmaMadvDontDump, unix.MADV_DONTDUMP},
 }
 
+// madvise replays the VMA's madvise(2) state.
+func madvise(lt *remote.Task, v *image.Vma) error {
+	for _, m := range madvAdvice {
+		if v.Madv&m.bit == 0 {
+			continue
+		}
+		if _, err := lt.Syscall(unix.SYS_MADVISE, uintptr(v.Start), uintptr(v.End-v.Start), uintptr(m.advice)); err != nil {
+			return fmt.Errorf("madvise(%d) vma %#x-%#x: %w", m.advice, v.Start, v.End, err)
+		}
+	}
+	return nil
+}
+
 // mapVmas maps every VMA of the image. Mappings that will receive pages are
 // made writable for now; finishMemory puts back their protections.
 func (rs *restorer) mapVmas(t *taskPlan) error {
@@ -176,6 +190,14 @@ func (rs *restorer) mapVmas(t *taskPlan) error {
 		v := &t.vmas[i]
 		switch v.Kind {
 		case image.VmaVdso, image.VmaVvar, image.VmaVvarVclock, image.VmaVsyscall:
+			continue
+		case image.VmaSysvShm:
+			if err := rs.attachSysvShm(t, v); err != nil {
+				return err
+			}
+			if err := madvise(lt, v); err != nil {
+				return err
+			}
 			continue
 		}
 		prot := uintptr(v.Prot)
@@ -221,13 +243,8 @@ func (rs *restorer) mapVmas(t *taskPlan) error {
 		if uint64(ret) != v.Start {
 			return fmt.Errorf("mmap vma %#x-%#x landed at %#x", v.Start, v.End, ret)
 		}
-		for _, m := range madvAdvice {
-			if v.Madv&m.bit == 0 {
-				continue
-			}
-			if _, err := lt.Syscall(unix.SYS_MADVISE, uintptr(v.Start), uintptr(v.End-v.Start), uintptr(m.advice)); err != nil {
-				return fmt.Errorf("madvise(%d) vma %#x-%#x: %w", m.advice, v.Start, v.End, err)
-			}
+		if err := madvise(lt, v); err != nil {
+			return err
 		}
 		if name, ok := strings.CutPrefix(v.Path, "[anon:"); ok && v.Kind == image.VmaAnon {
 			if err := nameVma(lt, v, strings.TrimSuffix(name, "]")); err != nil {

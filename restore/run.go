@@ -56,6 +56,11 @@ type restorer struct {
 	// that still need it to hold the scratch area (share.go).
 	mmUsers map[*taskPlan]int
 
+	// The tree's private IPC and network namespaces, made while reading
+	// the image, and the IPC objects being made in the first.
+	ipcNs, netNs *os.File
+	ipc          ipcRestore
+
 	shmFiles map[uint64]*os.File     // shared memory objects, by inode
 	shmRecs  map[uint64]*image.Shmem // their records
 	curShmem uint64                  // PAGES now belong to this object (0: to the task)
@@ -138,6 +143,9 @@ func (rs *restorer) handle(r *image.Reader, rec image.Record) error {
 			return err
 		}
 		rs.curShmem = 0
+	}
+	if done, err := rs.handleNs(r, rec); done || err != nil {
+		return err
 	}
 	if h, ok := rec.(*image.Header); ok {
 		return rs.checkHeader(h)
@@ -419,6 +427,11 @@ func (rs *restorer) closeCopies() {
 	for _, f := range rs.fifos {
 		if f.anchor != nil {
 			f.anchor.Close()
+		}
+	}
+	for _, f := range []*os.File{rs.ipcNs, rs.netNs} {
+		if f != nil {
+			f.Close()
 		}
 	}
 }

@@ -103,6 +103,9 @@ func (rs *restorer) createTree() error {
 	if err := rs.setupUtsns(root); err != nil {
 		return fmt.Errorf("task %d: UTS namespace: %w", root.rec.Pid, err)
 	}
+	if err := rs.enterNamespaces(root); err != nil {
+		return fmt.Errorf("task %d: %w", root.rec.Pid, err)
+	}
 	if err := rs.planHelpers(); err != nil {
 		return err
 	}

@@ -53,12 +53,14 @@ const (
 	VmaVvar       uint32 = 6
 	VmaVvarVclock uint32 = 7
 	VmaVsyscall   uint32 = 8
-	VmaShmem      uint32 = 9 // maps the SHMEM object with the same Ino
+	VmaShmem      uint32 = 9  // maps the SHMEM object with the same Ino
+	VmaSysvShm    uint32 = 10 // attaches the IPC_SHM segment whose Id is Ino
 )
 
 var vmaKindNames = map[uint32]string{
 	VmaAnon: "anon", VmaFile: "file", VmaStack: "stack", VmaHeap: "heap",
 	VmaVdso: "vdso", VmaVvar: "vvar", VmaVvarVclock: "vvar_vclock", VmaVsyscall: "vsyscall", VmaShmem: "shmem",
+	VmaSysvShm: "sysv_shm",
 }
 
 // VmaKindName returns the name of a Vma.Kind value, for inspect.

@@ -29,6 +29,13 @@ const (
 	// TaskFlagUtsns: the task (the tree's first) had a UTS namespace of its
 	// own, described by the UTS record after the PSTREE.
 	TaskFlagUtsns uint32 = 8
+	// TaskFlagIpcns: the task (the tree's first) had an IPC namespace of
+	// its own, whose objects the IPC_SHM, IPC_SEM and IPC_MSG records after
+	// the PSTREE describe.
+	TaskFlagIpcns uint32 = 16
+	// TaskFlagNetns: the task (the tree's first) had a network namespace
+	// of its own, described by the NETNS record after the PSTREE.
+	TaskFlagNetns uint32 = 32
 )
 
 // Uts (UTS, type 110) is the host and domain name of the tree's private

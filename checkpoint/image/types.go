@@ -55,6 +55,13 @@ const (
 	TypePstree     Type = 108
 	TypeSched      Type = 109
 	TypeUts        Type = 110
+	TypeIpcShm     Type = 111
+	TypeIpcSem     Type = 112
+	TypeIpcMsg     Type = 113
+	TypeIpcMsgData Type = 114
+	TypeSemUndo    Type = 115
+	TypeNetns      Type = 116
+	TypeIpcNs      Type = 117
 	TypeShares     Type = 130
 	TypeFs         Type = 300
 	TypeFiles      Type = 301
@@ -119,6 +126,13 @@ var registry = []typeInfo{
 	{typ: TypePosixTimers, name: "POSIX_TIMERS", new: func() Record { return new(PosixTimers) }},
 	{typ: TypeSeccompFilter, name: "SECCOMP_FILTER", new: func() Record { return new(SeccompFilter) }},
 	{typ: TypeSeccomp, name: "SECCOMP", new: func() Record { return new(Seccomp) }},
+	{typ: TypeIpcShm, name: "IPC_SHM", new: func() Record { return new(IpcShm) }},
+	{typ: TypeIpcSem, name: "IPC_SEM", new: func() Record { return new(IpcSem) }},
+	{typ: TypeIpcMsg, name: "IPC_MSG", new: func() Record { return new(IpcMsg) }},
+	{typ: TypeIpcMsgData, name: "IPC_MSG_DATA", new: func() Record { return new(IpcMsgData) }},
+	{typ: TypeSemUndo, name: "SEM_UNDO", new: func() Record { return new(SemUndo) }},
+	{typ: TypeNetns, name: "NETNS", new: func() Record { return new(Netns) }},
+	{typ: TypeIpcNs, name: "IPC_NS", new: func() Record { return new(IpcNs) }},
 	{typ: TypeFs, name: "FS", new: func() Record { return new(Fs) }},
 	{typ: TypeFiles, name: "FILES", new: func() Record { return new(Files) }},
 	{typ: TypeFd, name: "FD", new: func() Record { return new(Fd) }},

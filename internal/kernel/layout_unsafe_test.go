@@ -13,6 +13,12 @@ func TestLayout(t *testing.T) {
 		got, want uintptr
 	}{
 		{"sizeof(struct clone_args)", unsafe.Sizeof(CloneArgs{}), 88},
+
+		{"sizeof(struct msqid64_ds)", unsafe.Sizeof(MsqidDs{}), 120},
+		{"msqid64_ds.msg_qbytes", unsafe.Offsetof(MsqidDs{}.Qbytes), 88},
+		{"sizeof(struct semid64_ds)", unsafe.Sizeof(SemidDs{}), 104},
+		{"semid64_ds.sem_nsems", unsafe.Offsetof(SemidDs{}.Nsems), 80},
+		{"sizeof(struct sembuf)", unsafe.Sizeof(Sembuf{}), 6},
 		{"clone_args.exit_signal", unsafe.Offsetof(CloneArgs{}.ExitSignal), 32},
 		{"clone_args.tls", unsafe.Offsetof(CloneArgs{}.TLS), 56},
 		{"clone_args.set_tid", unsafe.Offsetof(CloneArgs{}.SetTid), 64},
