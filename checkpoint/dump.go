@@ -20,6 +20,10 @@ type Options struct {
 	// the tasks: it is frozen while they are seized, so that nothing forks
 	// or exits meanwhile.
 	FreezeCgroup string
+	// FileLocks saves the file locks the tasks hold; without it a held
+	// lock refuses the checkpoint (the locks guard files outside the
+	// image, whose other users a restore cannot know about).
+	FileLocks bool
 	// Logger receives progress; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -89,6 +93,9 @@ func Dump(ctx context.Context, pid int, w io.Writer, opts Options) (*Result, err
 		}
 	}
 	if err := d.treeIds(t); err != nil {
+		return nil, fmt.Errorf("collect: %w", err)
+	}
+	if err := d.resolvePidfds(t); err != nil {
 		return nil, fmt.Errorf("collect: %w", err)
 	}
 	if err := d.resolvePipes(t); err != nil {
@@ -182,7 +189,13 @@ type dumper struct {
 	outsiders []outsider
 	// seccompFilters: every seccomp filter written, to share chains.
 	seccompFilters map[seccompKey]uint32
-	mnt            *mntns // the tree's private mount namespace, if any
+	mnt            *mntns                          // the tree's private mount namespace, if any
+	pidfds         []pidfdRef                      // pidfds collected, resolved by resolvePidfds
+	fileExtra      map[image.Record][]image.Record // records following a file's (INOTIFY_WATCH)
+	locks          map[*process][]image.Record     // FILE_LOCKs, written after the task's FDs
+	lockSeen       map[string]bool                 // locks saved, by owner and range
+	deleted        map[devIno]*deletedObj          // deleted files saved, by inode
+	deletedOf      map[*process][]*deletedObj      // by the task that writes them
 }
 
 func (d *dumper) nextObjref() uint32 {

@@ -53,12 +53,14 @@ const (
 	VmaVvar       uint32 = 6
 	VmaVvarVclock uint32 = 7
 	VmaVsyscall   uint32 = 8
-	VmaShmem      uint32 = 9 // maps the SHMEM object with the same Ino
+	VmaShmem      uint32 = 9  // maps the SHMEM object with the same Ino
+	VmaDeleted    uint32 = 10 // maps the DELETED_FILE with the same Dev and Ino
 )
 
 var vmaKindNames = map[uint32]string{
 	VmaAnon: "anon", VmaFile: "file", VmaStack: "stack", VmaHeap: "heap",
 	VmaVdso: "vdso", VmaVvar: "vvar", VmaVvarVclock: "vvar_vclock", VmaVsyscall: "vsyscall", VmaShmem: "shmem",
+	VmaDeleted: "deleted",
 }
 
 // VmaKindName returns the name of a Vma.Kind value, for inspect.
@@ -172,7 +174,7 @@ func (v *Vma) TakesPages() bool {
 	switch v.Kind {
 	case VmaAnon, VmaStack, VmaHeap:
 		return true
-	case VmaFile:
+	case VmaFile, VmaDeleted:
 		return v.Flags&mapShared == 0
 	}
 	return false
