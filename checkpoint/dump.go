@@ -23,6 +23,10 @@ type Options struct {
 	// NoFreeze: without FreezeCgroup, do not look for a cgroup that holds
 	// the tree and nothing else to freeze while seizing.
 	NoFreeze bool
+	// FileLocks saves the file locks the tasks hold; without it a held
+	// lock refuses the checkpoint (the locks guard files outside the
+	// image, whose other users a restore cannot know about).
+	FileLocks bool
 	// Logger receives progress; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -104,6 +108,9 @@ func Dump(ctx context.Context, pid int, w io.Writer, opts Options) (*Result, err
 		}
 	}
 	if err := d.treeIds(t); err != nil {
+		return nil, fmt.Errorf("collect: %w", err)
+	}
+	if err := d.resolvePidfds(t); err != nil {
 		return nil, fmt.Errorf("collect: %w", err)
 	}
 	if err := d.resolvePipes(t); err != nil {
@@ -206,6 +213,12 @@ type dumper struct {
 	mnt            *mntns    // the tree's private mount namespace, if any
 	ipc            *ipcState // the tree's private IPC namespace, if any
 	netns          *image.Netns
+	pidfds         []pidfdRef                      // pidfds collected, resolved by resolvePidfds
+	fileExtra      map[image.Record][]image.Record // records following a file's (INOTIFY_WATCH)
+	locks          map[*process][]image.Record     // FILE_LOCKs, written after the task's FDs
+	lockSeen       map[string]bool                 // locks saved, by owner and range
+	deleted        map[devIno]*deletedObj          // deleted files saved, by inode
+	deletedOf      map[*process][]*deletedObj      // by the task that writes them
 }
 
 func (d *dumper) nextObjref() uint32 {

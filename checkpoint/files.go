@@ -53,10 +53,14 @@ func (d *dumper) collectFiles(p *process) error {
 			if err != nil {
 				return err
 			}
-			obj = &fileObj{objref: d.nextObjref(), rec: rec, dev: of.st.Dev, ino: of.st.Ino, pid: p.pid, fd: fd, link: of.link}
+			obj = &fileObj{objref: d.nextObjref(), rec: rec, dev: of.st.Dev, ino: of.st.Ino, pid: p.pid, fd: fd, link: of.link,
+				extra: d.fileExtra[rec]}
 			setObjref(rec, obj.objref)
 			p.files = append(p.files, obj)
 			d.files = append(d.files, obj)
+		}
+		if err := d.collectLocks(p, of, obj); err != nil {
+			return err
 		}
 		if n := len(p.pipeFds); n > 0 && p.pipeFds[n-1].fd == fd {
 			p.pipeFds[n-1].obj = obj
@@ -112,6 +116,9 @@ func (d *dumper) dumpFile(p *process, of *openFd) (image.Record, error) {
 		if isMemfd(of) {
 			return d.dumpMemfd(p, of, obj)
 		}
+		if strings.HasSuffix(of.link, " (deleted)") && of.st.Mode&unix.S_IFMT == unix.S_IFREG {
+			return d.dumpDeletedFile(p, of, obj)
+		}
 		return dumpRegFile(p, of, obj)
 	case unix.S_IFCHR:
 		return dumpCharDev(p, of, obj)
@@ -131,11 +138,35 @@ func (d *dumper) dumpFile(p *process, of *openFd) (image.Record, error) {
 		return dumpEventFd(p, of, obj)
 	case "anon_inode:[eventpoll]":
 		return dumpEpoll(p, of, obj)
+	case "anon_inode:[timerfd]":
+		return dumpTimerFd(p, of, obj)
+	case "anon_inode:[signalfd]":
+		return dumpSignalFd(p, of, obj)
+	case "anon_inode:inotify":
+		return d.dumpInotify(p, of, obj)
+	case "anon_inode:[pidfd]":
+		return d.dumpPidFd(p, of, obj)
+	}
+	if kind, ok := refusedAnonKinds[of.link]; ok {
+		return nil, unsupported(p.pid, obj, "%s files cannot be checkpointed", kind)
 	}
 	if strings.HasPrefix(of.link, "anon_inode:") {
 		return nil, unsupported(p.pid, obj, "%s files are not supported yet", strings.TrimPrefix(of.link, "anon_inode:"))
 	}
 	return nil, unsupported(p.pid, obj, "unknown file type (mode %#o)", of.st.Mode)
+}
+
+// refusedAnonKinds are the kernel objects behind anonymous inodes that
+// hold state no syscall can read back or re-create (kernel-side rings,
+// counters tied to hardware, programs, fault handlers): refused, named.
+var refusedAnonKinds = map[string]string{
+	"anon_inode:[io_uring]":    "io_uring",
+	"anon_inode:[perf_event]":  "perf_event",
+	"anon_inode:bpf-map":       "bpf map",
+	"anon_inode:bpf-prog":      "bpf program",
+	"anon_inode:bpf_link":      "bpf link",
+	"anon_inode:[fanotify]":    "fanotify",
+	"anon_inode:[userfaultfd]": "userfaultfd",
 }
 
 func setObjref(r image.Record, ref uint32) {
@@ -153,6 +184,16 @@ func setObjref(r image.Record, ref uint32) {
 	case *image.Fifo:
 		f.Objref = ref
 	case *image.MemfdFile:
+		f.Objref = ref
+	case *image.TimerFd:
+		f.Objref = ref
+	case *image.SignalFd:
+		f.Objref = ref
+	case *image.Inotify:
+		f.Objref = ref
+	case *image.PidFd:
+		f.Objref = ref
+	case *image.DeletedOpen:
 		f.Objref = ref
 	}
 }

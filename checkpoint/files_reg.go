@@ -15,7 +15,7 @@ const openFlagsMask = ^uint32(unix.O_CLOEXEC)
 func dumpRegFile(p *process, of *openFd, obj string) (image.Record, error) {
 	path := of.link
 	if strings.HasSuffix(path, " (deleted)") {
-		return nil, unsupported(p.pid, obj, "the file was deleted (deleted files are not supported yet)")
+		return nil, unsupported(p.pid, obj, "the file was deleted") // dumpFile sends them to dumpDeletedFile
 	}
 	if !strings.HasPrefix(path, "/") {
 		return nil, unsupported(p.pid, obj, "no path to reopen it by")

@@ -1,6 +1,7 @@
 package checkpoint
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -42,6 +43,9 @@ func (d *dumper) collectVmas(p *process) error {
 	p.vmas = vmas
 	for _, v := range vmas {
 		iv, err := classifyVma(p.pid, v)
+		if errors.Is(err, errDeletedVma) {
+			err = d.deletedVma(p, v, &iv)
+		}
 		if err != nil {
 			return err
 		}
@@ -104,7 +108,7 @@ func classifyVma(pid int, v proc.Vma) (image.Vma, error) {
 	case strings.HasPrefix(v.Path, "["):
 		return iv, unsupported(pid, obj, "unknown special mapping")
 	case v.Deleted:
-		return iv, unsupported(pid, obj, "the mapped file was deleted")
+		return iv, errDeletedVma
 	case v.Inode == 0:
 		return iv, unsupported(pid, obj, "mapping of a file with no inode (%q)", v.Path)
 	default:

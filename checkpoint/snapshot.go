@@ -86,7 +86,7 @@ func (d *dumper) preRead(p *process, s *snapshot) error {
 		}
 		for start := v.Start; start < v.End; start += dumpChunk * image.PageSize {
 			end := min(v.End, start+dumpChunk*image.PageSize)
-			c, err := r.readRange(make([]byte, (end-start)), start, end, v.Kind != image.VmaFile)
+			c, err := r.readRange(make([]byte, (end-start)), start, end, v.Kind != image.VmaFile && v.Kind != image.VmaDeleted)
 			if err != nil {
 				return fmt.Errorf("vma %#x-%#x: %w", v.Start, v.End, err)
 			}

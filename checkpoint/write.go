@@ -87,7 +87,8 @@ func (d *dumper) writeTask(w *image.Writer, p *process, snap *snapshot) error {
 			}
 		}
 	}
-	recs = nil
+	// Deleted files come before the files and memory that use them.
+	recs = d.deletedRecords(p)
 	if p.shares&image.ShareFS == 0 {
 		recs = append(recs, &p.fs)
 	}
@@ -101,6 +102,7 @@ func (d *dumper) writeTask(w *image.Writer, p *process, snap *snapshot) error {
 		for i := range p.fds {
 			recs = append(recs, &p.fds[i])
 		}
+		recs = append(recs, d.locks[p]...)
 	}
 	for _, r := range recs {
 		if err := w.Write(r); err != nil {

@@ -36,8 +36,8 @@ func checkpoint(t *testing.T, pid int, imgDir string, leaveRunning bool) {
 	}
 }
 
-func tryCheckpoint(pid int, imgDir string, leaveRunning bool) (string, string, error) {
-	args := []string{"checkpoint", "--pid", strconv.Itoa(pid), "--image-path", imgDir}
+func tryCheckpoint(pid int, imgDir string, leaveRunning bool, extra ...string) (string, string, error) {
+	args := append([]string{"checkpoint", "--pid", strconv.Itoa(pid), "--image-path", imgDir}, extra...)
 	if leaveRunning {
 		args = append(args, "--leave-running")
 	}
@@ -45,10 +45,10 @@ func tryCheckpoint(pid int, imgDir string, leaveRunning bool) (string, string, e
 }
 
 // restoreDetached runs `ckpt restore --detach` from imgDir and returns the
-// pid it wrote to its pid file.
-func restoreDetached(t *testing.T, imgDir, pidFile string) int {
+// pid it wrote to its pid file. extra are more options (a .desc's ckpt_opts).
+func restoreDetached(t *testing.T, imgDir, pidFile string, extra ...string) int {
 	t.Helper()
-	_, stderr, err := runCkpt("restore", "--image-path", imgDir, "--detach", "--pid-file", pidFile)
+	_, stderr, err := runCkpt(append([]string{"restore", "--image-path", imgDir, "--detach", "--pid-file", pidFile}, extra...)...)
 	if err != nil {
 		t.Fatalf("ckpt restore --image-path %s: %v\n%s", imgDir, err, stderr)
 	}

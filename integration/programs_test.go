@@ -38,6 +38,9 @@ type desc struct {
 	SkipCheck []string `json:"skipcheck"`
 	// Opts are extra command line options.
 	Opts []string `json:"opts"`
+	// CkptOpts are extra options given to both `ckpt checkpoint` and
+	// `ckpt restore` (--file-locks...).
+	CkptOpts []string `json:"ckpt_opts"`
 	// Progress is a file in the test directory that must keep growing
 	// after restore.
 	Progress string `json:"progress"`

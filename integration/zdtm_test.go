@@ -162,7 +162,7 @@ func crOnce(t *testing.T, tp *testProc, m mode, iter int) bool {
 		progress = waitGrowth(t, filepath.Join(tp.testDir, f), 0)
 	}
 
-	_, stderr, err := tryCheckpoint(tp.pid, img, m.norst || m.lr)
+	_, stderr, err := tryCheckpoint(tp.pid, img, m.norst || m.lr, tp.prog.desc.CkptOpts...)
 	if tp.prog.desc.has("crfail") {
 		if err == nil {
 			t.Fatalf("checkpoint of %d succeeded, but %s.desc says crfail (it must be refused)", tp.pid, tp.prog.name)
@@ -203,7 +203,7 @@ func crOnce(t *testing.T, tp *testProc, m mode, iter int) bool {
 		if known && !ws.Signaled() {
 			t.Errorf("after checkpoint pid %d exited by itself (%v), want killed by ckpt", tp.pid, ws)
 		}
-		pid := restoreDetached(t, img, filepath.Join(tp.dir, fmt.Sprintf("restored-%d.pid", iter)))
+		pid := restoreDetached(t, img, filepath.Join(tp.dir, fmt.Sprintf("restored-%d.pid", iter)), tp.prog.desc.CkptOpts...)
 		if tp.prog.ns() {
 			checkRestoredInit(t, pid)
 			tp.pid = pid

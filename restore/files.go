@@ -100,7 +100,7 @@ func (rs *restorer) openFile(t *taskPlan, fd image.Fd, min int) (int, error) {
 		}
 	}
 	if _, have := rs.ctlFiles[fd.File]; !have {
-		f, err := rs.restorerFile(obj)
+		f, err := rs.restorerFile(t, obj)
 		if err != nil {
 			return -1, err
 		}
@@ -208,7 +208,8 @@ func (rs *restorer) openRegFile(t *taskPlan, rf *image.RegFile, min int) (int, e
 	if err != nil {
 		return -1, err
 	}
-	if rf.Mode&unix.S_IFMT == unix.S_IFREG || rf.Mode&unix.S_IFMT == unix.S_IFDIR {
+	// An O_PATH description has no offset (lseek fails with EBADF).
+	if rf.Flags&unix.O_PATH == 0 && (rf.Mode&unix.S_IFMT == unix.S_IFREG || rf.Mode&unix.S_IFMT == unix.S_IFDIR) {
 		if _, err := lt.Syscall(unix.SYS_LSEEK, uintptr(tmp), uintptr(rf.Pos), unix.SEEK_SET); err != nil {
 			return -1, fmt.Errorf("seek %q to %d: %w", rf.Path, rf.Pos, err)
 		}

@@ -49,13 +49,13 @@ func (rs *restorer) openMemfd(m *image.MemfdFile) (*os.File, error) {
 }
 
 // restorerFile opens the descriptions that the restorer makes itself and
-// hands to the tasks (FIFOs, memfds); nil for every other kind.
-func (rs *restorer) restorerFile(obj image.Record) (*os.File, error) {
+// hands to the tasks (FIFOs, memfds, timerfds...); nil for every other kind.
+func (rs *restorer) restorerFile(t *taskPlan, obj image.Record) (*os.File, error) {
 	switch f := obj.(type) {
 	case *image.Fifo:
 		return rs.openFifo(f)
 	case *image.MemfdFile:
 		return rs.openMemfd(f)
 	}
-	return nil, nil
+	return rs.fdKindFile(t, obj)
 }

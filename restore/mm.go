@@ -221,6 +221,13 @@ func (rs *restorer) mapVmas(t *taskPlan) error {
 			}
 			openFiles[fmt.Sprintf("shmem:%d:%d", v.Ino, got)] = int(got)
 			fd, off = got, uintptr(v.Pgoff)
+		case image.VmaDeleted:
+			got, err := lt.Syscall(unix.SYS_PIDFD_GETFD, uintptr(t.ctlPidfd), rs.deletedForVma(v).Fd(), 0)
+			if err != nil {
+				return fmt.Errorf("vma %#x-%#x: take deleted file %s: %w", v.Start, v.End, v.Path, err)
+			}
+			openFiles[fmt.Sprintf("deleted:%d:%d", v.Ino, got)] = int(got)
+			fd, off = got, uintptr(v.Pgoff)
 		case image.VmaFile:
 			shared := v.Flags&unix.MAP_SHARED != 0
 			key := fmt.Sprintf("%v:%s", shared, v.Path)

@@ -27,7 +27,10 @@ type Options struct {
 	// parent-death signal would fire as soon as the caller exits, so it is
 	// not restored on the root task.
 	Detached bool
-	Logger   *slog.Logger
+	// FileLocks takes again the file locks of the image; an image with
+	// locks is refused without it.
+	FileLocks bool
+	Logger    *slog.Logger
 }
 
 // Result describes the restored process.

@@ -49,6 +49,10 @@ type restorer struct {
 
 	fifos map[uint32]*fifoState // by PipeID, from FIFO
 
+	inotify inotifyState                    // INOTIFY_WATCH records by INOTIFY
+	locks   map[*taskPlan][]*image.FileLock // FILE_LOCK records by task
+	deleted deletedState                    // re-created deleted files
+
 	uts *image.Uts  // the tree's private UTS namespace
 	mnt *mntRestore // the tree's private mount namespace (MOUNT records)
 
@@ -130,6 +134,9 @@ func (rs *restorer) run(r *image.Reader) error {
 			return err
 		}
 	}
+	if err := rs.checkFdKinds(); err != nil {
+		return err
+	}
 	return rs.finish()
 }
 
@@ -179,6 +186,9 @@ func (rs *restorer) handle(r *image.Reader, rec image.Record) error {
 		return badImage("record %v before any TASK", rec.Type())
 	}
 	if err := rs.checkNotShared(t, rec); err != nil {
+		return err
+	}
+	if ok, err := rs.handleFdKind(rec); ok {
 		return err
 	}
 	switch x := rec.(type) {
@@ -237,6 +247,11 @@ func (rs *restorer) handle(r *image.Reader, rec image.Record) error {
 		rs.objs[x.Objref] = x
 		t.mm = x
 	case *image.Vma:
+		if x.Kind == image.VmaDeleted {
+			if err := rs.checkDeletedVma(x); err != nil {
+				return err
+			}
+		}
 		if x.Kind == image.VmaFile {
 			if err := rs.checkFile(fmt.Sprintf("file mapped at %#x", x.Start), x.Path, x.Dev, x.Ino); err != nil {
 				return err
@@ -412,6 +427,7 @@ func (rs *restorer) abort() {
 // closeCopies closes the restorer's copies of the tasks' files.
 func (rs *restorer) closeCopies() {
 	rs.mnt.close()
+	rs.closeDeleted()
 	for _, f := range rs.ctlFiles {
 		if f != os.Stdin && f != os.Stdout && f != os.Stderr {
 			f.Close()

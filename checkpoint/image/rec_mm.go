@@ -55,12 +55,14 @@ const (
 	VmaVsyscall   uint32 = 8
 	VmaShmem      uint32 = 9  // maps the SHMEM object with the same Ino
 	VmaSysvShm    uint32 = 10 // attaches the IPC_SHM segment whose Id is Ino
+	VmaDeleted    uint32 = 11 // maps the DELETED_FILE with the same Dev and Ino
 )
 
 var vmaKindNames = map[uint32]string{
 	VmaAnon: "anon", VmaFile: "file", VmaStack: "stack", VmaHeap: "heap",
 	VmaVdso: "vdso", VmaVvar: "vvar", VmaVvarVclock: "vvar_vclock", VmaVsyscall: "vsyscall", VmaShmem: "shmem",
 	VmaSysvShm: "sysv_shm",
+	VmaDeleted: "deleted",
 }
 
 // VmaKindName returns the name of a Vma.Kind value, for inspect.
@@ -174,7 +176,7 @@ func (v *Vma) TakesPages() bool {
 	switch v.Kind {
 	case VmaAnon, VmaStack, VmaHeap:
 		return true
-	case VmaFile:
+	case VmaFile, VmaDeleted:
 		return v.Flags&mapShared == 0
 	}
 	return false

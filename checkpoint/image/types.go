@@ -92,6 +92,19 @@ const (
 	TypeSeccomp       Type = 122
 )
 
+// Record types of format version 2.5: more kinds of files, file locks.
+const (
+	TypeTimerFd      Type = 311
+	TypeSignalFd     Type = 312
+	TypeInotify      Type = 313
+	TypeInotifyWatch Type = 314
+	TypePidFd        Type = 315
+	TypeDeletedFile  Type = 316
+	TypeDeletedData  Type = 317
+	TypeDeletedOpen  Type = 318
+	TypeFileLock     Type = 340
+)
+
 // Record is the payload of one record. Every record type is a struct
 // used through a pointer (*Header, *Vma...).
 type Record interface{ Type() Type }
@@ -144,6 +157,15 @@ var registry = []typeInfo{
 	{typ: TypePipeData, name: "PIPE_DATA", new: func() Record { return new(PipeData) }},
 	{typ: TypeFifo, name: "FIFO", new: func() Record { return new(Fifo) }},
 	{typ: TypeMemfdFile, name: "MEMFD_FILE", new: func() Record { return new(MemfdFile) }},
+	{typ: TypeTimerFd, name: "TIMERFD", new: func() Record { return new(TimerFd) }},
+	{typ: TypeSignalFd, name: "SIGNALFD", new: func() Record { return new(SignalFd) }},
+	{typ: TypeInotify, name: "INOTIFY", new: func() Record { return new(Inotify) }},
+	{typ: TypeInotifyWatch, name: "INOTIFY_WATCH", new: func() Record { return new(InotifyWatch) }},
+	{typ: TypePidFd, name: "PIDFD", new: func() Record { return new(PidFd) }},
+	{typ: TypeDeletedFile, name: "DELETED_FILE", new: func() Record { return new(DeletedFile) }},
+	{typ: TypeDeletedData, name: "DELETED_DATA", new: func() Record { return new(DeletedData) }},
+	{typ: TypeDeletedOpen, name: "DELETED_OPEN", new: func() Record { return new(DeletedOpen) }},
+	{typ: TypeFileLock, name: "FILE_LOCK", new: func() Record { return new(FileLock) }},
 	{typ: TypeMm, name: "MM", new: func() Record { return new(Mm) }},
 	{typ: TypeVma, name: "VMA", new: func() Record { return new(Vma) }},
 	{typ: TypePages, name: "PAGES", new: func() Record { return new(Pages) }},

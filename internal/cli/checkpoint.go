@@ -24,6 +24,7 @@ the process is left running as it was and nothing is killed.`,
 			&ucli.StringFlag{Name: "freeze-cgroup", Usage: "freeze this cgroup `DIR` (v1 freezer or v2) while seizing the tasks it holds; " +
 				"by default the process's own cgroup is frozen when it holds the process's tree and nothing else"},
 			&ucli.BoolFlag{Name: "no-freeze", Usage: "do not look for a cgroup to freeze"},
+			&ucli.BoolFlag{Name: "file-locks", Usage: "save the file locks (flock, POSIX, OFD) the tasks hold; without it a held lock refuses the checkpoint"},
 		}, imageFlags...),
 		Action: runCheckpoint,
 	}
@@ -59,7 +60,7 @@ func runCheckpoint(c *ucli.Context) (err error) {
 		}()
 		out = f
 	}
-	opts := checkpoint.Options{LeaveRunning: c.Bool("leave-running"), FreezeCgroup: c.String("freeze-cgroup"), NoFreeze: c.Bool("no-freeze"), Logger: logger(c)}
+	opts := checkpoint.Options{LeaveRunning: c.Bool("leave-running"), FreezeCgroup: c.String("freeze-cgroup"), NoFreeze: c.Bool("no-freeze"), FileLocks: c.Bool("file-locks"), Logger: logger(c)}
 	res, err := checkpoint.Dump(c.Context, c.Int("pid"), out, opts)
 	if err != nil {
 		return ucli.Exit(fmt.Sprintf("checkpoint of %d failed: %v", c.Int("pid"), err), 1)

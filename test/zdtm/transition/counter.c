@@ -5,7 +5,7 @@
  * restart from zero, no repeat and no gap. The runner reads the same file
  * to see the program make progress (--leave-running, refusals).
  *
- * --hold=eventfd|signalfd|socketpair makes it hold an fd of that kind at number
+ * --hold=eventfd|signalfd|socketpair|userfaultfd|io_uring makes it hold an fd of that kind at number
  * --holdfd (default 42), for the runner's refusal checks.
  */
 #define _GNU_SOURCE
@@ -17,13 +17,15 @@
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <linux/io_uring.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "zdtmtst.h"
 
 static char *hold = "";
-TEST_OPTION(hold, string, "eventfd, signalfd or socketpair: hold an fd of that kind");
+TEST_OPTION(hold, string, "eventfd, signalfd, socketpair, userfaultfd or io_uring: hold an fd of that kind");
 static int holdfd = 42;
 TEST_OPTION(holdfd, int, "the fd number of the held fd");
 
@@ -44,6 +46,13 @@ static int hold_fd(void)
 			return -1;
 		close(sv[1]);
 		fd = sv[0];
+	} else if (!strcmp(hold, "userfaultfd")) {
+		fd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	} else if (!strcmp(hold, "io_uring")) {
+		struct io_uring_params p;
+
+		memset(&p, 0, sizeof(p));
+		fd = syscall(SYS_io_uring_setup, 4, &p);
 	} else if (*hold) {
 		errno = EINVAL;
 		return -1;
