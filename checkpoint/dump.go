@@ -20,6 +20,9 @@ type Options struct {
 	// the tasks: it is frozen while they are seized, so that nothing forks
 	// or exits meanwhile.
 	FreezeCgroup string
+	// ExtUnixSk allows unix sockets whose peer is outside the tree: they
+	// are saved as external files, which restore takes from the caller.
+	ExtUnixSk bool
 	// Logger receives progress; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -54,6 +57,7 @@ func Dump(ctx context.Context, pid int, w io.Writer, opts Options) (*Result, err
 
 	d := &dumper{ctx: ctx, log: log, opts: opts, tr: tr, shmems: map[uint64]*shmemObj{}}
 	defer func() { d.mnt.close() }()
+	defer d.ux.close()
 	start := time.Now()
 	var t *tree
 	if opts.FreezeCgroup != "" {
@@ -92,6 +96,9 @@ func Dump(ctx context.Context, pid int, w io.Writer, opts Options) (*Result, err
 		return nil, fmt.Errorf("collect: %w", err)
 	}
 	if err := d.resolvePipes(t); err != nil {
+		return nil, fmt.Errorf("collect: %w", err)
+	}
+	if err := d.resolveUnix(t); err != nil {
 		return nil, fmt.Errorf("collect: %w", err)
 	}
 	if err := d.resolveFifos(t); err != nil {
@@ -182,7 +189,8 @@ type dumper struct {
 	outsiders []outsider
 	// seccompFilters: every seccomp filter written, to share chains.
 	seccompFilters map[seccompKey]uint32
-	mnt            *mntns // the tree's private mount namespace, if any
+	mnt            *mntns    // the tree's private mount namespace, if any
+	ux             unixState // unix sockets (files_unix.go)
 }
 
 func (d *dumper) nextObjref() uint32 {

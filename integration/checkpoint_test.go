@@ -212,7 +212,7 @@ func TestCheckpointToPipe(t *testing.T) {
 // engine does not handle is refused with a message naming the fd and the
 // pid, and keeps running untouched.
 func TestCheckpointRefusesUnsupportedFd(t *testing.T) {
-	for _, kind := range []string{"socketpair", "signalfd"} {
+	for _, kind := range []string{"udp", "signalfd"} {
 		t.Run(kind, func(t *testing.T) {
 			const fd = 42
 			tp, counter := startCounter(t, "--hold="+kind, fmt.Sprintf("--holdfd=%d", fd))

@@ -27,7 +27,11 @@ type Options struct {
 	// parent-death signal would fire as soon as the caller exits, so it is
 	// not restored on the root task.
 	Detached bool
-	Logger   *slog.Logger
+	// ExtUnixSk accepts the image's external sockets other than fds 0, 1
+	// and 2 (a checkpoint with --ext-unix-sk): each is connected to its
+	// InheritFds entry.
+	ExtUnixSk bool
+	Logger    *slog.Logger
 }
 
 // Result describes the restored process.

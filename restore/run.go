@@ -48,6 +48,7 @@ type restorer struct {
 	pipeData map[uint32][]byte    // by PipeID, from PIPE_DATA
 
 	fifos map[uint32]*fifoState // by PipeID, from FIFO
+	ux    unixRestore           // unix sockets (files_unix.go)
 
 	uts *image.Uts  // the tree's private UTS namespace
 	mnt *mntRestore // the tree's private mount namespace (MOUNT records)
@@ -217,6 +218,10 @@ func (rs *restorer) handle(r *image.Reader, rec image.Record) error {
 			return err
 		}
 		rs.objs[x.Objref] = x
+	case *image.UnixSk:
+		return rs.addUnixSk(x)
+	case *image.UnixQueue:
+		return rs.addUnixQueue(x)
 	case *image.Files:
 		rs.objs[x.Objref] = x
 		t.files = x
@@ -404,6 +409,7 @@ func (rs *restorer) abort() {
 // closeCopies closes the restorer's copies of the tasks' files.
 func (rs *restorer) closeCopies() {
 	rs.mnt.close()
+	rs.closeUnix()
 	for _, f := range rs.ctlFiles {
 		if f != os.Stdin && f != os.Stdout && f != os.Stderr {
 			f.Close()

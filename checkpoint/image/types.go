@@ -85,6 +85,12 @@ const (
 	TypeSeccomp       Type = 122
 )
 
+// Record types of format version 2.5: unix sockets.
+const (
+	TypeUnixSk    Type = 320
+	TypeUnixQueue Type = 321
+)
+
 // Record is the payload of one record. Every record type is a struct
 // used through a pointer (*Header, *Vma...).
 type Record interface{ Type() Type }
@@ -130,6 +136,8 @@ var registry = []typeInfo{
 	{typ: TypePipeData, name: "PIPE_DATA", new: func() Record { return new(PipeData) }},
 	{typ: TypeFifo, name: "FIFO", new: func() Record { return new(Fifo) }},
 	{typ: TypeMemfdFile, name: "MEMFD_FILE", new: func() Record { return new(MemfdFile) }},
+	{typ: TypeUnixSk, name: "UNIX_SK", new: func() Record { return new(UnixSk) }},
+	{typ: TypeUnixQueue, name: "UNIX_QUEUE", new: func() Record { return new(UnixQueue) }},
 	{typ: TypeMm, name: "MM", new: func() Record { return new(Mm) }},
 	{typ: TypeVma, name: "VMA", new: func() Record { return new(Vma) }},
 	{typ: TypePages, name: "PAGES", new: func() Record { return new(Pages) }},

@@ -13,6 +13,12 @@ func TestLayout(t *testing.T) {
 		got, want uintptr
 	}{
 		{"sizeof(struct clone_args)", unsafe.Sizeof(CloneArgs{}), 88},
+
+		{"sizeof(struct unix_diag_req)", unsafe.Sizeof(UnixDiagReq{}), 24},
+		{"unix_diag_req.udiag_states", unsafe.Offsetof(UnixDiagReq{}.States), 4},
+		{"unix_diag_req.udiag_ino", unsafe.Offsetof(UnixDiagReq{}.Ino), 8},
+		{"unix_diag_req.udiag_show", unsafe.Offsetof(UnixDiagReq{}.Show), 12},
+		{"unix_diag_req.udiag_cookie", unsafe.Offsetof(UnixDiagReq{}.Cookie), 16},
 		{"clone_args.exit_signal", unsafe.Offsetof(CloneArgs{}.ExitSignal), 32},
 		{"clone_args.tls", unsafe.Offsetof(CloneArgs{}.TLS), 56},
 		{"clone_args.set_tid", unsafe.Offsetof(CloneArgs{}.SetTid), 64},

@@ -5,8 +5,9 @@
  * restart from zero, no repeat and no gap. The runner reads the same file
  * to see the program make progress (--leave-running, refusals).
  *
- * --hold=eventfd|signalfd|socketpair makes it hold an fd of that kind at number
- * --holdfd (default 42), for the runner's refusal checks.
+ * --hold=eventfd|signalfd|socketpair|udp|unix:PATH makes it hold an fd of that
+ * kind (unix:PATH: a stream socket connected to PATH) at number --holdfd
+ * (default 42), for the runner's refusal and external socket checks.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -17,13 +18,14 @@
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "zdtmtst.h"
 
 static char *hold = "";
-TEST_OPTION(hold, string, "eventfd, signalfd or socketpair: hold an fd of that kind");
+TEST_OPTION(hold, string, "eventfd, signalfd, socketpair, udp or unix:PATH: hold an fd of that kind");
 static int holdfd = 42;
 TEST_OPTION(holdfd, int, "the fd number of the held fd");
 
@@ -44,6 +46,15 @@ static int hold_fd(void)
 			return -1;
 		close(sv[1]);
 		fd = sv[0];
+	} else if (!strcmp(hold, "udp")) {
+		fd = socket(AF_INET, SOCK_DGRAM, 0);
+	} else if (!strncmp(hold, "unix:", 5)) {
+		struct sockaddr_un a = { .sun_family = AF_UNIX };
+
+		strncpy(a.sun_path, hold + 5, sizeof(a.sun_path) - 1);
+		fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)))
+			return -1;
 	} else if (*hold) {
 		errno = EINVAL;
 		return -1;
