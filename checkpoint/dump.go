@@ -27,6 +27,9 @@ type Options struct {
 	// lock refuses the checkpoint (the locks guard files outside the
 	// image, whose other users a restore cannot know about).
 	FileLocks bool
+	// ExtUnixSk allows unix sockets whose peer is outside the tree: they
+	// are saved as external files, which restore takes from the caller.
+	ExtUnixSk bool
 	// Logger receives progress; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -61,6 +64,7 @@ func Dump(ctx context.Context, pid int, w io.Writer, opts Options) (*Result, err
 
 	d := &dumper{ctx: ctx, log: log, opts: opts, tr: tr, shmems: map[uint64]*shmemObj{}}
 	defer func() { d.mnt.close() }()
+	defer d.ux.close()
 	start := time.Now()
 	var t *tree
 	var fz *freezer
@@ -114,6 +118,9 @@ func Dump(ctx context.Context, pid int, w io.Writer, opts Options) (*Result, err
 		return nil, fmt.Errorf("collect: %w", err)
 	}
 	if err := d.resolvePipes(t); err != nil {
+		return nil, fmt.Errorf("collect: %w", err)
+	}
+	if err := d.resolveUnix(t); err != nil {
 		return nil, fmt.Errorf("collect: %w", err)
 	}
 	if err := d.resolveFifos(t); err != nil {
@@ -219,6 +226,7 @@ type dumper struct {
 	lockSeen       map[string]bool                 // locks saved, by owner and range
 	deleted        map[devIno]*deletedObj          // deleted files saved, by inode
 	deletedOf      map[*process][]*deletedObj      // by the task that writes them
+	ux             unixState                       // unix sockets (files_unix.go)
 }
 
 func (d *dumper) nextObjref() uint32 {

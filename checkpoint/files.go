@@ -128,10 +128,7 @@ func (d *dumper) dumpFile(p *process, of *openFd) (image.Record, error) {
 		}
 		return dumpPipe(p, of, obj)
 	case unix.S_IFSOCK:
-		if of.fd <= 2 {
-			return extFile(of, image.ExtSocket), nil
-		}
-		return nil, unsupported(p.pid, obj, "sockets are not supported yet")
+		return d.dumpSocket(p, of, obj)
 	}
 	switch of.link {
 	case "anon_inode:[eventfd]":
@@ -194,6 +191,8 @@ func setObjref(r image.Record, ref uint32) {
 	case *image.PidFd:
 		f.Objref = ref
 	case *image.DeletedOpen:
+		f.Objref = ref
+	case *image.UnixSk:
 		f.Objref = ref
 	}
 }

@@ -34,7 +34,7 @@ func (d *dumper) resolvePipes(t *tree) error {
 	}
 	pipes := map[string]*pipe{}
 	var order []string
-	for _, p := range t.live() {
+	for _, p := range append(t.live(), d.ux.carriers()...) {
 		for _, f := range p.pipeFds {
 			pp := pipes[f.link]
 			if pp == nil {

@@ -45,6 +45,7 @@ type process struct {
 	shares      uint32
 	shareParent *process
 	filesRef    uint32 // objref of its FILES, once written
+	held        []int  // fds of ckpt's own (files_unix.go: the carrier of files in flight)
 }
 
 // pipeFd is one fd of a process on a pipe, for the tree-wide pipe check.

@@ -168,6 +168,9 @@ func (rs *restorer) copyFromTask(t *taskPlan, fd int) (*os.File, error) {
 // --inherit-fd entry for its key, or for fds 0, 1 and 2 our own stdio.
 func (rs *restorer) externalFile(ext *image.ExtFile, fd int) (*os.File, error) {
 	if f, ok := rs.opts.InheritFds[ext.Key]; ok {
+		if ext.Kind == image.ExtSocket && fd > 2 && !rs.opts.ExtUnixSk {
+			return nil, fmt.Errorf("external socket %q (fd %d) leads outside the image: restore it with --ext-unix-sk", ext.Key, fd)
+		}
 		return f, nil
 	}
 	switch fd {

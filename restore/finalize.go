@@ -34,6 +34,9 @@ func (rs *restorer) finish() error {
 		{"late task state", rs.restoreLate, 0},
 		{"registers", rs.loadRegisters, 0},
 	}
+	if err := rs.makeUnixSockets(); err != nil {
+		return fmt.Errorf("unix sockets: %w", err)
+	}
 	if rs.mmUsers != nil {
 		for _, t := range rs.plans {
 			if !t.zombie {

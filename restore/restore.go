@@ -30,6 +30,10 @@ type Options struct {
 	// FileLocks takes again the file locks of the image; an image with
 	// locks is refused without it.
 	FileLocks bool
+	// ExtUnixSk accepts the image's external sockets other than fds 0, 1
+	// and 2 (a checkpoint with --ext-unix-sk): each is connected to its
+	// InheritFds entry.
+	ExtUnixSk bool
 	Logger    *slog.Logger
 }
 

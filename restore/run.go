@@ -48,6 +48,7 @@ type restorer struct {
 	pipeData map[uint32][]byte    // by PipeID, from PIPE_DATA
 
 	fifos map[uint32]*fifoState // by PipeID, from FIFO
+	ux    unixRestore           // unix sockets (files_unix.go)
 
 	inotify inotifyState                    // INOTIFY_WATCH records by INOTIFY
 	locks   map[*taskPlan][]*image.FileLock // FILE_LOCK records by task
@@ -235,6 +236,10 @@ func (rs *restorer) handle(r *image.Reader, rec image.Record) error {
 			return err
 		}
 		rs.objs[x.Objref] = x
+	case *image.UnixSk:
+		return rs.addUnixSk(x)
+	case *image.UnixQueue:
+		return rs.addUnixQueue(x)
 	case *image.Files:
 		rs.objs[x.Objref] = x
 		t.files = x
@@ -428,6 +433,7 @@ func (rs *restorer) abort() {
 func (rs *restorer) closeCopies() {
 	rs.mnt.close()
 	rs.closeDeleted()
+	rs.closeUnix()
 	for _, f := range rs.ctlFiles {
 		if f != os.Stdin && f != os.Stdout && f != os.Stderr {
 			f.Close()

@@ -92,7 +92,8 @@ const (
 	TypeSeccomp       Type = 122
 )
 
-// Record types of format version 2.5: more kinds of files, file locks.
+// Record types of format version 2.5: more kinds of files, file locks,
+// sockets.
 const (
 	TypeTimerFd      Type = 311
 	TypeSignalFd     Type = 312
@@ -103,6 +104,8 @@ const (
 	TypeDeletedData  Type = 317
 	TypeDeletedOpen  Type = 318
 	TypeFileLock     Type = 340
+	TypeUnixSk       Type = 320
+	TypeUnixQueue    Type = 321
 )
 
 // Record is the payload of one record. Every record type is a struct
@@ -166,6 +169,8 @@ var registry = []typeInfo{
 	{typ: TypeDeletedData, name: "DELETED_DATA", new: func() Record { return new(DeletedData) }},
 	{typ: TypeDeletedOpen, name: "DELETED_OPEN", new: func() Record { return new(DeletedOpen) }},
 	{typ: TypeFileLock, name: "FILE_LOCK", new: func() Record { return new(FileLock) }},
+	{typ: TypeUnixSk, name: "UNIX_SK", new: func() Record { return new(UnixSk) }},
+	{typ: TypeUnixQueue, name: "UNIX_QUEUE", new: func() Record { return new(UnixQueue) }},
 	{typ: TypeMm, name: "MM", new: func() Record { return new(Mm) }},
 	{typ: TypeVma, name: "VMA", new: func() Record { return new(Vma) }},
 	{typ: TypePages, name: "PAGES", new: func() Record { return new(Pages) }},

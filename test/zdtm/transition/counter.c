@@ -5,8 +5,10 @@
  * restart from zero, no repeat and no gap. The runner reads the same file
  * to see the program make progress (--leave-running, refusals).
  *
- * --hold=eventfd|signalfd|socketpair|userfaultfd|io_uring makes it hold an fd of that kind at number
- * --holdfd (default 42), for the runner's refusal checks.
+ * --hold=eventfd|signalfd|socketpair|udp|unix:PATH|userfaultfd|io_uring makes it
+ * hold an fd of that kind (unix:PATH: a stream socket connected to PATH) at
+ * number --holdfd (default 42), for the runner's refusal and external
+ * socket checks.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -19,13 +21,14 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <linux/io_uring.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "zdtmtst.h"
 
 static char *hold = "";
-TEST_OPTION(hold, string, "eventfd, signalfd, socketpair, userfaultfd or io_uring: hold an fd of that kind");
+TEST_OPTION(hold, string, "eventfd, signalfd, socketpair, udp, unix:PATH, userfaultfd or io_uring: hold an fd of that kind");
 static int holdfd = 42;
 TEST_OPTION(holdfd, int, "the fd number of the held fd");
 
@@ -53,6 +56,15 @@ static int hold_fd(void)
 
 		memset(&p, 0, sizeof(p));
 		fd = syscall(SYS_io_uring_setup, 4, &p);
+	} else if (!strcmp(hold, "udp")) {
+		fd = socket(AF_INET, SOCK_DGRAM, 0);
+	} else if (!strncmp(hold, "unix:", 5)) {
+		struct sockaddr_un a = { .sun_family = AF_UNIX };
+
+		strncpy(a.sun_path, hold + 5, sizeof(a.sun_path) - 1);
+		fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)))
+			return -1;
 	} else if (*hold) {
 		errno = EINVAL;
 		return -1;
