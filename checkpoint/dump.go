@@ -20,6 +20,10 @@ type Options struct {
 	// the tasks: it is frozen while they are seized, so that nothing forks
 	// or exits meanwhile.
 	FreezeCgroup string
+	// ShellJob allows terminals outside the checkpoint (the user's: a
+	// terminal emulator's, tmux's, sshd's pty): restore attaches the tasks
+	// to its own terminal instead. Without it they are refused.
+	ShellJob bool
 	// Logger receives progress; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -89,6 +93,9 @@ func Dump(ctx context.Context, pid int, w io.Writer, opts Options) (*Result, err
 		}
 	}
 	if err := d.treeIds(t); err != nil {
+		return nil, fmt.Errorf("collect: %w", err)
+	}
+	if err := d.resolveTtys(t); err != nil {
 		return nil, fmt.Errorf("collect: %w", err)
 	}
 	if err := d.resolvePipes(t); err != nil {
@@ -183,6 +190,7 @@ type dumper struct {
 	// seccompFilters: every seccomp filter written, to share chains.
 	seccompFilters map[seccompKey]uint32
 	mnt            *mntns // the tree's private mount namespace, if any
+	ttys           *ttys  // terminals (files_tty.go)
 }
 
 func (d *dumper) nextObjref() uint32 {

@@ -114,7 +114,7 @@ func (d *dumper) dumpFile(p *process, of *openFd) (image.Record, error) {
 		}
 		return dumpRegFile(p, of, obj)
 	case unix.S_IFCHR:
-		return dumpCharDev(p, of, obj)
+		return d.dumpCharDev(p, of, obj)
 	case unix.S_IFIFO:
 		if !strings.HasPrefix(of.link, "pipe:") {
 			return dumpFifo(p, of, obj)
@@ -153,6 +153,8 @@ func setObjref(r image.Record, ref uint32) {
 	case *image.Fifo:
 		f.Objref = ref
 	case *image.MemfdFile:
+		f.Objref = ref
+	case *image.TtyFile:
 		f.Objref = ref
 	}
 }

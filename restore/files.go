@@ -127,6 +127,8 @@ func (rs *restorer) openFile(t *taskPlan, fd image.Fd, min int) (int, error) {
 	case *image.Pipe:
 		// Both ends are kept in rs.pipes, not in ctlFiles.
 		return rs.openPipe(t, f, min)
+	case *image.TtyFile:
+		return rs.openTtyFile(t, fd.File, f, min)
 	default:
 		return -1, badImage("fd %d refers to object %d, which is not a file", fd.Fd, fd.File)
 	}
@@ -169,6 +171,9 @@ func (rs *restorer) copyFromTask(t *taskPlan, fd int) (*os.File, error) {
 func (rs *restorer) externalFile(ext *image.ExtFile, fd int) (*os.File, error) {
 	if f, ok := rs.opts.InheritFds[ext.Key]; ok {
 		return f, nil
+	}
+	if ext.Kind == image.ExtTty && rs.opts.ShellJob {
+		return rs.openShellTerminal(ext)
 	}
 	switch fd {
 	case 0:

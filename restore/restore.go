@@ -27,6 +27,12 @@ type Options struct {
 	// parent-death signal would fire as soon as the caller exits, so it is
 	// not restored on the root task.
 	Detached bool
+	// ShellJob attaches terminals that were outside the checkpoint
+	// (checkpointed with --shell-job) to the terminal on the restorer's
+	// stdin: their files are opened again on it, and a session of the
+	// image whose controlling terminal it was gets it, with its
+	// foreground group.
+	ShellJob bool
 	Logger   *slog.Logger
 }
 

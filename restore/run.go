@@ -48,6 +48,7 @@ type restorer struct {
 	pipeData map[uint32][]byte    // by PipeID, from PIPE_DATA
 
 	fifos map[uint32]*fifoState // by PipeID, from FIFO
+	ttys  map[uint32]*ttyState  // by TtyID, from TTY (files_tty.go)
 
 	uts *image.Uts  // the tree's private UTS namespace
 	mnt *mntRestore // the tree's private mount namespace (MOUNT records)
@@ -160,6 +161,9 @@ func (rs *restorer) handle(r *image.Reader, rec image.Record) error {
 		return rs.addShares(sh)
 	}
 	if ok, err := rs.handleMount(rec); ok {
+		return err
+	}
+	if ok, err := rs.handleTty(rec); ok {
 		return err
 	}
 	if tk, ok := rec.(*image.Task); ok {
@@ -404,6 +408,7 @@ func (rs *restorer) abort() {
 // closeCopies closes the restorer's copies of the tasks' files.
 func (rs *restorer) closeCopies() {
 	rs.mnt.close()
+	rs.closeTtys()
 	for _, f := range rs.ctlFiles {
 		if f != os.Stdin && f != os.Stdout && f != os.Stderr {
 			f.Close()

@@ -103,6 +103,9 @@ func (rs *restorer) createTree() error {
 	if err := rs.setupUtsns(root); err != nil {
 		return fmt.Errorf("task %d: UTS namespace: %w", root.rec.Pid, err)
 	}
+	if err := rs.takeCtty(root); err != nil {
+		return fmt.Errorf("task %d: controlling terminal: %w", root.rec.Pid, err)
+	}
 	if err := rs.planHelpers(); err != nil {
 		return err
 	}
@@ -128,6 +131,9 @@ func (rs *restorer) createTree() error {
 		if err := newTask(t); err != nil {
 			return fmt.Errorf("task %d: %w", t.rec.Pid, err)
 		}
+		if err := rs.takeCtty(t); err != nil {
+			return fmt.Errorf("task %d: controlling terminal: %w", t.rec.Pid, err)
+		}
 		return nil
 	}
 	for _, t := range rs.plans[1:] {
@@ -136,6 +142,9 @@ func (rs *restorer) createTree() error {
 		}
 	}
 	if err := rs.setGroups(); err != nil {
+		return err
+	}
+	if err := rs.setForegrounds(); err != nil {
 		return err
 	}
 	if err := rs.endHelpers(); err != nil {

@@ -85,6 +85,13 @@ const (
 	TypeSeccomp       Type = 122
 )
 
+// Record types of format version 2.5: terminals.
+const (
+	TypeTty     Type = 350
+	TypeTtyData Type = 351
+	TypeTtyFile Type = 352
+)
+
 // Record is the payload of one record. Every record type is a struct
 // used through a pointer (*Header, *Vma...).
 type Record interface{ Type() Type }
@@ -130,6 +137,9 @@ var registry = []typeInfo{
 	{typ: TypePipeData, name: "PIPE_DATA", new: func() Record { return new(PipeData) }},
 	{typ: TypeFifo, name: "FIFO", new: func() Record { return new(Fifo) }},
 	{typ: TypeMemfdFile, name: "MEMFD_FILE", new: func() Record { return new(MemfdFile) }},
+	{typ: TypeTty, name: "TTY", new: func() Record { return new(Tty) }},
+	{typ: TypeTtyData, name: "TTY_DATA", new: func() Record { return new(TtyData) }},
+	{typ: TypeTtyFile, name: "TTY_FILE", new: func() Record { return new(TtyFile) }},
 	{typ: TypeMm, name: "MM", new: func() Record { return new(Mm) }},
 	{typ: TypeVma, name: "VMA", new: func() Record { return new(Vma) }},
 	{typ: TypePages, name: "PAGES", new: func() Record { return new(Pages) }},

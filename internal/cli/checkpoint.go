@@ -14,13 +14,14 @@ func checkpointCommand() *ucli.Command {
 	return &ucli.Command{
 		Name:      "checkpoint",
 		Usage:     "checkpoint a running process into an image",
-		UsageText: "ckpt checkpoint --pid PID (--image FILE | --image - | --image-path DIR) [--leave-running]",
+		UsageText: "ckpt checkpoint --pid PID (--image FILE | --image - | --image-path DIR) [--leave-running] [--shell-job]",
 		Description: `Stops every thread of the process with ptrace, saves its state into the
 image and then kills it, unless --leave-running is given. On any failure
 the process is left running as it was and nothing is killed.`,
 		Flags: append([]ucli.Flag{
 			&ucli.IntFlag{Name: "pid", Usage: "the process to checkpoint", Required: true},
 			&ucli.BoolFlag{Name: "leave-running", Usage: "let the process carry on after the checkpoint"},
+			&ucli.BoolFlag{Name: "shell-job", Usage: "allow terminals outside the checkpoint (the user's terminal); restore needs --shell-job too"},
 			&ucli.StringFlag{Name: "freeze-cgroup", Usage: "freeze this cgroup `DIR` (v1 freezer or v2) while seizing the tasks it holds"},
 		}, imageFlags...),
 		Action: runCheckpoint,
@@ -57,7 +58,7 @@ func runCheckpoint(c *ucli.Context) (err error) {
 		}()
 		out = f
 	}
-	opts := checkpoint.Options{LeaveRunning: c.Bool("leave-running"), FreezeCgroup: c.String("freeze-cgroup"), Logger: logger(c)}
+	opts := checkpoint.Options{LeaveRunning: c.Bool("leave-running"), FreezeCgroup: c.String("freeze-cgroup"), ShellJob: c.Bool("shell-job"), Logger: logger(c)}
 	res, err := checkpoint.Dump(c.Context, c.Int("pid"), out, opts)
 	if err != nil {
 		return ucli.Exit(fmt.Sprintf("checkpoint of %d failed: %v", c.Int("pid"), err), 1)
