@@ -30,6 +30,10 @@ type Options struct {
 	// ExtUnixSk allows unix sockets whose peer is outside the tree: they
 	// are saved as external files, which restore takes from the caller.
 	ExtUnixSk bool
+	// ShellJob allows terminals outside the checkpoint (the user's: a
+	// terminal emulator's, tmux's, sshd's pty): restore attaches the tasks
+	// to its own terminal instead. Without it they are refused.
+	ShellJob bool
 	// Logger receives progress; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -115,6 +119,9 @@ func Dump(ctx context.Context, pid int, w io.Writer, opts Options) (*Result, err
 		return nil, fmt.Errorf("collect: %w", err)
 	}
 	if err := d.resolvePidfds(t); err != nil {
+		return nil, fmt.Errorf("collect: %w", err)
+	}
+	if err := d.resolveTtys(t); err != nil {
 		return nil, fmt.Errorf("collect: %w", err)
 	}
 	if err := d.resolvePipes(t); err != nil {
@@ -227,6 +234,7 @@ type dumper struct {
 	deleted        map[devIno]*deletedObj          // deleted files saved, by inode
 	deletedOf      map[*process][]*deletedObj      // by the task that writes them
 	ux             unixState                       // unix sockets (files_unix.go)
+	ttys           *ttys                           // terminals (files_tty.go)
 }
 
 func (d *dumper) nextObjref() uint32 {

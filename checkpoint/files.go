@@ -121,7 +121,7 @@ func (d *dumper) dumpFile(p *process, of *openFd) (image.Record, error) {
 		}
 		return dumpRegFile(p, of, obj)
 	case unix.S_IFCHR:
-		return dumpCharDev(p, of, obj)
+		return d.dumpCharDev(p, of, obj)
 	case unix.S_IFIFO:
 		if !strings.HasPrefix(of.link, "pipe:") {
 			return dumpFifo(p, of, obj)
@@ -193,6 +193,8 @@ func setObjref(r image.Record, ref uint32) {
 	case *image.DeletedOpen:
 		f.Objref = ref
 	case *image.UnixSk:
+		f.Objref = ref
+	case *image.TtyFile:
 		f.Objref = ref
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/internal/kernel"
 )
 
 // openFlagsMask keeps the status flags an fd's description carries and a
@@ -38,22 +39,12 @@ var plainCharDevs = map[string]bool{
 	"/dev/random": true, "/dev/urandom": true,
 }
 
-// Terminal majors from include/uapi/linux/major.h: TTY_MAJOR 4,
-// TTYAUX_MAJOR 5 (/dev/tty, /dev/console, /dev/ptmx), UNIX98_PTY_SLAVE_MAJOR
-// 136-143.
-func isTTY(rdev uint64) bool {
-	m := unix.Major(rdev)
-	return m == 4 || m == 5 || (m >= 136 && m <= 143)
-}
-
-func dumpCharDev(p *process, of *openFd, obj string) (image.Record, error) {
+func (d *dumper) dumpCharDev(p *process, of *openFd, obj string) (image.Record, error) {
 	switch {
 	case plainCharDevs[of.link]:
 		return dumpRegFile(p, of, obj)
-	case isTTY(of.st.Rdev):
-		// A terminal belongs to whoever started the process: it is
-		// reconnected to what the restorer is given.
-		return extFile(of, image.ExtTty), nil
+	case kernel.IsTTY(of.st.Rdev):
+		return d.dumpTty(p, of, obj)
 	}
 	return nil, unsupported(p.pid, obj, "character device %d:%d is not supported", unix.Major(of.st.Rdev), unix.Minor(of.st.Rdev))
 }

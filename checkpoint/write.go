@@ -42,6 +42,13 @@ func (d *dumper) write(w *image.Writer, t *tree, snaps map[*process]*snapshot) e
 	if err := d.writeIpc(w); err != nil {
 		return err
 	}
+	if d.ttys != nil {
+		for _, r := range d.ttys.recs {
+			if err := w.Write(r); err != nil {
+				return fmt.Errorf("record %v: %w", r.Type(), err)
+			}
+		}
+	}
 	for _, p := range live {
 		if err := d.writeTask(w, p, snaps[p]); err != nil {
 			return fmt.Errorf("task %d: %w", p.pid, err)

@@ -127,6 +127,8 @@ func (rs *restorer) openFile(t *taskPlan, fd image.Fd, min int) (int, error) {
 	case *image.Pipe:
 		// Both ends are kept in rs.pipes, not in ctlFiles.
 		return rs.openPipe(t, f, min)
+	case *image.TtyFile:
+		return rs.openTtyFile(t, fd.File, f, min)
 	default:
 		return -1, badImage("fd %d refers to object %d, which is not a file", fd.Fd, fd.File)
 	}
@@ -172,6 +174,9 @@ func (rs *restorer) externalFile(ext *image.ExtFile, fd int) (*os.File, error) {
 			return nil, fmt.Errorf("external socket %q (fd %d) leads outside the image: restore it with --ext-unix-sk", ext.Key, fd)
 		}
 		return f, nil
+	}
+	if ext.Kind == image.ExtTty && rs.opts.ShellJob {
+		return rs.openShellTerminal(ext)
 	}
 	switch fd {
 	case 0:

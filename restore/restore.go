@@ -34,7 +34,13 @@ type Options struct {
 	// and 2 (a checkpoint with --ext-unix-sk): each is connected to its
 	// InheritFds entry.
 	ExtUnixSk bool
-	Logger    *slog.Logger
+	// ShellJob attaches terminals that were outside the checkpoint
+	// (checkpointed with --shell-job) to the terminal on the restorer's
+	// stdin: their files are opened again on it, and a session of the
+	// image whose controlling terminal it was gets it, with its
+	// foreground group.
+	ShellJob bool
+	Logger   *slog.Logger
 }
 
 // Result describes the restored process.

@@ -53,6 +53,7 @@ type restorer struct {
 	inotify inotifyState                    // INOTIFY_WATCH records by INOTIFY
 	locks   map[*taskPlan][]*image.FileLock // FILE_LOCK records by task
 	deleted deletedState                    // re-created deleted files
+	ttys    map[uint32]*ttyState            // by TtyID, from TTY (files_tty.go)
 
 	uts *image.Uts  // the tree's private UTS namespace
 	mnt *mntRestore // the tree's private mount namespace (MOUNT records)
@@ -176,6 +177,9 @@ func (rs *restorer) handle(r *image.Reader, rec image.Record) error {
 		return rs.addShares(sh)
 	}
 	if ok, err := rs.handleMount(rec); ok {
+		return err
+	}
+	if ok, err := rs.handleTty(rec); ok {
 		return err
 	}
 	if tk, ok := rec.(*image.Task); ok {
@@ -434,6 +438,7 @@ func (rs *restorer) closeCopies() {
 	rs.mnt.close()
 	rs.closeDeleted()
 	rs.closeUnix()
+	rs.closeTtys()
 	for _, f := range rs.ctlFiles {
 		if f != os.Stdin && f != os.Stdout && f != os.Stderr {
 			f.Close()

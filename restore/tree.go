@@ -106,6 +106,9 @@ func (rs *restorer) createTree() error {
 	if err := rs.enterNamespaces(root); err != nil {
 		return fmt.Errorf("task %d: %w", root.rec.Pid, err)
 	}
+	if err := rs.takeCtty(root); err != nil {
+		return fmt.Errorf("task %d: controlling terminal: %w", root.rec.Pid, err)
+	}
 	if err := rs.planHelpers(); err != nil {
 		return err
 	}
@@ -131,6 +134,9 @@ func (rs *restorer) createTree() error {
 		if err := newTask(t); err != nil {
 			return fmt.Errorf("task %d: %w", t.rec.Pid, err)
 		}
+		if err := rs.takeCtty(t); err != nil {
+			return fmt.Errorf("task %d: controlling terminal: %w", t.rec.Pid, err)
+		}
 		return nil
 	}
 	for _, t := range rs.plans[1:] {
@@ -139,6 +145,9 @@ func (rs *restorer) createTree() error {
 		}
 	}
 	if err := rs.setGroups(); err != nil {
+		return err
+	}
+	if err := rs.setForegrounds(); err != nil {
 		return err
 	}
 	if err := rs.endHelpers(); err != nil {

@@ -106,6 +106,9 @@ const (
 	TypeFileLock     Type = 340
 	TypeUnixSk       Type = 320
 	TypeUnixQueue    Type = 321
+	TypeTty          Type = 350
+	TypeTtyData      Type = 351
+	TypeTtyFile      Type = 352
 )
 
 // Record is the payload of one record. Every record type is a struct
@@ -171,6 +174,9 @@ var registry = []typeInfo{
 	{typ: TypeFileLock, name: "FILE_LOCK", new: func() Record { return new(FileLock) }},
 	{typ: TypeUnixSk, name: "UNIX_SK", new: func() Record { return new(UnixSk) }},
 	{typ: TypeUnixQueue, name: "UNIX_QUEUE", new: func() Record { return new(UnixQueue) }},
+	{typ: TypeTty, name: "TTY", new: func() Record { return new(Tty) }},
+	{typ: TypeTtyData, name: "TTY_DATA", new: func() Record { return new(TtyData) }},
+	{typ: TypeTtyFile, name: "TTY_FILE", new: func() Record { return new(TtyFile) }},
 	{typ: TypeMm, name: "MM", new: func() Record { return new(Mm) }},
 	{typ: TypeVma, name: "VMA", new: func() Record { return new(Vma) }},
 	{typ: TypePages, name: "PAGES", new: func() Record { return new(Pages) }},

@@ -14,7 +14,7 @@ func checkpointCommand() *ucli.Command {
 	return &ucli.Command{
 		Name:      "checkpoint",
 		Usage:     "checkpoint a running process into an image",
-		UsageText: "ckpt checkpoint --pid PID (--image FILE | --image - | --image-path DIR) [--leave-running] [--ext-unix-sk]",
+		UsageText: "ckpt checkpoint --pid PID (--image FILE | --image - | --image-path DIR) [--leave-running] [--ext-unix-sk] [--shell-job]",
 		Description: `Stops every thread of the process with ptrace, saves its state into the
 image and then kills it, unless --leave-running is given. On any failure
 the process is left running as it was and nothing is killed.`,
@@ -26,6 +26,7 @@ the process is left running as it was and nothing is killed.`,
 			&ucli.BoolFlag{Name: "no-freeze", Usage: "do not look for a cgroup to freeze"},
 			&ucli.BoolFlag{Name: "file-locks", Usage: "save the file locks (flock, POSIX, OFD) the tasks hold; without it a held lock refuses the checkpoint"},
 			&ucli.BoolFlag{Name: "ext-unix-sk", Usage: "allow unix sockets connected outside the tree (saved as external files, given back at restore with --inherit-fd)"},
+			&ucli.BoolFlag{Name: "shell-job", Usage: "allow terminals outside the checkpoint (the user's terminal); restore needs --shell-job too"},
 		}, imageFlags...),
 		Action: runCheckpoint,
 	}
@@ -61,7 +62,7 @@ func runCheckpoint(c *ucli.Context) (err error) {
 		}()
 		out = f
 	}
-	opts := checkpoint.Options{LeaveRunning: c.Bool("leave-running"), FreezeCgroup: c.String("freeze-cgroup"), NoFreeze: c.Bool("no-freeze"), FileLocks: c.Bool("file-locks"), ExtUnixSk: c.Bool("ext-unix-sk"), Logger: logger(c)}
+	opts := checkpoint.Options{LeaveRunning: c.Bool("leave-running"), FreezeCgroup: c.String("freeze-cgroup"), NoFreeze: c.Bool("no-freeze"), FileLocks: c.Bool("file-locks"), ExtUnixSk: c.Bool("ext-unix-sk"), ShellJob: c.Bool("shell-job"), Logger: logger(c)}
 	res, err := checkpoint.Dump(c.Context, c.Int("pid"), out, opts)
 	if err != nil {
 		return ucli.Exit(fmt.Sprintf("checkpoint of %d failed: %v", c.Int("pid"), err), 1)

@@ -16,7 +16,7 @@ func restoreCommand() *ucli.Command {
 	return &ucli.Command{
 		Name:      "restore",
 		Usage:     "restore a process from an image",
-		UsageText: "ckpt restore (--image FILE | --image - | --image-path DIR) [--detach] [--pid-file FILE] [--inherit-fd fd[N]:KEY ...] [--ext-unix-sk]",
+		UsageText: "ckpt restore (--image FILE | --image - | --image-path DIR) [--detach] [--pid-file FILE] [--inherit-fd fd[N]:KEY ...] [--ext-unix-sk] [--shell-job]",
 		Description: `Rebuilds the process with its original pid and lets it run on from where
 it was checkpointed. Without --detach, waits for it and exits with its exit
 status (128+N if killed by signal N); with --detach, returns once it runs.
@@ -26,12 +26,17 @@ the shell that started it) are external: each is connected to a file of
 ckpt restore. By default an external file that was fd 0, 1 or 2 gets ckpt
 restore's own stdin, stdout or stderr; --inherit-fd fd[N]:KEY connects the
 external file whose key is KEY (as 'ckpt inspect' shows it, e.g.
-pipe:[12345] or /dev/pts/3) to ckpt restore's fd N instead.`,
+pipe:[12345] or /dev/pts/3) to ckpt restore's fd N instead. A terminal
+outside (checkpointed with --shell-job) needs --shell-job here too: every
+file on it is opened again on the terminal ckpt restore's stdin is, and a
+session whose controlling terminal it was gets that terminal, with its
+foreground process group.`,
 		Flags: append([]ucli.Flag{
 			&ucli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return once the process runs"},
 			&ucli.StringFlag{Name: "pid-file", Usage: "write the restored process's pid to `FILE`"},
 			&ucli.BoolFlag{Name: "file-locks", Usage: "take again the file locks the image holds (checkpointed with --file-locks)"},
 			&ucli.BoolFlag{Name: "ext-unix-sk", Usage: "restore unix sockets connected outside the image, each to its --inherit-fd"},
+			&ucli.BoolFlag{Name: "shell-job", Usage: "attach the tasks' terminal (checkpointed with --shell-job) to ours: our stdin must be a terminal"},
 			&ucli.StringSliceFlag{Name: "inherit-fd", Usage: "connect external file KEY to our fd N: fd[N]:KEY"},
 		}, imageFlags...),
 		Action: runRestore,
@@ -66,7 +71,7 @@ func runRestore(c *ucli.Context) error {
 		return err
 	}
 	defer in.Close()
-	opts := restore.Options{InheritFds: inherit, Detached: c.Bool("detach"), FileLocks: c.Bool("file-locks"), ExtUnixSk: c.Bool("ext-unix-sk"), Logger: logger(c)}
+	opts := restore.Options{InheritFds: inherit, Detached: c.Bool("detach"), FileLocks: c.Bool("file-locks"), ExtUnixSk: c.Bool("ext-unix-sk"), ShellJob: c.Bool("shell-job"), Logger: logger(c)}
 	res, err := restore.Restore(c.Context, in, opts)
 	if err != nil {
 		return ucli.Exit(fmt.Sprintf("restore failed: %v", err), 1)
