@@ -20,6 +20,9 @@ type Options struct {
 	// the tasks: it is frozen while they are seized, so that nothing forks
 	// or exits meanwhile.
 	FreezeCgroup string
+	// TcpEstablished allows established TCP connections, saved in TCP
+	// repair mode (files_tcp.go); without it they are refused.
+	TcpEstablished bool
 	// Logger receives progress; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -75,6 +78,8 @@ func Dump(ctx context.Context, pid int, w io.Writer, opts Options) (*Result, err
 			d.releaseTree(t)
 		}
 	}()
+	killed := false
+	defer func() { d.endTcpRepair(killed) }() // before the release above
 
 	if err := d.checkTaskLeaks(t); err != nil {
 		return nil, fmt.Errorf("leak check: %w", err)
@@ -128,6 +133,7 @@ func Dump(ctx context.Context, pid int, w io.Writer, opts Options) (*Result, err
 			snaps[p] = snap
 		}
 		log.Debug("snapshots taken", "took", time.Since(snapStart))
+		d.endTcpRepair(false)
 		d.releaseTree(t)
 		released = true
 		res.FreezeWindow = time.Since(stopped)
@@ -157,7 +163,7 @@ func Dump(ctx context.Context, pid int, w io.Writer, opts Options) (*Result, err
 	res.Records, res.Bytes, res.Pages = iw.Records(), iw.Offset(), d.pages
 	if !opts.LeaveRunning {
 		d.kill(live)
-		released = true
+		released, killed = true, true
 		res.FreezeWindow = time.Since(stopped)
 	}
 	log.Info("checkpoint done", "tasks", res.Tasks, "threads", res.Threads, "bytes", res.Bytes,
@@ -183,6 +189,10 @@ type dumper struct {
 	// seccompFilters: every seccomp filter written, to share chains.
 	seccompFilters map[seccompKey]uint32
 	mnt            *mntns // the tree's private mount namespace, if any
+	// inetExtra: the TCP_STREAM and TCP_QUEUE records of each established
+	// socket; tcpRepair: ckpt's copies of those sockets, in repair mode.
+	inetExtra map[*image.InetSocket][]image.Record
+	tcpRepair []repairSock
 }
 
 func (d *dumper) nextObjref() uint32 {

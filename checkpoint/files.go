@@ -55,6 +55,9 @@ func (d *dumper) collectFiles(p *process) error {
 			}
 			obj = &fileObj{objref: d.nextObjref(), rec: rec, dev: of.st.Dev, ino: of.st.Ino, pid: p.pid, fd: fd, link: of.link}
 			setObjref(rec, obj.objref)
+			if s, ok := rec.(*image.InetSocket); ok {
+				obj.extra = d.inetRecords(s)
+			}
 			p.files = append(p.files, obj)
 			d.files = append(d.files, obj)
 		}
@@ -124,7 +127,7 @@ func (d *dumper) dumpFile(p *process, of *openFd) (image.Record, error) {
 		if of.fd <= 2 {
 			return extFile(of, image.ExtSocket), nil
 		}
-		return nil, unsupported(p.pid, obj, "sockets are not supported yet")
+		return d.dumpSocket(p, of, obj)
 	}
 	switch of.link {
 	case "anon_inode:[eventfd]":
@@ -153,6 +156,8 @@ func setObjref(r image.Record, ref uint32) {
 	case *image.Fifo:
 		f.Objref = ref
 	case *image.MemfdFile:
+		f.Objref = ref
+	case *image.InetSocket:
 		f.Objref = ref
 	}
 }

@@ -36,8 +36,8 @@ func checkpoint(t *testing.T, pid int, imgDir string, leaveRunning bool) {
 	}
 }
 
-func tryCheckpoint(pid int, imgDir string, leaveRunning bool) (string, string, error) {
-	args := []string{"checkpoint", "--pid", strconv.Itoa(pid), "--image-path", imgDir}
+func tryCheckpoint(pid int, imgDir string, leaveRunning bool, extra ...string) (string, string, error) {
+	args := append([]string{"checkpoint", "--pid", strconv.Itoa(pid), "--image-path", imgDir}, extra...)
 	if leaveRunning {
 		args = append(args, "--leave-running")
 	}
@@ -46,9 +46,9 @@ func tryCheckpoint(pid int, imgDir string, leaveRunning bool) (string, string, e
 
 // restoreDetached runs `ckpt restore --detach` from imgDir and returns the
 // pid it wrote to its pid file.
-func restoreDetached(t *testing.T, imgDir, pidFile string) int {
+func restoreDetached(t *testing.T, imgDir, pidFile string, extra ...string) int {
 	t.Helper()
-	_, stderr, err := runCkpt("restore", "--image-path", imgDir, "--detach", "--pid-file", pidFile)
+	_, stderr, err := runCkpt(append([]string{"restore", "--image-path", imgDir, "--detach", "--pid-file", pidFile}, extra...)...)
 	if err != nil {
 		t.Fatalf("ckpt restore --image-path %s: %v\n%s", imgDir, err, stderr)
 	}

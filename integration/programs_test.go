@@ -29,7 +29,8 @@ type desc struct {
 	// Flags: crfail (checkpoint must be refused and the test keep
 	// running), noauto (run only with ZDTM_NOAUTO=1), excl (must run
 	// alone; the suite is sequential anyway), static-only (no dynamic
-	// build).
+	// build), nolr (not in the lr mode: killing the original after a
+	// --leave-running checkpoint is seen by a peer outside).
 	Flags []string `json:"flags"`
 	// Presig is a signal the runner sends before SIGTERM (pause00).
 	Presig string `json:"presig"`
@@ -48,6 +49,9 @@ type desc struct {
 	// checkpoint must say: the object it refuses (a leak test's mm, fd
 	// table, ...).
 	Refusal []string `json:"refusal"`
+	// CkptOpts are extra options given to both ckpt checkpoint and ckpt
+	// restore (--tcp-established).
+	CkptOpts []string `json:"ckpt_opts"`
 }
 
 func (d desc) has(flag string) bool    { return slices.Contains(d.Flags, flag) }

@@ -27,7 +27,10 @@ type Options struct {
 	// parent-death signal would fire as soon as the caller exits, so it is
 	// not restored on the root task.
 	Detached bool
-	Logger   *slog.Logger
+	// TcpEstablished allows restoring established TCP connections; an
+	// image holding one is refused without it, as its checkpoint was.
+	TcpEstablished bool
+	Logger         *slog.Logger
 }
 
 // Result describes the restored process.

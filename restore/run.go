@@ -49,6 +49,8 @@ type restorer struct {
 
 	fifos map[uint32]*fifoState // by PipeID, from FIFO
 
+	inet inetState // TCP and UDP sockets (files_inet.go)
+
 	uts *image.Uts  // the tree's private UTS namespace
 	mnt *mntRestore // the tree's private mount namespace (MOUNT records)
 
@@ -173,6 +175,9 @@ func (rs *restorer) handle(r *image.Reader, rec image.Record) error {
 	if err := rs.checkNotShared(t, rec); err != nil {
 		return err
 	}
+	if err := rs.checkInetOrder(rec); err != nil {
+		return err
+	}
 	switch x := rec.(type) {
 	case *image.Creds:
 		t.creds = x
@@ -217,6 +222,15 @@ func (rs *restorer) handle(r *image.Reader, rec image.Record) error {
 			return err
 		}
 		rs.objs[x.Objref] = x
+	case *image.InetSocket:
+		if err := rs.checkInetSocket(x); err != nil {
+			return err
+		}
+		rs.objs[x.Objref] = x
+	case *image.TcpStream:
+		return rs.addTcpStream(x)
+	case *image.TcpQueue:
+		return rs.addTcpQueue(x)
 	case *image.Files:
 		rs.objs[x.Objref] = x
 		t.files = x

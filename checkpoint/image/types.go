@@ -85,6 +85,13 @@ const (
 	TypeSeccomp       Type = 122
 )
 
+// Record types of format version 2.5: TCP and UDP sockets.
+const (
+	TypeInetSocket Type = 330
+	TypeTcpStream  Type = 331
+	TypeTcpQueue   Type = 332
+)
+
 // Record is the payload of one record. Every record type is a struct
 // used through a pointer (*Header, *Vma...).
 type Record interface{ Type() Type }
@@ -130,6 +137,9 @@ var registry = []typeInfo{
 	{typ: TypePipeData, name: "PIPE_DATA", new: func() Record { return new(PipeData) }},
 	{typ: TypeFifo, name: "FIFO", new: func() Record { return new(Fifo) }},
 	{typ: TypeMemfdFile, name: "MEMFD_FILE", new: func() Record { return new(MemfdFile) }},
+	{typ: TypeInetSocket, name: "INET_SOCKET", new: func() Record { return new(InetSocket) }},
+	{typ: TypeTcpStream, name: "TCP_STREAM", new: func() Record { return new(TcpStream) }},
+	{typ: TypeTcpQueue, name: "TCP_QUEUE", new: func() Record { return new(TcpQueue) }},
 	{typ: TypeMm, name: "MM", new: func() Record { return new(Mm) }},
 	{typ: TypeVma, name: "VMA", new: func() Record { return new(Vma) }},
 	{typ: TypePages, name: "PAGES", new: func() Record { return new(Pages) }},

@@ -21,6 +21,7 @@ the process is left running as it was and nothing is killed.`,
 		Flags: append([]ucli.Flag{
 			&ucli.IntFlag{Name: "pid", Usage: "the process to checkpoint", Required: true},
 			&ucli.BoolFlag{Name: "leave-running", Usage: "let the process carry on after the checkpoint"},
+			&ucli.BoolFlag{Name: "tcp-established", Usage: "save established TCP connections (in TCP repair mode) instead of refusing them"},
 			&ucli.StringFlag{Name: "freeze-cgroup", Usage: "freeze this cgroup `DIR` (v1 freezer or v2) while seizing the tasks it holds"},
 		}, imageFlags...),
 		Action: runCheckpoint,
@@ -57,7 +58,8 @@ func runCheckpoint(c *ucli.Context) (err error) {
 		}()
 		out = f
 	}
-	opts := checkpoint.Options{LeaveRunning: c.Bool("leave-running"), FreezeCgroup: c.String("freeze-cgroup"), Logger: logger(c)}
+	opts := checkpoint.Options{LeaveRunning: c.Bool("leave-running"), FreezeCgroup: c.String("freeze-cgroup"),
+		TcpEstablished: c.Bool("tcp-established"), Logger: logger(c)}
 	res, err := checkpoint.Dump(c.Context, c.Int("pid"), out, opts)
 	if err != nil {
 		return ucli.Exit(fmt.Sprintf("checkpoint of %d failed: %v", c.Int("pid"), err), 1)

@@ -30,6 +30,7 @@ pipe:[12345] or /dev/pts/3) to ckpt restore's fd N instead.`,
 		Flags: append([]ucli.Flag{
 			&ucli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return once the process runs"},
 			&ucli.StringFlag{Name: "pid-file", Usage: "write the restored process's pid to `FILE`"},
+			&ucli.BoolFlag{Name: "tcp-established", Usage: "restore the established TCP connections the image holds"},
 			&ucli.StringSliceFlag{Name: "inherit-fd", Usage: "connect external file KEY to our fd N: fd[N]:KEY"},
 		}, imageFlags...),
 		Action: runRestore,
@@ -64,7 +65,8 @@ func runRestore(c *ucli.Context) error {
 		return err
 	}
 	defer in.Close()
-	opts := restore.Options{InheritFds: inherit, Detached: c.Bool("detach"), Logger: logger(c)}
+	opts := restore.Options{InheritFds: inherit, Detached: c.Bool("detach"),
+		TcpEstablished: c.Bool("tcp-established"), Logger: logger(c)}
 	res, err := restore.Restore(c.Context, in, opts)
 	if err != nil {
 		return ucli.Exit(fmt.Sprintf("restore failed: %v", err), 1)
