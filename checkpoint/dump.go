@@ -34,6 +34,9 @@ type Options struct {
 	// terminal emulator's, tmux's, sshd's pty): restore attaches the tasks
 	// to its own terminal instead. Without it they are refused.
 	ShellJob bool
+	// TcpEstablished allows established TCP connections, saved in TCP
+	// repair mode (files_tcp.go); without it they are refused.
+	TcpEstablished bool
 	// Logger receives progress; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -99,6 +102,8 @@ func Dump(ctx context.Context, pid int, w io.Writer, opts Options) (*Result, err
 			d.releaseTree(t)
 		}
 	}()
+	killed := false
+	defer func() { d.endTcpRepair(killed) }() // before the release above
 
 	if err := d.checkTaskLeaks(t); err != nil {
 		return nil, fmt.Errorf("leak check: %w", err)
@@ -170,6 +175,7 @@ func Dump(ctx context.Context, pid int, w io.Writer, opts Options) (*Result, err
 			snaps[p] = snap
 		}
 		log.Debug("snapshots taken", "took", time.Since(snapStart))
+		d.endTcpRepair(false)
 		d.releaseTree(t)
 		released = true
 		res.FreezeWindow = time.Since(stopped)
@@ -199,7 +205,7 @@ func Dump(ctx context.Context, pid int, w io.Writer, opts Options) (*Result, err
 	res.Records, res.Bytes, res.Pages = iw.Records(), iw.Offset(), d.pages
 	if !opts.LeaveRunning {
 		d.kill(live)
-		released = true
+		released, killed = true, true
 		res.FreezeWindow = time.Since(stopped)
 	}
 	log.Info("checkpoint done", "tasks", res.Tasks, "threads", res.Threads, "bytes", res.Bytes,
@@ -235,6 +241,10 @@ type dumper struct {
 	deletedOf      map[*process][]*deletedObj      // by the task that writes them
 	ux             unixState                       // unix sockets (files_unix.go)
 	ttys           *ttys                           // terminals (files_tty.go)
+	// inetExtra: the TCP_STREAM and TCP_QUEUE records of each established
+	// socket; tcpRepair: ckpt's copies of those sockets, in repair mode.
+	inetExtra map[*image.InetSocket][]image.Record
+	tcpRepair []repairSock
 }
 
 func (d *dumper) nextObjref() uint32 {

@@ -56,6 +56,9 @@ func (d *dumper) collectFiles(p *process) error {
 			obj = &fileObj{objref: d.nextObjref(), rec: rec, dev: of.st.Dev, ino: of.st.Ino, pid: p.pid, fd: fd, link: of.link,
 				extra: d.fileExtra[rec]}
 			setObjref(rec, obj.objref)
+			if s, ok := rec.(*image.InetSocket); ok {
+				obj.extra = d.inetRecords(s)
+			}
 			p.files = append(p.files, obj)
 			d.files = append(d.files, obj)
 		}
@@ -195,6 +198,8 @@ func setObjref(r image.Record, ref uint32) {
 	case *image.UnixSk:
 		f.Objref = ref
 	case *image.TtyFile:
+		f.Objref = ref
+	case *image.InetSocket:
 		f.Objref = ref
 	}
 }

@@ -81,8 +81,8 @@ func printName(name []byte) string {
 // dumpSocket records a socket fd. Unix sockets are looked up with
 // sock_diag in the task's network namespace; whether the peer is inside
 // the tree is only known once every task is collected (resolveUnix). Other
-// families are refused, except at fds 0, 1 and 2, which lead to whoever
-// started the tree and are external.
+// sockets at fds 0, 1 and 2 lead to whoever started the tree and are
+// external; elsewhere they are inet sockets (files_inet.go) or refused.
 func (d *dumper) dumpSocket(p *process, of *openFd, obj string) (image.Record, error) {
 	nsPath := fmt.Sprintf("/proc/%d/ns/net", p.pid)
 	var st unix.Stat_t
@@ -106,7 +106,7 @@ func (d *dumper) dumpSocket(p *process, of *openFd, obj string) (image.Record, e
 		if of.fd <= 2 {
 			return extFile(of, image.ExtSocket), nil
 		}
-		return nil, unsupported(p.pid, obj, "%s sockets are not supported yet (only unix domain sockets are)", socketFamily(p.pid, of.fd))
+		return d.dumpInetSocket(p, of, obj)
 	}
 	s := &unixSock{diag: ds, diagAll: all, pid: p.pid, fd: of.fd}
 	rec := &image.UnixSk{Flags: of.info.Flags & openFlagsMask, Ino: ds.Ino, SockType: uint32(ds.Type), State: uint32(ds.State),
@@ -247,16 +247,17 @@ func socketFamily(pid, fd int) string {
 	return fmt.Sprintf("family %d", fam)
 }
 
-// stealFd duplicates fd of task pid into us: the same open file description.
+// stealFd duplicates fd of task pid into ckpt (pidfd_getfd): the same open
+// file description, to read its state with ordinary syscalls.
 func stealFd(pid, fd int) (int, error) {
 	pidfd, err := unix.PidfdOpen(pid, 0)
 	if err != nil {
-		return -1, fmt.Errorf("pidfd_open: %w", err)
+		return -1, fmt.Errorf("pidfd_open(%d): %w", pid, err)
 	}
 	defer unix.Close(pidfd)
 	got, err := unix.PidfdGetfd(pidfd, fd, 0)
 	if err != nil {
-		return -1, fmt.Errorf("pidfd_getfd: %w", err)
+		return -1, fmt.Errorf("pidfd_getfd(task %d, fd %d): %w", pid, fd, err)
 	}
 	return got, nil
 }

@@ -8,8 +8,10 @@ set -euo pipefail
 # gcc, make, libc6-dev (libc.a for the -static test builds), python3 (the
 # Python C/R test), procps (ps), util-linux (setsid), psmisc (killall for
 # people; the scripts never use it), file, tmux (TestShellJob drives an
-# interactive bash in it).
-packages=(gcc make libc6-dev python3 procps util-linux psmisc file tmux)
+# interactive bash in it); nftables (nft: TCP connections are locked with it
+# between checkpoint and restore); redis-server, nginx-light (the real
+# servers of integration/servers_test.go).
+packages=(gcc make libc6-dev python3 procps util-linux psmisc file tmux nftables redis-server nginx-light)
 
 installed() {
 	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'

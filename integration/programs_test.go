@@ -29,7 +29,8 @@ type desc struct {
 	// Flags: crfail (checkpoint must be refused and the test keep
 	// running), noauto (run only with ZDTM_NOAUTO=1), excl (must run
 	// alone; the suite is sequential anyway), static-only (no dynamic
-	// build).
+	// build), nolr (not in the lr mode: killing the original after a
+	// --leave-running checkpoint is seen by a peer outside).
 	Flags []string `json:"flags"`
 	// Presig is a signal the runner sends before SIGTERM (pause00).
 	Presig string `json:"presig"`
@@ -39,7 +40,7 @@ type desc struct {
 	// Opts are extra command line options.
 	Opts []string `json:"opts"`
 	// CkptOpts are extra options given to both `ckpt checkpoint` and
-	// `ckpt restore` (--file-locks...).
+	// `ckpt restore` (--file-locks, --tcp-established...).
 	CkptOpts []string `json:"ckpt_opts"`
 	// Progress is a file in the test directory that must keep growing
 	// after restore.

@@ -129,6 +129,9 @@ func (rs *restorer) openFile(t *taskPlan, fd image.Fd, min int) (int, error) {
 		return rs.openPipe(t, f, min)
 	case *image.TtyFile:
 		return rs.openTtyFile(t, fd.File, f, min)
+	case *image.InetSocket:
+		// The restorer keeps the copy it set the socket up with.
+		return rs.openInet(t, fd.File, f, min)
 	default:
 		return -1, badImage("fd %d refers to object %d, which is not a file", fd.Fd, fd.File)
 	}

@@ -63,6 +63,9 @@ func (rs *restorer) finish() error {
 	if err := rs.lockTtys(); err != nil {
 		return err
 	}
+	if err := rs.finishTcp(); err != nil {
+		return err
+	}
 	for _, t := range rs.plans {
 		if t.zombie {
 			continue

@@ -40,7 +40,10 @@ type Options struct {
 	// image whose controlling terminal it was gets it, with its
 	// foreground group.
 	ShellJob bool
-	Logger   *slog.Logger
+	// TcpEstablished allows restoring established TCP connections; an
+	// image holding one is refused without it, as its checkpoint was.
+	TcpEstablished bool
+	Logger         *slog.Logger
 }
 
 // Result describes the restored process.

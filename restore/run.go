@@ -55,6 +55,8 @@ type restorer struct {
 	deleted deletedState                    // re-created deleted files
 	ttys    map[uint32]*ttyState            // by TtyID, from TTY (files_tty.go)
 
+	inet inetState // TCP and UDP sockets (files_inet.go)
+
 	uts *image.Uts  // the tree's private UTS namespace
 	mnt *mntRestore // the tree's private mount namespace (MOUNT records)
 
@@ -193,6 +195,9 @@ func (rs *restorer) handle(r *image.Reader, rec image.Record) error {
 	if err := rs.checkNotShared(t, rec); err != nil {
 		return err
 	}
+	if err := rs.checkInetOrder(rec); err != nil {
+		return err
+	}
 	if ok, err := rs.handleFdKind(rec); ok {
 		return err
 	}
@@ -244,6 +249,15 @@ func (rs *restorer) handle(r *image.Reader, rec image.Record) error {
 		return rs.addUnixSk(x)
 	case *image.UnixQueue:
 		return rs.addUnixQueue(x)
+	case *image.InetSocket:
+		if err := rs.checkInetSocket(x); err != nil {
+			return err
+		}
+		rs.objs[x.Objref] = x
+	case *image.TcpStream:
+		return rs.addTcpStream(x)
+	case *image.TcpQueue:
+		return rs.addTcpQueue(x)
 	case *image.Files:
 		rs.objs[x.Objref] = x
 		t.files = x

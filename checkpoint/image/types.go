@@ -109,6 +109,9 @@ const (
 	TypeTty          Type = 350
 	TypeTtyData      Type = 351
 	TypeTtyFile      Type = 352
+	TypeInetSocket   Type = 330
+	TypeTcpStream    Type = 331
+	TypeTcpQueue     Type = 332
 )
 
 // Record is the payload of one record. Every record type is a struct
@@ -177,6 +180,9 @@ var registry = []typeInfo{
 	{typ: TypeTty, name: "TTY", new: func() Record { return new(Tty) }},
 	{typ: TypeTtyData, name: "TTY_DATA", new: func() Record { return new(TtyData) }},
 	{typ: TypeTtyFile, name: "TTY_FILE", new: func() Record { return new(TtyFile) }},
+	{typ: TypeInetSocket, name: "INET_SOCKET", new: func() Record { return new(InetSocket) }},
+	{typ: TypeTcpStream, name: "TCP_STREAM", new: func() Record { return new(TcpStream) }},
+	{typ: TypeTcpQueue, name: "TCP_QUEUE", new: func() Record { return new(TcpQueue) }},
 	{typ: TypeMm, name: "MM", new: func() Record { return new(Mm) }},
 	{typ: TypeVma, name: "VMA", new: func() Record { return new(Vma) }},
 	{typ: TypePages, name: "PAGES", new: func() Record { return new(Pages) }},

@@ -27,6 +27,7 @@ the process is left running as it was and nothing is killed.`,
 			&ucli.BoolFlag{Name: "file-locks", Usage: "save the file locks (flock, POSIX, OFD) the tasks hold; without it a held lock refuses the checkpoint"},
 			&ucli.BoolFlag{Name: "ext-unix-sk", Usage: "allow unix sockets connected outside the tree (saved as external files, given back at restore with --inherit-fd)"},
 			&ucli.BoolFlag{Name: "shell-job", Usage: "allow terminals outside the checkpoint (the user's terminal); restore needs --shell-job too"},
+			&ucli.BoolFlag{Name: "tcp-established", Usage: "save established TCP connections (in TCP repair mode) instead of refusing them"},
 		}, imageFlags...),
 		Action: runCheckpoint,
 	}
@@ -62,7 +63,8 @@ func runCheckpoint(c *ucli.Context) (err error) {
 		}()
 		out = f
 	}
-	opts := checkpoint.Options{LeaveRunning: c.Bool("leave-running"), FreezeCgroup: c.String("freeze-cgroup"), NoFreeze: c.Bool("no-freeze"), FileLocks: c.Bool("file-locks"), ExtUnixSk: c.Bool("ext-unix-sk"), ShellJob: c.Bool("shell-job"), Logger: logger(c)}
+	opts := checkpoint.Options{LeaveRunning: c.Bool("leave-running"), FreezeCgroup: c.String("freeze-cgroup"), NoFreeze: c.Bool("no-freeze"), FileLocks: c.Bool("file-locks"), ExtUnixSk: c.Bool("ext-unix-sk"), ShellJob: c.Bool("shell-job"),
+		TcpEstablished: c.Bool("tcp-established"), Logger: logger(c)}
 	res, err := checkpoint.Dump(c.Context, c.Int("pid"), out, opts)
 	if err != nil {
 		return ucli.Exit(fmt.Sprintf("checkpoint of %d failed: %v", c.Int("pid"), err), 1)

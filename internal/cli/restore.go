@@ -37,6 +37,7 @@ foreground process group.`,
 			&ucli.BoolFlag{Name: "file-locks", Usage: "take again the file locks the image holds (checkpointed with --file-locks)"},
 			&ucli.BoolFlag{Name: "ext-unix-sk", Usage: "restore unix sockets connected outside the image, each to its --inherit-fd"},
 			&ucli.BoolFlag{Name: "shell-job", Usage: "attach the tasks' terminal (checkpointed with --shell-job) to ours: our stdin must be a terminal"},
+			&ucli.BoolFlag{Name: "tcp-established", Usage: "restore the established TCP connections the image holds"},
 			&ucli.StringSliceFlag{Name: "inherit-fd", Usage: "connect external file KEY to our fd N: fd[N]:KEY"},
 		}, imageFlags...),
 		Action: runRestore,
@@ -71,7 +72,8 @@ func runRestore(c *ucli.Context) error {
 		return err
 	}
 	defer in.Close()
-	opts := restore.Options{InheritFds: inherit, Detached: c.Bool("detach"), FileLocks: c.Bool("file-locks"), ExtUnixSk: c.Bool("ext-unix-sk"), ShellJob: c.Bool("shell-job"), Logger: logger(c)}
+	opts := restore.Options{InheritFds: inherit, Detached: c.Bool("detach"), FileLocks: c.Bool("file-locks"), ExtUnixSk: c.Bool("ext-unix-sk"), ShellJob: c.Bool("shell-job"),
+		TcpEstablished: c.Bool("tcp-established"), Logger: logger(c)}
 	res, err := restore.Restore(c.Context, in, opts)
 	if err != nil {
 		return ucli.Exit(fmt.Sprintf("restore failed: %v", err), 1)

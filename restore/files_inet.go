@@ -1,0 +1,252 @@
+package restore
+
+import (
+	"fmt"
+	"net/netip"
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/internal/netlock"
+)
+
+// inetState is what restore knows of the TCP and UDP sockets of the image.
+type inetState struct {
+	streams map[uint32]*tcpStream // by the socket's objref
+	// want is the established TCP socket whose TCP_STREAM, then TCP_QUEUE
+	// records, must come next; nil when none is due.
+	want *tcpStream
+	// pending are the restored connections still in repair mode, which
+	// finishTcp lets go once every task has its files.
+	pending []*tcpStream
+}
+
+// tcpStream is one established connection: its records, then the
+// restorer's copy of the socket rebuilt from them.
+type tcpStream struct {
+	sock       *image.InetSocket
+	st         *image.TcpStream
+	recv, send []byte
+	f          *os.File
+	pid        int // the task it was made in
+}
+
+// checkInetSocket refuses an INET_SOCKET restore could not make sense of.
+func (rs *restorer) checkInetSocket(s *image.InetSocket) error {
+	bad := func(format string, args ...any) error {
+		return badImage("INET_SOCKET %d: %s", s.Objref, fmt.Sprintf(format, args...))
+	}
+	if s.Family != unix.AF_INET && s.Family != unix.AF_INET6 {
+		return bad("family %d is neither AF_INET nor AF_INET6", s.Family)
+	}
+	tcp := s.SockType == unix.SOCK_STREAM && s.Protocol == unix.IPPROTO_TCP
+	udp := s.SockType == unix.SOCK_DGRAM && s.Protocol == unix.IPPROTO_UDP
+	if !tcp && !udp {
+		return bad("type %d protocol %d is neither TCP nor UDP", s.SockType, s.Protocol)
+	}
+	switch s.State {
+	case image.InetClose:
+	case image.InetListen:
+		if !tcp || s.LocalPort == 0 {
+			return bad("listening, but not a bound TCP socket")
+		}
+	case image.InetEstablished:
+		if s.LocalPort == 0 || s.PeerPort == 0 {
+			return bad("established without both ports")
+		}
+	default:
+		return bad("state %d", s.State)
+	}
+	if s.LocalPort > 0xffff || s.PeerPort > 0xffff {
+		return bad("port out of range")
+	}
+	if s.Backlog != 0 && s.State != image.InetListen {
+		return bad("backlog %d on a socket that does not listen", s.Backlog)
+	}
+	if s.Family == unix.AF_INET && s.ScopeID != 0 {
+		return bad("AF_INET with a scope id")
+	}
+	for _, o := range s.Opts {
+		if !inetOptAllowed(s, o) {
+			return bad("option level %d name %d is not one INET_SOCKET may hold", o.Level, o.Name)
+		}
+	}
+	if s.RcvTimeoNs < 0 || s.SndTimeoNs < 0 {
+		return bad("negative timeout")
+	}
+	if tcp && s.State == image.InetEstablished {
+		if !rs.opts.TcpEstablished {
+			return fmt.Errorf("the image holds an established TCP connection (%s): restore it with --tcp-established", inetName(s))
+		}
+		if err := netlock.Available(); err != nil {
+			return fmt.Errorf("established TCP connection (%s): %w", inetName(s), err)
+		}
+		ts := &tcpStream{sock: s}
+		if rs.inet.streams == nil {
+			rs.inet.streams = map[uint32]*tcpStream{}
+		}
+		rs.inet.streams[s.Objref] = ts
+		rs.inet.want = ts
+	}
+	return nil
+}
+
+func inetOptAllowed(s *image.InetSocket, o image.SockOpt) bool {
+	for _, a := range image.InetOpts {
+		if uint32(a.Level) == o.Level && uint32(a.Name) == o.Name &&
+			(a.Family == 0 || uint32(a.Family) == s.Family) && (a.Proto == 0 || uint32(a.Proto) == s.Protocol) {
+			return o.Reserved == 0
+		}
+	}
+	return false
+}
+
+func inetName(s *image.InetSocket) string {
+	name := fmt.Sprintf("port %d", s.LocalPort)
+	if s.State == image.InetEstablished {
+		name += fmt.Sprintf(" to port %d", s.PeerPort)
+	}
+	return name
+}
+
+// openInet makes the socket in the task, so in the task's network
+// namespace, and sets it up from the restorer's copy of it, which it keeps.
+func (rs *restorer) openInet(t *taskPlan, objref uint32, s *image.InetSocket, min int) (int, error) {
+	lt := t.leader
+	typ := uintptr(s.SockType)
+	if s.Flags&unix.O_NONBLOCK != 0 {
+		typ |= unix.SOCK_NONBLOCK
+	}
+	fd, err := lt.Syscall(unix.SYS_SOCKET, uintptr(s.Family), typ, uintptr(s.Protocol))
+	if err != nil {
+		return -1, fmt.Errorf("socket(%d, %d, %d): %w", s.Family, s.SockType, s.Protocol, err)
+	}
+	tmp, err := moveAbove(lt, fd, min)
+	if err != nil {
+		return -1, err
+	}
+	f, err := rs.copyFromTask(t, tmp)
+	if err != nil {
+		return -1, err
+	}
+	rs.ctlFiles[objref] = f
+	if err := rs.setupInet(t, f, s); err != nil {
+		return -1, fmt.Errorf("socket %s: %w", inetName(s), err)
+	}
+	return tmp, nil
+}
+
+// setupInet gives a new socket the saved options, address and state.
+func (rs *restorer) setupInet(t *taskPlan, f *os.File, s *image.InetSocket) error {
+	fd := int(f.Fd())
+	if err := setInetOpts(fd, s); err != nil {
+		return err
+	}
+	if ts := rs.inet.streams[s.Objref]; ts != nil {
+		ts.f, ts.pid = f, t.pid
+		if err := restoreTcpStream(fd, ts); err != nil {
+			return err
+		}
+		rs.inet.pending = append(rs.inet.pending, ts)
+		return nil
+	}
+	if s.LocalPort != 0 {
+		if err := unix.Bind(fd, bindAddr(s)); err != nil {
+			return fmt.Errorf("bind: %w", err)
+		}
+	}
+	switch {
+	case s.State == image.InetListen:
+		if err := unix.Listen(fd, int(s.Backlog)); err != nil {
+			return fmt.Errorf("listen(%d): %w", s.Backlog, err)
+		}
+	case s.State == image.InetEstablished: // UDP
+		if err := unix.Connect(fd, sockaddr(s, s.Peer, s.PeerPort)); err != nil {
+			return fmt.Errorf("connect: %w", err)
+		}
+	}
+	return nil
+}
+
+// bindAddr is where to bind a socket. Binding an IPv6 socket to a
+// specific IPv6 address turns IPV6_V6ONLY on; a connected socket whose
+// connect(2) chose its address (autobind) had it off. Such a socket is
+// bound to the wildcard address and its port, and connect picks the same
+// address again.
+func bindAddr(s *image.InetSocket) unix.Sockaddr {
+	if s.Family == unix.AF_INET6 && s.State == image.InetEstablished && !v6only(s) {
+		a := netip.AddrFrom16(s.Local)
+		if !a.IsUnspecified() && !a.Is4In6() {
+			return &unix.SockaddrInet6{Port: int(s.LocalPort)}
+		}
+	}
+	return sockaddr(s, s.Local, s.LocalPort)
+}
+
+func v6only(s *image.InetSocket) bool {
+	for _, o := range s.Opts {
+		if o.Level == unix.IPPROTO_IPV6 && o.Name == unix.IPV6_V6ONLY {
+			return o.Value != 0
+		}
+	}
+	return false
+}
+
+func sockaddr(s *image.InetSocket, addr [16]byte, port uint32) unix.Sockaddr {
+	if s.Family == unix.AF_INET {
+		return &unix.SockaddrInet4{Port: int(port), Addr: [4]byte(addr[:4])}
+	}
+	return &unix.SockaddrInet6{Port: int(port), ZoneId: s.ScopeID, Addr: addr}
+}
+
+// setInetOpts sets every saved option whose value differs from the new
+// socket's: what the kernel chose by itself is left to it.
+func setInetOpts(fd int, s *image.InetSocket) error {
+	for _, o := range s.Opts {
+		cur, err := unix.GetsockoptInt(fd, int(o.Level), int(o.Name))
+		if err == nil && cur == int(o.Value) {
+			continue
+		}
+		if err := unix.SetsockoptInt(fd, int(o.Level), int(o.Name), int(o.Value)); err != nil {
+			return fmt.Errorf("setsockopt level %d name %d to %d: %w", o.Level, o.Name, o.Value, err)
+		}
+	}
+	// The kernel doubles what it is given (and FORCE passes the rmem_max
+	// and wmem_max limits the task may have been allowed past).
+	for _, b := range []struct {
+		get, force int
+		want       uint32
+	}{{unix.SO_SNDBUF, unix.SO_SNDBUFFORCE, s.SndBuf}, {unix.SO_RCVBUF, unix.SO_RCVBUFFORCE, s.RcvBuf}} {
+		cur, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, b.get)
+		if err != nil {
+			return fmt.Errorf("getsockopt buffer size %d: %w", b.get, err)
+		}
+		if uint32(cur) == b.want || b.want == 0 {
+			continue
+		}
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, b.force, int(b.want/2)); err != nil {
+			return fmt.Errorf("setsockopt buffer size %d to %d: %w", b.force, b.want/2, err)
+		}
+	}
+	for _, to := range []struct {
+		name int
+		ns   int64
+	}{{unix.SO_RCVTIMEO, s.RcvTimeoNs}, {unix.SO_SNDTIMEO, s.SndTimeoNs}} {
+		if to.ns == 0 {
+			continue
+		}
+		tv := unix.NsecToTimeval(to.ns)
+		if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, to.name, &tv); err != nil {
+			return fmt.Errorf("setsockopt timeout %d to %v: %w", to.name, time.Duration(to.ns), err)
+		}
+	}
+	if s.LingerOn != 0 {
+		l := unix.Linger{Onoff: int32(s.LingerOn), Linger: int32(s.LingerSec)}
+		if err := unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &l); err != nil {
+			return fmt.Errorf("setsockopt SO_LINGER: %w", err)
+		}
+	}
+	return nil
+}
