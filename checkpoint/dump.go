@@ -20,6 +20,13 @@ type Options struct {
 	// the tasks: it is frozen while they are seized, so that nothing forks
 	// or exits meanwhile.
 	FreezeCgroup string
+	// Container, when set, says the tree is a whole OCI container, which
+	// the runtime rebuilds from its bundle at restore: the record is
+	// written after the header, the first task must be its pid
+	// namespace's init, and of its mount namespace only the content of
+	// the tmpfs mounts on ContainerTmpfs is saved (container.go).
+	Container      *image.Container
+	ContainerTmpfs []string
 	// Logger receives progress; nil means slog.Default().
 	Logger *slog.Logger
 }

@@ -7,8 +7,10 @@ set -euo pipefail
 
 # gcc, make, libc6-dev (libc.a for the -static test builds), python3 (the
 # Python C/R test), procps (ps), util-linux (setsid), psmisc (killall for
-# people; the scripts never use it), file.
-packages=(gcc make libc6-dev python3 procps util-linux psmisc file)
+# people; the scripts never use it), file, busybox-static (the OCI bundle
+# fixture, hack/mkbundle.sh), libseccomp-dev and pkg-config (libcontainer
+# installs seccomp profiles through libseccomp: the "seccomp" build tag).
+packages=(gcc make libc6-dev python3 procps util-linux psmisc file busybox-static libseccomp-dev pkg-config)
 
 installed() {
 	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'

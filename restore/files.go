@@ -170,6 +170,9 @@ func (rs *restorer) externalFile(ext *image.ExtFile, fd int) (*os.File, error) {
 	if f, ok := rs.opts.InheritFds[ext.Key]; ok {
 		return f, nil
 	}
+	if f := rs.adoptedStdio(fd); f != nil {
+		return f, nil
+	}
 	switch fd {
 	case 0:
 		return os.Stdin, nil

@@ -28,6 +28,10 @@ type Options struct {
 	// not restored on the root task.
 	Detached bool
 	Logger   *slog.Logger
+
+	// Adopt, when set, restores a whole container into one a runtime
+	// makes (adopt.go): the image must have a CONTAINER record.
+	Adopt *Adopt
 }
 
 // Result describes the restored process.

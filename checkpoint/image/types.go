@@ -85,6 +85,12 @@ const (
 	TypeSeccomp       Type = 122
 )
 
+// Record types of format version 2.5: containers (600-609 are the
+// runtime's).
+const (
+	TypeContainer Type = 600
+)
+
 // Record is the payload of one record. Every record type is a struct
 // used through a pointer (*Header, *Vma...).
 type Record interface{ Type() Type }
@@ -137,6 +143,7 @@ var registry = []typeInfo{
 	{typ: TypeMount, name: "MOUNT", new: func() Record { return new(Mount) }},
 	{typ: TypeTmpfsFile, name: "TMPFS_FILE", new: func() Record { return new(TmpfsFile) }},
 	{typ: TypeTmpfsData, name: "TMPFS_DATA", new: func() Record { return new(TmpfsData) }},
+	{typ: TypeContainer, name: "CONTAINER", new: func() Record { return new(Container) }},
 	{typ: TypeStats, name: "STATS", new: func() Record { return new(Stats) }, skippable: true},
 }
 

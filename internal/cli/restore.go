@@ -16,7 +16,7 @@ func restoreCommand() *ucli.Command {
 	return &ucli.Command{
 		Name:      "restore",
 		Usage:     "restore a process from an image",
-		UsageText: "ckpt restore (--image FILE | --image - | --image-path DIR) [--detach] [--pid-file FILE] [--inherit-fd fd[N]:KEY ...]",
+		UsageText: "ckpt restore (--image FILE | --image - | --image-path DIR) [--detach] [--pid-file FILE] [--inherit-fd fd[N]:KEY ...]\n   ckpt restore --bundle DIR --image-path DIR [--detach] [--pid-file FILE] <container-id>",
 		Description: `Rebuilds the process with its original pid and lets it run on from where
 it was checkpointed. Without --detach, waits for it and exits with its exit
 status (128+N if killed by signal N); with --detach, returns once it runs.
@@ -26,7 +26,11 @@ the shell that started it) are external: each is connected to a file of
 ckpt restore. By default an external file that was fd 0, 1 or 2 gets ckpt
 restore's own stdin, stdout or stderr; --inherit-fd fd[N]:KEY connects the
 external file whose key is KEY (as 'ckpt inspect' shows it, e.g.
-pipe:[12345] or /dev/pts/3) to ckpt restore's fd N instead.`,
+pipe:[12345] or /dev/pts/3) to ckpt restore's fd N instead.
+
+With a container id, restores a container checkpointed with 'ckpt
+checkpoint <id>' into a new container of that id made from --bundle (see
+'ckpt run'); the container's stdio is ckpt restore's.`,
 		Flags: append([]ucli.Flag{
 			&ucli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return once the process runs"},
 			&ucli.StringFlag{Name: "pid-file", Usage: "write the restored process's pid to `FILE`"},
@@ -51,6 +55,12 @@ func parseInheritFds(specs []string) (map[string]*os.File, error) {
 }
 
 func runRestore(c *ucli.Context) error {
+	if c.NArg() > 0 {
+		return restoreContainer(c)
+	}
+	if err := containerOnly(c, containerRestoreFlags); err != nil {
+		return err
+	}
 	path, err := imagePath(c)
 	if err != nil {
 		return err
