@@ -37,6 +37,13 @@ type Options struct {
 	// TcpEstablished allows established TCP connections, saved in TCP
 	// repair mode (files_tcp.go); without it they are refused.
 	TcpEstablished bool
+	// Container, when set, says the tree is a whole OCI container, which
+	// the runtime rebuilds from its bundle at restore: the record is
+	// written after the header, the first task must be its pid
+	// namespace's init, and of its mount namespace only the content of
+	// the tmpfs mounts on ContainerTmpfs is saved (container.go).
+	Container      *image.Container
+	ContainerTmpfs []string
 	// Logger receives progress; nil means slog.Default().
 	Logger *slog.Logger
 }

@@ -32,6 +32,9 @@ type mntns struct {
 // restore, which keeps exactly the saved ones. A task whose mount
 // namespace differs from the first task's is refused.
 func (d *dumper) collectMntns(t *tree) error {
+	if d.opts.Container != nil {
+		return d.collectContainerMounts(t)
+	}
 	root := t.procs[0]
 	rootNs := mntnsOf(root.pid)
 	base := int(root.stat.PPid)

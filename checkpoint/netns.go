@@ -23,6 +23,11 @@ func (d *dumper) collectNetns(t *tree) error {
 	if err != nil || !private {
 		return err
 	}
+	if d.opts.Container != nil {
+		// A container's network is its runtime's to make again from
+		// the bundle (and whatever sets up its interfaces).
+		return nil
+	}
 	root := t.procs[0]
 	rec := &image.Netns{}
 	err = inNamespace(root.pid, "net", unix.CLONE_NEWNET, func() error {

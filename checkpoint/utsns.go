@@ -26,7 +26,13 @@ func (d *dumper) collectUtsns(t *tree) error {
 			return unsupported(p.pid, "UTS namespace", "it differs from the one of task %d: nested UTS namespaces are not supported yet", root.pid)
 		}
 	}
-	if parent := ns(root.stat.PPid); parent == "" || parent == rootNs {
+	parent := ns(int(root.stat.PPid))
+	if d.opts.Container != nil {
+		// A container's init may have been reparented anywhere: compare
+		// with ours, which is the host's.
+		parent = ns(os.Getpid())
+	}
+	if parent == "" || parent == rootNs {
 		return nil
 	}
 	u, err := utsNames(root.pid)

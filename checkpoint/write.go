@@ -19,7 +19,11 @@ func (d *dumper) write(w *image.Writer, t *tree, snaps map[*process]*snapshot) e
 	for _, p := range t.procs {
 		pstree.Tasks = append(pstree.Tasks, p.task)
 	}
-	recs := []image.Record{hdr, pstree}
+	recs := []image.Record{hdr}
+	if d.opts.Container != nil {
+		recs = append(recs, d.opts.Container)
+	}
+	recs = append(recs, pstree)
 	if sh := sharesRecord(t); sh != nil {
 		recs = append(recs, sh)
 	}

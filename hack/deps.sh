@@ -10,8 +10,10 @@ set -euo pipefail
 # people; the scripts never use it), file, tmux (TestShellJob drives an
 # interactive bash in it); nftables (nft: TCP connections are locked with it
 # between checkpoint and restore); redis-server, nginx-light (the real
-# servers of integration/servers_test.go).
-packages=(gcc make libc6-dev python3 procps util-linux psmisc file tmux nftables redis-server nginx-light)
+# servers of integration/servers_test.go); busybox-static (the OCI bundle
+# fixture, hack/mkbundle.sh), libseccomp-dev and pkg-config (libcontainer
+# installs seccomp profiles through libseccomp: the "seccomp" build tag).
+packages=(gcc make libc6-dev python3 procps util-linux psmisc file tmux nftables redis-server nginx-light busybox-static libseccomp-dev pkg-config)
 
 installed() {
 	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'

@@ -123,10 +123,10 @@ func ensureCkpt() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	cmd := exec.Command(gocmd, "build", "-o", bin, "./cmd/ckpt")
+	cmd := exec.Command(gocmd, "build", "-tags", "seccomp", "-o", bin, "./cmd/ckpt")
 	cmd.Dir = repoRoot
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build -o bin/ckpt ./cmd/ckpt: %w\n%s", err, out)
+		return "", fmt.Errorf("go build -tags seccomp -o bin/ckpt ./cmd/ckpt: %w\n%s", err, out)
 	}
 	return bin, nil
 }

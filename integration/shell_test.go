@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -150,17 +149,4 @@ func psField(pid int, col string) string {
 		return ""
 	}
 	return strings.TrimSpace(string(out))
-}
-
-// waitFor polls cond until it holds, failing the test after a generous
-// while: the terminal and the tasks on it move on their own time.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited 30s for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }

@@ -178,6 +178,9 @@ func (rs *restorer) externalFile(ext *image.ExtFile, fd int) (*os.File, error) {
 		}
 		return f, nil
 	}
+	if f := rs.adoptedStdio(fd); f != nil {
+		return f, nil
+	}
 	if ext.Kind == image.ExtTty && rs.opts.ShellJob {
 		return rs.openShellTerminal(ext)
 	}

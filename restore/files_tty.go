@@ -365,10 +365,15 @@ func (rs *restorer) ttyIoctl(t *taskPlan, term *os.File, req uint, arg uintptr, 
 // shellTerminal is the terminal the restorer runs on (its stdin), which
 // --shell-job gives the tasks instead of the one they had.
 func (rs *restorer) shellTerminal() (*os.File, error) {
-	if _, err := unix.IoctlGetTermios(int(os.Stdin.Fd()), unix.TCGETS); err != nil {
-		return nil, fmt.Errorf("--shell-job: restore's stdin is not a terminal: %w", err)
+	term, what := os.Stdin, "restore's stdin"
+	if f := rs.adoptedStdio(0); f != nil {
+		// A container's console is the one its runtime just gave it.
+		term, what = f, "the container's stdin"
 	}
-	return os.Stdin, nil
+	if _, err := unix.IoctlGetTermios(int(term.Fd()), unix.TCGETS); err != nil {
+		return nil, fmt.Errorf("--shell-job: %s is not a terminal: %w", what, err)
+	}
+	return term, nil
 }
 
 // openShellTerminal opens the restorer's terminal again for an external

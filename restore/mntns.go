@@ -80,7 +80,10 @@ func (rs *restorer) addMount(x *image.Mount) error {
 	if m.byID[x.ID] != nil {
 		return badImage("MOUNT id %d twice", x.ID)
 	}
-	if len(m.mounts) > 0 && m.byID[x.ParentID] == nil {
+	if rs.container != nil && x.Kind != image.MountTmpfs {
+		return badImage("MOUNT %d on %q of a container image is not a tmpfs", x.ID, x.MountPoint)
+	}
+	if rs.container == nil && len(m.mounts) > 0 && m.byID[x.ParentID] == nil {
 		return badImage("MOUNT %d on %q: its parent %d is not an earlier MOUNT", x.ID, x.MountPoint, x.ParentID)
 	}
 	if x.Kind == image.MountInherited && m.made {
@@ -466,6 +469,9 @@ func openInTaskRoot(pid int, p string, flags int) (int, error) {
 // in a proc instance (not checked). check is false when no identity check
 // applies.
 func (rs *restorer) imagePath(p string) (host string, check bool, err error) {
+	if rs.opts.Adopt != nil {
+		return rs.adoptedPath(p)
+	}
 	if rs.mnt == nil {
 		return p, true, nil
 	}

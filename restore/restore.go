@@ -44,6 +44,10 @@ type Options struct {
 	// image holding one is refused without it, as its checkpoint was.
 	TcpEstablished bool
 	Logger         *slog.Logger
+
+	// Adopt, when set, restores a whole container into one a runtime
+	// makes (adopt.go): the image must have a CONTAINER record.
+	Adopt *Adopt
 }
 
 // Result describes the restored process.

@@ -72,6 +72,11 @@ type restorer struct {
 	shmFiles map[uint64]*os.File     // shared memory objects, by inode
 	shmRecs  map[uint64]*image.Shmem // their records
 	curShmem uint64                  // PAGES now belong to this object (0: to the task)
+
+	// Restoring into a container (adopt.go): its CONTAINER record, and
+	// the stdio the runtime gave the stub.
+	container *image.Container
+	stdio     [3]*os.File
 }
 
 // taskPlan is one process: what the image says about it, then the live
@@ -164,6 +169,12 @@ func (rs *restorer) handle(r *image.Reader, rec image.Record) error {
 	switch rec.(type) {
 	case *image.Tail, *image.Stats:
 		return nil
+	}
+	if c, ok := rec.(*image.Container); ok {
+		return rs.addContainer(c)
+	}
+	if rs.opts.Adopt != nil && rs.container == nil {
+		return badImage("the image is not a whole container (no CONTAINER record after the HEADER): restore it with 'ckpt restore --image-path', not into a container")
 	}
 	if pt, ok := rec.(*image.Pstree); ok {
 		return rs.addPstree(pt)
@@ -453,6 +464,7 @@ func (rs *restorer) closeCopies() {
 	rs.closeDeleted()
 	rs.closeUnix()
 	rs.closeTtys()
+	rs.closeAdoptedStdio()
 	for _, f := range rs.ctlFiles {
 		if f != os.Stdin && f != os.Stdout && f != os.Stderr {
 			f.Close()

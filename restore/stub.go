@@ -49,9 +49,17 @@ func buildStub(base uint64) []byte {
 type stub struct {
 	cmd  *exec.Cmd
 	base uint64
+
+	// adopted is the pid of a stub someone else started (adopt.go), else 0.
+	adopted int
 }
 
-func (s *stub) pid() int            { return s.cmd.Process.Pid }
+func (s *stub) pid() int {
+	if s.adopted != 0 {
+		return s.adopted
+	}
+	return s.cmd.Process.Pid
+}
 func (s *stub) syscallAddr() uint64 { return s.base + stubCodeOff + stubSyscallOff }
 
 // startStub execs a stub loaded at base. extra become the stub's fds from
@@ -101,6 +109,10 @@ const stubFirstFd = 5
 
 // kill ends the stub and reaps it.
 func (s *stub) kill() {
+	if s.adopted != 0 {
+		// It is the root task; on failure the restore's abort kills it.
+		return
+	}
 	_ = s.cmd.Process.Kill()
 	_ = s.cmd.Wait()
 }

@@ -45,13 +45,23 @@ func (rs *restorer) createTree() error {
 	if base == 0 {
 		return fmt.Errorf("no room for the stub")
 	}
-	s, err := startStub(base, []*os.File{rs.ctlPidfd})
+	var s *stub
+	if rs.opts.Adopt != nil {
+		s, err = rs.adoptStub(base)
+	} else {
+		s, err = startStub(base, []*os.File{rs.ctlPidfd})
+	}
 	if err != nil {
 		return err
 	}
 	defer s.kill()
 	if err := rs.tr.SeizeStop(s.pid(), traceOpts); err != nil {
 		return fmt.Errorf("seize stub %d: %w", s.pid(), err)
+	}
+	if rs.opts.Adopt != nil {
+		// The stub is the container's init: it becomes the root task.
+		root.pid = s.pid()
+		return rs.createRest(root, base, s)
 	}
 	st, err := remote.New(rs.tr, s.pid(), s.syscallAddr())
 	if err != nil {
@@ -79,7 +89,12 @@ func (rs *restorer) createTree() error {
 		return fmt.Errorf("task %d: %w", root.rec.Pid, err)
 	}
 	_ = st.Close()
+	return rs.createRest(root, base, s)
+}
 
+// createRest makes every task but the root, which exists, from the root
+// down, sets their groups and ends the zombies.
+func (rs *restorer) createRest(root *taskPlan, base uint64, s *stub) error {
 	newTask := func(t *taskPlan) error {
 		var err error
 		if t.leader, err = remote.New(rs.tr, t.pid, s.syscallAddr()); err != nil {
@@ -87,7 +102,7 @@ func (rs *restorer) createTree() error {
 		}
 		t.leader.UseScratch(base+pageSize, pageSize)
 		t.ctlPidfd = ctlPidfdFd
-		if t.rec.Sid == t.rec.Pid {
+		if t.rec.Sid == t.rec.Pid && !rs.sessionLeader(t) {
 			if _, err := t.leader.Syscall(unix.SYS_SETSID); err != nil {
 				return fmt.Errorf("setsid: %w", err)
 			}
@@ -97,7 +112,7 @@ func (rs *restorer) createTree() error {
 	if err := newTask(root); err != nil {
 		return fmt.Errorf("task %d: %w", root.rec.Pid, err)
 	}
-	if err := rs.setupMntns(root); err != nil {
+	if err := rs.setupMntnsOrAdopted(root); err != nil {
 		return fmt.Errorf("task %d: mount namespace: %w", root.rec.Pid, err)
 	}
 	if err := rs.setupUtsns(root); err != nil {

@@ -112,6 +112,7 @@ const (
 	TypeInetSocket   Type = 330
 	TypeTcpStream    Type = 331
 	TypeTcpQueue     Type = 332
+	TypeContainer    Type = 600
 )
 
 // Record is the payload of one record. Every record type is a struct
@@ -190,6 +191,7 @@ var registry = []typeInfo{
 	{typ: TypeMount, name: "MOUNT", new: func() Record { return new(Mount) }},
 	{typ: TypeTmpfsFile, name: "TMPFS_FILE", new: func() Record { return new(TmpfsFile) }},
 	{typ: TypeTmpfsData, name: "TMPFS_DATA", new: func() Record { return new(TmpfsData) }},
+	{typ: TypeContainer, name: "CONTAINER", new: func() Record { return new(Container) }},
 	{typ: TypeStats, name: "STATS", new: func() Record { return new(Stats) }, skippable: true},
 }
 

@@ -15,16 +15,16 @@ func App() *ucli.App {
 	return &ucli.App{
 		Name:  "ckpt",
 		Usage: "checkpoint and restore Linux processes and containers",
-		Flags: []ucli.Flag{
+		Flags: append([]ucli.Flag{
 			&ucli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "log progress to stderr"},
 			&ucli.BoolFlag{Name: "debug", Usage: "log every step to stderr"},
-		},
-		Commands: []*ucli.Command{
-			checkpointCommand(),
-			restoreCommand(),
+		}, runtimeFlags...),
+		Commands: append([]*ucli.Command{
+			withFlags(checkpointCommand(), containerCheckpointFlags),
+			withFlags(restoreCommand(), containerRestoreFlags),
 			inspectCommand(),
-		},
-		ExitErrHandler: func(c *ucli.Context, err error) {},
+		}, runtimeCommands()...),
+		ExitErrHandler: logError,
 	}
 }
 
@@ -52,7 +52,7 @@ func logger(c *ucli.Context) *slog.Logger {
 	if c.Bool("debug") {
 		level = slog.LevelDebug
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	return slog.New(logHandler(c, &slog.HandlerOptions{Level: level}))
 }
 
 // imageFlags are how every command names an image: a file, "-" for

@@ -14,12 +14,17 @@ func checkpointCommand() *ucli.Command {
 	return &ucli.Command{
 		Name:      "checkpoint",
 		Usage:     "checkpoint a running process into an image",
-		UsageText: "ckpt checkpoint --pid PID (--image FILE | --image - | --image-path DIR) [--leave-running] [--ext-unix-sk] [--shell-job]",
+		UsageText: "ckpt checkpoint --pid PID (--image FILE | --image - | --image-path DIR) [--leave-running] [--ext-unix-sk] [--shell-job] [--tcp-established] [--file-locks]\n   ckpt checkpoint --image-path DIR [--leave-running] <container-id>",
 		Description: `Stops every thread of the process with ptrace, saves its state into the
 image and then kills it, unless --leave-running is given. On any failure
-the process is left running as it was and nothing is killed.`,
+the process is left running as it was and nothing is killed.
+
+With a container id instead of --pid, checkpoints that container of the
+OCI runtime (see 'ckpt run'): every process of its pid namespace, the
+content of its tmpfs mounts and its host name; the container is removed
+afterwards unless --leave-running is given.`,
 		Flags: append([]ucli.Flag{
-			&ucli.IntFlag{Name: "pid", Usage: "the process to checkpoint", Required: true},
+			&ucli.IntFlag{Name: "pid", Usage: "the process to checkpoint"},
 			&ucli.BoolFlag{Name: "leave-running", Usage: "let the process carry on after the checkpoint"},
 			&ucli.StringFlag{Name: "freeze-cgroup", Usage: "freeze this cgroup `DIR` (v1 freezer or v2) while seizing the tasks it holds; " +
 				"by default the process's own cgroup is frozen when it holds the process's tree and nothing else"},
@@ -34,6 +39,15 @@ the process is left running as it was and nothing is killed.`,
 }
 
 func runCheckpoint(c *ucli.Context) (err error) {
+	if c.NArg() > 0 {
+		return checkpointContainer(c)
+	}
+	if !c.IsSet("pid") {
+		return fmt.Errorf("give --pid PID, or a container id")
+	}
+	if err := containerOnly(c, containerCheckpointFlags); err != nil {
+		return err
+	}
 	path, err := imagePath(c)
 	if err != nil {
 		return err

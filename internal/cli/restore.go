@@ -16,7 +16,7 @@ func restoreCommand() *ucli.Command {
 	return &ucli.Command{
 		Name:      "restore",
 		Usage:     "restore a process from an image",
-		UsageText: "ckpt restore (--image FILE | --image - | --image-path DIR) [--detach] [--pid-file FILE] [--inherit-fd fd[N]:KEY ...] [--ext-unix-sk] [--shell-job]",
+		UsageText: "ckpt restore (--image FILE | --image - | --image-path DIR) [--detach] [--pid-file FILE] [--inherit-fd fd[N]:KEY ...] [--ext-unix-sk] [--shell-job] [--tcp-established] [--file-locks]\n   ckpt restore --bundle DIR --image-path DIR [--detach] [--pid-file FILE] <container-id>",
 		Description: `Rebuilds the process with its original pid and lets it run on from where
 it was checkpointed. Without --detach, waits for it and exits with its exit
 status (128+N if killed by signal N); with --detach, returns once it runs.
@@ -30,7 +30,11 @@ pipe:[12345] or /dev/pts/3) to ckpt restore's fd N instead. A terminal
 outside (checkpointed with --shell-job) needs --shell-job here too: every
 file on it is opened again on the terminal ckpt restore's stdin is, and a
 session whose controlling terminal it was gets that terminal, with its
-foreground process group.`,
+foreground process group.
+
+With a container id, restores a container checkpointed with 'ckpt
+checkpoint <id>' into a new container of that id made from --bundle (see
+'ckpt run'); the container's stdio is ckpt restore's.`,
 		Flags: append([]ucli.Flag{
 			&ucli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return once the process runs"},
 			&ucli.StringFlag{Name: "pid-file", Usage: "write the restored process's pid to `FILE`"},
@@ -59,6 +63,12 @@ func parseInheritFds(specs []string) (map[string]*os.File, error) {
 }
 
 func runRestore(c *ucli.Context) error {
+	if c.NArg() > 0 {
+		return restoreContainer(c)
+	}
+	if err := containerOnly(c, containerRestoreFlags); err != nil {
+		return err
+	}
 	path, err := imagePath(c)
 	if err != nil {
 		return err

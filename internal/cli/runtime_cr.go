@@ -1,0 +1,148 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+
+	ucli "github.com/urfave/cli/v2"
+
+	ckptrt "github.com/ckpt/ckpt/runtime"
+)
+
+// runc's checkpoint and restore flags that only the container forms take.
+// Those ckpt does not implement are refused by name when given: a caller
+// relying on one must not get a checkpoint without it.
+var (
+	containerCheckpointFlags = []ucli.Flag{
+		&ucli.StringFlag{Name: "work-path", Usage: "container form: `DIR` for logs and statistics (ckpt writes none there)"},
+		&ucli.BoolFlag{Name: "empty-ns", Usage: "not supported"},
+		&ucli.StringFlag{Name: "manage-cgroups-mode", Usage: "not supported"},
+		&ucli.IntFlag{Name: "status-fd", Usage: "not supported"},
+		&ucli.BoolFlag{Name: "pre-dump", Usage: "not supported"},
+		&ucli.StringFlag{Name: "parent-path", Usage: "not supported"},
+		&ucli.BoolFlag{Name: "auto-dedup", Usage: "not supported"},
+		&ucli.BoolFlag{Name: "lazy-pages", Usage: "not supported"},
+		&ucli.StringFlag{Name: "page-server", Usage: "not supported"},
+		&ucli.StringFlag{Name: "lsm-profile", Usage: "not supported"},
+		&ucli.StringFlag{Name: "lsm-mount-context", Usage: "not supported"},
+	}
+	containerRestoreFlags = []ucli.Flag{
+		&ucli.StringFlag{Name: "bundle", Aliases: []string{"b"}, Usage: "container form: `DIR` of the bundle to make the container from"},
+		&ucli.StringFlag{Name: "work-path", Usage: "container form: `DIR` for logs (ckpt writes none there)"},
+		&ucli.StringFlag{Name: "console-socket", Usage: "container form: unix socket `PATH` to send the new terminal's master to"},
+		&ucli.BoolFlag{Name: "no-subreaper", Usage: "container form: accepted; ckpt restore is no subreaper"},
+		&ucli.BoolFlag{Name: "no-pivot", Usage: "container form: do not use pivot_root to enter the rootfs"},
+		&ucli.BoolFlag{Name: "empty-ns", Usage: "not supported"},
+		&ucli.StringFlag{Name: "manage-cgroups-mode", Usage: "not supported"},
+		&ucli.BoolFlag{Name: "auto-dedup", Usage: "not supported"},
+		&ucli.BoolFlag{Name: "lazy-pages", Usage: "not supported"},
+		&ucli.StringFlag{Name: "lsm-profile", Usage: "not supported"},
+		&ucli.StringFlag{Name: "lsm-mount-context", Usage: "not supported"},
+	}
+)
+
+// withFlags adds the container form's flags to the checkpoint and restore
+// commands.
+func withFlags(cmd *ucli.Command, flags []ucli.Flag) *ucli.Command {
+	cmd.Flags = append(cmd.Flags, flags...)
+	return cmd
+}
+
+// containerFlagsOK are the flags the container forms implement; any
+// other flag given with a container id is refused by name, also flags
+// added for the process form later, until the container form passes them
+// on.
+var (
+	// shell-job: a container's stdio and console are always its caller's.
+	checkpointContainerOK = map[string]bool{"image-path": true, "leave-running": true, "work-path": true,
+		"tcp-established": true, "file-locks": true, "ext-unix-sk": true, "shell-job": true}
+	restoreContainerOK = map[string]bool{"image-path": true, "bundle": true, "work-path": true, "detach": true,
+		"pid-file": true, "console-socket": true, "no-pivot": true, "no-subreaper": true,
+		"tcp-established": true, "file-locks": true, "ext-unix-sk": true, "shell-job": true}
+)
+
+// refuseUnsupported fails on the first flag given that the container form
+// does not implement.
+func refuseUnsupported(c *ucli.Context, ok map[string]bool) error {
+	for _, name := range c.LocalFlagNames() {
+		canon := name
+		for _, f := range c.Command.Flags {
+			for _, n := range f.Names() {
+				if n == name {
+					canon = f.Names()[0]
+				}
+			}
+		}
+		if !ok[canon] {
+			return ckptrt.NotSupported(fmt.Sprintf("%s --%s with a container id", c.Command.Name, canon))
+		}
+	}
+	return nil
+}
+
+// containerOnly refuses container-form flags in the process form.
+func containerOnly(c *ucli.Context, flags []ucli.Flag) error {
+	for _, f := range flags {
+		name := f.Names()[0]
+		if c.IsSet(name) {
+			if !checkpointContainerOK[name] && !restoreContainerOK[name] {
+				return ckptrt.NotSupported(fmt.Sprintf("%s --%s", c.Command.Name, name))
+			}
+			return fmt.Errorf("--%s is for the container form: %s --%s ... <container-id>", name, c.Command.Name, name)
+		}
+	}
+	return nil
+}
+
+func checkpointContainer(c *ucli.Context) error {
+	id, err := oneID(c)
+	if err != nil {
+		return err
+	}
+	for _, f := range []string{"pid", "image", "freeze-cgroup"} {
+		if c.IsSet(f) {
+			return fmt.Errorf("--%s is for a process, not a container: give --image-path DIR", f)
+		}
+	}
+	if err := refuseUnsupported(c, checkpointContainerOK); err != nil {
+		return err
+	}
+	if p := c.String("work-path"); p != "" {
+		if err := os.MkdirAll(p, 0o700); err != nil {
+			return err
+		}
+	}
+	err = runtimeOf(c).Checkpoint(c.Context, id, ckptrt.CheckpointOpts{
+		ImagePath: absPath(c, "image-path"), LeaveRunning: c.Bool("leave-running"),
+		TcpEstablished: c.Bool("tcp-established"), FileLocks: c.Bool("file-locks"), ExtUnixSk: c.Bool("ext-unix-sk"),
+	})
+	if err != nil {
+		return ucli.Exit(err.Error(), 1)
+	}
+	return nil
+}
+
+func restoreContainer(c *ucli.Context) error {
+	id, err := oneID(c)
+	if err != nil {
+		return err
+	}
+	if err := refuseUnsupported(c, restoreContainerOK); err != nil {
+		return err
+	}
+	if p := c.String("work-path"); p != "" {
+		if err := os.MkdirAll(p, 0o700); err != nil {
+			return err
+		}
+	}
+	code, err := runtimeOf(c).Restore(c.Context, id, ckptrt.RestoreOpts{
+		CreateOpts: ckptrt.CreateOpts{Bundle: absPath(c, "bundle"), NoPivot: c.Bool("no-pivot")},
+		ImagePath:  absPath(c, "image-path"), Detach: c.Bool("detach"), PidFile: absPath(c, "pid-file"),
+		ConsoleSocket:  absPath(c, "console-socket"),
+		TcpEstablished: c.Bool("tcp-established"), FileLocks: c.Bool("file-locks"), ExtUnixSk: c.Bool("ext-unix-sk"),
+	})
+	if err != nil {
+		return ucli.Exit(err.Error(), 1)
+	}
+	return exitCode(code)
+}

@@ -1,0 +1,240 @@
+package runtime
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/runc/libcontainer/configs"
+	"golang.org/x/sys/unix"
+
+	"github.com/ckpt/ckpt/checkpoint"
+	"github.com/ckpt/ckpt/checkpoint/image"
+)
+
+// ImageName is the image file inside an --image-path directory.
+const ImageName = "image.ckpt"
+
+// CheckpointOpts are `checkpoint <id>`'s options.
+type CheckpointOpts struct {
+	ImagePath    string
+	LeaveRunning bool
+	// The engine's permissions for state leading outside the container
+	// (runc's flags of the same names).
+	TcpEstablished, FileLocks, ExtUnixSk bool
+}
+
+// Checkpoint saves the whole container (every process of its pid
+// namespace, the content of its tmpfs mounts, its host name) into
+// ImagePath. Unless LeaveRunning, the container is gone afterwards.
+func (r *Runtime) Checkpoint(ctx context.Context, id string, o CheckpointOpts) (err error) {
+	c, err := r.Load(id)
+	if err != nil {
+		return err
+	}
+	st, err := c.Status()
+	if err != nil {
+		return err
+	}
+	if st != libcontainer.Running {
+		return fmt.Errorf("container %s is %s: only a running container can be checkpointed", id, st)
+	}
+	ls, err := c.State()
+	if err != nil {
+		return err
+	}
+	cfg := c.Config()
+	if !cfg.Namespaces.IsPrivate(configs.NEWPID) {
+		return notSupported("checkpoint of container %s: it shares its pid namespace, so its processes are not a whole pid namespace", id)
+	}
+	rec, err := containerRecord(c, &cfg)
+	if err != nil {
+		return err
+	}
+	if o.ImagePath == "" {
+		return fmt.Errorf("checkpoint needs --image-path DIR")
+	}
+	if err := os.MkdirAll(o.ImagePath, 0o700); err != nil {
+		return err
+	}
+	path := filepath.Join(o.ImagePath, ImageName)
+	_, statErr := os.Lstat(path)
+	created := os.IsNotExist(statErr)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := f.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+		// A refusal before anything was written leaves no file; a later
+		// failure leaves the image with its ERROR record, which says why.
+		if fi, serr := os.Stat(path); err != nil && created && serr == nil && fi.Size() == 0 {
+			os.Remove(path)
+		}
+	}()
+	opts := checkpoint.Options{
+		LeaveRunning:   o.LeaveRunning,
+		FreezeCgroup:   freezerOf(ls.CgroupPaths),
+		Container:      rec,
+		ContainerTmpfs: tmpfsMounts(&cfg),
+		// The container's stdio, a console included, is its caller's:
+		// restore connects it to what its own caller gives.
+		ShellJob:       true,
+		TcpEstablished: o.TcpEstablished,
+		FileLocks:      o.FileLocks,
+		ExtUnixSk:      o.ExtUnixSk,
+		Logger:         r.log(),
+	}
+	if _, err := checkpoint.Dump(ctx, ls.InitProcessPid, f, opts); err != nil {
+		return fmt.Errorf("checkpoint of container %s (init %d): %w", id, ls.InitProcessPid, err)
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if o.LeaveRunning {
+		return nil
+	}
+	// The engine killed every task: the container is stopped; remove it
+	// as runc does, so that its id can be used again.
+	waitGone(c)
+	if err := c.Destroy(); err != nil {
+		return fmt.Errorf("container %s: destroy after checkpoint: %w", id, err)
+	}
+	return nil
+}
+
+// freezerOf picks the cgroup the engine freezes: the v1 freezer's, else
+// the v2 one.
+func freezerOf(paths map[string]string) string {
+	if p := paths["freezer"]; p != "" {
+		return p
+	}
+	return paths[""]
+}
+
+// tmpfsMounts are the container's tmpfs mounts whose content lives only
+// in memory: all but /dev, which libcontainer fills with device nodes from
+// the bundle.
+func tmpfsMounts(cfg *configs.Config) []string {
+	var out []string
+	for _, m := range cfg.Mounts {
+		if m.Device == "tmpfs" && m.Destination != "/dev" {
+			out = append(out, m.Destination)
+		}
+	}
+	return out
+}
+
+// containerRecord is the CONTAINER record: what restore checks a bundle
+// against.
+func containerRecord(c *libcontainer.Container, cfg *configs.Config) (*image.Container, error) {
+	bundle := Bundle(c)
+	rec := &image.Container{ID: c.ID(), Bundle: bundle, Rootfs: cfg.Rootfs, Hostname: cfg.Hostname,
+		ConfigDigest: configDigest(bundle)}
+	var st unix.Stat_t
+	if err := unix.Stat(cfg.Rootfs, &st); err != nil {
+		return nil, fmt.Errorf("container %s: rootfs: %w", c.ID(), err)
+	}
+	rec.RootfsDev, rec.RootfsIno = st.Dev, st.Ino
+	var mounts []string
+	for _, m := range cfg.Mounts {
+		mounts = append(mounts, m.Destination)
+	}
+	rec.Mounts = strings.Join(mounts, "\n")
+	return rec, nil
+}
+
+// readContainerRecord reads the CONTAINER record that follows the image's
+// HEADER, and checks the whole image's framing and digest.
+func readContainerRecord(f *os.File) (*image.Container, error) {
+	if _, err := image.Validate(f); err != nil {
+		return nil, fmt.Errorf("image %s: %w", f.Name(), err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	defer f.Seek(0, io.SeekStart)
+	rd := image.NewReader(f, image.Options{NoDigest: true})
+	for i := 0; i < 2; i++ {
+		rec, err := rd.Next()
+		if err != nil {
+			return nil, fmt.Errorf("image %s: %w", f.Name(), err)
+		}
+		if c, ok := rec.(*image.Container); ok {
+			return c, nil
+		}
+	}
+	return nil, fmt.Errorf("image %s is not a container's (no CONTAINER record): restore it with 'ckpt restore --image-path DIR' without a container id", f.Name())
+}
+
+// checkBundle refuses a bundle the image cannot be restored into, before
+// anything is made: another root file system, or a mount the container had
+// that the bundle lacks. A changed config.json is fine otherwise (limits,
+// host name, environment may change), and noted in the log.
+func (r *Runtime) checkBundle(rec *image.Container, cfg *configs.Config) error {
+	var st unix.Stat_t
+	if err := unix.Stat(cfg.Rootfs, &st); err != nil {
+		return fmt.Errorf("bundle rootfs: %w", err)
+	}
+	if st.Dev != rec.RootfsDev || st.Ino != rec.RootfsIno {
+		return fmt.Errorf("the bundle's rootfs %s is not the checkpointed container's (%s, inode %d on %#x; this is inode %d on %#x): the processes' files would not be there",
+			cfg.Rootfs, rec.Rootfs, rec.RootfsIno, rec.RootfsDev, st.Ino, st.Dev)
+	}
+	have := map[string]bool{}
+	for _, m := range cfg.Mounts {
+		have[m.Destination] = true
+	}
+	var missing []string
+	for _, m := range strings.Split(rec.Mounts, "\n") {
+		if m != "" && !have[m] {
+			missing = append(missing, m)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("the bundle lacks mounts the checkpointed container had: %s", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// configDigest is "sha256:" and the hex digest of the bundle's
+// config.json, or "" if it cannot be read.
+func configDigest(bundle string) string {
+	b, err := os.ReadFile(filepath.Join(bundle, "config.json"))
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// waitExit waits for a container's init that is our child and returns
+// its exit code as a shell reports it.
+func waitExit(pid int) (int, error) {
+	var ws unix.WaitStatus
+	for {
+		_, err := unix.Wait4(pid, &ws, 0, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return 255, fmt.Errorf("wait for %d: %w", pid, err)
+		}
+		break
+	}
+	if ws.Signaled() {
+		return 128 + int(ws.Signal()), nil
+	}
+	return ws.ExitStatus(), nil
+}
+
+// since is for the log.
+func since(t time.Time) string { return time.Since(t).Round(time.Millisecond).String() }

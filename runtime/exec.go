@@ -1,0 +1,136 @@
+package runtime
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/opencontainers/runc/libcontainer"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// ExecOpts describe a process to start in a running container: a whole
+// process spec (--process), or the bundle's process with the overrides.
+type ExecOpts struct {
+	IO
+	ProcessFile string
+	Args        []string
+	Env         []string
+	Cwd         string
+	User        string // uid[:gid]
+	AddGroups   []int
+	Caps        []string
+	Tty         bool
+	NoNewPrivs  bool
+	PidFile     string
+}
+
+// processSpec is the process exec starts.
+func (o *ExecOpts) processSpec(c *libcontainer.Container) (*specs.Process, error) {
+	if o.ProcessFile != "" {
+		b, err := os.ReadFile(o.ProcessFile)
+		if err != nil {
+			return nil, fmt.Errorf("--process: %w", err)
+		}
+		var p specs.Process
+		if err := json.Unmarshal(b, &p); err != nil {
+			return nil, fmt.Errorf("--process %s: %w", o.ProcessFile, err)
+		}
+		return &p, nil
+	}
+	if len(o.Args) == 0 {
+		return nil, fmt.Errorf("exec needs a command, or --process FILE")
+	}
+	spec, err := LoadSpec(Bundle(c))
+	if err != nil {
+		return nil, err
+	}
+	p := *spec.Process
+	p.Args = o.Args
+	p.Terminal = o.Tty
+	p.Env = append(append([]string(nil), p.Env...), o.Env...)
+	if o.Cwd != "" {
+		p.Cwd = o.Cwd
+	}
+	if o.User != "" {
+		u, g, hasG := strings.Cut(o.User, ":")
+		uid, err := strconv.ParseUint(u, 10, 32)
+		if err != nil {
+			return nil, fmt.Errorf("--user %q: want uid[:gid]", o.User)
+		}
+		p.User.UID = uint32(uid)
+		if hasG {
+			gid, err := strconv.ParseUint(g, 10, 32)
+			if err != nil {
+				return nil, fmt.Errorf("--user %q: want uid[:gid]", o.User)
+			}
+			p.User.GID = uint32(gid)
+		}
+	}
+	for _, g := range o.AddGroups {
+		p.User.AdditionalGids = append(p.User.AdditionalGids, uint32(g))
+	}
+	if len(o.Caps) > 0 && p.Capabilities != nil {
+		cp := *p.Capabilities
+		for _, c := range o.Caps {
+			cp.Bounding = append(cp.Bounding, c)
+			cp.Effective = append(cp.Effective, c)
+			cp.Permitted = append(cp.Permitted, c)
+		}
+		p.Capabilities = &cp
+	}
+	if o.NoNewPrivs {
+		p.NoNewPrivileges = true
+	}
+	return &p, nil
+}
+
+// Exec starts a process in a running container. Detached it returns once
+// the process runs; otherwise it returns the process's exit code.
+func (r *Runtime) Exec(id string, o ExecOpts) (int, error) {
+	c, err := r.Load(id)
+	if err != nil {
+		return 0, err
+	}
+	st, err := c.Status()
+	if err != nil {
+		return 0, err
+	}
+	if st != libcontainer.Running {
+		return 0, fmt.Errorf("container %s is %s: exec needs a running container", id, st)
+	}
+	ps, err := o.processSpec(c)
+	if err != nil {
+		return 0, err
+	}
+	p, err := newProcess(ps, false)
+	if err != nil {
+		return 0, err
+	}
+	io, err := setupIO(p, ps.Terminal, o.IO)
+	if err != nil {
+		return 0, err
+	}
+	defer io.close()
+	if err := c.Run(p); err != nil {
+		return 0, fmt.Errorf("container %s: exec: %w", id, err)
+	}
+	if err := io.started(); err != nil {
+		_ = p.Signal(unix.SIGKILL)
+		_, _ = p.Wait()
+		return 0, err
+	}
+	if o.PidFile != "" {
+		pid, _ := p.Pid()
+		if err := writePidFile(o.PidFile, pid); err != nil {
+			return 0, err
+		}
+	}
+	if o.Detach {
+		return 0, nil
+	}
+	return forward(p)
+}

@@ -1,0 +1,245 @@
+package runtime
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+
+	"github.com/containerd/console"
+	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/runc/libcontainer/configs"
+	"github.com/opencontainers/runc/libcontainer/utils"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// IO says how a container process gets its standard streams.
+type IO struct {
+	// Detach: the caller does not wait; without a terminal the process
+	// gets the caller's own stdio, as runc's detached mode does.
+	Detach bool
+	// ConsoleSocket is a unix socket path the terminal's master end is
+	// sent to (SCM_RIGHTS) when the process has a terminal.
+	ConsoleSocket string
+	// ExtraFiles become the process's fds 3, 4, ... (--preserve-fds).
+	ExtraFiles []*os.File
+}
+
+// rlimitNames maps the spec's rlimit names to their numbers.
+var rlimitNames = map[string]int{
+	"RLIMIT_CPU": unix.RLIMIT_CPU, "RLIMIT_FSIZE": unix.RLIMIT_FSIZE, "RLIMIT_DATA": unix.RLIMIT_DATA,
+	"RLIMIT_STACK": unix.RLIMIT_STACK, "RLIMIT_CORE": unix.RLIMIT_CORE, "RLIMIT_RSS": unix.RLIMIT_RSS,
+	"RLIMIT_NPROC": unix.RLIMIT_NPROC, "RLIMIT_NOFILE": unix.RLIMIT_NOFILE, "RLIMIT_MEMLOCK": unix.RLIMIT_MEMLOCK,
+	"RLIMIT_AS": unix.RLIMIT_AS, "RLIMIT_LOCKS": unix.RLIMIT_LOCKS, "RLIMIT_SIGPENDING": unix.RLIMIT_SIGPENDING,
+	"RLIMIT_MSGQUEUE": unix.RLIMIT_MSGQUEUE, "RLIMIT_NICE": unix.RLIMIT_NICE, "RLIMIT_RTPRIO": unix.RLIMIT_RTPRIO,
+	"RLIMIT_RTTIME": unix.RLIMIT_RTTIME,
+}
+
+// newProcess turns a spec process into libcontainer's.
+func newProcess(p *specs.Process, init bool) (*libcontainer.Process, error) {
+	lp := &libcontainer.Process{
+		Args:            p.Args,
+		Env:             p.Env,
+		UID:             int(p.User.UID),
+		GID:             int(p.User.GID),
+		Cwd:             p.Cwd,
+		Label:           p.SelinuxLabel,
+		AppArmorProfile: p.ApparmorProfile,
+		NoNewPrivileges: &p.NoNewPrivileges,
+		Init:            init,
+	}
+	if len(p.Args) == 0 {
+		return nil, fmt.Errorf("the process has no args")
+	}
+	if p.User.Username != "" {
+		return nil, notSupported("process user %q by name: give a uid and gid", p.User.Username)
+	}
+	for _, g := range p.User.AdditionalGids {
+		lp.AdditionalGroups = append(lp.AdditionalGroups, int(g))
+	}
+	if c := p.Capabilities; c != nil {
+		lp.Capabilities = &configs.Capabilities{Bounding: c.Bounding, Effective: c.Effective,
+			Inheritable: c.Inheritable, Permitted: c.Permitted, Ambient: c.Ambient}
+	}
+	for _, rl := range p.Rlimits {
+		n, ok := rlimitNames[rl.Type]
+		if !ok {
+			return nil, fmt.Errorf("unknown rlimit %q", rl.Type)
+		}
+		lp.Rlimits = append(lp.Rlimits, configs.Rlimit{Type: n, Hard: rl.Hard, Soft: rl.Soft})
+	}
+	return lp, nil
+}
+
+// stdio connects a process to its streams before it starts; the returned
+// function finishes the job once it has started (receive the terminal,
+// copy it to ours) and the closer undoes everything.
+type stdio struct {
+	console  *os.File // our end of the socket the master arrives on
+	conn     *os.File // the console socket given by the caller
+	terminal bool
+	detach   bool
+	master   console.Console
+	restore  func()
+}
+
+func setupIO(p *libcontainer.Process, terminal bool, o IO) (*stdio, error) {
+	s := &stdio{terminal: terminal, detach: o.Detach}
+	p.ExtraFiles = append(p.ExtraFiles, o.ExtraFiles...)
+	if !terminal {
+		if o.ConsoleSocket != "" {
+			return nil, fmt.Errorf("--console-socket is for a process with a terminal: the process has terminal false")
+		}
+		p.Stdin, p.Stdout, p.Stderr = os.Stdin, os.Stdout, os.Stderr
+		return s, nil
+	}
+	if o.ConsoleSocket != "" {
+		conn, err := net.Dial("unix", o.ConsoleSocket)
+		if err != nil {
+			return nil, fmt.Errorf("console socket %s: %w", o.ConsoleSocket, err)
+		}
+		uc, ok := conn.(*net.UnixConn)
+		if !ok {
+			conn.Close()
+			return nil, fmt.Errorf("console socket %s is not a unix socket", o.ConsoleSocket)
+		}
+		f, err := uc.File()
+		conn.Close()
+		if err != nil {
+			return nil, err
+		}
+		s.conn = f
+		p.ConsoleSocket = f
+		return s, nil
+	}
+	if o.Detach {
+		return nil, fmt.Errorf("a detached process with a terminal needs --console-socket to hand the terminal to")
+	}
+	parent, child, err := utils.NewSockPair("console")
+	if err != nil {
+		return nil, err
+	}
+	s.console = parent
+	s.conn = child
+	p.ConsoleSocket = child
+	return s, nil
+}
+
+// started runs once the process exists: with our own terminal socket, take
+// the master and copy it to and from our stdio.
+func (s *stdio) started() error {
+	if s.conn != nil {
+		s.conn.Close()
+		s.conn = nil
+	}
+	if s.console == nil {
+		return nil
+	}
+	f, err := utils.RecvFile(s.console)
+	if err != nil {
+		return fmt.Errorf("receive the terminal: %w", err)
+	}
+	c, err := console.ConsoleFromFile(f)
+	if err != nil {
+		return err
+	}
+	s.master = c
+	if cur, err := console.ConsoleFromFile(os.Stdin); err == nil {
+		if err := cur.SetRaw(); err == nil {
+			s.restore = func() { _ = cur.Reset() }
+		}
+		if ws, err := cur.Size(); err == nil {
+			_ = c.Resize(ws)
+		}
+	}
+	go func() { _, _ = copyTo(c, os.Stdin) }()
+	go func() { _, _ = copyTo(os.Stdout, c) }()
+	return nil
+}
+
+func copyTo(dst interface{ Write([]byte) (int, error) }, src interface{ Read([]byte) (int, error) }) (int64, error) {
+	buf := make([]byte, 32*1024)
+	var n int64
+	for {
+		r, err := src.Read(buf)
+		if r > 0 {
+			w, werr := dst.Write(buf[:r])
+			n += int64(w)
+			if werr != nil {
+				return n, werr
+			}
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+}
+
+func (s *stdio) close() {
+	if s.restore != nil {
+		s.restore()
+	}
+	if s.conn != nil {
+		s.conn.Close()
+	}
+	if s.console != nil {
+		s.console.Close()
+	}
+	if s.master != nil {
+		s.master.Close()
+	}
+}
+
+// forward passes the signals a foreground runtime receives on to the
+// process, as runc does, and returns its exit code once it ends.
+func forward(p *libcontainer.Process) (int, error) {
+	sigs := make(chan os.Signal, 16)
+	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH)
+	defer signal.Stop(sigs)
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		for {
+			select {
+			case s := <-sigs:
+				_ = p.Signal(s)
+			case <-done:
+				return
+			}
+		}
+	}()
+	st, err := p.Wait()
+	if st == nil {
+		return 255, fmt.Errorf("wait: %w", err)
+	}
+	ws, ok := st.Sys().(unix.WaitStatus)
+	if !ok {
+		return st.ExitCode(), nil
+	}
+	return utils.ExitStatus(ws), nil
+}
+
+// ParseSignal accepts "KILL", "SIGKILL" and "9".
+func ParseSignal(s string) (unix.Signal, error) {
+	if s == "" {
+		return unix.SIGTERM, nil
+	}
+	var n int
+	if _, err := fmt.Sscanf(s, "%d", &n); err == nil && fmt.Sprint(n) == s {
+		if n <= 0 || n > 64 {
+			return 0, fmt.Errorf("signal %s out of range", s)
+		}
+		return unix.Signal(n), nil
+	}
+	name := strings.ToUpper(s)
+	if !strings.HasPrefix(name, "SIG") {
+		name = "SIG" + name
+	}
+	sig := unix.SignalNum(name)
+	if sig == 0 {
+		return 0, fmt.Errorf("unknown signal %q", s)
+	}
+	return sig, nil
+}
