@@ -11,7 +11,7 @@ const (
 	MagicTail uint64 = 0x002d2a0cc0deef00
 
 	VersionMajor uint16 = 2
-	VersionMinor uint16 = 4
+	VersionMinor uint16 = 5
 
 	PageSize          = 4096
 	PageShift         = 12
