@@ -24,7 +24,17 @@ const scratchSize = addrspace.PageSize
 // in a hole far from every mapping (so it cannot merge with a neighbour)
 // and unmapped again before memory is dumped. /proc/PID/maps was read
 // before, so the page never shows up in the image.
-func (d *dumper) collectInjected(p *process) (err error) {
+func (d *dumper) collectInjected(p *process) error {
+	return d.inject(p, func(leader *remote.Task, insn, addr uint64) error {
+		return d.collectInjectedWith(p, leader, insn, addr)
+	})
+}
+
+// inject runs fn with a remote view of p's leader that can run syscalls,
+// and a scratch page mapped in the task for their arguments (at addr, away
+// from every mapping, gone again when fn returns). insn is the task's
+// syscall instruction, for other threads' remote views.
+func (d *dumper) inject(p *process, fn func(rt *remote.Task, insn, addr uint64) error) (err error) {
 	insn, err := syscallInsn(p.vmas)
 	if err != nil {
 		return unsupported(p.pid, "vdso", "%v", err)
@@ -33,21 +43,25 @@ func (d *dumper) collectInjected(p *process) (err error) {
 	if addr == 0 {
 		return fmt.Errorf("no room for a scratch page in task %d", p.pid)
 	}
-	leader, err := remote.New(d.tr, p.pid, insn)
+	rt, err := remote.New(d.tr, p.pid, insn)
 	if err != nil {
 		return err
 	}
 	defer func() {
-		if cerr := leader.UnmapScratch(); cerr != nil && err == nil {
+		if cerr := rt.UnmapScratch(); cerr != nil && err == nil {
 			err = cerr
 		}
-		if cerr := leader.Close(); cerr != nil && err == nil {
+		if cerr := rt.Close(); cerr != nil && err == nil {
 			err = cerr
 		}
 	}()
-	if err := leader.MapScratch(addr, scratchSize, unix.PROT_READ|unix.PROT_WRITE); err != nil {
+	if err := rt.MapScratch(addr, scratchSize, unix.PROT_READ|unix.PROT_WRITE); err != nil {
 		return err
 	}
+	return fn(rt, insn, addr)
+}
+
+func (d *dumper) collectInjectedWith(p *process, leader *remote.Task, insn, addr uint64) (err error) {
 	if p.shares&image.ShareSighand == 0 {
 		if err := d.collectSighand(p, leader); err != nil {
 			return fmt.Errorf("signal handlers: %w", err)

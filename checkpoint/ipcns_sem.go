@@ -8,7 +8,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ckpt/ckpt/checkpoint/image"
-	"github.com/ckpt/ckpt/internal/addrspace"
 	"github.com/ckpt/ckpt/internal/kernel"
 	"github.com/ckpt/ckpt/internal/proc"
 	"github.com/ckpt/ckpt/internal/ptrace"
@@ -95,30 +94,13 @@ func (d *dumper) collectSemUndo(t *tree, sems []*image.IpcSem) error {
 // include/uapi/linux/sem.h); combined probes beyond it go per semaphore.
 const semopMax = 500
 
-func (d *dumper) taskSemUndo(p *process, sems []*image.IpcSem) (err error) {
-	insn, err := syscallInsn(p.vmas)
-	if err != nil {
-		return unsupported(p.pid, "vdso", "%v", err)
-	}
-	addr := addrspace.FindGap(scratchSize, vmaRanges(p.vmas))
-	if addr == 0 {
-		return fmt.Errorf("no room for a scratch page in task %d", p.pid)
-	}
-	rt, err := remote.New(d.tr, p.pid, insn)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if cerr := rt.UnmapScratch(); cerr != nil && err == nil {
-			err = cerr
-		}
-		if cerr := rt.Close(); cerr != nil && err == nil {
-			err = cerr
-		}
-	}()
-	if err := rt.MapScratch(addr, scratchSize, unix.PROT_READ|unix.PROT_WRITE); err != nil {
-		return err
-	}
+func (d *dumper) taskSemUndo(p *process, sems []*image.IpcSem) error {
+	return d.inject(p, func(rt *remote.Task, _, _ uint64) error {
+		return d.probeSemUndo(p, rt, sems)
+	})
+}
+
+func (d *dumper) probeSemUndo(p *process, rt *remote.Task, sems []*image.IpcSem) error {
 	for _, s := range sems {
 		pr := semProber{rt: rt, set: s}
 		all := make([]int, len(s.Values))

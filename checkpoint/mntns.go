@@ -9,7 +9,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ckpt/ckpt/checkpoint/image"
-	"github.com/ckpt/ckpt/internal/addrspace"
 	"github.com/ckpt/ckpt/internal/proc"
 	"github.com/ckpt/ckpt/internal/remote"
 )
@@ -249,33 +248,21 @@ func (d *dumper) tmpfsRoot(root *process, mounts []proc.MountInfo, i int) (int, 
 // the file it got (a detached copy of that one mount, no submounts) into
 // our fd table, closing the task's.
 func (d *dumper) cloneMount(p *process, mp string) (fd int, err error) {
-	insn, err := syscallInsn(p.vmas)
-	if err != nil {
-		return -1, err
+	fd = -1
+	err = d.inject(p, func(rt *remote.Task, _, _ uint64) error {
+		var err error
+		fd, err = openTreeIn(p, rt, mp)
+		return err
+	})
+	if err != nil && fd >= 0 {
+		unix.Close(fd)
+		fd = -1
 	}
-	addr := addrspace.FindGap(scratchSize, vmaRanges(p.vmas))
-	if addr == 0 {
-		return -1, fmt.Errorf("no room for a scratch page in task %d", p.pid)
-	}
-	rt, err := remote.New(d.tr, p.pid, insn)
-	if err != nil {
-		return -1, err
-	}
-	defer func() {
-		if cerr := rt.UnmapScratch(); cerr != nil && err == nil {
-			err = cerr
-		}
-		if cerr := rt.Close(); cerr != nil && err == nil {
-			err = cerr
-		}
-		if err != nil && fd >= 0 {
-			unix.Close(fd)
-			fd = -1
-		}
-	}()
-	if err := rt.MapScratch(addr, scratchSize, unix.PROT_READ|unix.PROT_WRITE); err != nil {
-		return -1, err
-	}
+	return fd, err
+}
+
+// openTreeIn is cloneMount's work in the task.
+func openTreeIn(p *process, rt *remote.Task, mp string) (int, error) {
 	path, err := rt.PutString(mp)
 	if err != nil {
 		return -1, err
@@ -284,6 +271,7 @@ func (d *dumper) cloneMount(p *process, mp string) (fd int, err error) {
 	if err != nil {
 		return -1, fmt.Errorf("open_tree(%q) in task %d: %w", mp, p.pid, err)
 	}
+	fd := -1
 	pidfd, err := unix.PidfdOpen(p.pid, 0)
 	if err == nil {
 		fd, err = unix.PidfdGetfd(pidfd, int(tfd), 0)
@@ -293,6 +281,9 @@ func (d *dumper) cloneMount(p *process, mp string) (fd int, err error) {
 		err = fmt.Errorf("close fd %d in task %d: %w", tfd, p.pid, cerr)
 	}
 	if err != nil {
+		if fd >= 0 {
+			unix.Close(fd)
+		}
 		return -1, fmt.Errorf("take the copy of the mount on %q: %w", mp, err)
 	}
 	return fd, nil

@@ -56,28 +56,15 @@ func (rs *restorer) adoptStub(base uint64) (*stub, error) {
 	if root.rec.Flags&image.TaskFlagPidnsInit == 0 {
 		return nil, badImage("a container image whose first task %d is not its pid namespace's init", root.rec.Pid)
 	}
-	mfd, err := unix.MemfdCreate("ckpt-stub", unix.MFD_CLOEXEC|unix.MFD_EXEC)
-	if err != nil {
-		return nil, fmt.Errorf("memfd_create: %w", err)
-	}
-	memfd := os.NewFile(uintptr(mfd), "ckpt-stub")
-	defer memfd.Close()
-	if _, err := memfd.Write(buildStub(base)); err != nil {
-		return nil, fmt.Errorf("write stub: %w", err)
-	}
-	syncR, syncW, err := os.Pipe()
+	pid, err := runStub(base, func(syncW, memfd *os.File) (int, error) {
+		pid, err := rs.opts.Adopt.Start([]*os.File{syncW, memfd, rs.ctlPidfd})
+		if err != nil {
+			return 0, fmt.Errorf("start the stub as the container's init: %w", err)
+		}
+		return pid, nil
+	})
 	if err != nil {
 		return nil, err
-	}
-	defer syncR.Close()
-	pid, err := rs.opts.Adopt.Start([]*os.File{syncW, memfd, rs.ctlPidfd})
-	syncW.Close()
-	if err != nil {
-		return nil, fmt.Errorf("start the stub as the container's init: %w", err)
-	}
-	var b [1]byte
-	if n, _ := syncR.Read(b[:]); n != 0 {
-		return nil, fmt.Errorf("stub %d wrote to its sync pipe", pid)
 	}
 	if err := rs.takeStdio(pid); err != nil {
 		return nil, err

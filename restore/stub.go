@@ -66,42 +66,61 @@ func (s *stub) syscallAddr() uint64 { return s.base + stubCodeOff + stubSyscallO
 // stubFirstFd on (nil entries stay closed); stdio is ours. It returns once
 // the stub runs its own code (it closed the sync pipe).
 func startStub(base uint64, extra []*os.File) (*stub, error) {
+	var cmd *exec.Cmd
+	_, err := runStub(base, func(syncW, memfd *os.File) (int, error) {
+		// fd 3: sync pipe the stub closes; fd 4: the stub's own executable.
+		cmd = &exec.Cmd{
+			Path:       "/proc/self/fd/4",
+			Args:       []string{"ckpt-stub"},
+			Stdin:      os.Stdin,
+			Stdout:     os.Stdout,
+			Stderr:     os.Stderr,
+			ExtraFiles: append([]*os.File{syncW, memfd}, extra...),
+		}
+		if err := cmd.Start(); err != nil {
+			return 0, fmt.Errorf("exec stub: %w", err)
+		}
+		return cmd.Process.Pid, nil
+	})
+	if err != nil {
+		if cmd != nil && cmd.Process != nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+		return nil, err
+	}
+	return &stub{cmd: cmd, base: base}, nil
+}
+
+// runStub writes a stub loaded at base into a memfd and has start run it,
+// given the write end of a sync pipe and the memfd (its fds 3 and 4); it
+// returns the stub's pid once the stub runs its own code, which closes the
+// pipe first thing.
+func runStub(base uint64, start func(syncW, memfd *os.File) (int, error)) (int, error) {
 	mfd, err := unix.MemfdCreate("ckpt-stub", unix.MFD_CLOEXEC|unix.MFD_EXEC)
 	if err != nil {
-		return nil, fmt.Errorf("memfd_create: %w", err)
+		return 0, fmt.Errorf("memfd_create: %w", err)
 	}
 	memfd := os.NewFile(uintptr(mfd), "ckpt-stub")
 	defer memfd.Close()
 	if _, err := memfd.Write(buildStub(base)); err != nil {
-		return nil, fmt.Errorf("write stub: %w", err)
+		return 0, fmt.Errorf("write stub: %w", err)
 	}
 	syncR, syncW, err := os.Pipe()
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
 	defer syncR.Close()
-	// fd 3: sync pipe the stub closes; fd 4: the stub's own executable.
-	files := append([]*os.File{syncW, memfd}, extra...)
-	cmd := &exec.Cmd{
-		Path:       "/proc/self/fd/4",
-		Args:       []string{"ckpt-stub"},
-		Stdin:      os.Stdin,
-		Stdout:     os.Stdout,
-		Stderr:     os.Stderr,
-		ExtraFiles: files,
-	}
-	err = cmd.Start()
+	pid, err := start(syncW, memfd)
 	syncW.Close()
 	if err != nil {
-		return nil, fmt.Errorf("exec stub: %w", err)
+		return 0, err
 	}
 	var b [1]byte
 	if n, _ := syncR.Read(b[:]); n != 0 {
-		cmd.Process.Kill()
-		cmd.Wait()
-		return nil, fmt.Errorf("stub %d wrote to its sync pipe", cmd.Process.Pid)
+		return pid, fmt.Errorf("stub %d wrote to its sync pipe", pid)
 	}
-	return &stub{cmd: cmd, base: base}, nil
+	return pid, nil
 }
 
 // stubFirstFd is the fd number the first of startStub's extra files gets.

@@ -14,7 +14,7 @@
 #include <unistd.h>
 #include <linux/bpf.h>
 
-#include "zdtmtst.h"
+#include "refusedfd.h"
 
 static int open_it(void)
 {
@@ -30,23 +30,5 @@ static int open_it(void)
 
 int main(int argc, char **argv)
 {
-	struct stat before, after;
-	int fd;
-
-	test_init(argc, argv);
-	fd = open_it();
-	if (fd < 0 || fstat(fd, &before)) {
-		fail("create the bpf map fd: %m");
-		return 1;
-	}
-
-	test_daemon();
-	test_waitsig();
-
-	if (test_sabotage())
-		close(fd);
-	if (fstat(fd, &after) || after.st_ino != before.st_ino)
-		fail("the bpf map fd is gone or changed");
-	pass();
-	return test_exit();
+	return refused_fd_main(argc, argv, "bpf map", open_it);
 }

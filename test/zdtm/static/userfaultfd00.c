@@ -14,7 +14,7 @@
 #include <unistd.h>
 #include <linux/userfaultfd.h>
 
-#include "zdtmtst.h"
+#include "refusedfd.h"
 
 static int open_it(void)
 {
@@ -23,23 +23,5 @@ static int open_it(void)
 
 int main(int argc, char **argv)
 {
-	struct stat before, after;
-	int fd;
-
-	test_init(argc, argv);
-	fd = open_it();
-	if (fd < 0 || fstat(fd, &before)) {
-		fail("create the userfaultfd fd: %m");
-		return 1;
-	}
-
-	test_daemon();
-	test_waitsig();
-
-	if (test_sabotage())
-		close(fd);
-	if (fstat(fd, &after) || after.st_ino != before.st_ino)
-		fail("the userfaultfd fd is gone or changed");
-	pass();
-	return test_exit();
+	return refused_fd_main(argc, argv, "userfaultfd", open_it);
 }
