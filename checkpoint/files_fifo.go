@@ -112,14 +112,9 @@ func fifoData(pid, fd int, flags uint32) (int, []byte, error) {
 	if flags&unix.O_ACCMODE != unix.O_WRONLY {
 		return pipeData(pid, fd)
 	}
-	pidfd, err := unix.PidfdOpen(pid, 0)
+	w, err := stealFd(pid, fd)
 	if err != nil {
-		return 0, nil, fmt.Errorf("pidfd_open: %w", err)
-	}
-	defer unix.Close(pidfd)
-	w, err := unix.PidfdGetfd(pidfd, fd, 0)
-	if err != nil {
-		return 0, nil, fmt.Errorf("pidfd_getfd: %w", err)
+		return 0, nil, err
 	}
 	defer unix.Close(w)
 	queued, err := unix.IoctlGetInt(w, unix.TIOCINQ) // FIONREAD

@@ -3,7 +3,6 @@ package checkpoint
 import (
 	"fmt"
 	"net/netip"
-	"os"
 
 	"golang.org/x/sys/unix"
 
@@ -15,11 +14,10 @@ import (
 // over IPv4 and IPv6 are supported; every other family or protocol is
 // refused, named.
 func (d *dumper) dumpInetSocket(p *process, of *openFd, obj string) (image.Record, error) {
-	sfd, err := stealFd(p.pid, of.fd)
+	f, err := takeFd(p.pid, of.fd)
 	if err != nil {
 		return nil, fmt.Errorf("task %d %s: %w", p.pid, obj, err)
 	}
-	f := os.NewFile(uintptr(sfd), fmt.Sprintf("task-%d-fd-%d", p.pid, of.fd))
 	keep := false
 	defer func() {
 		if !keep {

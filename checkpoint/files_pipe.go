@@ -125,14 +125,9 @@ func containsObj(objs []*fileObj, o *fileObj) bool {
 // pipeData copies what is queued in a pipe without taking it: tee(2) from a
 // duplicate of the task's read end into a pipe of our own as large.
 func pipeData(pid, fd int) (int, []byte, error) {
-	pidfd, err := unix.PidfdOpen(pid, 0)
+	src, err := stealFd(pid, fd)
 	if err != nil {
-		return 0, nil, fmt.Errorf("pidfd_open: %w", err)
-	}
-	defer unix.Close(pidfd)
-	src, err := unix.PidfdGetfd(pidfd, fd, 0)
-	if err != nil {
-		return 0, nil, fmt.Errorf("pidfd_getfd: %w", err)
+		return 0, nil, err
 	}
 	defer unix.Close(src)
 	return queuedData(src)

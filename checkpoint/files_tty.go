@@ -302,17 +302,3 @@ func (d *dumper) ptyLeaks(m *fileObj, index uint32) error {
 	}
 	return nil
 }
-
-// takeFd copies fd of task pid into ckpt.
-func takeFd(pid, fd int) (*os.File, error) {
-	pidfd, err := unix.PidfdOpen(pid, 0)
-	if err != nil {
-		return nil, fmt.Errorf("pidfd_open(%d): %w", pid, err)
-	}
-	defer unix.Close(pidfd)
-	got, err := unix.PidfdGetfd(pidfd, fd, 0)
-	if err != nil {
-		return nil, fmt.Errorf("pidfd_getfd(task %d, fd %d): %w", pid, fd, err)
-	}
-	return os.NewFile(uintptr(got), fmt.Sprintf("task-%d-fd-%d", pid, fd)), nil
-}

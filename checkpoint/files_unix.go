@@ -247,21 +247,6 @@ func socketFamily(pid, fd int) string {
 	return fmt.Sprintf("family %d", fam)
 }
 
-// stealFd duplicates fd of task pid into ckpt (pidfd_getfd): the same open
-// file description, to read its state with ordinary syscalls.
-func stealFd(pid, fd int) (int, error) {
-	pidfd, err := unix.PidfdOpen(pid, 0)
-	if err != nil {
-		return -1, fmt.Errorf("pidfd_open(%d): %w", pid, err)
-	}
-	defer unix.Close(pidfd)
-	got, err := unix.PidfdGetfd(pidfd, fd, 0)
-	if err != nil {
-		return -1, fmt.Errorf("pidfd_getfd(task %d, fd %d): %w", pid, fd, err)
-	}
-	return got, nil
-}
-
 // readOptions reads the socket options a program may have set.
 func (s *unixSock) readOptions(fd int) error {
 	r := s.rec
