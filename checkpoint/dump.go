@@ -142,6 +142,9 @@ func Dump(ctx context.Context, pid int, w io.Writer, opts Options) (*Result, err
 	if err := d.resolveUnix(t); err != nil {
 		return nil, fmt.Errorf("collect: %w", err)
 	}
+	if err := d.resolveOwners(t); err != nil {
+		return nil, fmt.Errorf("collect: %w", err)
+	}
 	if err := d.resolveFifos(t); err != nil {
 		return nil, fmt.Errorf("collect: %w", err)
 	}
@@ -244,6 +247,7 @@ type dumper struct {
 	fileExtra      map[image.Record][]image.Record // records following a file's (INOTIFY_WATCH)
 	locks          map[*process][]image.Record     // FILE_LOCKs, written after the task's FDs
 	lockSeen       map[string]bool                 // locks saved, by owner and range
+	owners         map[*process][]*ownerRef        // FILE_OWNERs, written after the task's FDs
 	deleted        map[devIno]*deletedObj          // deleted files saved, by inode
 	deletedOf      map[*process][]*deletedObj      // by the task that writes them
 	ux             unixState                       // unix sockets (files_unix.go)

@@ -62,6 +62,9 @@ func (d *dumper) collectFiles(p *process) error {
 			}
 			p.files = append(p.files, obj)
 			d.files = append(d.files, obj)
+			if err := d.collectOwner(p, of); err != nil {
+				return err
+			}
 		}
 		if err := d.collectLocks(p, of, obj); err != nil {
 			return err

@@ -50,8 +50,12 @@ func privateNs(t *tree, kind, what string) (bool, error) {
 			return false, unsupported(p.pid, what, "it differs from the one of task %d: nested %ss are not supported yet", root.pid, what)
 		}
 	}
+	// /proc/PID/ns shows the thread-group leader's namespace, and a
+	// parent may have forked from another of its threads, in another one
+	// (a Go program's thread that entered a network namespace): ours
+	// being the same one also makes it the outside's.
 	parent := nsLink(root.stat.PPid, kind)
-	return parent != "" && parent != rootNs, nil
+	return parent != "" && parent != rootNs && nsLink(os.Getpid(), kind) != rootNs, nil
 }
 
 // inNamespace runs fn on an OS thread of our own that has entered pid's

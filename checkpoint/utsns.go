@@ -32,8 +32,8 @@ func (d *dumper) collectUtsns(t *tree) error {
 		// with ours, which is the host's.
 		parent = ns(os.Getpid())
 	}
-	if parent == "" || parent == rootNs {
-		return nil
+	if parent == "" || parent == rootNs || ns(os.Getpid()) == rootNs {
+		return nil // the outside's (see privateNs)
 	}
 	u, err := utsNames(root.pid)
 	if err != nil {

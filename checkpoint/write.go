@@ -114,6 +114,7 @@ func (d *dumper) writeTask(w *image.Writer, p *process, snap *snapshot) error {
 			recs = append(recs, &p.fds[i])
 		}
 		recs = append(recs, d.locks[p]...)
+		recs = append(recs, d.fileOwners(p)...)
 	}
 	for _, r := range recs {
 		if err := w.Write(r); err != nil {

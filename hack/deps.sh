@@ -10,10 +10,11 @@ set -euo pipefail
 # people; the scripts never use it), file, tmux (TestShellJob drives an
 # interactive bash in it); nftables (nft: TCP connections are locked with it
 # between checkpoint and restore); redis-server, nginx-light (the real
-# servers of integration/servers_test.go); busybox-static (the OCI bundle
+# servers of integration/servers_test.go, iproute2 the named network
+# namespaces they run in); busybox-static (the OCI bundle
 # fixture, hack/mkbundle.sh), libseccomp-dev and pkg-config (libcontainer
 # installs seccomp profiles through libseccomp: the "seccomp" build tag).
-packages=(gcc make libc6-dev python3 procps util-linux psmisc file tmux nftables redis-server nginx-light busybox-static libseccomp-dev pkg-config)
+packages=(gcc make libc6-dev python3 procps util-linux psmisc file tmux nftables redis-server nginx-light iproute2 busybox-static libseccomp-dev pkg-config)
 
 installed() {
 	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'

@@ -726,3 +726,90 @@ func TestRuntimeTerminal(t *testing.T) {
 	}
 	rt.ok("delete", "--force", "c2")
 }
+
+// TestRuntimeHTTPServer: a container running `python3 -m http.server`
+// answers on its port after a checkpoint and a restore under another id.
+// The rootfs is the busybox bundle with the host's /usr bound read-only
+// into it (Debian's python3 and its libraries; /lib and /lib64 are links
+// into /usr, as on the host). The server listens in the container's own
+// network namespace, which the runtime makes (loopback only): requests are
+// made from inside it, with busybox wget run by `ckpt exec`. The server
+// serves a tmpfs of the container, where the container's init wrote a
+// random token before it became python3: the same token after the restore
+// shows the container was restored, not started again.
+func TestRuntimeHTTPServer(t *testing.T) {
+	rt := newOCIRuntime(t)
+	python := "/usr/bin/python3"
+	if _, err := os.Stat(python); err != nil {
+		t.Skipf("no %s (hack/deps.sh installs python3)", python)
+	}
+	const port = "8000"
+	b := rt.bundle("http", func(c map[string]any) {
+		c["mounts"] = append(c["mounts"].([]any), map[string]any{
+			"destination": "/usr", "type": "bind", "source": "/usr", "options": []string{"rbind", "ro", "nosuid", "nodev"},
+		}, map[string]any{
+			"destination": "/run", "type": "tmpfs", "source": "tmpfs", "options": []string{"nosuid", "nodev", "size=1m"},
+		})
+	}, "sh", "-c", `exec </dev/null >/dev/null 2>&1
+mkdir /run/www && cp /www/index.html /run/www/ && tr -dc a-z0-9 </dev/urandom | head -c 32 >/run/www/token
+exec `+python+` -m http.server `+port+` --bind 127.0.0.1 --directory /run/www`)
+	rootfs := filepath.Join(b, "rootfs")
+	for _, l := range []string{"lib", "lib64"} {
+		if err := os.Symlink("usr/"+l, filepath.Join(rootfs, l)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(rootfs, "usr"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	body := strings.Repeat("served from a ckpt container\n", 500)
+	if err := os.MkdirAll(filepath.Join(rootfs, "www"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(rootfs, "www", "index.html"), []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	get := func(id, file string) (string, error) {
+		out, stderr, err := rt.try("exec", id, "wget", "-qO-", "http://127.0.0.1:"+port+"/"+file)
+		if err != nil {
+			return "", fmt.Errorf("%v: %s", err, stderr)
+		}
+		return out, nil
+	}
+
+	rt.ok("run", "-d", "--bundle", b, "c1")
+	var got string
+	var err error
+	waitFor(t, "the server in c1 to answer", func() bool { got, err = get("c1", "index.html"); return err == nil })
+	if got != body {
+		t.Fatalf("c1: wrong body (%d bytes)", len(got))
+	}
+	token, err := get("c1", "token")
+	if err != nil || len(token) != 32 {
+		t.Fatalf("c1: token %q: %v", token, err)
+	}
+	// The connection wget made is gone on the server's side before the
+	// checkpoint (see waitNoConn).
+	port16, _ := strconv.Atoi(port)
+	waitNoConn(t, rt.state("c1").Pid, port16)
+	img := filepath.Join(rt.dir, "img")
+	rt.ok("checkpoint", "--image-path", img, "c1")
+	rt.gone("c1")
+
+	rt.ok("restore", "--bundle", b, "--image-path", img, "-d", "c2")
+	if st := rt.state("c2"); st.Status != "running" {
+		t.Fatalf("c2 after restore: %+v", st)
+	}
+	// The restored server answers at once: it was listening at the
+	// checkpoint, so nothing waits for it to start.
+	for i := 0; i < 3; i++ {
+		if got, err = get("c2", "index.html"); err != nil || got != body {
+			t.Fatalf("c2, request %d: %v, %d bytes", i, err, len(got))
+		}
+	}
+	if got, err = get("c2", "token"); err != nil || got != token {
+		t.Fatalf("c2 serves token %q (%v); c1 served %q: the container was started again, not restored", got, err, token)
+	}
+	rt.ok("delete", "--force", "c2")
+	rt.gone("c2")
+}

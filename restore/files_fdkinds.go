@@ -7,9 +7,9 @@ import (
 )
 
 // handleFdKind takes the records of timerfds, signalfds, inotify, pidfds,
-// deleted files and file locks as restore reads them; ok is false for any
-// other record. An INOTIFY's watches must come right after it, so any other
-// record first checks none is missing.
+// deleted files, file locks and file owners as restore reads them; ok is
+// false for any other record. An INOTIFY's watches must come right after it,
+// so any other record first checks none is missing.
 func (rs *restorer) handleFdKind(rec image.Record) (ok bool, err error) {
 	if _, w := rec.(*image.InotifyWatch); !w {
 		if err := rs.inotifyComplete(); err != nil {
@@ -47,6 +47,8 @@ func (rs *restorer) handleFdKind(rec image.Record) (ok bool, err error) {
 		rs.objs[x.Objref] = x
 	case *image.FileLock:
 		return true, rs.addFileLock(rs.cur, x)
+	case *image.FileOwner:
+		return true, rs.addFileOwner(rs.cur, x)
 	default:
 		return false, nil
 	}

@@ -84,7 +84,7 @@ func (rs *restorer) addUnixSk(x *image.UnixSk) error {
 		return badImage("%s: accepted, but unnamed or pending", what)
 	case x.State != image.UnixConnected && x.Peer != 0:
 		return badImage("%s: not connected, but has peer %d", what, x.Peer)
-	case x.Flags&^uint32(unix.O_ACCMODE|unix.O_NONBLOCK) != 0:
+	case x.Flags&^uint32(unix.O_ACCMODE|unix.O_NONBLOCK|unix.O_ASYNC) != 0: // O_ASYNC: FILE_OWNER sets it
 		return badImage("%s: open flags %#o", what, x.Flags)
 	}
 	if n := x.Name; len(n) > 0 {

@@ -23,6 +23,7 @@ func (rs *restorer) finish() error {
 		{"memory", rs.finishMemory, image.ShareVM},
 		{"files", rs.restoreFiles, image.ShareFiles},
 		{"file locks", rs.restoreLocks, image.ShareFiles},
+		{"file owners", rs.restoreOwners, image.ShareFiles},
 		{"fs", rs.restoreFs, image.ShareFS},
 		{"signal handlers", rs.restoreSighand, image.ShareSighand},
 		{"task state", rs.restoreMisc, 0},

@@ -57,6 +57,8 @@ type restorer struct {
 
 	inet inetState // TCP and UDP sockets (files_inet.go)
 
+	owners map[*taskPlan][]*image.FileOwner // FILE_OWNER records by task (files_fown.go)
+
 	uts *image.Uts  // the tree's private UTS namespace
 	mnt *mntRestore // the tree's private mount namespace (MOUNT records)
 

@@ -143,6 +143,8 @@ var roundTripCases = []struct {
 	{"deleted_open/extremes", &DeletedOpen{Objref: u32max, Flags: u32max, Pos: math.MinInt64, File: u32max - 1, Reserved: u32max}},
 	{"file_lock/empty", &FileLock{}},
 	{"file_lock/extremes", &FileLock{Fd: math.MaxInt32, Kind: u32max, Write: u32max, Reserved: u32max, Start: math.MaxInt64, Len: math.MinInt64}},
+	{"file_owner/empty", &FileOwner{}},
+	{"file_owner/extremes", &FileOwner{Fd: math.MinInt32, Flags: u32max, OwnerType: u32max, Pid: math.MaxInt32, Signal: u32max, Reserved: u32max}},
 	{"unix_sk/empty", &UnixSk{Objref: 1}},
 	{"unix_sk/extremes", &UnixSk{Objref: u32max, Flags: u32max, Ino: u32max, SockType: u32max, State: u32max, Peer: u32max, Backlog: u32max,
 		Shutdown: u32max, Opts: u32max, PeerCred: math.MinInt32, RcvBuf: u32max, SndBuf: u32max, RcvTimeo: math.MaxInt64, SndTimeo: math.MinInt64,

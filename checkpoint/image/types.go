@@ -103,6 +103,7 @@ const (
 	TypeDeletedFile  Type = 316
 	TypeDeletedData  Type = 317
 	TypeDeletedOpen  Type = 318
+	TypeFileOwner    Type = 319
 	TypeFileLock     Type = 340
 	TypeUnixSk       Type = 320
 	TypeUnixQueue    Type = 321
@@ -176,6 +177,7 @@ var registry = []typeInfo{
 	{typ: TypeDeletedData, name: "DELETED_DATA", new: func() Record { return new(DeletedData) }},
 	{typ: TypeDeletedOpen, name: "DELETED_OPEN", new: func() Record { return new(DeletedOpen) }},
 	{typ: TypeFileLock, name: "FILE_LOCK", new: func() Record { return new(FileLock) }},
+	{typ: TypeFileOwner, name: "FILE_OWNER", new: func() Record { return new(FileOwner) }},
 	{typ: TypeUnixSk, name: "UNIX_SK", new: func() Record { return new(UnixSk) }},
 	{typ: TypeUnixQueue, name: "UNIX_QUEUE", new: func() Record { return new(UnixQueue) }},
 	{typ: TypeTty, name: "TTY", new: func() Record { return new(Tty) }},

@@ -19,6 +19,7 @@ func TestLayout(t *testing.T) {
 		{"sizeof(struct semid64_ds)", unsafe.Sizeof(SemidDs{}), 104},
 		{"semid64_ds.sem_nsems", unsafe.Offsetof(SemidDs{}.Nsems), 80},
 		{"sizeof(struct sembuf)", unsafe.Sizeof(Sembuf{}), 6},
+		{"sizeof(struct f_owner_ex)", unsafe.Sizeof(FOwnerEx{}), 8},
 		{"sizeof(struct unix_diag_req)", unsafe.Sizeof(UnixDiagReq{}), 24},
 		{"unix_diag_req.udiag_states", unsafe.Offsetof(UnixDiagReq{}.States), 4},
 		{"unix_diag_req.udiag_ino", unsafe.Offsetof(UnixDiagReq{}.Ino), 8},
