@@ -1,10 +1,10 @@
 # ckpt: build, test, lint, demo.
 #
-#   make build   bin/ckpt
+#   make build   bin/ckpt and bin/containerd-shim-ckpt-v2
 #   make test    dependencies, build, every package's tests (the C/R suite
 #                included, verbose so each C/R test shows) and a short fuzz run
 #   make lint    gofmt and go vet
-#   make demo    checkpoint and restore a running counter, step by step
+#   make demo    a container under containerd: checkpoint, restore, step by step
 #   make fuzz    a longer fuzz run of the image reader (FUZZTIME, default 5m)
 
 # hack/deps.sh accepts a Go at /usr/local/go/bin when none is on PATH.
@@ -21,8 +21,11 @@ all: build
 # -tags seccomp: libcontainer installs containers' seccomp profiles through
 # libseccomp (cgo; hack/deps.sh installs libseccomp-dev). Without it the
 # OCI runtime refuses a bundle with a seccomp profile.
+# containerd-shim-ckpt-v2 (containerd's shim for runtime type
+# io.containerd.ckpt.v2) drives the bin/ckpt next to it.
 build:
 	$(GO) build -tags seccomp -o bin/ckpt ./cmd/ckpt
+	$(GO) build -o bin/containerd-shim-ckpt-v2 ./cmd/containerd-shim-ckpt-v2
 
 deps:
 	hack/deps.sh

@@ -50,3 +50,9 @@ if [ "${major:-0}" -lt 1 ] || { [ "$major" -eq 1 ] && [ "${minor:-0}" -lt 26 ]; 
 	echo "deps: $gobin is $ver; ckpt needs go1.26 or newer" >&2
 	exit 1
 fi
+
+# containerd and ctr for TestContainerd and the demo, built once from the Go
+# module proxy into .cache/ (about a minute the first time).
+if ! "$(dirname "$0")/containerd.sh" build >/dev/null; then
+	echo "deps: could not build containerd (hack/containerd.sh build): TestContainerd will fail, make demo falls back to the process demo" >&2
+fi

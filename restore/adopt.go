@@ -32,6 +32,11 @@ type Adopt struct {
 	// Mounts are the mount points the runtime makes: files under them are
 	// not checked beforehand (the tasks open them in the container).
 	Mounts []string
+	// RootfsCopy says Rootfs is another mount than the checkpointed one,
+	// holding the same files (containerd restores into a new snapshot with
+	// the checkpointed rw diff applied): their device differs, and a
+	// copied-up file's inode too, so files there are checked by path only.
+	RootfsCopy bool
 }
 
 // StubExe is the path of the stub's executable in the new process, for

@@ -521,6 +521,9 @@ func (rs *restorer) checkFile(what, p string, dev, ino uint64) error {
 	if err != nil || !check {
 		return err
 	}
+	if rs.opts.Adopt != nil && rs.opts.Adopt.RootfsCopy {
+		ino = 0 // by path only: see Adopt.RootfsCopy
+	}
 	return checkFile(what, host, dev, ino)
 }
 

@@ -43,8 +43,12 @@ func (r *Runtime) Checkpoint(ctx context.Context, id string, o CheckpointOpts) (
 	if err != nil {
 		return err
 	}
-	if st != libcontainer.Running {
-		return fmt.Errorf("container %s is %s: only a running container can be checkpointed", id, st)
+	// containerd pauses a container before checkpointing it (and resumes
+	// it after): the engine's seize thaws the cgroup, so a paused
+	// container left running is paused again once its image is written.
+	paused := st == libcontainer.Paused
+	if st != libcontainer.Running && !paused {
+		return fmt.Errorf("container %s is %s: only a running or paused container can be checkpointed", id, st)
 	}
 	ls, err := c.State()
 	if err != nil {
@@ -101,6 +105,11 @@ func (r *Runtime) Checkpoint(ctx context.Context, id string, o CheckpointOpts) (
 		return err
 	}
 	if o.LeaveRunning {
+		if paused {
+			if err := c.Pause(); err != nil {
+				return fmt.Errorf("container %s: pause again after checkpoint: %w", id, err)
+			}
+		}
 		return nil
 	}
 	// The engine killed every task: the container is stopped; remove it
@@ -180,12 +189,19 @@ func readContainerRecord(f *os.File) (*image.Container, error) {
 // anything is made: another root file system, or a mount the container had
 // that the bundle lacks. A changed config.json is fine otherwise (limits,
 // host name, environment may change), and noted in the log.
-func (r *Runtime) checkBundle(rec *image.Container, cfg *configs.Config) error {
+//
+// With rootfsCopy (the bundle's RootfsCopyAnnotation), the rootfs may be
+// another mount: its maker vouches that it holds the checkpointed rootfs's
+// files, as containerd's restore does (the image's snapshot with the
+// checkpointed rw-layer diff applied).
+func (r *Runtime) checkBundle(rec *image.Container, cfg *configs.Config, rootfsCopy bool) error {
 	var st unix.Stat_t
 	if err := unix.Stat(cfg.Rootfs, &st); err != nil {
 		return fmt.Errorf("bundle rootfs: %w", err)
 	}
-	if st.Dev != rec.RootfsDev || st.Ino != rec.RootfsIno {
+	if rootfsCopy && (st.Dev != rec.RootfsDev || st.Ino != rec.RootfsIno) {
+		r.log().Info("the bundle's rootfs is a copy of the checkpointed container's", "rootfs", cfg.Rootfs, "was", rec.Rootfs)
+	} else if st.Dev != rec.RootfsDev || st.Ino != rec.RootfsIno {
 		return fmt.Errorf("the bundle's rootfs %s is not the checkpointed container's (%s, inode %d on %#x; this is inode %d on %#x): the processes' files would not be there",
 			cfg.Rootfs, rec.Rootfs, rec.RootfsIno, rec.RootfsDev, st.Ino, st.Dev)
 	}

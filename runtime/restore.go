@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ckpt/ckpt/internal/proc"
+	"github.com/ckpt/ckpt/oci"
 	"github.com/ckpt/ckpt/restore"
 )
 
@@ -62,7 +63,8 @@ func (r *Runtime) Restore(ctx context.Context, id string, o RestoreOpts) (code i
 	if err != nil {
 		return 0, err
 	}
-	if err := r.checkBundle(rec, cfg); err != nil {
+	rootfsCopy := spec.Annotations[oci.RootfsCopyAnnotation] == "true"
+	if err := r.checkBundle(rec, cfg, rootfsCopy); err != nil {
 		return 0, fmt.Errorf("restore of container %s into bundle %s: %w", rec.ID, Bundle0(cfg), err)
 	}
 	if rec.ConfigDigest != "" && rec.ConfigDigest != configDigest(Bundle0(cfg)) {
@@ -118,8 +120,9 @@ func (r *Runtime) Restore(ctx context.Context, id string, o RestoreOpts) (code i
 		mounts = append(mounts, m.Destination)
 	}
 	adopt := &restore.Adopt{
-		Rootfs: cfg.Rootfs,
-		Mounts: mounts,
+		Rootfs:     cfg.Rootfs,
+		Mounts:     mounts,
+		RootfsCopy: rootfsCopy,
 		Start: func(files []*os.File) (int, error) {
 			p.ExtraFiles = files
 			if err := c.Run(p); err != nil {

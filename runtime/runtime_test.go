@@ -54,13 +54,16 @@ func TestCheckBundle(t *testing.T) {
 		return c
 	}
 	r := &Runtime{}
-	if err := r.checkBundle(rec, cfg(rootfs, "/proc", "/run", "/extra")); err != nil {
+	if err := r.checkBundle(rec, cfg(rootfs, "/proc", "/run", "/extra"), false); err != nil {
 		t.Fatalf("a bundle with the same rootfs and more mounts: %v", err)
 	}
-	if err := r.checkBundle(rec, cfg(other, "/proc", "/run")); err == nil || !strings.Contains(err.Error(), "is not the checkpointed container's") {
+	if err := r.checkBundle(rec, cfg(other, "/proc", "/run"), true); err != nil {
+		t.Errorf("another rootfs vouched for as a copy: %v", err)
+	}
+	if err := r.checkBundle(rec, cfg(other, "/proc", "/run"), false); err == nil || !strings.Contains(err.Error(), "is not the checkpointed container's") {
 		t.Fatalf("another rootfs: %v", err)
 	}
-	if err := r.checkBundle(rec, cfg(rootfs, "/proc")); err == nil || !strings.Contains(err.Error(), "lacks mounts the checkpointed container had: /run") {
+	if err := r.checkBundle(rec, cfg(rootfs, "/proc"), false); err == nil || !strings.Contains(err.Error(), "lacks mounts the checkpointed container had: /run") {
 		t.Fatalf("a missing mount: %v", err)
 	}
 	if err := NotSupported("x --y"); !errors.Is(err, ErrNotSupported) || err.Error() != "not supported: x --y" {

@@ -15,7 +15,7 @@ import (
 var (
 	containerCheckpointFlags = []ucli.Flag{
 		&ucli.StringFlag{Name: "work-path", Usage: "container form: `DIR` for logs and statistics (ckpt writes none there)"},
-		&ucli.BoolFlag{Name: "empty-ns", Usage: "not supported"},
+		&ucli.StringSliceFlag{Name: "empty-ns", Usage: "not supported (runc takes a namespace `TYPE`)"},
 		&ucli.StringFlag{Name: "manage-cgroups-mode", Usage: "not supported"},
 		&ucli.IntFlag{Name: "status-fd", Usage: "not supported"},
 		&ucli.BoolFlag{Name: "pre-dump", Usage: "not supported"},
@@ -32,7 +32,7 @@ var (
 		&ucli.StringFlag{Name: "console-socket", Usage: "container form: unix socket `PATH` to send the new terminal's master to"},
 		&ucli.BoolFlag{Name: "no-subreaper", Usage: "container form: accepted; ckpt restore is no subreaper"},
 		&ucli.BoolFlag{Name: "no-pivot", Usage: "container form: do not use pivot_root to enter the rootfs"},
-		&ucli.BoolFlag{Name: "empty-ns", Usage: "not supported"},
+		&ucli.StringSliceFlag{Name: "empty-ns", Usage: "not supported (runc takes a namespace `TYPE`)"},
 		&ucli.StringFlag{Name: "manage-cgroups-mode", Usage: "not supported"},
 		&ucli.BoolFlag{Name: "auto-dedup", Usage: "not supported"},
 		&ucli.BoolFlag{Name: "lazy-pages", Usage: "not supported"},

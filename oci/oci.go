@@ -1,0 +1,105 @@
+// Package oci describes ckpt's checkpoint image as containerd stores it:
+// the media types of its parts and the layout of the checkpoint layer (the
+// directory a shim's checkpoint is written into, packed by containerd as a
+// tar), and checks an unpacked layer before a restore touches anything.
+//
+// containerd's client builds the checkpoint image itself (`ctr task
+// checkpoint`, `ctr containers checkpoint`): the shim only fills the
+// checkpoint directory. The names here are the ones containerd's tooling
+// recognises; docs/containerd.md describes the image.
+package oci
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/ckpt/ckpt/checkpoint/image"
+)
+
+// Media types of a containerd checkpoint image's parts. containerd picks
+// the layer to unpack for a restore by MediaTypeCheckpoint: a checkpoint
+// layer must carry exactly this type.
+const (
+	// MediaTypeCheckpoint is the checkpoint layer: a tar of the checkpoint
+	// directory (for ckpt, ImageName alone).
+	MediaTypeCheckpoint = "application/vnd.containerd.container.criu.checkpoint.criu.tar"
+	// MediaTypeCheckpointConfig is the container's OCI spec (a protobuf Any).
+	MediaTypeCheckpointConfig = "application/vnd.containerd.container.checkpoint.config.v1+proto"
+	// MediaTypeCheckpointRuntimeOptions holds the container's runtime
+	// options (runc Options) when it has any.
+	MediaTypeCheckpointRuntimeOptions = "application/vnd.containerd.container.checkpoint.runtime.options+proto"
+	// MediaTypeCheckpointOptions holds the checkpoint's options.
+	MediaTypeCheckpointOptions = "application/vnd.containerd.container.checkpoint.options.v1+proto"
+	// MediaTypeRWLayer is the diff of the container's rw layer against
+	// its base image (`--rw`).
+	MediaTypeRWLayer = "application/vnd.oci.image.layer.v1.tar+gzip"
+)
+
+// Annotations and labels containerd puts on a checkpoint image.
+const (
+	// AnnotationRefName on the index names the base image (`ctr
+	// containers checkpoint`); `ctr task checkpoint` writes
+	// AnnotationImageName instead.
+	AnnotationRefName   = "org.opencontainers.image.ref.name"
+	AnnotationImageName = "image.name"
+	// AnnotationRuntime on the index names the runtime type to restore
+	// with (RuntimeType).
+	AnnotationRuntime = "io.containerd.checkpoint.runtime"
+	// AnnotationSnapshotter on the index names the snapshotter the rw
+	// layer was taken from and the restored container gets.
+	AnnotationSnapshotter = "io.containerd.checkpoint.snapshotter"
+	// LabelCheckpoint ("true") marks a checkpoint image in the image store.
+	LabelCheckpoint = "containerd.io/checkpoint"
+)
+
+// RootfsCopyAnnotation, "true" in a bundle's config.json, lets the OCI
+// runtime's restore take a root file system other than the checkpointed
+// container's (another mount holding the same files). The shim sets it on
+// a restore: containerd restores into a new snapshot of the base image
+// with the checkpointed rw-layer diff applied.
+const RootfsCopyAnnotation = "io.ckpt.restore.rootfs-copy"
+
+// RuntimeType is the containerd runtime type served by
+// containerd-shim-ckpt-v2.
+const RuntimeType = "io.containerd.ckpt.v2"
+
+// ImageName is the engine's image inside the checkpoint layer (the same
+// name the OCI runtime's --image-path directory holds).
+const ImageName = "image.ckpt"
+
+// CheckDir checks an unpacked checkpoint layer: it must hold ImageName,
+// a complete, well-formed ckpt image (framing, payloads and digest
+// checked) of a container (a CONTAINER record after the HEADER), which
+// it returns. The error names the directory and what is wrong with it.
+func CheckDir(dir string) (*image.Container, error) {
+	path := filepath.Join(dir, ImageName)
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("checkpoint %s holds no %s: not a ckpt checkpoint (made by another runtime?)", dir, ImageName)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint %s: %w", dir, err)
+	}
+	defer f.Close()
+	if _, err := image.Validate(f); err != nil {
+		return nil, fmt.Errorf("checkpoint %s: corrupt image %s: %w", dir, ImageName, err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("checkpoint %s: %w", dir, err)
+	}
+	rd := image.NewReader(f, image.Options{NoDigest: true})
+	for i := 0; i < 2; i++ {
+		rec, err := rd.Next()
+		if err != nil {
+			return nil, fmt.Errorf("checkpoint %s: image %s: %w", dir, ImageName, err)
+		}
+		if c, ok := rec.(*image.Container); ok {
+			return c, nil
+		}
+	}
+	return nil, fmt.Errorf("checkpoint %s: image %s is a process's, not a container's (no CONTAINER record)", dir, ImageName)
+}
