@@ -79,6 +79,22 @@ func Dump(ctx context.Context, pid int, w io.Writer, opts Options) (*Result, err
 	d := &dumper{ctx: ctx, log: log, opts: opts, tr: tr, shmems: map[uint64]*shmemObj{}}
 	defer func() { d.mnt.close() }()
 	defer d.ux.close()
+	// The whole checkpoint runs on the tracer's thread: every ptrace call
+	// is then a direct one, not a hand-off to that thread and back (two
+	// futex wake-ups each, tens of thousands for a tree of 100 tasks).
+	var res *Result
+	err = tr.Do(func() error {
+		var err error
+		res, err = d.dump(pid, w)
+		return err
+	})
+	return res, err
+}
+
+// dump is Dump's work, on the tracer thread.
+func (d *dumper) dump(pid int, w io.Writer) (*Result, error) {
+	log, opts := d.log, d.opts
+	var err error
 	start := time.Now()
 	var t *tree
 	var fz *freezer

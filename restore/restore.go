@@ -107,8 +107,16 @@ func Restore(ctx context.Context, r io.Reader, opts Options) (*Result, error) {
 	}
 	rs.in = &spoolReader{r: r}
 	defer rs.in.close()
-	if err := rs.run(image.NewReader(rs.in, ropts)); err != nil {
-		rs.abort()
+	// All of it on the tracer's thread: ptrace calls are direct, not
+	// handed to that thread and back.
+	err = tr.Do(func() error {
+		if err := rs.run(image.NewReader(rs.in, ropts)); err != nil {
+			rs.abort()
+			return err
+		}
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	res := &Result{Pid: rs.plans[0].pid, Tasks: len(rs.plans), Pages: rs.pages, Elapsed: time.Since(start)}
