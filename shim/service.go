@@ -12,6 +12,7 @@
 package shim
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -28,6 +29,7 @@ import (
 	ptypes "github.com/containerd/containerd/v2/pkg/protobuf/types"
 	"github.com/containerd/containerd/v2/pkg/shim"
 	"github.com/containerd/containerd/v2/pkg/shutdown"
+	"github.com/containerd/containerd/v2/pkg/sys/reaper"
 	"github.com/containerd/containerd/v2/plugins"
 	"github.com/containerd/errdefs"
 	"github.com/containerd/plugin"
@@ -281,14 +283,27 @@ const ckptFeature = "io.github.ckpt.checkpoint.enabled"
 // name any): only ckpt's containers can be checkpointed by the engine, and
 // only ckpt restores its images. It asks the binary for its features.
 func isCkpt(bin string) error {
-	out, err := exec.Command(bin, "features").Output()
+	// The shim reaps every child it has (it is their subreaper), so the
+	// child is started and waited for through its reaper, as the runc
+	// shim does, or exec's own wait would find it gone.
+	var out bytes.Buffer
+	cmd := exec.Command(bin, "features")
+	cmd.Stdout = &out
+	ec, err := reaper.Default.Start(cmd)
+	if err != nil {
+		return fmt.Errorf("OCI runtime %s: features: %w", bin, err)
+	}
+	status, err := reaper.Default.Wait(cmd, ec)
+	if err == nil && status != 0 {
+		err = fmt.Errorf("exit status %d", status)
+	}
 	if err != nil {
 		return fmt.Errorf("OCI runtime %s: features: %w", bin, err)
 	}
 	var f struct {
 		Annotations map[string]string `json:"annotations"`
 	}
-	if err := json.Unmarshal(out, &f); err != nil || f.Annotations[ckptFeature] != "true" {
+	if err := json.Unmarshal(out.Bytes(), &f); err != nil || f.Annotations[ckptFeature] != "true" {
 		return fmt.Errorf("the container's OCI runtime %s is not ckpt (its features lack %s): "+
 			"a container of another runtime is checkpointed and restored by that runtime's shim", bin, ckptFeature)
 	}

@@ -119,6 +119,7 @@ func (s *Session) Syscall(nr uintptr, args ...uintptr) (uintptr, error) {
 //     not a syscall-entry-stop.
 func (t *Tracer) runSyscall(s *Session) (uint64, error) {
 	entered := false
+	signals := 0
 	for {
 		if err := t.cont(s.tid, unix.PTRACE_SYSCALL, 0); err != nil {
 			return 0, err
@@ -147,7 +148,11 @@ func (t *Tracer) runSyscall(s *Session) (uint64, error) {
 			return 0, goneErr("run syscall in", s.tid, nil)
 		case kind == stopSignal:
 			// Only what a full mask cannot hold back gets here (SIGSTOP, or
-			// a signal forced on the thread); keep it for Detach.
+			// a signal forced on the thread); keep it for Detach. A fault
+			// at the injected instruction would come back for ever.
+			if signals++; signals > maxSettleSignals {
+				return 0, fmt.Errorf("task %d: signal %d came %d times while a syscall was injected: the thread faults at %#x", s.tid, sig, signals, s.insn)
+			}
 			t.recordSignal(s.tid, sig)
 		}
 		// PTRACE_EVENT_STOP (a leftover interrupt, a group-stop), exec,

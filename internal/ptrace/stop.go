@@ -110,12 +110,17 @@ func (t *Tracer) leaveStop(tid int, st task) error {
 	return t.cont(tid, unix.PTRACE_CONT, 0)
 }
 
+// maxSettleSignals bounds the signals settle takes from one task before its
+// stop: far more than a task is sent in that instant.
+const maxSettleSignals = 1000
+
 // settle waits until tid reaches a PTRACE_EVENT_STOP that is already
 // pending (an interrupt, a new child's first stop, a group-stop).
 // Preconditions:
 //   - must run on the tracer thread;
 //   - tid is not in a ptrace stop, and one is pending.
 func (t *Tracer) settle(tid int) error {
+	signals := 0
 	for {
 		ws, err := wait4(tid)
 		if err != nil {
@@ -140,6 +145,12 @@ func (t *Tracer) settle(tid int) error {
 		case ev == unix.PTRACE_EVENT_FORK || ev == unix.PTRACE_EVENT_VFORK || ev == unix.PTRACE_EVENT_CLONE:
 			t.noteChild(tid)
 		case kind == stopSignal:
+			// A task that faults again as soon as it runs (the signal
+			// of a fault comes back with the faulting instruction)
+			// would keep us here for good.
+			if signals++; signals > maxSettleSignals {
+				return fmt.Errorf("task %d: signal %d came %d times before it would stop: it cannot run on (a fault it does not get past?)", tid, sig, signals)
+			}
 			t.recordSignal(tid, sig)
 		}
 		// Entering any ptrace stop cancels a pending interrupt ("any trap
