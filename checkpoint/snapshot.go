@@ -115,8 +115,17 @@ func (d *dumper) drop(p *process, s *snapshot) {
 		}
 		d.log.Debug("reaped the snapshot copy", "copy", s.pid, "stopped", time.Since(start))
 	}()
-	insn, err := syscallInsn(p.vmas)
+	// The memory map read at the checkpoint may be stale: the process ran
+	// meanwhile, and may have exec'd (a shell's child between fork and
+	// exec), which moves the vDSO the syscall instruction is taken from.
+	vmas, err := proc.Maps(p.pid)
 	if err != nil {
+		d.log.Warn("could not read the memory map to reap the snapshot copy", "copy", s.pid, "err", err)
+		return
+	}
+	insn, err := syscallInsn(vmas)
+	if err != nil {
+		d.log.Warn("could not reap the snapshot copy", "copy", s.pid, "err", err)
 		return
 	}
 	rt, err := remote.New(d.tr, p.pid, insn)
