@@ -9,7 +9,6 @@ import (
 
 	"github.com/opencontainers/runc/libcontainer"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"golang.org/x/sys/unix"
 )
 
 // ExecOpts describe a process to start in a running container: a whole
@@ -118,16 +117,8 @@ func (r *Runtime) Exec(id string, o ExecOpts) (int, error) {
 	if err := c.Run(p); err != nil {
 		return 0, fmt.Errorf("container %s: exec: %w", id, err)
 	}
-	if err := io.started(); err != nil {
-		_ = p.Signal(unix.SIGKILL)
-		_, _ = p.Wait()
+	if err := afterStart(p, io, o.PidFile); err != nil {
 		return 0, err
-	}
-	if o.PidFile != "" {
-		pid, _ := p.Pid()
-		if err := writePidFile(o.PidFile, pid); err != nil {
-			return 0, err
-		}
 	}
 	if o.Detach {
 		return 0, nil

@@ -67,18 +67,8 @@ func (r *Runtime) launch(id string, o StartOpts, run bool) (code int, err error)
 	if err != nil {
 		return 0, fmt.Errorf("container %s: start: %w", id, err)
 	}
-	if err := io.started(); err != nil {
-		_ = p.Signal(unix.SIGKILL)
-		_, _ = p.Wait()
+	if err := afterStart(p, io, o.PidFile); err != nil {
 		return 0, err
-	}
-	if o.PidFile != "" {
-		pid, _ := p.Pid()
-		if err := writePidFile(o.PidFile, pid); err != nil {
-			_ = p.Signal(unix.SIGKILL)
-			_, _ = p.Wait()
-			return 0, err
-		}
 	}
 	if !run || o.Detach {
 		return 0, nil

@@ -243,3 +243,19 @@ func ParseSignal(s string) (unix.Signal, error) {
 	}
 	return sig, nil
 }
+
+// afterStart finishes a process libcontainer started: its stdio is
+// connected and its pid written to pidFile (if any); on failure the
+// process is killed and reaped, not left running unaccounted for.
+func afterStart(p *libcontainer.Process, io *stdio, pidFile string) error {
+	err := io.started()
+	if err == nil && pidFile != "" {
+		pid, _ := p.Pid()
+		err = writePidFile(pidFile, pid)
+	}
+	if err != nil {
+		_ = p.Signal(unix.SIGKILL)
+		_, _ = p.Wait()
+	}
+	return err
+}
