@@ -62,13 +62,7 @@ func (d *dumper) collectMntns(t *tree) error {
 	return d.mnt.collect(d, root, baseMounts, mounts)
 }
 
-func mntnsOf(pid int) string {
-	if pid <= 0 {
-		return ""
-	}
-	l, _ := os.Readlink("/proc/" + strconv.Itoa(pid) + "/ns/mnt")
-	return l
-}
+func mntnsOf(pid int) string { return nsLink(pid, "mnt") }
 
 // mountKey is what a mount and its copy in another namespace have in
 // common (mount ids and per-mount flags may differ).
