@@ -28,22 +28,15 @@ func (t *tree) live() []*process {
 	return out
 }
 
-// seizeFrozen stops the tree with the cgroup freezer's help: freeze the
-// cgroup, so nothing forks or exits; seize and interrupt every thread of
-// every task; thaw, upon which every thread stops in ptrace; wait for all.
-func (d *dumper) seizeFrozen(root int, fz *freezer) (*tree, error) {
-	if err := fz.freeze(); err != nil {
-		return nil, err
-	}
+// walk visits root and every descendant, parents before children: stop
+// is called for each live process and returns it with its threads, whose
+// children are visited next. Zombies cannot be traced; they are recorded as
+// they are. A process gone before stop is skipped, one gone in stop is
+// looked at again: its parent is stopped, so it is a zombie by then. On
+// error the tree walked so far comes back with it, for the caller to
+// release.
+func walk(root int, stop func(pid int) (*process, error)) (*tree, error) {
 	t := &tree{byPid: map[int]*process{}}
-	var seized []int
-	fail := func(err error) (*tree, error) {
-		for _, tid := range seized {
-			_ = d.tr.Detach(tid, 0)
-		}
-		_ = fz.thaw()
-		return nil, err
-	}
 	queue := []int{root}
 	for len(queue) > 0 {
 		pid := queue[0]
@@ -53,37 +46,76 @@ func (d *dumper) seizeFrozen(root int, fz *freezer) (*tree, error) {
 		}
 		st, err := proc.ReadStat(pid)
 		if err != nil {
-			return fail(err)
+			if pid != root && proc.IsGone(err) {
+				continue // reaped by a parent we had not stopped yet
+			}
+			return t, err
 		}
-		p := &process{pid: pid, stat: st}
+		var p *process
 		if st.State == 'Z' || st.State == 'X' {
 			if pid == root {
-				return fail(unsupported(pid, "process", "it is a zombie"))
+				return t, unsupported(pid, "process", "it is a zombie")
 			}
-			p.zombie = true
+			p = &process{pid: pid, zombie: true, stat: st}
 		} else {
-			tids, err := proc.Tasks(pid)
+			p, err = stop(pid)
 			if err != nil {
-				return fail(err)
+				if pid != root && errors.Is(err, ptrace.ErrTaskGone) {
+					queue = append([]int{pid}, queue...)
+					continue
+				}
+				return t, err
 			}
-			for _, tid := range tids {
-				if err := d.tr.Seize(tid, seizeOpts); err != nil {
-					return fail(fmt.Errorf("seize thread %d of %d: %w", tid, pid, err))
-				}
-				seized = append(seized, tid)
-				if err := d.tr.Interrupt(tid); err != nil {
-					return fail(fmt.Errorf("interrupt thread %d of %d: %w", tid, pid, err))
-				}
-				p.threads = append(p.threads, &thread{tid: tid})
-				kids, err := proc.Children(pid, tid)
+			p.stat = st
+			for _, th := range p.threads {
+				kids, err := proc.Children(pid, th.tid)
 				if err != nil {
-					return fail(err)
+					return t, err
 				}
 				queue = append(queue, kids...)
 			}
 		}
 		t.procs = append(t.procs, p)
 		t.byPid[pid] = p
+	}
+	return t, nil
+}
+
+// seizeFrozen stops the tree with the cgroup freezer's help: freeze the
+// cgroup, so nothing forks or exits; seize and interrupt every thread of
+// every task; thaw, upon which every thread stops in ptrace; wait for all.
+func (d *dumper) seizeFrozen(root int, fz *freezer) (*tree, error) {
+	if err := fz.freeze(); err != nil {
+		return nil, err
+	}
+	var seized []int
+	fail := func(err error) (*tree, error) {
+		for _, tid := range seized {
+			_ = d.tr.Detach(tid, 0)
+		}
+		_ = fz.thaw()
+		return nil, err
+	}
+	t, err := walk(root, func(pid int) (*process, error) {
+		tids, err := proc.Tasks(pid)
+		if err != nil {
+			return nil, err
+		}
+		p := &process{pid: pid}
+		for _, tid := range tids {
+			if err := d.tr.Seize(tid, seizeOpts); err != nil {
+				return nil, fmt.Errorf("seize thread %d of %d: %w", tid, pid, err)
+			}
+			seized = append(seized, tid)
+			if err := d.tr.Interrupt(tid); err != nil {
+				return nil, fmt.Errorf("interrupt thread %d of %d: %w", tid, pid, err)
+			}
+			p.threads = append(p.threads, &thread{tid: tid})
+		}
+		return p, nil
+	})
+	if err != nil {
+		return fail(err)
 	}
 	if err := fz.thaw(); err != nil {
 		return fail(err)
@@ -104,55 +136,13 @@ func (d *dumper) seizeFrozen(root int, fz *freezer) (*tree, error) {
 
 // seizeTree stops root and every descendant. A process is seized before
 // its children are listed: a stopped process cannot fork, so no child
-// escapes the walk. Zombies cannot be traced; they are recorded as they are.
+// escapes the walk.
 func (d *dumper) seizeTree(root int) (*tree, error) {
-	t := &tree{byPid: map[int]*process{}}
-	queue := []int{root}
-	for len(queue) > 0 {
-		pid := queue[0]
-		queue = queue[1:]
-		if _, seen := t.byPid[pid]; seen {
-			continue
-		}
-		st, err := proc.ReadStat(pid)
-		if err != nil {
-			if pid != root && proc.IsGone(err) {
-				continue // reaped by a parent we had not stopped yet
-			}
-			d.releaseTree(t)
-			return nil, err
-		}
-		var p *process
-		if st.State == 'Z' || st.State == 'X' {
-			if pid == root {
-				return nil, unsupported(pid, "process", "it is a zombie")
-			}
-			p = &process{pid: pid, zombie: true, stat: st}
-		} else {
-			p, err = d.seize(pid)
-			if err != nil {
-				if pid != root && errors.Is(err, ptrace.ErrTaskGone) {
-					// It exited meanwhile; its parent is stopped, so it
-					// is a zombie now: look at it again.
-					queue = append([]int{pid}, queue...)
-					continue
-				}
-				d.releaseTree(t)
-				return nil, err
-			}
-			for _, th := range p.threads {
-				kids, err := proc.Children(pid, th.tid)
-				if err != nil {
-					d.releaseTree(t)
-					return nil, err
-				}
-				queue = append(queue, kids...)
-			}
-		}
-		t.procs = append(t.procs, p)
-		t.byPid[pid] = p
+	t, err := walk(root, d.seize)
+	if err == nil {
+		err = d.checkPidns(t, root)
 	}
-	if err := d.checkPidns(t, root); err != nil {
+	if err != nil {
 		d.releaseTree(t)
 		return nil, err
 	}
