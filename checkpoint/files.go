@@ -208,24 +208,9 @@ func setObjref(r image.Record, ref uint32) {
 	}
 }
 
-// stealFd duplicates fd of task pid into ckpt (pidfd_getfd): the same open
-// file description, to read its state with ordinary syscalls.
-func stealFd(pid, fd int) (int, error) {
-	pidfd, err := unix.PidfdOpen(pid, 0)
-	if err != nil {
-		return -1, fmt.Errorf("pidfd_open(%d): %w", pid, err)
-	}
-	defer unix.Close(pidfd)
-	got, err := unix.PidfdGetfd(pidfd, fd, 0)
-	if err != nil {
-		return -1, fmt.Errorf("pidfd_getfd(task %d, fd %d): %w", pid, fd, err)
-	}
-	return got, nil
-}
-
-// takeFd is stealFd as an *os.File.
+// takeFd is kernel.TakeFd as an *os.File.
 func takeFd(pid, fd int) (*os.File, error) {
-	got, err := stealFd(pid, fd)
+	got, err := kernel.TakeFd(pid, fd)
 	if err != nil {
 		return nil, err
 	}

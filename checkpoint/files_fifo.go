@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/internal/kernel"
 )
 
 // dumpFifo records a description of a FIFO, to be reopened by its path.
@@ -112,7 +113,7 @@ func fifoData(pid, fd int, flags uint32) (int, []byte, error) {
 	if flags&unix.O_ACCMODE != unix.O_WRONLY {
 		return pipeData(pid, fd)
 	}
-	w, err := stealFd(pid, fd)
+	w, err := kernel.TakeFd(pid, fd)
 	if err != nil {
 		return 0, nil, err
 	}

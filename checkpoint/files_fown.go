@@ -31,7 +31,7 @@ func (d *dumper) collectOwner(p *process, of *openFd) error {
 		return nil
 	}
 	obj := fmt.Sprintf("fd %d (%s)", of.fd, of.link)
-	sfd, err := stealFd(p.pid, of.fd)
+	sfd, err := kernel.TakeFd(p.pid, of.fd)
 	if err != nil {
 		return fmt.Errorf("task %d %s: owner: %w", p.pid, obj, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/internal/kernel"
 )
 
 // dumpPipe records a pipe end as external for now: a pipe with one end
@@ -125,7 +126,7 @@ func containsObj(objs []*fileObj, o *fileObj) bool {
 // pipeData copies what is queued in a pipe without taking it: tee(2) from a
 // duplicate of the task's read end into a pipe of our own as large.
 func pipeData(pid, fd int) (int, []byte, error) {
-	src, err := stealFd(pid, fd)
+	src, err := kernel.TakeFd(pid, fd)
 	if err != nil {
 		return 0, nil, err
 	}

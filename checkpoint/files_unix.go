@@ -138,7 +138,7 @@ func (d *dumper) dumpSocket(p *process, of *openFd, obj string) (image.Record, e
 			rec.Mode = fst.Mode & 0o7777
 		}
 	}
-	sfd, err := stealFd(p.pid, of.fd)
+	sfd, err := kernel.TakeFd(p.pid, of.fd)
 	if err != nil {
 		return nil, fmt.Errorf("task %d %s: %w", p.pid, obj, err)
 	}
@@ -223,7 +223,7 @@ func (d *dumper) inflightFile(p *process, obj string, fd int) (*fileObj, error) 
 
 // socketFamily names the address family of a socket, for refusals.
 func socketFamily(pid, fd int) string {
-	sfd, err := stealFd(pid, fd)
+	sfd, err := kernel.TakeFd(pid, fd)
 	if err != nil {
 		return "these"
 	}

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/internal/kernel"
 	"github.com/ckpt/ckpt/internal/proc"
 	"github.com/ckpt/ckpt/internal/remote"
 )
@@ -265,12 +266,7 @@ func openTreeIn(p *process, rt *remote.Task, mp string) (int, error) {
 	if err != nil {
 		return -1, fmt.Errorf("open_tree(%q) in task %d: %w", mp, p.pid, err)
 	}
-	fd := -1
-	pidfd, err := unix.PidfdOpen(p.pid, 0)
-	if err == nil {
-		fd, err = unix.PidfdGetfd(pidfd, int(tfd), 0)
-		unix.Close(pidfd)
-	}
+	fd, err := kernel.TakeFd(p.pid, int(tfd))
 	if _, cerr := rt.Syscall(unix.SYS_CLOSE, tfd); cerr != nil && err == nil {
 		err = fmt.Errorf("close fd %d in task %d: %w", tfd, p.pid, cerr)
 	}

@@ -1,6 +1,7 @@
 package restore
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/internal/kernel"
 )
 
 // Adopt restores a whole container (an image with a CONTAINER record) into
@@ -81,18 +83,13 @@ func (rs *restorer) adoptStub(base uint64) (*stub, error) {
 // caller of restore passed on, or the container's new terminal): the
 // external files that were fds 0, 1 and 2 are connected to them.
 func (rs *restorer) takeStdio(pid int) error {
-	pidfd, err := unix.PidfdOpen(pid, 0)
-	if err != nil {
-		return fmt.Errorf("pidfd_open(stub %d): %w", pid, err)
-	}
-	defer unix.Close(pidfd)
 	for fd := range rs.stdio {
-		got, err := unix.PidfdGetfd(pidfd, fd, 0)
-		if err == unix.EBADF {
+		got, err := kernel.TakeFd(pid, fd)
+		if errors.Is(err, unix.EBADF) {
 			continue // the runtime gave it none
 		}
 		if err != nil {
-			return fmt.Errorf("take fd %d of stub %d: %w", fd, pid, err)
+			return fmt.Errorf("stub %d: %w", pid, err)
 		}
 		rs.stdio[fd] = os.NewFile(uintptr(got), fmt.Sprintf("stub-%d-fd-%d", pid, fd))
 	}

@@ -7,6 +7,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/internal/kernel"
 	"github.com/ckpt/ckpt/internal/remote"
 )
 
@@ -109,7 +110,7 @@ func (rs *restorer) openFile(t *taskPlan, fd image.Fd, min int) (int, error) {
 		}
 	}
 	if f, ok := rs.ctlFiles[fd.File]; ok {
-		got, err := lt.Syscall(unix.SYS_PIDFD_GETFD, uintptr(t.ctlPidfd), f.Fd(), 0)
+		got, err := t.pull(f.Fd())
 		if err != nil {
 			return -1, fmt.Errorf("take file %d from the restorer: %w", fd.File, err)
 		}
@@ -157,16 +158,17 @@ func (rs *restorer) keepCopy(t *taskPlan, objref uint32, fd int) error {
 
 // copyFromTask duplicates a fd of the task into the restorer.
 func (rs *restorer) copyFromTask(t *taskPlan, fd int) (*os.File, error) {
-	pidfd, err := unix.PidfdOpen(t.pid, 0)
+	got, err := kernel.TakeFd(t.pid, fd)
 	if err != nil {
-		return nil, fmt.Errorf("pidfd_open(%d): %w", t.pid, err)
-	}
-	defer unix.Close(pidfd)
-	got, err := unix.PidfdGetfd(pidfd, fd, 0)
-	if err != nil {
-		return nil, fmt.Errorf("pidfd_getfd(task %d, fd %d): %w", t.pid, fd, err)
+		return nil, err
 	}
 	return os.NewFile(uintptr(got), fmt.Sprintf("task-%d-fd-%d", t.pid, fd)), nil
+}
+
+// pull takes the restorer's file fd into the task (pidfd_getfd through the
+// task's pidfd of the restorer) and returns its number there.
+func (t *taskPlan) pull(fd uintptr) (uintptr, error) {
+	return t.leader.Syscall(unix.SYS_PIDFD_GETFD, uintptr(t.ctlPidfd), fd, 0)
 }
 
 // externalFile is what the caller connects an external file to: an

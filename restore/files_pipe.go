@@ -65,7 +65,7 @@ func (rs *restorer) openPipe(t *taskPlan, pe *image.Pipe, min int) (int, error) 
 	if pe.Flags&unix.O_ACCMODE != unix.O_RDONLY {
 		f = ends.write
 	}
-	got, err := lt.Syscall(unix.SYS_PIDFD_GETFD, uintptr(t.ctlPidfd), f.Fd(), 0)
+	got, err := t.pull(f.Fd())
 	if err != nil {
 		return -1, fmt.Errorf("take pipe %d from the restorer: %w", pe.PipeID, err)
 	}

@@ -229,7 +229,7 @@ func (rs *restorer) openTtyFile(t *taskPlan, objref uint32, f *image.TtyFile, mi
 		}
 	}
 	rs.ctlFiles[objref] = file
-	got, err := t.leader.Syscall(unix.SYS_PIDFD_GETFD, uintptr(t.ctlPidfd), file.Fd(), 0)
+	got, err := t.pull(file.Fd())
 	if err != nil {
 		return -1, fmt.Errorf("take pty %d's %s from the restorer: %w", st.rec.Index, image.TtySideName(f.Side), err)
 	}
@@ -346,7 +346,7 @@ func (rs *restorer) setForegrounds() error {
 func (rs *restorer) ttyIoctl(t *taskPlan, term *os.File, req uint, arg uintptr, mem []byte) error {
 	lt := t.leader
 	defer lt.Reset()
-	fd, err := lt.Syscall(unix.SYS_PIDFD_GETFD, uintptr(t.ctlPidfd), term.Fd(), 0)
+	fd, err := t.pull(term.Fd())
 	if err != nil {
 		return fmt.Errorf("take the terminal from the restorer: %w", err)
 	}

@@ -182,7 +182,7 @@ func (rs *restorer) takeFromTask(t *taskPlan, tfd uintptr) (int, error) {
 func (rs *restorer) inTask(t *taskPlan, fd int, fn func(*remote.Task, uintptr) (uintptr, error)) (uintptr, error) {
 	lt := t.leader
 	defer lt.Reset()
-	tfd, err := lt.Syscall(unix.SYS_PIDFD_GETFD, uintptr(t.ctlPidfd), uintptr(fd), 0)
+	tfd, err := t.pull(uintptr(fd))
 	if err != nil {
 		return 0, fmt.Errorf("take the socket into task %d: %w", t.rec.Pid, err)
 	}

@@ -60,7 +60,7 @@ func (rs *restorer) layout(t *taskPlan) error {
 	}
 	if rs.imageFile != nil {
 		// The task reads its pages straight from the image file.
-		fd, err := lt.Syscall(unix.SYS_PIDFD_GETFD, uintptr(t.ctlPidfd), rs.imageFile.Fd(), 0)
+		fd, err := t.pull(rs.imageFile.Fd())
 		if err != nil {
 			return fmt.Errorf("take the image file from the restorer: %w", err)
 		}
@@ -215,14 +215,14 @@ func (rs *restorer) mapVmas(t *taskPlan) error {
 			if !ok {
 				return badImage("vma %#x-%#x maps shared memory %d, which the image does not hold", v.Start, v.End, v.Ino)
 			}
-			got, err := lt.Syscall(unix.SYS_PIDFD_GETFD, uintptr(t.ctlPidfd), f.Fd(), 0)
+			got, err := t.pull(f.Fd())
 			if err != nil {
 				return fmt.Errorf("vma %#x-%#x: take shared memory %d: %w", v.Start, v.End, v.Ino, err)
 			}
 			openFiles[fmt.Sprintf("shmem:%d:%d", v.Ino, got)] = int(got)
 			fd, off = got, uintptr(v.Pgoff)
 		case image.VmaDeleted:
-			got, err := lt.Syscall(unix.SYS_PIDFD_GETFD, uintptr(t.ctlPidfd), rs.deletedForVma(v).Fd(), 0)
+			got, err := t.pull(rs.deletedForVma(v).Fd())
 			if err != nil {
 				return fmt.Errorf("vma %#x-%#x: take deleted file %s: %w", v.Start, v.End, v.Path, err)
 			}

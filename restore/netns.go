@@ -136,7 +136,7 @@ func (rs *restorer) enterNamespaces(t *taskPlan) error {
 			return badImage("the first task had its own %s namespace, but the image has %s", nsNames[ns.nstype], ns.rec)
 		}
 		lt := t.leader
-		fd, err := lt.Syscall(unix.SYS_PIDFD_GETFD, uintptr(t.ctlPidfd), f.Fd(), 0)
+		fd, err := t.pull(f.Fd())
 		if err != nil {
 			return fmt.Errorf("take the %s namespace from the restorer: %w", nsNames[ns.nstype], err)
 		}
