@@ -94,9 +94,8 @@ func Restore(ctx context.Context, r io.Reader, opts Options) (*Result, error) {
 	defer tr.Close()
 
 	rs := &restorer{ctx: ctx, log: log, opts: opts, tr: tr, objs: map[uint32]image.Record{},
-		byPid: map[int32]*taskPlan{}, ctlFiles: map[uint32]*os.File{},
-		pipes: map[uint32]*pipeEnds{}, pipeData: map[uint32][]byte{},
-		shmFiles: map[uint64]*os.File{}, shmRecs: map[uint64]*image.Shmem{}}
+		byPid: map[int32]*taskPlan{}, ctlFiles: map[uint32]*os.File{}}
+	rs.startKinds()
 	if seekable {
 		rs.imageFile = f
 	}
