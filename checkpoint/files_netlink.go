@@ -101,6 +101,11 @@ func (d *dumper) dumpNetlink(p *process, of *openFd, obj string) (image.Record, 
 			return nil, unsupported(p.pid, obj, "netlink socket with %s %d: restore does not set it on netlink sockets", o.label, v)
 		}
 	}
+	if n, err := kernel.SocketFilterLen(sfd); err != nil {
+		return nil, fmt.Errorf("task %d %s: getsockopt SO_GET_FILTER: %w", p.pid, obj, err)
+	} else if n > 0 {
+		return nil, unsupported(p.pid, obj, "netlink socket with a socket filter attached (SO_ATTACH_FILTER, %d instructions): restore does not attach filters", n)
+	}
 	for _, o := range []struct {
 		name  int
 		label string

@@ -3,6 +3,7 @@ package kernel
 import (
 	"encoding/binary"
 	"fmt"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -155,4 +156,18 @@ func parseNetlinkDiagMsg(b []byte) (*NetlinkSock, error) {
 		}
 	}
 	return s, nil
+}
+
+// SocketFilterLen is the number of instructions of the classic BPF filter
+// attached to socket fd (SO_ATTACH_FILTER), 0 if none. getsockopt
+// SO_GET_FILTER takes its length in instructions, not bytes: asked with
+// length 0 it only returns the filter's length (net/core/filter.c,
+// sk_get_filter), so no buffer is written.
+func SocketFilterLen(fd int) (int, error) {
+	var n uint32
+	if _, _, e := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(fd), unix.SOL_SOCKET, unix.SO_GET_FILTER, 0,
+		uintptr(unsafe.Pointer(&n)), 0); e != 0 {
+		return 0, e
+	}
+	return int(n), nil
 }
