@@ -88,7 +88,7 @@ func inotifyWatch(pid int, mounts []proc.MountInfo, line string) (*image.Inotify
 // handlePath opens a file handle on a mount of device major:minor that the
 // task has, and returns the path of what it opens as the task sees it.
 func handlePath(pid int, mounts []proc.MountInfo, major, minor uint32, h unix.FileHandle) (string, error) {
-	var lastErr error = fmt.Errorf("the task has no mount of device %d:%d", major, minor)
+	lastErr := fmt.Errorf("the task has no mount of device %d:%d", major, minor)
 	for _, m := range mounts {
 		if m.Major != major || m.Minor != minor {
 			continue

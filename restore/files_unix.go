@@ -404,7 +404,8 @@ func (rs *restorer) connectUnix(s *unixSock) error {
 			l = o
 		}
 	}
-	lfd, cleanup := -1, func() {}
+	var lfd int
+	cleanup := func() {}
 	if l != nil {
 		lfd = l.fd
 	} else {
@@ -499,7 +500,8 @@ func (rs *restorer) refillUnix(s *unixSock, q *image.UnixQueue) error {
 		}
 		oob = append(oob, unix.UnixRights(fds...)...)
 	}
-	fd, byName := -1, false
+	var fd int
+	byName := false
 	switch {
 	case from != nil:
 		fd = from.fd

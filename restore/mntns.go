@@ -332,7 +332,7 @@ func (rs *restorer) remountIn(t *taskPlan, mp *mountPlan, id int) error {
 		err = unix.Statx(fd, "", unix.AT_EMPTY_PATH, unix.STATX_MNT_ID, &st)
 		unix.Close(fd)
 		if err != nil || st.Mnt_id != uint64(id) {
-			return fmt.Errorf("remount %q: the path leads to mount %d, not %d (%v)", mp.rec.MountPoint, st.Mnt_id, id, err)
+			return fmt.Errorf("remount %q: the path leads to mount %d, not %d (%w)", mp.rec.MountPoint, st.Mnt_id, id, err)
 		}
 	}
 	if _, err := rs.mountIn(t, "", mp.rec.MountPoint, "", unix.MS_REMOUNT|unix.MS_BIND|uintptr(mp.rec.Flags), ""); err != nil {

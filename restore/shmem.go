@@ -3,11 +3,11 @@ package restore
 import (
 	"fmt"
 	"os"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/internal/kernel"
 )
 
 // makeShmem creates a shared memory object in the restorer, which keeps it
@@ -63,7 +63,7 @@ func (rs *restorer) makeShmem(sh *image.Shmem) error {
 		if err != nil {
 			return fmt.Errorf("map %d bytes of shared memory: %w", sh.Size, err)
 		}
-		start := uint64(uintptr(unsafe.Pointer(&m[0])))
+		start := uint64(kernel.BytesAddr(m))
 		f, err = os.OpenFile(fmt.Sprintf("/proc/self/map_files/%x-%x", start, start+sh.Size), os.O_RDWR, 0)
 		_ = unix.Munmap(m)
 		if err != nil {
