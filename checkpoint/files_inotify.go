@@ -14,6 +14,10 @@ import (
 	"github.com/ckpt/ckpt/internal/proc"
 )
 
+func init() {
+	registerFileKind(fileKind{name: "inotify", is: anonKind("anon_inode:inotify"), dump: (*dumper).dumpInotify})
+}
+
 // dumpInotify saves an inotify instance's watches. fdinfo has one line per
 // watch:
 //

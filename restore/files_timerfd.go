@@ -10,6 +10,14 @@ import (
 	"github.com/ckpt/ckpt/internal/kernel"
 )
 
+func init() {
+	registerKind(kind{name: "timerfd", task: true,
+		takes: []taker{object(func(_ *restorer, x *image.TimerFd) error { return checkTimerFd(x) })},
+		opens: []opener{fileOf(func(_ *restorer, _ *taskPlan, _ image.Fd, x *image.TimerFd) (*os.File, error) {
+			return openTimerFd(x)
+		})}})
+}
+
 // checkTimerFd checks a TIMERFD as it is read.
 func checkTimerFd(tf *image.TimerFd) error {
 	switch tf.Clockid {

@@ -11,6 +11,13 @@ import (
 	"github.com/ckpt/ckpt/internal/remote"
 )
 
+func init() {
+	// The sockets are made all at once (makeUnixSockets), into ctlFiles.
+	registerKind(kind{name: "unix socket", task: true,
+		takes: []taker{on((*restorer).addUnixSk), on((*restorer).addUnixQueue)},
+		close: (*restorer).closeUnix})
+}
+
 // Unix sockets are all made at once, before the first task takes its fds:
 // a connection needs both of its ends, a pending one its listener, queued
 // data its sender. The syscalls that record who made a socket (socketpair,

@@ -29,10 +29,46 @@ type ipcRestore struct {
 	left   uint32        // messages still to come for msg
 }
 
-// handleNs takes the records of the private IPC and network namespaces,
-// and the PAGES of a shared memory segment. It reports whether rec was
-// one of them.
-func (rs *restorer) handleNs(r *image.Reader, rec image.Record) (bool, error) {
+// ipcKind is the tree's private IPC namespace, made while reading the
+// image, and the IPC objects being made in it.
+type ipcKind struct {
+	ipcNs *os.File
+	ipc   ipcRestore
+}
+
+func init() {
+	registerKind(kind{name: "IPC namespace",
+		takes: []taker{
+			inIpcns("IPC_NS", (*restorer).makeIpcns),
+			inIpcns("IPC_SHM", (*restorer).makeIpcShm),
+			inIpcns("IPC_SEM", (*restorer).makeIpcSem),
+			inIpcns("IPC_MSG", (*restorer).makeIpcMsg),
+			on((*restorer).addIpcMsg),
+			on((*restorer).addSemUndo),
+		},
+		follow: (*restorer).followIpc,
+		close: func(rs *restorer) {
+			if rs.ipcNs != nil {
+				rs.ipcNs.Close()
+			}
+		}})
+}
+
+// inIpcns takes an IPC object's record once ipcPlace agrees.
+func inIpcns[R image.Record](name string, make func(rs *restorer, x R) error) taker {
+	return on(func(rs *restorer, x R) error {
+		if err := rs.ipcPlace(name); err != nil {
+			return err
+		}
+		return make(rs, x)
+	})
+}
+
+// followIpc sees every record: it takes the PAGES of a shared memory
+// segment, ends the segment at any other record, checks that a message
+// queue has all its messages, and checks a task's System V shared memory
+// mappings as they come.
+func (rs *restorer) followIpc(r *image.Reader, rec image.Record) (bool, error) {
 	ip := &rs.ipc
 	if p, ok := rec.(*image.Pages); ok && ip.shm != nil {
 		return true, rs.fillIpcShm(r, p)
@@ -52,50 +88,14 @@ func (rs *restorer) handleNs(r *image.Reader, rec image.Record) (bool, error) {
 			return true, fmt.Errorf("detach our copy of a shared memory segment: %w", err)
 		}
 	}
-	if m, ok := rec.(*image.IpcMsgData); ok {
-		return true, rs.addIpcMsg(m)
-	}
-	if ip.left > 0 {
+	if _, ok := rec.(*image.IpcMsgData); !ok && ip.left > 0 {
 		return true, badImage("message queue %d: %d of its messages are missing", ip.msg.Id, ip.left)
 	}
-	var err error
-	switch x := rec.(type) {
-	case *image.Netns:
-		return true, rs.handleNetns(x)
-	case *image.IpcNs:
-		if err = rs.ipcPlace("IPC_NS"); err == nil {
-			err = rs.makeIpcns(x)
-		}
-	case *image.IpcShm:
-		if err = rs.ipcPlace("IPC_SHM"); err == nil {
-			err = rs.makeIpcShm(x)
-		}
-	case *image.IpcSem:
-		if err = rs.ipcPlace("IPC_SEM"); err == nil {
-			err = rs.makeIpcSem(x)
-		}
-	case *image.IpcMsg:
-		if err = rs.ipcPlace("IPC_MSG"); err == nil {
-			err = rs.makeIpcMsg(x)
-		}
-	case *image.SemUndo:
-		err = rs.addSemUndo(x)
-	case *image.Task:
-		// The namespace records are all in before the first task's section.
-		if rs.tree && rs.cur == nil && rs.plans[0].rec.Flags&image.TaskFlagNetns != 0 && rs.netNs == nil {
-			return true, badImage("the first task had its own network namespace, but the image has no NETNS record")
-		}
-		return false, nil
-	case *image.Vma:
+	if x, ok := rec.(*image.Vma); ok && x.Kind == image.VmaSysvShm {
 		// Checked here, before the task is made; handle keeps it.
-		if x.Kind == image.VmaSysvShm {
-			return false, rs.checkSysvVma(x)
-		}
-		return false, nil
-	default:
-		return false, nil
+		return false, rs.checkSysvVma(x)
 	}
-	return true, err
+	return false, nil
 }
 
 // ipcPlace checks that an IPC object record is where it belongs: after the

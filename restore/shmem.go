@@ -10,6 +10,46 @@ import (
 	"github.com/ckpt/ckpt/internal/kernel"
 )
 
+// shmemKind is the restore state of shared memory objects (SHMEM and the
+// PAGES after it).
+type shmemKind struct {
+	shmFiles map[uint64]*os.File     // shared memory objects, by inode
+	shmRecs  map[uint64]*image.Shmem // their records
+	curShmem uint64                  // PAGES now belong to this object (0: to the task)
+}
+
+func init() {
+	registerKind(kind{name: "shared memory", task: true,
+		start: func(rs *restorer) { rs.shmFiles, rs.shmRecs = map[uint64]*os.File{}, map[uint64]*image.Shmem{} },
+		takes: []taker{on(func(rs *restorer, x *image.Shmem) error {
+			rs.objs[x.Objref] = x
+			if err := rs.makeShmem(x); err != nil {
+				return err
+			}
+			rs.curShmem = x.Ino
+			return nil
+		})},
+		follow: func(rs *restorer, r *image.Reader, rec image.Record) (bool, error) {
+			if rs.curShmem == 0 {
+				return false, nil
+			}
+			if p, ok := rec.(*image.Pages); ok {
+				return true, rs.fillShmem(r, rs.curShmem, p)
+			}
+			// The object's contents are complete.
+			if err := rs.sealShmem(rs.curShmem); err != nil {
+				return true, err
+			}
+			rs.curShmem = 0
+			return false, nil
+		},
+		close: func(rs *restorer) {
+			for _, f := range rs.shmFiles {
+				f.Close()
+			}
+		}})
+}
+
 // makeShmem creates a shared memory object in the restorer, which keeps it
 // open; the contents come from the PAGES records that follow, and every
 // task that maps it takes the fd with pidfd_getfd. A memfd gets its name
