@@ -93,10 +93,11 @@ func (r *Root) Lookup(p string) (*os.File, error) {
 	return f, nil
 }
 
-// OpenFile resolves p as Lookup does and opens what it names with flags
-// (O_CREAT is not allowed: see Create), through the O_PATH handle, so the
-// file opened is the one resolved.
-func (r *Root) OpenFile(p string, flags int) (*os.File, error) {
+// OpenFile resolves p as Lookup does and, if it is a file of type typ (0:
+// any), opens it with flags (O_CREAT is not allowed: see Dir.Create)
+// through the O_PATH handle, so the file opened is the one resolved and
+// checked: opening a device or a FIFO has effects of its own.
+func (r *Root) OpenFile(p string, typ uint32, flags int) (*os.File, error) {
 	if flags&unix.O_CREAT != 0 {
 		return nil, fmt.Errorf("open %q in %s: O_CREAT through OpenFile", p, r.name)
 	}
@@ -105,6 +106,15 @@ func (r *Root) OpenFile(p string, flags int) (*os.File, error) {
 		return nil, err
 	}
 	defer h.Close()
+	if typ != 0 {
+		var st unix.Stat_t
+		if err := unix.Fstat(int(h.Fd()), &st); err != nil {
+			return nil, fmt.Errorf("open %q in %s: %w", p, r.name, err)
+		}
+		if st.Mode&unix.S_IFMT != typ {
+			return nil, fmt.Errorf("open %q in %s: it is not of type %#o but mode %#o", p, r.name, typ, st.Mode)
+		}
+	}
 	f, err := pathrs.Reopen(h, flags|unix.O_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("open %q in %s (flags %#o): %w", p, r.name, flags, unwrapPath(err))

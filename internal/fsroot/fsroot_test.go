@@ -159,12 +159,12 @@ func TestOpenTask(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	f, err := r.OpenFile("/proc/self/status", unix.O_RDONLY)
+	f, err := r.OpenFile("/proc/self/status", unix.S_IFREG, unix.O_RDONLY)
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.Close()
-	if _, err := r.OpenFile("/tmp", unix.O_RDONLY|unix.O_CREAT); err == nil {
+	if _, err := r.OpenFile("/tmp", 0, unix.O_RDONLY|unix.O_CREAT); err == nil {
 		t.Fatal("OpenFile took O_CREAT")
 	}
 }
