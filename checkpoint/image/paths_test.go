@@ -25,7 +25,7 @@ func TestCheckPaths(t *testing.T) {
 		&Shmem{Kind: ShmemMemfd, Name: "../../x"},
 		&Mount{Kind: MountBind, MountPoint: "/b", Root: "/", BindFrom: "/src"},
 		&TmpfsFile{Path: "/l", Link: "/etc/../../../x"}, // a symlink target is only followed inside the root
-		&UnixSk{Name: []byte("/tmp/../x/sock")},        // as bound; resolved inside the root
+		&UnixSk{Name: []byte("/tmp/../x/sock")},         // as bound; resolved inside the root
 		&UnixSk{Name: []byte("\x00abstract\x00")},
 		&UnixSk{},
 		&UnixQueue{Sender: []byte("rel")},
