@@ -121,7 +121,11 @@ func (rs *restorer) openInotify(t *taskPlan, in *image.Inotify) (_ *os.File, err
 				return nil, fmt.Errorf("inotify: remove watch %d: %w", got, err)
 			}
 		}
-		got, err := addWatchInRoot(fd, root, w)
+		// A file the restore makes anew (a restored tmpfs) or the
+		// runtime mounts has a new inode: checked by path only.
+		_, check, _ := rs.imagePath(w.Path)
+		byPath := !check || (rs.opts.Adopt != nil && rs.opts.Adopt.RootfsCopy)
+		got, err := addWatchInRoot(fd, root, w, byPath)
 		if err != nil {
 			return nil, fmt.Errorf("inotify watch %d on %q (mask %#x): %w", w.Wd, w.Path, w.Mask, err)
 		}
@@ -150,9 +154,10 @@ func (rs *restorer) openInotify(t *taskPlan, in *image.Inotify) (_ *os.File, err
 
 // addWatchInRoot adds w's watch on the file its path names inside root:
 // the file is resolved to an O_PATH fd (with IN_DONT_FOLLOW, its last
-// name not followed) and watched through /proc/self/fd, which leads to
-// that very file.
-func addWatchInRoot(fd int, root *fsroot.Root, w *image.InotifyWatch) (int, error) {
+// name not followed), checked to be the inode the image watched (unless
+// byPath: see Adopt.RootfsCopy) and watched through /proc/self/fd, which
+// leads to that very file.
+func addWatchInRoot(fd int, root *fsroot.Root, w *image.InotifyWatch, byPath bool) (int, error) {
 	var h *os.File
 	if w.Mask&unix.IN_DONT_FOLLOW != 0 && w.Path != "/" {
 		d, err := root.Parent(w.Path)
@@ -172,5 +177,12 @@ func addWatchInRoot(fd int, root *fsroot.Root, w *image.InotifyWatch) (int, erro
 		}
 	}
 	defer h.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(int(h.Fd()), &st); err != nil {
+		return -1, fmt.Errorf("stat %q in %v: %w", w.Path, root, err)
+	}
+	if !byPath && w.Ino != 0 && (st.Ino != w.Ino || st.Dev != w.Dev) {
+		return -1, fmt.Errorf("%q was replaced since the checkpoint (inode %d on %#x, the image watched %d on %#x)", w.Path, st.Ino, st.Dev, w.Ino, w.Dev)
+	}
 	return unix.InotifyAddWatch(fd, "/proc/self/fd/"+strconv.Itoa(int(h.Fd())), w.Mask&^unix.IN_DONT_FOLLOW)
 }
