@@ -30,7 +30,7 @@ func dumpFifo(p *process, of *openFd, obj string) (image.Record, error) {
 		return nil, unsupported(p.pid, obj, "O_PATH descriptions of FIFOs are not supported yet")
 	}
 	if st, err := statInTask(p.pid, path); err != nil || st.Ino != of.st.Ino || st.Dev != of.st.Dev {
-		return nil, unsupported(p.pid, obj, "its path no longer leads to the open FIFO")
+		return nil, unsupported(p.pid, obj, "its path no longer leads to the open FIFO (%v; inode %d on %#x, the FIFO is %d on %#x)", err, st.Ino, st.Dev, of.st.Ino, of.st.Dev)
 	}
 	return &image.Fifo{Flags: of.info.Flags & openFlagsMask, Dev: of.st.Dev, Ino: of.st.Ino, Path: path}, nil
 }
