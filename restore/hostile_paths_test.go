@@ -173,3 +173,46 @@ func TestHostilePathRecords(t *testing.T) {
 		}
 	}
 }
+
+// A saved tmpfs whose hard link names an earlier symlink to a host file,
+// with a setuid mode of its own: the host file keeps its mode (nothing is
+// ever applied through the symlink), and the record is refused as it is
+// read.
+func TestHostileTmpfsHardLink(t *testing.T) {
+	h := newHostileFS(t)
+	victim := filepath.Join(h.host, "victim")
+	dir := t.TempDir()
+	root, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(root)
+	entries := []*tmpfsEntry{
+		{rec: image.TmpfsFile{Mount: 1, Mode: unix.S_IFLNK | 0o777, Path: "/l", Link: victim}},
+		{rec: image.TmpfsFile{Mount: 1, Mode: unix.S_IFREG | 0o4777, Flags: image.TmpfsHardLink, Path: "/h", Link: "/l"}},
+	}
+	if err := makeTmpfsEntry(root, entries[0]); err != nil {
+		t.Fatal(err)
+	}
+	// A hard link only links: nothing is set through it.
+	if err := makeTmpfsEntry(root, entries[1]); err != nil {
+		t.Fatal(err)
+	}
+	h.untouched(t)
+	// The file entries themselves never follow a symlink either.
+	if err := chmodAt(root, "l", unix.S_IFREG, 0o4777); err == nil {
+		t.Errorf("chmodAt went through a symlink")
+	}
+	h.untouched(t)
+
+	m := &mntRestore{mounts: []*mountPlan{{rec: image.Mount{ID: 1, Kind: image.MountTmpfs, MountPoint: "/t", Root: "/", FsType: "tmpfs"},
+		byPath: map[string]*tmpfsEntry{}}}}
+	for _, f := range []*image.TmpfsFile{{Mount: 1, Mode: unix.S_IFDIR | 0o755, Path: "/"}, &entries[0].rec} {
+		if err := m.addFile(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := m.addFile(&entries[1].rec); !errors.Is(err, ErrBadImage) {
+		t.Fatalf("addFile of the hard link: %v", err)
+	}
+}

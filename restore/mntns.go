@@ -119,6 +119,10 @@ func (m *mntRestore) addFile(x *image.TmpfsFile) error {
 	if x.Flags&image.TmpfsHardLink != 0 {
 		if first := mp.byPath[x.Link]; first == nil || first.rec.Flags != 0 || first.rec.Mode&unix.S_IFMT == unix.S_IFDIR {
 			return badImage("TMPFS_FILE %q: a hard link to %q, which is not an earlier file", x.Path, x.Link)
+		} else if first.rec.Mode&unix.S_IFMT != x.Mode&unix.S_IFMT {
+			// Its mode is set on the file linked to (a symlink's
+			// would be set on what it points to).
+			return badImage("TMPFS_FILE %q: a hard link of mode %#o to %q of mode %#o", x.Path, x.Mode, x.Link, first.rec.Mode)
 		}
 	}
 	e := &tmpfsEntry{rec: *x}

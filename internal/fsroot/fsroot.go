@@ -259,24 +259,36 @@ func (d *Dir) Unlink() error {
 // through /proc/self/fd on kernels before 6.6): a symlink is never
 // followed, and a file swapped in between is not touched.
 func (d *Dir) ChmodIf(typ, mode uint32) error {
-	fd, err := unix.Openat(d.Fd(), d.Name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err != nil {
+	if err := ChmodAt(d.Fd(), d.Name, typ, mode); err != nil {
 		return fmt.Errorf("chmod %v: %w", d, err)
+	}
+	return nil
+}
+
+// ChmodAt sets the permission bits of name in the directory dirfd, if it
+// is a file of type typ (never S_IFLNK: a symlink has no mode to set),
+// without following it: chmod(2) and fchmodat(2) follow a symlink, and an
+// absolute one resolves against our root, the host's, whatever directory
+// dirfd is in.
+func ChmodAt(dirfd int, name string, typ, mode uint32) error {
+	fd, err := unix.Openat(dirfd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
 	}
 	defer unix.Close(fd)
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
-		return fmt.Errorf("chmod %v: %w", d, err)
+		return err
 	}
-	if st.Mode&unix.S_IFMT != typ {
-		return fmt.Errorf("chmod %v: it is not of type %#o but mode %#o", d, typ, st.Mode)
+	if st.Mode&unix.S_IFMT != typ || typ == unix.S_IFLNK {
+		return fmt.Errorf("it is not of type %#o but mode %#o", typ, st.Mode)
 	}
 	err = unix.Fchmodat(fd, "", mode&0o7777, unix.AT_EMPTY_PATH)
 	if errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.ENOSYS) {
 		err = unix.Chmod("/proc/self/fd/"+strconv.Itoa(fd), mode&0o7777)
 	}
 	if err != nil {
-		return fmt.Errorf("chmod %v to %#o: %w", d, mode&0o7777, err)
+		return fmt.Errorf("to %#o: %w", mode&0o7777, err)
 	}
 	return nil
 }
