@@ -105,10 +105,26 @@ func TestHostileDeletedFile(t *testing.T) {
 		rs.closeDeleted()
 		h.untouched(t)
 	}
+	// A plain process's restore (the root is "/"): a symlink planted
+	// since the checkpoint on the way to the file's directory (the
+	// kernel printed a path with none) sends nothing to the host's.
+	plain := filepath.Join(filepath.Dir(h.host), "plain")
+	if err := os.Symlink(h.host, plain); err != nil {
+		t.Fatal(err)
+	}
+	rs := &restorer{objs: map[uint32]image.Record{}}
+	err := rs.addDeletedFile(&image.DeletedFile{Objref: 1, Mode: unix.S_IFREG | 0o4777, Size: 3, Ino: 2, Path: plain + "/victim"})
+	t.Logf("plain process, DELETED_FILE through a symlink: %v", err)
+	if err == nil {
+		t.Errorf("a deleted file was re-created through a symlink")
+	}
+	rs.closeDeleted()
+	h.untouched(t)
+
 	// Made inside the rootfs (then unlinked): its directory there is
 	// the container's h.host, which holds nothing after.
-	rs := h.restorer()
-	if err := rs.addDeletedFile(&image.DeletedFile{Objref: 1, Mode: unix.S_IFREG | 0o600, Size: 3, Ino: 2, Path: "/tmp/V/x"}); err != nil {
+	rs = h.restorer()
+	if err := rs.addDeletedFile(&image.DeletedFile{Objref: 1, Mode: unix.S_IFREG | 0o600, Size: 3, Ino: 2, Path: h.host + "/x"}); err != nil {
 		t.Fatal(err)
 	}
 	g := rs.deleted.files[1]

@@ -89,7 +89,9 @@ func (rs *restorer) checkRegFile(f *image.RegFile) error {
 // the path root, or next to it under tmpName(i) when the name is taken,
 // and unlinks it at once: the file lives on as the returned fd. Nothing
 // is created through a symlink or outside the root; what is removed is
-// the name just made.
+// the name just made. p is a path the kernel printed, with no symlink in
+// it: a symlink on the way now is refused, which also holds when the root
+// is the caller's own "/" (a plain process).
 func (rs *restorer) createUnlinked(p string, perm uint32, tmpName func(i int) string) (*os.File, error) {
 	where, check, err := rs.imagePath(path.Dir(p))
 	if err != nil {
@@ -103,7 +105,7 @@ func (rs *restorer) createUnlinked(p string, perm uint32, tmpName func(i int) st
 		return nil, err
 	}
 	defer root.Close()
-	d, err := root.Parent(path.Join(where, path.Base(p)))
+	d, err := root.ParentNoSymlinks(path.Join(where, path.Base(p)))
 	if err != nil {
 		return nil, err
 	}

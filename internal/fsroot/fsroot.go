@@ -163,6 +163,34 @@ func (r *Root) Parent(p string) (*Dir, error) {
 	return &Dir{f: d, Name: name, path: p, root: r.name}, nil
 }
 
+// ParentNoSymlinks is Parent for a path the kernel printed (d_path: an
+// fd's link, a mapping): such a path has no symlink in it, so one found
+// on the way now means the file system changed since, and the lookup
+// fails (ELOOP). This matters where the root contains nothing (a root of
+// "/"): a symlink planted since the checkpoint cannot send a creation
+// elsewhere.
+func (r *Root) ParentNoSymlinks(p string) (*Dir, error) {
+	if err := checkName(p); err != nil {
+		return nil, err
+	}
+	p = strings.TrimRight(p, "/")
+	dir, name := path.Split(p)
+	if name == "" || name == "." || name == ".." {
+		return nil, fmt.Errorf("%q in %s: no file name at its end", p, r.name)
+	}
+	if dir == "" {
+		dir = "."
+	}
+	fd, err := unix.Openat2(r.Fd(), dir, &unix.OpenHow{
+		Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_NO_SYMLINKS,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("resolve %q in %s without symlinks: %w", dir, r.name, err)
+	}
+	return &Dir{f: os.NewFile(uintptr(fd), dir), Name: name, path: p, root: r.name}, nil
+}
+
 // Lstat is lstat(2) of p resolved inside the root: the last name is not
 // followed.
 func (r *Root) Lstat(p string) (unix.Stat_t, error) {
