@@ -168,3 +168,32 @@ func TestOpenTask(t *testing.T) {
 		t.Fatal("OpenFile took O_CREAT")
 	}
 }
+
+func TestParentNoSymlinks(t *testing.T) {
+	root, outside := newTree(t)
+	r, err := Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for _, p := range []string{"/x/new", "/up/v/new", "/magic/new"} {
+		if d, err := r.ParentNoSymlinks(p); err == nil {
+			d.Close()
+			t.Errorf("ParentNoSymlinks(%q) went through a symlink", p)
+		}
+	}
+	d, err := r.ParentNoSymlinks("/v/new")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	f, err := d.Create(unix.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if _, err := os.Stat(filepath.Join(root, "v", "new")); err != nil {
+		t.Fatal(err)
+	}
+	hostVictimIntact(t, outside)
+}
