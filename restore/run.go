@@ -79,6 +79,8 @@ type restorer struct {
 	// the stdio the runtime gave the stub.
 	container *image.Container
 	stdio     [3]*os.File
+
+	privs privScan // every task's privileges against the grant (privs.go)
 }
 
 // taskPlan is one process: what the image says about it, then the live
@@ -155,6 +157,9 @@ func (rs *restorer) run(r *image.Reader) error {
 // only created when its memory layout is known (first PAGES or TASK_OBJS),
 // after every file it needs has been found.
 func (rs *restorer) handle(r *image.Reader, rec image.Record) error {
+	if err := rs.privs.take(rec); err != nil {
+		return err
+	}
 	if _, pages := rec.(*image.Pages); !pages && rs.curShmem != 0 {
 		// The object's contents are complete.
 		if err := rs.sealShmem(rs.curShmem); err != nil {
