@@ -466,10 +466,15 @@ func (s *privScan) endTask() error {
 // any task would get more privilege than g grants. It reads records only,
 // seeking over page data, and creates nothing: a runtime calls it before
 // it makes the container; Restore calls it again before the first task.
-func CheckPrivileges(r io.ReadSeeker, g *Grant) error {
+func CheckPrivileges(r io.ReadSeeker, g *Grant) (err error) {
 	if _, err := r.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
+	defer func() {
+		if _, serr := r.Seek(0, io.SeekStart); err == nil {
+			err = serr
+		}
+	}()
 	rd := image.NewReader(r, image.Options{NoDigest: true})
 	s := &privScan{g: g}
 	for {
@@ -484,6 +489,5 @@ func CheckPrivileges(r io.ReadSeeker, g *Grant) error {
 			return err
 		}
 	}
-	_, err := r.Seek(0, io.SeekStart)
-	return err
+	return nil
 }
