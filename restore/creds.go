@@ -116,6 +116,36 @@ func (rs *restorer) verifyThread(t *taskPlan, rt *remote.Task, tid int32) error 
 	if st.Seccomp != mode {
 		return fmt.Errorf("seccomp mode read back %d, want %d", st.Seccomp, mode)
 	}
+	return checkLabels(t.pid, rt.Tid, rs.opts.Grant)
+}
+
+// checkLabels reads a thread's LSM label back: the runtime applied the
+// spec's to the stub (libcontainer refuses a label the host cannot apply),
+// and every task inherits it.
+func checkLabels(pid, tid int, g *Grant) error {
+	if g == nil || (g.AppArmorProfile == "" && g.SelinuxLabel == "") {
+		return nil
+	}
+	read := func(attr string) string {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/attr/%s", pid, tid, attr))
+		return strings.TrimRight(string(b), "\x00\n")
+	}
+	aa := read("apparmor/current")
+	if aa == "" {
+		aa = read("current")
+	}
+	return labelsMatch(aa, read("current"), g)
+}
+
+// labelsMatch compares the labels read back (AppArmor's "profile (mode)",
+// SELinux's context) with the grant's.
+func labelsMatch(apparmor, selinux string, g *Grant) error {
+	if p := g.AppArmorProfile; p != "" && apparmor != p && !strings.HasPrefix(apparmor, p+" (") {
+		return fmt.Errorf("AppArmor profile read back %q, want %q", apparmor, p)
+	}
+	if l := g.SelinuxLabel; l != "" && selinux != l {
+		return fmt.Errorf("SELinux label read back %q, want %q", selinux, l)
+	}
 	return nil
 }
 

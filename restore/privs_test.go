@@ -321,3 +321,22 @@ func TestHostileImages(t *testing.T) {
 		t.Errorf("the image as granted: %v", err)
 	}
 }
+
+func TestLabelsMatch(t *testing.T) {
+	g := &Grant{AppArmorProfile: "ckpt-test"}
+	if err := labelsMatch("ckpt-test (enforce)", "", g); err != nil {
+		t.Error(err)
+	}
+	for _, got := range []string{"unconfined", "ckpt-test-other (enforce)", ""} {
+		if err := labelsMatch(got, "", g); err == nil {
+			t.Errorf("AppArmor %q accepted for profile ckpt-test", got)
+		}
+	}
+	g = &Grant{SelinuxLabel: "system_u:system_r:container_t:s0:c1,c2"}
+	if err := labelsMatch("", g.SelinuxLabel, g); err != nil {
+		t.Error(err)
+	}
+	if err := labelsMatch("", "unconfined_u:unconfined_r:unconfined_t:s0", g); err == nil {
+		t.Error("another SELinux context accepted")
+	}
+}
