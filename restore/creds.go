@@ -116,7 +116,32 @@ func (rs *restorer) verifyThread(t *taskPlan, rt *remote.Task, tid int32) error 
 	if st.Seccomp != mode {
 		return fmt.Errorf("seccomp mode read back %d, want %d", st.Seccomp, mode)
 	}
+	if int(tid) == int(t.rec.Pid) {
+		if err := checkRlimits(t); err != nil {
+			return err
+		}
+	}
 	return checkLabels(t.pid, rt.Tid, rs.opts.Grant)
+}
+
+// checkRlimits reads the process's resource limits back, from
+// /proc/PID/limits: prlimit(2) would need CAP_SYS_RESOURCE for a task of
+// another uid.
+func checkRlimits(t *taskPlan) error {
+	lims, err := proc.Limits(t.pid)
+	if err != nil {
+		return fmt.Errorf("read back resource limits: %w", err)
+	}
+	if len(lims) != len(t.rlimits.Limits) {
+		return fmt.Errorf("read back %d resource limits, want %d", len(lims), len(t.rlimits.Limits))
+	}
+	for res, l := range t.rlimits.Limits {
+		got := lims[res]
+		if got.Cur != l.Cur || got.Max != l.Max {
+			return fmt.Errorf("%s read back %s/%s, want %s/%s", rlimitName(res), fmtLimit(got.Cur), fmtLimit(got.Max), fmtLimit(l.Cur), fmtLimit(l.Max))
+		}
+	}
+	return nil
 }
 
 // checkLabels reads a thread's LSM label back: the runtime applied the

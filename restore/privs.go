@@ -180,7 +180,10 @@ func SpecGrant(spec *specs.Spec) (*Grant, error) {
 		}
 		g.Groups = append(g.Groups, h)
 	}
-	var bnd, prm, inh uint64
+	// Without a capabilities section libcontainer leaves the process the
+	// runtime's own (keep-caps holds the permitted set across the change
+	// of uid).
+	bnd, prm, inh := caller.CapBnd, caller.CapPrm, caller.CapInh
 	if c := p.Capabilities; c != nil {
 		bnd = capMask(c.Bounding)
 		// The kernel keeps effective and ambient within permitted; a spec
@@ -345,6 +348,10 @@ func joinIDs(v []uint32) string {
 
 // checkRlimits refuses a limit the task could not have set itself.
 func (g *Grant) checkRlimits(pid int32, r *image.Rlimits) error {
+	if len(r.Limits) != image.NRlimits {
+		// A limit left out would stay the restorer's own.
+		return badImage("task %d: RLIMITS holds %d limits, want %d", pid, len(r.Limits), image.NRlimits)
+	}
 	var errs []error
 	for res, l := range r.Limits {
 		name := rlimitName(res)

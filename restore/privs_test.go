@@ -88,6 +88,16 @@ func TestSpecGrant(t *testing.T) {
 		t.Errorf("root spec without no_new_privs: permitted %#x inheritable %#x, want %#x", g.CapPrm, g.CapInh, all)
 	}
 
+	// No capabilities section: the runtime's own.
+	s = narrowSpec()
+	s.Process.Capabilities = nil
+	if g, err = SpecGrant(s); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := CallerGrant(); err != nil || g.CapBnd != c.CapBnd || g.CapPrm != c.CapPrm {
+		t.Errorf("no capabilities in the spec: bounding %#x permitted %#x, the caller's %+v (%v)", g.CapBnd, g.CapPrm, c, err)
+	}
+
 	// A user namespace: the image holds host ids.
 	s = narrowSpec()
 	s.Linux.Namespaces = []specs.LinuxNamespace{{Type: specs.UserNamespace}}
@@ -173,6 +183,10 @@ func TestGrantRule(t *testing.T) {
 		r.Limits[unix.RLIMIT_NOFILE] = image.Rlimit{Cur: 1000, Max: 10}
 		if err := g.checkRlimits(7, r); !errors.Is(err, ErrBadImage) {
 			t.Errorf("soft above hard: %v", err)
+		}
+		r.Limits = r.Limits[:unix.RLIMIT_NOFILE]
+		if err := g.checkRlimits(7, r); !errors.Is(err, ErrBadImage) {
+			t.Errorf("limits left out: %v", err)
 		}
 	})
 
