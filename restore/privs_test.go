@@ -354,3 +354,38 @@ func TestLabelsMatch(t *testing.T) {
 		t.Error("another SELinux context accepted")
 	}
 }
+
+// TestCredsDiff: the read-back comparison sees a difference in any field,
+// and none in the order of groups (setgroups(2) sorts them).
+func TestCredsDiff(t *testing.T) {
+	want := legitCreds()
+	want.Groups = []uint32{27, 4}
+	got := *want
+	got.Groups = []uint32{4, 27}
+	if d := credsDiff(&got, want); d != "" {
+		t.Errorf("groups in another order: %s", d)
+	}
+	for field, edit := range map[string]func(*image.Creds){
+		"uids":         func(c *image.Creds) { c.Fsuid = 0 },
+		"gids":         func(c *image.Creds) { c.Sgid = 0 },
+		"groups":       func(c *image.Creds) { c.Groups = []uint32{27} },
+		"bounding":     func(c *image.Creds) { c.CapBnd |= 1 },
+		"permitted":    func(c *image.Creds) { c.CapPrm |= 1 },
+		"effective":    func(c *image.Creds) { c.CapEff = 0 },
+		"inheritable":  func(c *image.Creds) { c.CapInh = capKill },
+		"ambient":      func(c *image.Creds) { c.CapAmb = capKill },
+		"no_new_privs": func(c *image.Creds) { c.NoNewPrivs = 0 },
+	} {
+		got := *want
+		edit(&got)
+		if d := credsDiff(&got, want); !strings.HasPrefix(d, field) {
+			t.Errorf("%s changed: diff %q", field, d)
+		}
+	}
+	g := &Grant{NoNewPrivs: true}
+	c := legitCreds()
+	c.NoNewPrivs = 0
+	if w := wantCreds(c, g); w.NoNewPrivs != 1 || c.NoNewPrivs != 0 {
+		t.Errorf("no_new_privs not forced by the grant: %+v", w)
+	}
+}
