@@ -70,9 +70,9 @@ type Grant struct {
 	// or the caller's own filters) beneath the image's: after restore every
 	// thread is in filter mode, and strict mode cannot be restored.
 	Seccomp bool
-	// Labels are the LSM labels the tasks run with (the spec's AppArmor
-	// profile and SELinux process label, applied by the runtime to the
-	// stub every task is made from); empty when there are none.
+	// AppArmorProfile and SelinuxLabel are the LSM labels the tasks run
+	// with: the spec's, applied by the runtime to the stub every task is
+	// made from; empty when there are none.
 	AppArmorProfile, SelinuxLabel string
 }
 
