@@ -23,8 +23,10 @@ type Adopt struct {
 	// Start starts the stub as the container's init. The stub's
 	// executable is /proc/self/fd/4 of the new process, which must get
 	// files as its fds 3, 4, 5... (the stub closes fd 3 when it runs) and
-	// full capabilities, no seccomp filter and no no_new_privs: restore
-	// gives every task its own. It returns the stub's pid in the caller's
+	// full capabilities and no no_new_privs: restore gives every task its
+	// own. A seccomp filter and LSM labels the stub runs under are every
+	// task's too (Options.Grant.Seccomp says whether there is a filter).
+	// It returns the stub's pid in the caller's
 	// pid namespace.
 	Start func(files []*os.File) (pid int, err error)
 	// Rootfs is the container's root directory as the restorer sees it:

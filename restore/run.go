@@ -68,6 +68,8 @@ type restorer struct {
 	// the stdio the runtime gave the stub.
 	container *image.Container
 	stdio     [3]*os.File
+
+	privs privScan // every task's privileges against the grant (privs.go)
 }
 
 // taskPlan is one process: what the image says about it, then the live
@@ -149,6 +151,9 @@ func (rs *restorer) run(r *image.Reader) error {
 // whole and of the tree come first; those of an object kind go to the
 // kind's row (kinds.go); the rest describe the current task.
 func (rs *restorer) handle(r *image.Reader, rec image.Record) error {
+	if err := rs.privs.take(rec); err != nil {
+		return err
+	}
 	if done, err := rs.followKinds(r, rec); done || err != nil {
 		return err
 	}
