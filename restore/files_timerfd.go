@@ -3,7 +3,6 @@ package restore
 import (
 	"fmt"
 	"os"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -68,10 +67,9 @@ func openTimerFd(tf *image.TimerFd) (*os.File, error) {
 			tf.Clockid, sflags, tf.ValueSec, tf.ValueNsec, tf.IntervalSec, tf.IntervalNsec, err)
 	}
 	if tf.Ticks != 0 {
-		ticks := tf.Ticks
-		if _, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), kernel.TFD_IOC_SET_TICKS, uintptr(unsafe.Pointer(&ticks))); errno != 0 {
+		if err := kernel.TimerfdSetTicks(fd, tf.Ticks); err != nil {
 			f.Close()
-			return nil, fmt.Errorf("timerfd: set %d unread expirations (TFD_IOC_SET_TICKS): %w", tf.Ticks, errno)
+			return nil, fmt.Errorf("timerfd: set %d unread expirations (TFD_IOC_SET_TICKS): %w", tf.Ticks, err)
 		}
 	}
 	return f, nil

@@ -322,7 +322,7 @@ func (rs *restorer) setForegrounds() error {
 			continue
 		}
 		if leader := rs.byPid[r.Sid]; leader != nil && leader.rec.Sid == r.Sid && !leader.zombie {
-			term := st.slave
+			var term *os.File
 			if r.Kind == image.TtyPty {
 				if err := st.openSlave(); err != nil {
 					return fmt.Errorf("pty %d: %w", r.Index, err)

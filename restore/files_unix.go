@@ -411,7 +411,8 @@ func (rs *restorer) connectUnix(s *unixSock) error {
 			l = o
 		}
 	}
-	lfd, cleanup := -1, func() {}
+	var lfd int
+	cleanup := func() {}
 	if l != nil {
 		lfd = l.fd
 	} else {
@@ -506,7 +507,8 @@ func (rs *restorer) refillUnix(s *unixSock, q *image.UnixQueue) error {
 		}
 		oob = append(oob, unix.UnixRights(fds...)...)
 	}
-	fd, byName := -1, false
+	var fd int
+	byName := false
 	switch {
 	case from != nil:
 		fd = from.fd

@@ -43,6 +43,10 @@ type Options struct {
 	// Adopt, when set, restores a whole container into one a runtime
 	// makes (adopt.go): the image must have a CONTAINER record.
 	Adopt *Adopt
+	// Grant is the most privilege any task may get (privs.go): the
+	// bundle's spec's, which a restore into a container must give; nil
+	// for a process means the caller's own credentials.
+	Grant *Grant
 }
 
 // Result describes the restored process.
@@ -70,6 +74,17 @@ func Restore(ctx context.Context, r io.Reader, opts Options) (*Result, error) {
 	}
 	log = log.With("component", "restore")
 
+	grant, err := restoreGrant(&opts)
+	if err != nil {
+		return nil, err
+	}
+	opts.Grant = grant
+	if opts.Adopt != nil && grant.Seccomp && ptrace.SuspendSeccomp() == 0 {
+		// The stub runs under the spec's filter: the syscalls restore
+		// injects must not.
+		return nil, fmt.Errorf("the spec has a seccomp profile, and this restorer cannot suspend seccomp filters while it injects syscalls: %w", ptrace.ErrNoSuspendSeccomp)
+	}
+
 	var ropts image.Options
 	f, seekable := r.(*os.File)
 	if seekable {
@@ -80,6 +95,11 @@ func Restore(ctx context.Context, r io.Reader, opts Options) (*Result, error) {
 	if seekable {
 		if _, err := image.Validate(f); err != nil {
 			return nil, fmt.Errorf("validate image: %w", err)
+		}
+		// Privileges are checked before the first task exists; from a
+		// stream, as each record arrives (run.go), before any task runs.
+		if err := CheckPrivileges(f, grant); err != nil {
+			return nil, err
 		}
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
 			return nil, err
@@ -94,7 +114,8 @@ func Restore(ctx context.Context, r io.Reader, opts Options) (*Result, error) {
 	defer tr.Close()
 
 	rs := &restorer{ctx: ctx, log: log, opts: opts, tr: tr, objs: map[uint32]image.Record{},
-		byPid: map[int32]*taskPlan{}, ctlFiles: map[uint32]*os.File{}}
+		byPid: map[int32]*taskPlan{}, ctlFiles: map[uint32]*os.File{},
+		privs: privScan{g: grant}}
 	rs.startKinds()
 	if seekable {
 		rs.imageFile = f
