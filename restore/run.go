@@ -22,7 +22,6 @@ type restorer struct {
 	opts      Options
 	tr        *ptrace.Tracer
 	imageFile *os.File // the image when it is a regular file, else nil
-	in        *spoolReader
 
 	hdr   *image.Header
 	objs  map[uint32]image.Record

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -46,15 +47,11 @@ func (r *Runtime) Restore(ctx context.Context, id string, o RestoreOpts) (code i
 	if o.ImagePath == "" {
 		return 0, fmt.Errorf("restore needs --image-path DIR")
 	}
-	f, err := os.Open(o.ImagePath + "/" + ImageName)
+	im, rec, err := openContainerImage(filepath.Join(o.ImagePath, ImageName))
 	if err != nil {
 		return 0, err
 	}
-	defer f.Close()
-	rec, err := readContainerRecord(f)
-	if err != nil {
-		return 0, err
-	}
+	defer im.Close()
 	spec, err := LoadSpec(bundleOr(o.Bundle))
 	if err != nil {
 		return 0, err
@@ -86,7 +83,7 @@ func (r *Runtime) Restore(ctx context.Context, id string, o RestoreOpts) (code i
 	if err != nil {
 		return 0, err
 	}
-	if err := os.MkdirAll(root, 0o711); err != nil {
+	if err := os.MkdirAll(root, 0o700); err != nil {
 		return 0, err
 	}
 	c, err := libcontainer.Create(root, id, cfg)
@@ -134,7 +131,7 @@ func (r *Runtime) Restore(ctx context.Context, id string, o RestoreOpts) (code i
 			return p.Pid()
 		},
 	}
-	res, err := restore.Restore(ctx, f, restore.Options{Detached: o.Detach, Adopt: adopt, ShellJob: true,
+	res, err := restore.RestoreImage(ctx, im, restore.Options{Detached: o.Detach, Adopt: adopt, ShellJob: true,
 		TcpEstablished: o.TcpEstablished, FileLocks: o.FileLocks, ExtUnixSk: o.ExtUnixSk, Logger: r.log()})
 	if err != nil {
 		return 0, fmt.Errorf("restore of container %s: %w", id, err)

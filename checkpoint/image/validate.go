@@ -12,14 +12,18 @@ type Summary struct {
 	Pages   uint64            // pages in PAGES records
 	Counts  map[string]uint64 // records by type name; skipped unknown types as UNKNOWN(0x...)
 	Header  *Header
+	// Container is the CONTAINER record following the HEADER, if any.
+	Container *Container
 }
 
-// Validate reads a whole image, checking framing, record decoding, objrefs
-// and the tail digest, and that nothing follows the TAIL. Errors are
+// Validate reads a whole image, checking framing, record decoding, objrefs,
+// the bounds of queued data (bounds.go) and the tail digest, and that
+// nothing follows the TAIL. Errors are
 // *FormatError, as from Reader.Next.
 func Validate(r io.Reader) (*Summary, error) {
 	rd := NewReader(r, Options{})
 	s := &Summary{Counts: map[string]uint64{}}
+	var b bounds
 	rd.onSkip = func(t Type) { s.Counts[t.String()]++ }
 	for {
 		rec, err := rd.Next()
@@ -30,6 +34,12 @@ func Validate(r io.Reader) (*Summary, error) {
 			return nil, err
 		}
 		s.Counts[rec.Type().String()]++
+		if detail := b.check(rec); detail != "" {
+			return nil, formatErr(rd.RecordOffset(), rec.Type(), ErrOverCapacity, "%s", detail)
+		}
+		if c, ok := rec.(*Container); ok && rd.records == 2 {
+			s.Container = c
+		}
 		if p, ok := rec.(*Pages); ok {
 			s.Pages += uint64(p.NrPages)
 		}

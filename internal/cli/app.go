@@ -8,6 +8,8 @@ import (
 	"os"
 
 	ucli "github.com/urfave/cli/v2"
+
+	"github.com/ckpt/ckpt/checkpoint/image"
 )
 
 // App returns the ckpt command line application.
@@ -63,7 +65,7 @@ var imageFlags = []ucli.Flag{
 }
 
 // imageName is the image file's name inside an --image-path directory.
-const imageName = "image.ckpt"
+const imageName = image.FileName
 
 func imagePath(c *ucli.Context) (string, error) {
 	file, dir := c.String("image"), c.String("image-path")

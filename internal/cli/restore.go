@@ -9,6 +9,7 @@ import (
 	ucli "github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
+	"github.com/ckpt/ckpt/internal/atomicfile"
 	"github.com/ckpt/ckpt/restore"
 )
 
@@ -89,7 +90,7 @@ func runRestore(c *ucli.Context) error {
 		return ucli.Exit(fmt.Sprintf("restore failed: %v", err), 1)
 	}
 	if pf := c.String("pid-file"); pf != "" {
-		if err := os.WriteFile(pf, []byte(strconv.Itoa(res.Pid)), 0o644); err != nil {
+		if err := atomicfile.WriteFile(pf, []byte(strconv.Itoa(res.Pid)), 0o644); err != nil {
 			return err
 		}
 	}
