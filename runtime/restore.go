@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"github.com/opencontainers/runc/libcontainer/configs"
 	"golang.org/x/sys/unix"
 
+	"github.com/ckpt/ckpt/checkpoint/image"
 	"github.com/ckpt/ckpt/internal/proc"
 	"github.com/ckpt/ckpt/oci"
 	"github.com/ckpt/ckpt/restore"
@@ -32,6 +34,10 @@ type RestoreOpts struct {
 	// As in CheckpointOpts: each must be given again to restore what its
 	// checkpoint allowed.
 	TcpEstablished, FileLocks, ExtUnixSk bool
+	// DryRun checks the image, the bundle and the host as a restore
+	// would, prints what would be restored to Out and creates nothing.
+	DryRun bool
+	Out    io.Writer
 }
 
 // Restore makes container id from the bundle and the image: libcontainer
@@ -63,6 +69,9 @@ func (r *Runtime) Restore(ctx context.Context, id string, o RestoreOpts) (code i
 	rootfsCopy := spec.Annotations[oci.RootfsCopyAnnotation] == "true"
 	if err := r.checkBundle(rec, cfg, rootfsCopy); err != nil {
 		return 0, fmt.Errorf("restore of container %s into bundle %s: %w", rec.ID, Bundle0(cfg), err)
+	}
+	if o.DryRun {
+		return 0, r.dryRun(id, im, o.Out)
 	}
 	if rec.ConfigDigest != "" && rec.ConfigDigest != configDigest(Bundle0(cfg)) {
 		r.log().Info("the bundle's config.json differs from the checkpointed container's", "id", id)
@@ -191,4 +200,20 @@ func ownCaps() (*configs.Capabilities, error) {
 		}
 	}
 	return &configs.Capabilities{Bounding: names, Effective: names, Permitted: names}, nil
+}
+
+// dryRun is Restore's --dry-run, once the image and the bundle are
+// checked: the id must be free, then the engine's own checks.
+func (r *Runtime) dryRun(id string, im *image.Image, out io.Writer) error {
+	if _, err := r.Load(id); err == nil {
+		return fmt.Errorf("dry run: container %s exists", id)
+	}
+	report, err := restore.DryRun(im, restore.Options{Adopt: &restore.Adopt{}})
+	if err != nil {
+		return fmt.Errorf("dry run: restore of container %s would fail: %w", id, err)
+	}
+	if out != nil {
+		fmt.Fprint(out, report)
+	}
+	return nil
 }

@@ -55,10 +55,10 @@ func withFlags(cmd *ucli.Command, flags []ucli.Flag) *ucli.Command {
 var (
 	// shell-job: a container's stdio and console are always its caller's.
 	checkpointContainerOK = map[string]bool{"image-path": true, "leave-running": true, "work-path": true,
-		"tcp-established": true, "file-locks": true, "ext-unix-sk": true, "shell-job": true}
+		"tcp-established": true, "file-locks": true, "ext-unix-sk": true, "shell-job": true, "dry-run": true}
 	restoreContainerOK = map[string]bool{"image-path": true, "bundle": true, "work-path": true, "detach": true,
 		"pid-file": true, "console-socket": true, "no-pivot": true, "no-subreaper": true,
-		"tcp-established": true, "file-locks": true, "ext-unix-sk": true, "shell-job": true}
+		"tcp-established": true, "file-locks": true, "ext-unix-sk": true, "shell-job": true, "dry-run": true}
 )
 
 // refuseUnsupported fails on the first flag given that the container form
@@ -140,6 +140,7 @@ func restoreContainer(c *ucli.Context) error {
 		ImagePath:  absPath(c, "image-path"), Detach: c.Bool("detach"), PidFile: absPath(c, "pid-file"),
 		ConsoleSocket:  absPath(c, "console-socket"),
 		TcpEstablished: c.Bool("tcp-established"), FileLocks: c.Bool("file-locks"), ExtUnixSk: c.Bool("ext-unix-sk"),
+		DryRun: c.Bool("dry-run"), Out: c.App.Writer,
 	})
 	if err != nil {
 		return ucli.Exit(err.Error(), 1)

@@ -1,0 +1,102 @@
+package restore
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ckpt/ckpt/checkpoint/image"
+)
+
+// DryRun checks what a restore of the validated image im would need from
+// this host and this caller, and describes what it would make, creating
+// nothing: the caller's capabilities for making tasks with given pids and
+// tracing them, and (in process form, without its own pid namespace) that
+// every pid of the image is free. The image itself (framing, bounds,
+// objrefs, digest) was checked by image.Open; the container form's bundle
+// is checked by the runtime before it calls this.
+func DryRun(im *image.Image, opts Options) (string, error) {
+	s := im.Summary
+	if len(s.Tasks) == 0 {
+		return "", badImage("no PSTREE: the image lists no task")
+	}
+	if err := callerCanRestore(); err != nil {
+		return "", err
+	}
+	if opts.Adopt == nil && im.Container != nil {
+		return "", fmt.Errorf("the image is container %s's: restore it with a bundle and a container id", im.Container.ID)
+	}
+	if opts.Adopt != nil && im.Container == nil {
+		return "", fmt.Errorf("the image is a process's, not a container's (no CONTAINER record)")
+	}
+	if !s.PidNs() {
+		var taken []string
+		for _, t := range s.Tasks {
+			if _, err := os.Stat(fmt.Sprintf("/proc/%d", t.Pid)); err == nil {
+				taken = append(taken, fmt.Sprint(t.Pid))
+			}
+		}
+		if len(taken) > 0 {
+			return "", fmt.Errorf("pids %s of the image are in use here: stop those processes or restore elsewhere", strings.Join(taken, ", "))
+		}
+	}
+	return describe(im), nil
+}
+
+// describe is what DryRun prints.
+func describe(im *image.Image) string {
+	s := im.Summary
+	var b strings.Builder
+	zombies := 0
+	for _, t := range s.Tasks {
+		if t.State == image.TaskZombie {
+			zombies++
+		}
+	}
+	if c := im.Container; c != nil {
+		fmt.Fprintf(&b, "container %s (bundle %s, rootfs %s)\n", c.ID, c.Bundle, c.Rootfs)
+	}
+	where := "with their pids in this pid namespace"
+	if s.PidNs() {
+		where = "in a new pid namespace"
+	}
+	fmt.Fprintf(&b, "would restore %d tasks (%d zombies) %s, %d threads, %d fds, %d mappings (%d bytes), %d pages of memory (%d bytes)\n",
+		len(s.Tasks), zombies, where, s.Threads, s.Files, s.Vmas, s.VmaBytes, s.Pages, s.Pages*pageSize)
+	for _, t := range s.Tasks {
+		state := "alive"
+		if t.State == image.TaskZombie {
+			state = "zombie"
+		}
+		fmt.Fprintf(&b, "  pid %d ppid %d pgid %d sid %d %s %q\n", t.Pid, t.PPid, t.Pgid, t.Sid, state, comm(t.Comm[:]))
+	}
+	fmt.Fprintf(&b, "image: %d records, %d bytes, valid\n", s.Records, s.Bytes)
+	return b.String()
+}
+
+func comm(b []byte) string {
+	if i := strings.IndexByte(string(b), 0); i >= 0 {
+		b = b[:i]
+	}
+	return string(b)
+}
+
+// callerCanRestore refuses a caller that could not make the tasks:
+// clone3 with set_tid needs CAP_CHECKPOINT_RESTORE (or CAP_SYS_ADMIN),
+// tracing them CAP_SYS_PTRACE.
+func callerCanRestore() error {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("capget: %w", err)
+	}
+	has := func(c int) bool { return data[c/32].Effective&(1<<(c%32)) != 0 }
+	if !has(unix.CAP_CHECKPOINT_RESTORE) && !has(unix.CAP_SYS_ADMIN) {
+		return fmt.Errorf("the caller lacks CAP_CHECKPOINT_RESTORE and CAP_SYS_ADMIN: it cannot give tasks their pids")
+	}
+	if !has(unix.CAP_SYS_PTRACE) {
+		return fmt.Errorf("the caller lacks CAP_SYS_PTRACE: it cannot trace the tasks it makes")
+	}
+	return nil
+}
