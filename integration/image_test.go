@@ -326,4 +326,3 @@ func TestRestoreDryRun(t *testing.T) {
 		t.Errorf("a dry run restored pid %d", tp.pid)
 	}
 }
-
