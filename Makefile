@@ -5,7 +5,8 @@
 #                included, verbose so each C/R test shows) and a short fuzz run
 #   make lint    gofmt and go vet
 #   make demo    a container under containerd: checkpoint, restore, step by step
-#   make fuzz    a longer fuzz run of the image reader (FUZZTIME, default 5m)
+#   make fuzz    a longer fuzz run of the image reader and of the dry-run
+#                validation (FUZZTIME each, default 5m)
 
 # hack/deps.sh accepts a Go at /usr/local/go/bin when none is on PATH.
 export PATH := $(PATH):/usr/local/go/bin
@@ -39,6 +40,7 @@ test: deps build
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v '/integration$$')
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) -v ./integration
 	$(GO) test ./checkpoint/image -run='^$$' -fuzz=FuzzReader -fuzztime=$(TEST_FUZZ_EXECS)x
+	$(GO) test ./checkpoint/image -run='^$$' -fuzz=FuzzDryRun -fuzztime=$(TEST_FUZZ_EXECS)x
 
 lint:
 	@out="$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go'))"; \
@@ -55,6 +57,7 @@ bench: build
 
 fuzz:
 	$(GO) test ./checkpoint/image -run='^$$' -fuzz=FuzzReader -fuzztime=$(FUZZTIME)
+	$(GO) test ./checkpoint/image -run='^$$' -fuzz=FuzzDryRun -fuzztime=$(FUZZTIME)
 
 clean:
 	rm -rf bin

@@ -42,44 +42,7 @@ func DryRun(im *image.Image, opts Options) (string, error) {
 			return "", fmt.Errorf("pids %s of the image are in use here: stop those processes or restore elsewhere", strings.Join(taken, ", "))
 		}
 	}
-	return describe(im), nil
-}
-
-// describe is what DryRun prints.
-func describe(im *image.Image) string {
-	s := im.Summary
-	var b strings.Builder
-	zombies := 0
-	for _, t := range s.Tasks {
-		if t.State == image.TaskZombie {
-			zombies++
-		}
-	}
-	if c := im.Container; c != nil {
-		fmt.Fprintf(&b, "container %s (bundle %s, rootfs %s)\n", c.ID, c.Bundle, c.Rootfs)
-	}
-	where := "with their pids in this pid namespace"
-	if s.PidNs() {
-		where = "in a new pid namespace"
-	}
-	fmt.Fprintf(&b, "would restore %d tasks (%d zombies) %s, %d threads, %d fds, %d mappings (%d bytes), %d pages of memory (%d bytes)\n",
-		len(s.Tasks), zombies, where, s.Threads, s.Files, s.Vmas, s.VmaBytes, s.Pages, s.Pages*pageSize)
-	for _, t := range s.Tasks {
-		state := "alive"
-		if t.State == image.TaskZombie {
-			state = "zombie"
-		}
-		fmt.Fprintf(&b, "  pid %d ppid %d pgid %d sid %d %s %q\n", t.Pid, t.PPid, t.Pgid, t.Sid, state, comm(t.Comm[:]))
-	}
-	fmt.Fprintf(&b, "image: %d records, %d bytes, valid\n", s.Records, s.Bytes)
-	return b.String()
-}
-
-func comm(b []byte) string {
-	if i := strings.IndexByte(string(b), 0); i >= 0 {
-		b = b[:i]
-	}
-	return string(b)
+	return s.Describe(), nil
 }
 
 // callerCanRestore refuses a caller that could not make the tasks:
