@@ -70,24 +70,32 @@ const RuntimeType = "io.containerd.ckpt.v2"
 const ImageName = image.FileName
 
 // CheckDir checks an unpacked checkpoint layer: it must hold ImageName,
-// a complete, well-formed ckpt image (framing, payloads and digest
-// checked) of a container (a CONTAINER record after the HEADER), which
-// it returns. The error names the directory and what is wrong with it.
+// a complete, valid ckpt image (image.Open: framing, payloads, bounds and
+// digest checked) of a container (a CONTAINER record after the HEADER),
+// which it returns. The error names the directory and what is wrong with
+// it. The shim checks here, before the runc shim makes anything: a
+// restore refused later would leave a created task behind.
 func CheckDir(dir string) (*image.Container, error) {
 	im, err := image.Open(filepath.Join(dir, ImageName))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("checkpoint %s holds no %s: not a ckpt checkpoint (made by another runtime?)", dir, ImageName)
 	}
-	var fe *image.FormatError
-	if errors.As(err, &fe) {
-		return nil, fmt.Errorf("checkpoint %s: corrupt image %s: %w", dir, ImageName, err)
-	}
 	if err != nil {
-		return nil, fmt.Errorf("checkpoint %s: %w", dir, err)
+		return nil, CorruptImage(dir, err)
 	}
 	defer im.Close()
 	if im.Container != nil {
 		return im.Container, nil
 	}
 	return nil, fmt.Errorf("checkpoint %s: image %s is a process's, not a container's (no CONTAINER record)", dir, ImageName)
+}
+
+// CorruptImage is the error for an image of checkpoint directory dir that
+// does not validate, or cannot be read.
+func CorruptImage(dir string, err error) error {
+	var fe *image.FormatError
+	if errors.As(err, &fe) {
+		return fmt.Errorf("checkpoint %s: corrupt image %s: %w", dir, ImageName, err)
+	}
+	return fmt.Errorf("checkpoint %s: %w", dir, err)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/ckpt/ckpt/checkpoint"
 	"github.com/ckpt/ckpt/checkpoint/image"
 	"github.com/ckpt/ckpt/internal/lockfile"
+	"github.com/ckpt/ckpt/oci"
 )
 
 // ImageName is the image file inside an --image-path directory.
@@ -161,7 +162,7 @@ func containerRecord(c *libcontainer.Container, cfg *configs.Config) (*image.Con
 func openContainerImage(path string) (*image.Image, *image.Container, error) {
 	im, err := image.Open(path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("image %s: %w", path, err)
+		return nil, nil, oci.CorruptImage(filepath.Dir(path), err)
 	}
 	if im.Container == nil {
 		im.Close()
