@@ -326,3 +326,43 @@ func TestRestoreDryRun(t *testing.T) {
 		t.Errorf("a dry run restored pid %d", tp.pid)
 	}
 }
+
+// TestRuntimeRestoreDryRun: `ckpt restore --dry-run` of a container's
+// image checks the bundle and prints what would be restored, making no
+// container; a bundle the image cannot go into is refused.
+func TestRuntimeRestoreDryRun(t *testing.T) {
+	rt := newOCIRuntime(t)
+	b := rt.bundle("counter", func(c map[string]any) {
+		c["mounts"] = append(c["mounts"].([]any), map[string]any{
+			"destination": "/run", "type": "tmpfs", "source": "tmpfs", "options": []string{"nosuid", "nodev", "size=1m"},
+		})
+	}, "sh", "-c", counterScript)
+	rt.ok("run", "-d", "--bundle", b, "c1")
+	waitFor(t, "c1 to count", func() bool { return rt.count("c1") >= 1 })
+	img := filepath.Join(rt.dir, "img")
+	rt.ok("checkpoint", "--image-path", img, "c1")
+	rt.gone("c1")
+
+	out := rt.ok("restore", "--bundle", b, "--image-path", img, "--dry-run", "c2")
+	if !strings.Contains(out, "container c1") || !strings.Contains(out, "in a new pid namespace") {
+		t.Errorf("dry run printed %q", out)
+	}
+	rt.gone("c2")
+	// Without the tmpfs the container had, the bundle is refused.
+	b2 := rt.withBundleCopy(b, "no-run", func(c map[string]any) {
+		var keep []any
+		for _, m := range c["mounts"].([]any) {
+			if m.(map[string]any)["destination"] != "/run" {
+				keep = append(keep, m)
+			}
+		}
+		c["mounts"] = keep
+	})
+	rt.fails("lacks mounts", "restore", "--bundle", b2, "--image-path", img, "--dry-run", "c2")
+	rt.gone("c2")
+	// The real restore still works after the dry runs.
+	rt.ok("restore", "--bundle", b, "--image-path", img, "-d", "c2")
+	rt.ok("kill", "c2", "KILL")
+	waitFor(t, "c2 to stop", func() bool { return rt.state("c2").Status == "stopped" })
+	rt.ok("delete", "c2")
+}
