@@ -56,14 +56,10 @@ func Open(path string) (*Image, error) {
 // image's own size, in a file, never in memory.
 func OpenReader(r io.Reader) (*Image, error) {
 	if f, ok := r.(*os.File); ok {
-		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
-			start, err := f.Seek(0, io.SeekCurrent)
-			if err != nil {
-				return nil, err
-			}
-			if start != 0 {
-				return nil, fmt.Errorf("image %s: must be read from its start (at offset %d)", f.Name(), start)
-			}
+		// In place only from the file's start: the restored tasks read
+		// their pages at the image's own offsets.
+		start, serr := f.Seek(0, io.SeekCurrent)
+		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && serr == nil && start == 0 {
 			im := &Image{f: f}
 			if im.Summary, err = Validate(f); err != nil {
 				return nil, err

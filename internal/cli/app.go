@@ -84,7 +84,9 @@ func imagePath(c *ucli.Context) (string, error) {
 // stands for the image inside it.
 func openImage(path string) (io.ReadCloser, error) {
 	if path == "-" {
-		return io.NopCloser(os.Stdin), nil
+		// The *os.File itself: a regular file redirected to stdin is
+		// then validated and read in place, not copied (image.OpenReader).
+		return os.Stdin, nil
 	}
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		path = path + "/" + imageName
