@@ -175,9 +175,9 @@ func (zeros) Read(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// hostileCase rewrites a real image into one a restore must refuse before
-// any task exists, saying want.
-type hostileCase struct {
+// HostileCase rewrites a real image (rewrite, through internal/imagetest)
+// into one a restore must refuse before any task exists, saying want.
+type HostileCase struct {
 	name    string
 	rewrite func(t *testing.T, im *imagetest.Image)
 	want    string
@@ -188,7 +188,7 @@ type hostileCase struct {
 // a valid digest are refused by restore and by restore --dry-run, before
 // any task exists.
 func TestHostileImages(t *testing.T) {
-	cases := []hostileCase{
+	cases := []HostileCase{
 		{"overfull-pipe", overfullPipe, "capacity"},
 		{"huge-count", func(t *testing.T, im *imagetest.Image) {
 			i := mustFind(t, im, image.TypePstree)
@@ -196,6 +196,17 @@ func TestHostileImages(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, "do not fit"},
+		{"overfull-unix-queue", func(t *testing.T, im *imagetest.Image) {
+			i := mustFind(t, im, image.TypeUnixSk)
+			ino := im.Items[i].Rec.(*image.UnixSk).Ino
+			var q []image.Record
+			for n := 0; n <= image.MaxUnixQueue/image.UnixQueueChunk; n++ {
+				q = append(q, &image.UnixQueue{Ino: ino, Data: make([]byte, image.UnixQueueChunk)})
+			}
+			if err := im.Insert(i+1, q...); err != nil {
+				t.Fatal(err)
+			}
+		}, "at most"},
 		{"bogus-objref", func(t *testing.T, im *imagetest.Image) {
 			i := mustFind(t, im, image.TypeFd)
 			fd := *im.Items[i].Rec.(*image.Fd)
@@ -246,7 +257,7 @@ func mustFind(t *testing.T, im *imagetest.Image, typ image.Type) int {
 // `ckpt restore --dry-run` refuse it, naming c.want, from the image's
 // validation (before any task is made), within ckptTimeout. Other suites
 // (privileges, paths) add cases by calling it with their own.
-func RunHostile(t *testing.T, prog string, cases []hostileCase) {
+func RunHostile(t *testing.T, prog string, cases []HostileCase) {
 	requireRoot(t)
 	needCkpt(t)
 	p := builds.find(prog)
