@@ -15,9 +15,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Dir holds the lock files. It is root's (0700): another user cannot
-// hold a lock and so keep ckpt from checkpointing.
-var Dir = "/run/ckpt/locks"
+// Dir holds the lock files: root's (0700, in /run, where only root
+// makes entries), so another user can neither hold a lock to keep ckpt
+// from checkpointing nor replace a lock file. Not under the runtime's
+// state root (/run/ckpt), whose directories are containers.
+var Dir = "/run/ckpt-locks"
 
 // ErrBusy is wrapped by Lock when another process holds the lock.
 var ErrBusy = errors.New("busy")
