@@ -32,10 +32,20 @@ func DryRun(im *image.Image, opts Options) (string, error) {
 		return "", fmt.Errorf("the image is a process's, not a container's (no CONTAINER record)")
 	}
 	if !s.PidNs() {
+		// Every task and thread is made with its pid (clone3 set_tid).
 		var taken []string
+		seen := map[int32]bool{}
+		ids := append([]int32(nil), s.Tids...)
 		for _, t := range s.Tasks {
-			if _, err := os.Stat(fmt.Sprintf("/proc/%d", t.Pid)); err == nil {
-				taken = append(taken, fmt.Sprint(t.Pid))
+			ids = append(ids, t.Pid)
+		}
+		for _, id := range ids {
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			if _, err := os.Stat(fmt.Sprintf("/proc/%d", id)); err == nil {
+				taken = append(taken, fmt.Sprint(id))
 			}
 		}
 		if len(taken) > 0 {

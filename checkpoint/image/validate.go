@@ -19,6 +19,7 @@ type Summary struct {
 	// records, Files the fds (FD records), Vmas the mappings and
 	// VmaBytes their total size.
 	Tasks    []Task
+	Tids     []int32 // the THREAD records' tids, in order
 	Threads  uint64
 	Files    uint64
 	Vmas     uint64
@@ -82,6 +83,7 @@ func validate(rd *Reader) (*Summary, error) {
 			s.Tasks = x.Tasks
 		case *Thread:
 			s.Threads++
+			s.Tids = append(s.Tids, x.Tid)
 		case *Fd:
 			s.Files++
 		case *Vma:
