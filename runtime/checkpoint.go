@@ -20,9 +20,6 @@ import (
 	"github.com/ckpt/ckpt/oci"
 )
 
-// ImageName is the image file inside an --image-path directory.
-const ImageName = image.FileName
-
 // CheckpointOpts are `checkpoint <id>`'s options.
 type CheckpointOpts struct {
 	ImagePath    string
@@ -76,7 +73,7 @@ func (r *Runtime) Checkpoint(ctx context.Context, id string, o CheckpointOpts) (
 		return err
 	}
 	defer lk.Release()
-	f, err := image.Create(filepath.Join(o.ImagePath, ImageName))
+	f, err := image.Create(filepath.Join(o.ImagePath, image.FileName))
 	if err != nil {
 		return err
 	}

@@ -53,7 +53,7 @@ func (r *Runtime) Restore(ctx context.Context, id string, o RestoreOpts) (code i
 	if o.ImagePath == "" {
 		return 0, fmt.Errorf("restore needs --image-path DIR")
 	}
-	im, rec, err := openContainerImage(filepath.Join(o.ImagePath, ImageName))
+	im, rec, err := openContainerImage(filepath.Join(o.ImagePath, image.FileName))
 	if err != nil {
 		return 0, err
 	}

@@ -58,14 +58,11 @@ func logger(c *ucli.Context) *slog.Logger {
 }
 
 // imageFlags are how every command names an image: a file, "-" for
-// stdin/stdout, or a directory holding imageName.
+// stdin/stdout, or a directory holding image.FileName.
 var imageFlags = []ucli.Flag{
 	&ucli.StringFlag{Name: "image", Usage: "image `FILE`, or - for standard input/output"},
-	&ucli.StringFlag{Name: "image-path", Usage: "`DIR`ectory holding " + imageName},
+	&ucli.StringFlag{Name: "image-path", Usage: "`DIR`ectory holding " + image.FileName},
 }
-
-// imageName is the image file's name inside an --image-path directory.
-const imageName = image.FileName
 
 func imagePath(c *ucli.Context) (string, error) {
 	file, dir := c.String("image"), c.String("image-path")
@@ -75,7 +72,7 @@ func imagePath(c *ucli.Context) (string, error) {
 	case file != "":
 		return file, nil
 	case dir != "":
-		return dir + "/" + imageName, nil
+		return dir + "/" + image.FileName, nil
 	}
 	return "", fmt.Errorf("no image: give --image FILE, --image - or --image-path DIR")
 }
@@ -89,7 +86,7 @@ func openImage(path string) (io.ReadCloser, error) {
 		return os.Stdin, nil
 	}
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-		path = path + "/" + imageName
+		path = path + "/" + image.FileName
 	}
 	return os.Open(path)
 }
