@@ -14,6 +14,14 @@ import (
 	"github.com/ckpt/ckpt/internal/proc"
 )
 
+func init() {
+	registerFileKind(fileKind{name: "deleted file", modes: []uint32{unix.S_IFREG},
+		is: func(_ *process, of *openFd) bool {
+			return strings.HasSuffix(of.link, " (deleted)") && !isMemfd(of)
+		},
+		dump: (*dumper).dumpDeletedFile})
+}
+
 // secretmemMagic is SECRETMEM_MAGIC from include/uapi/linux/magic.h: the
 // file system of memfd_secret(2) files, whose pages not even the kernel
 // reads for another process.

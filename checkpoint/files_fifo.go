@@ -12,6 +12,11 @@ import (
 	"github.com/ckpt/ckpt/internal/kernel"
 )
 
+func init() {
+	registerFileKind(fileKind{name: "FIFO", modes: []uint32{unix.S_IFIFO}, fallback: true,
+		dump: func(_ *dumper, p *process, of *openFd, obj string) (image.Record, error) { return dumpFifo(p, of, obj) }})
+}
+
 // dumpFifo records a description of a FIFO, to be reopened by its path.
 // Its PipeID, capacity and unread data are filled in by resolveFifos once
 // every task is collected: the data is saved once per FIFO, from whichever

@@ -14,6 +14,10 @@ import (
 	"github.com/ckpt/ckpt/internal/proc"
 )
 
+func init() {
+	registerFileKind(fileKind{name: "inotify", is: anonKind("anon_inode:inotify"), dump: (*dumper).dumpInotify})
+}
+
 // dumpInotify saves an inotify instance's watches. fdinfo has one line per
 // watch:
 //
@@ -88,7 +92,7 @@ func inotifyWatch(pid int, mounts []proc.MountInfo, line string) (*image.Inotify
 // handlePath opens a file handle on a mount of device major:minor that the
 // task has, and returns the path of what it opens as the task sees it.
 func handlePath(pid int, mounts []proc.MountInfo, major, minor uint32, h unix.FileHandle) (string, error) {
-	var lastErr error = fmt.Errorf("the task has no mount of device %d:%d", major, minor)
+	lastErr := fmt.Errorf("the task has no mount of device %d:%d", major, minor)
 	for _, m := range mounts {
 		if m.Major != major || m.Minor != minor {
 			continue

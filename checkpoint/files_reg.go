@@ -9,6 +9,16 @@ import (
 	"github.com/ckpt/ckpt/internal/kernel"
 )
 
+func init() {
+	registerFileKind(fileKind{name: "regular file", modes: []uint32{unix.S_IFREG, unix.S_IFDIR}, fallback: true,
+		dump: func(_ *dumper, p *process, of *openFd, obj string) (image.Record, error) {
+			return dumpRegFile(p, of, obj)
+		}})
+	// Devices: /dev/null and the like, and terminals (files_tty.go).
+	registerFileKind(fileKind{name: "character device", modes: []uint32{unix.S_IFCHR}, fallback: true,
+		dump: (*dumper).dumpCharDev})
+}
+
 // openFlagsMask keeps the status flags an fd's description carries and a
 // reopen can reproduce; O_CLOEXEC belongs to the fd, not the description.
 const openFlagsMask = ^uint32(unix.O_CLOEXEC)

@@ -14,6 +14,19 @@ import (
 	"github.com/ckpt/ckpt/internal/kernel"
 )
 
+func init() {
+	// Unix sockets, and the inet sockets dumpSocket hands on to
+	// dumpInetSocket (files_inet.go), with their TCP stream records.
+	registerFileKind(fileKind{name: "socket", modes: []uint32{unix.S_IFSOCK}, fallback: true,
+		dump: (*dumper).dumpSocket,
+		extra: func(d *dumper, rec image.Record) []image.Record {
+			if s, ok := rec.(*image.InetSocket); ok {
+				return d.inetRecords(s)
+			}
+			return nil
+		}})
+}
+
 // unixState is what a checkpoint knows of unix sockets: sock_diag's view
 // of each network namespace, by the namespace's inode, and the sockets of
 // the tree by inode and in the order found.
@@ -212,7 +225,7 @@ func (d *dumper) inflightFile(p *process, obj string, fd int) (*fileObj, error) 
 		return nil, fmt.Errorf("task %d %s: %w", p.pid, what, err)
 	}
 	f = &fileObj{objref: d.nextObjref(), rec: rec, dev: of.st.Dev, ino: of.st.Ino, pid: c.pid, fd: fd, link: of.link}
-	setObjref(rec, f.objref)
+	image.SetObjref(rec, f.objref)
 	p.files = append(p.files, f)
 	d.files = append(d.files, f)
 	if n := len(c.pipeFds); n > 0 && c.pipeFds[n-1].fd == fd {

@@ -234,7 +234,7 @@ func (d *dumper) tmpfsRoot(root *process, mounts []proc.MountInfo, i int) (int, 
 	var st unix.Statx_t
 	if err := unix.Statx(fd, "", unix.AT_EMPTY_PATH, unix.STATX_MNT_ID, &st); err != nil || st.Dev_major != m.Major || st.Dev_minor != m.Minor {
 		unix.Close(fd)
-		return -1, fmt.Errorf("the copy of the mount on %q is of device %d:%d, not %d:%d (%v)", m.MountPoint, st.Dev_major, st.Dev_minor, m.Major, m.Minor, err)
+		return -1, fmt.Errorf("the copy of the mount on %q is of device %d:%d, not %d:%d (%w)", m.MountPoint, st.Dev_major, st.Dev_minor, m.Major, m.Minor, err)
 	}
 	return fd, nil
 }

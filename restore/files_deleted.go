@@ -12,6 +12,15 @@ import (
 	"github.com/ckpt/ckpt/checkpoint/image"
 )
 
+func init() {
+	registerKind(kind{name: "deleted file", task: true,
+		takes: []taker{on((*restorer).addDeletedFile), on((*restorer).addDeletedData), object((*restorer).checkDeletedOpen)},
+		opens: []opener{fileOf(func(rs *restorer, _ *taskPlan, _ image.Fd, x *image.DeletedOpen) (*os.File, error) {
+			return rs.openDeleted(x)
+		})},
+		close: (*restorer).closeDeleted})
+}
+
 // deletedState is the deleted files re-created so far.
 type deletedState struct {
 	files  map[uint32]*deletedGhost    // by DELETED_FILE objref

@@ -11,6 +11,26 @@ import (
 	"github.com/ckpt/ckpt/checkpoint/image"
 )
 
+// fifoKind is the restore state of FIFOs.
+type fifoKind struct {
+	fifos map[uint32]*fifoState // by PipeID, from FIFO
+}
+
+func init() {
+	registerKind(kind{name: "FIFO", task: true,
+		takes: []taker{object((*restorer).addFifo)},
+		opens: []opener{fileOf(func(rs *restorer, _ *taskPlan, _ image.Fd, x *image.Fifo) (*os.File, error) {
+			return rs.openFifo(x)
+		})},
+		close: func(rs *restorer) {
+			for _, f := range rs.fifos {
+				if f.anchor != nil {
+					f.anchor.Close()
+				}
+			}
+		}})
+}
+
 // fifoState is one FIFO of the image: the record of its first description
 // and, once restore has opened it, the restorer's read-write anchor.
 type fifoState struct {

@@ -11,6 +11,23 @@ import (
 	"github.com/ckpt/ckpt/checkpoint/image"
 )
 
+func init() {
+	// An INOTIFY's watches come right after it: any other record, and the
+	// end of the image, first checks none is missing.
+	registerKind(kind{name: "inotify", task: true,
+		takes: []taker{object((*restorer).addInotify), on((*restorer).addInotifyWatch)},
+		follow: func(rs *restorer, _ *image.Reader, rec image.Record) (bool, error) {
+			if _, w := rec.(*image.InotifyWatch); w {
+				return false, nil
+			}
+			return false, rs.inotifyComplete()
+		},
+		check: (*restorer).inotifyComplete,
+		opens: []opener{fileOf(func(rs *restorer, t *taskPlan, _ image.Fd, x *image.Inotify) (*os.File, error) {
+			return rs.openInotify(t, x)
+		})}})
+}
+
 // maxInotifyGap bounds the unused watch descriptors restore burns to give a
 // watch its saved number (see openInotify).
 const maxInotifyGap = 1 << 16

@@ -22,7 +22,7 @@ func fillTmpfs(pid int, mp *mountPlan) error {
 	defer unix.Close(root)
 	var fs unix.Statfs_t
 	if err := unix.Fstatfs(root, &fs); err != nil || fs.Type != unix.TMPFS_MAGIC {
-		return fmt.Errorf("%q is not the tmpfs just mounted (%v)", mp.rec.MountPoint, err)
+		return fmt.Errorf("%q is not the tmpfs just mounted (%w)", mp.rec.MountPoint, err)
 	}
 	var dirs []*tmpfsEntry
 	for _, e := range mp.files {
@@ -173,10 +173,10 @@ func writeTmpfsFile(dir int, name string, e *tmpfsEntry) error {
 			for p := data; p < hole; {
 				n, err := unix.Pread(src, buf[:min(hole-p, int64(len(buf)))], p)
 				if err != nil || n == 0 {
-					return fmt.Errorf("staged content at %d: %v", p, err)
+					return fmt.Errorf("staged content at %d: %w", p, err)
 				}
 				if w, err := unix.Pwrite(fd, buf[:n], p); err != nil || w != n {
-					return fmt.Errorf("write %d bytes at %d: %d written (%v)", n, p, w, err)
+					return fmt.Errorf("write %d bytes at %d: %d written (%w)", n, p, w, err)
 				}
 				p += int64(n)
 			}

@@ -12,6 +12,15 @@ import (
 	"github.com/ckpt/ckpt/internal/proc"
 )
 
+func init() {
+	registerKind(kind{name: "mount",
+		takes: all((*restorer).handleMount, image.TypeMount, image.TypeTmpfsFile, image.TypeTmpfsData),
+		follow: func(rs *restorer, _ *image.Reader, rec image.Record) (bool, error) {
+			return false, rs.endTmpfsRun(rec)
+		},
+		close: func(rs *restorer) { rs.mnt.close() }})
+}
+
 // mntRestore is the private mount namespace of the image: its MOUNT
 // records in order, and the content of its tmpfs mounts, staged in memfds
 // until the namespace exists (the records come long before the first task
@@ -38,17 +47,10 @@ type tmpfsEntry struct {
 // handleMount takes the MOUNT, TMPFS_FILE and TMPFS_DATA records. It
 // returns false for any other record.
 func (rs *restorer) handleMount(rec image.Record) (bool, error) {
-	m := rs.mnt
-	if m != nil {
-		_, data := rec.(*image.TmpfsData)
-		_, file := rec.(*image.TmpfsFile)
-		if !data && !file {
-			m.file = nil // data follows its file directly
-			if last := m.mounts[len(m.mounts)-1]; last.rec.Kind == image.MountTmpfs && len(last.files) == 0 {
-				return true, badImage("tmpfs MOUNT %d on %q has no TMPFS_FILE records", last.rec.ID, last.rec.MountPoint)
-			}
-		}
+	if err := rs.endTmpfsRun(rec); err != nil {
+		return true, err
 	}
+	m := rs.mnt
 	switch x := rec.(type) {
 	case *image.Mount:
 		return true, rs.addMount(x)
@@ -64,6 +66,25 @@ func (rs *restorer) handleMount(rec image.Record) (bool, error) {
 		return true, m.addData(x)
 	}
 	return false, nil
+}
+
+// endTmpfsRun sees every record: one that is not a TMPFS_FILE or
+// TMPFS_DATA ends the run of the last tmpfs MOUNT, which must have had
+// its files.
+func (rs *restorer) endTmpfsRun(rec image.Record) error {
+	m := rs.mnt
+	if m == nil {
+		return nil
+	}
+	_, data := rec.(*image.TmpfsData)
+	_, file := rec.(*image.TmpfsFile)
+	if !data && !file {
+		m.file = nil // data follows its file directly
+		if last := m.mounts[len(m.mounts)-1]; last.rec.Kind == image.MountTmpfs && len(last.files) == 0 {
+			return badImage("tmpfs MOUNT %d on %q has no TMPFS_FILE records", last.rec.ID, last.rec.MountPoint)
+		}
+	}
+	return nil
 }
 
 func (rs *restorer) addMount(x *image.Mount) error {
@@ -332,7 +353,7 @@ func (rs *restorer) remountIn(t *taskPlan, mp *mountPlan, id int) error {
 		err = unix.Statx(fd, "", unix.AT_EMPTY_PATH, unix.STATX_MNT_ID, &st)
 		unix.Close(fd)
 		if err != nil || st.Mnt_id != uint64(id) {
-			return fmt.Errorf("remount %q: the path leads to mount %d, not %d (%v)", mp.rec.MountPoint, st.Mnt_id, id, err)
+			return fmt.Errorf("remount %q: the path leads to mount %d, not %d (%w)", mp.rec.MountPoint, st.Mnt_id, id, err)
 		}
 	}
 	if _, err := rs.mountIn(t, "", mp.rec.MountPoint, "", unix.MS_REMOUNT|unix.MS_BIND|uintptr(mp.rec.Flags), ""); err != nil {

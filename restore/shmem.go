@@ -3,12 +3,52 @@ package restore
 import (
 	"fmt"
 	"os"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/internal/kernel"
 )
+
+// shmemKind is the restore state of shared memory objects (SHMEM and the
+// PAGES after it).
+type shmemKind struct {
+	shmFiles map[uint64]*os.File     // shared memory objects, by inode
+	shmRecs  map[uint64]*image.Shmem // their records
+	curShmem uint64                  // PAGES now belong to this object (0: to the task)
+}
+
+func init() {
+	registerKind(kind{name: "shared memory", task: true,
+		start: func(rs *restorer) { rs.shmFiles, rs.shmRecs = map[uint64]*os.File{}, map[uint64]*image.Shmem{} },
+		takes: []taker{on(func(rs *restorer, x *image.Shmem) error {
+			rs.objs[x.Objref] = x
+			if err := rs.makeShmem(x); err != nil {
+				return err
+			}
+			rs.curShmem = x.Ino
+			return nil
+		})},
+		follow: func(rs *restorer, r *image.Reader, rec image.Record) (bool, error) {
+			if rs.curShmem == 0 {
+				return false, nil
+			}
+			if p, ok := rec.(*image.Pages); ok {
+				return true, rs.fillShmem(r, rs.curShmem, p)
+			}
+			// The object's contents are complete.
+			if err := rs.sealShmem(rs.curShmem); err != nil {
+				return true, err
+			}
+			rs.curShmem = 0
+			return false, nil
+		},
+		close: func(rs *restorer) {
+			for _, f := range rs.shmFiles {
+				f.Close()
+			}
+		}})
+}
 
 // makeShmem creates a shared memory object in the restorer, which keeps it
 // open; the contents come from the PAGES records that follow, and every
@@ -63,7 +103,7 @@ func (rs *restorer) makeShmem(sh *image.Shmem) error {
 		if err != nil {
 			return fmt.Errorf("map %d bytes of shared memory: %w", sh.Size, err)
 		}
-		start := uint64(uintptr(unsafe.Pointer(&m[0])))
+		start := uint64(kernel.BytesAddr(m))
 		f, err = os.OpenFile(fmt.Sprintf("/proc/self/map_files/%x-%x", start, start+sh.Size), os.O_RDWR, 0)
 		_ = unix.Munmap(m)
 		if err != nil {

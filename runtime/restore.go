@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/internal/allow"
 	"github.com/ckpt/ckpt/internal/proc"
 	"github.com/ckpt/ckpt/oci"
 	"github.com/ckpt/ckpt/restore"
@@ -33,7 +34,7 @@ type RestoreOpts struct {
 	ConsoleSocket string
 	// As in CheckpointOpts: each must be given again to restore what its
 	// checkpoint allowed.
-	TcpEstablished, FileLocks, ExtUnixSk bool
+	allow.Allow
 	// DryRun checks the image, the bundle and the host as a restore
 	// would, prints what would be restored to Out and creates nothing.
 	DryRun bool
@@ -140,8 +141,8 @@ func (r *Runtime) Restore(ctx context.Context, id string, o RestoreOpts) (code i
 			return p.Pid()
 		},
 	}
-	res, err := restore.RestoreImage(ctx, im, restore.Options{Detached: o.Detach, Adopt: adopt, ShellJob: true,
-		TcpEstablished: o.TcpEstablished, FileLocks: o.FileLocks, ExtUnixSk: o.ExtUnixSk, Logger: r.log()})
+	res, err := restore.RestoreImage(ctx, im, restore.Options{Detached: o.Detach, Adopt: adopt,
+		Allow: containerAllow(o.Allow), Logger: r.log()})
 	if err != nil {
 		return 0, fmt.Errorf("restore of container %s: %w", id, err)
 	}
