@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/internal/allow"
 	"github.com/ckpt/ckpt/internal/ptrace"
 )
 
@@ -23,20 +24,10 @@ type Options struct {
 	// NoFreeze: without FreezeCgroup, do not look for a cgroup that holds
 	// the tree and nothing else to freeze while seizing.
 	NoFreeze bool
-	// FileLocks saves the file locks the tasks hold; without it a held
-	// lock refuses the checkpoint (the locks guard files outside the
-	// image, whose other users a restore cannot know about).
-	FileLocks bool
-	// ExtUnixSk allows unix sockets whose peer is outside the tree: they
-	// are saved as external files, which restore takes from the caller.
-	ExtUnixSk bool
-	// ShellJob allows terminals outside the checkpoint (the user's: a
-	// terminal emulator's, tmux's, sshd's pty): restore attaches the tasks
-	// to its own terminal instead. Without it they are refused.
-	ShellJob bool
-	// TcpEstablished allows established TCP connections, saved in TCP
-	// repair mode (files_tcp.go); without it they are refused.
-	TcpEstablished bool
+	// Allow: state leading outside the tree that is saved rather than
+	// refused (file locks, unix sockets whose peer is outside, the user's
+	// terminal, established TCP connections in repair mode: files_tcp.go).
+	allow.Allow
 	// Container, when set, says the tree is a whole OCI container, which
 	// the runtime rebuilds from its bundle at restore: the record is
 	// written after the header, the first task must be its pid

@@ -202,7 +202,7 @@ func TestPrivsSeccompBase(t *testing.T) {
 
 // rewriteImage copies the image in dir to a new directory, with edit
 // applied to every record, and a valid digest: only its content lies.
-func rewriteImage(t *testing.T, dir, out string, edit func(image.Record)) string {
+func rewriteImageDir(t *testing.T, dir, out string, edit func(image.Record)) string {
 	t.Helper()
 	in, err := os.Open(filepath.Join(dir, "image.ckpt"))
 	if err != nil {
@@ -282,7 +282,7 @@ func TestPrivsHostileImage(t *testing.T) {
 	} {
 		t.Run(strings.ReplaceAll(c.name, " ", "_"), func(t *testing.T) {
 			rt.t = t
-			bad := rewriteImage(t, img, filepath.Join(rt.dir, strings.ReplaceAll(c.name, " ", "_")), func(rec image.Record) {
+			bad := rewriteImageDir(t, img, filepath.Join(rt.dir, strings.ReplaceAll(c.name, " ", "_")), func(rec image.Record) {
 				switch x := rec.(type) {
 				case *image.Creds:
 					c.edit(x, &image.Rlimits{Limits: make([]image.Rlimit, image.NRlimits)})

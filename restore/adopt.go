@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -145,9 +144,10 @@ func (rs *restorer) setupMntnsOrAdopted(t *taskPlan) error {
 }
 
 // adoptedPath maps a path of the container to where the restorer checks
-// it: in the rootfs, unless the runtime mounts something there (then the
-// task finds it when it opens it) or it is in a saved tmpfs (then it comes
-// from the image).
+// it: in the rootfs (the path itself, resolved inside Adopt.Rootfs by
+// pathRoot, never joined to it as a host path), unless the runtime mounts
+// something there (then the task finds it when it opens it) or it is in a
+// saved tmpfs (then it comes from the image).
 func (rs *restorer) adoptedPath(p string) (string, bool, error) {
 	if rs.mnt != nil {
 		if _, check, err := rs.mnt.resolve(p, len(rs.mnt.mounts)); err != nil || !check {
@@ -162,5 +162,5 @@ func (rs *restorer) adoptedPath(p string) (string, bool, error) {
 	if strings.HasPrefix(p, "/proc/") || strings.HasPrefix(p, "/dev/") || strings.HasPrefix(p, "/sys/") {
 		return "", false, nil
 	}
-	return filepath.Join(rs.opts.Adopt.Rootfs, p), true, nil
+	return p, true, nil
 }

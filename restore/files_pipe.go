@@ -10,6 +10,31 @@ import (
 	"github.com/ckpt/ckpt/checkpoint/image"
 )
 
+// pipeKind is the restore state of pipes.
+type pipeKind struct {
+	pipes    map[uint32]*pipeEnds // by PipeID
+	pipeData map[uint32][]byte    // by PipeID, from PIPE_DATA
+}
+
+func init() {
+	registerKind(kind{name: "pipe", task: true,
+		start: func(rs *restorer) { rs.pipes, rs.pipeData = map[uint32]*pipeEnds{}, map[uint32][]byte{} },
+		takes: []taker{object((*restorer).checkPipeID), on(func(rs *restorer, x *image.PipeData) error {
+			rs.pipeData[x.PipeID] = append(rs.pipeData[x.PipeID], x.Data...)
+			return rs.checkFifoData(x.PipeID)
+		})},
+		// Both ends are kept in rs.pipes, not in ctlFiles.
+		opens: []opener{inTaskOf(false, func(rs *restorer, t *taskPlan, _ image.Fd, x *image.Pipe, min int) (int, error) {
+			return rs.openPipe(t, x, min)
+		})},
+		close: func(rs *restorer) {
+			for _, p := range rs.pipes {
+				p.read.Close()
+				p.write.Close()
+			}
+		}})
+}
+
 // pipeEnds is a pipe made during this restore: the restorer's copies of
 // its two ends, from which every task that holds an end takes it.
 type pipeEnds struct{ read, write *os.File }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/internal/allow"
 	"github.com/ckpt/ckpt/internal/ptrace"
 )
 
@@ -27,23 +28,17 @@ type Options struct {
 	// parent-death signal would fire as soon as the caller exits, so it is
 	// not restored on the root task.
 	Detached bool
-	// FileLocks takes again the file locks of the image; an image with
-	// locks is refused without it.
-	FileLocks bool
-	// ExtUnixSk accepts the image's external sockets other than fds 0, 1
-	// and 2 (a checkpoint with --ext-unix-sk): each is connected to its
-	// InheritFds entry.
-	ExtUnixSk bool
-	// ShellJob attaches terminals that were outside the checkpoint
-	// (checkpointed with --shell-job) to the terminal on the restorer's
-	// stdin: their files are opened again on it, and a session of the
-	// image whose controlling terminal it was gets it, with its
-	// foreground group.
-	ShellJob bool
-	// TcpEstablished allows restoring established TCP connections; an
-	// image holding one is refused without it, as its checkpoint was.
-	TcpEstablished bool
-	Logger         *slog.Logger
+	// Allow: FileLocks takes again the file locks of the image; ExtUnixSk
+	// accepts the image's external sockets other than fds 0, 1 and 2,
+	// each connected to its InheritFds entry; ShellJob attaches terminals
+	// that were outside the checkpoint to the terminal on the restorer's
+	// stdin (their files are opened again on it, and a session whose
+	// controlling terminal it was gets it, with its foreground group);
+	// TcpEstablished restores established TCP connections. An image
+	// holding such state is refused without its permission, as its
+	// checkpoint was.
+	allow.Allow
+	Logger *slog.Logger
 
 	// Adopt, when set, restores a whole container into one a runtime
 	// makes (adopt.go): the image must have a CONTAINER record.
@@ -120,9 +115,8 @@ func Restore(ctx context.Context, r io.Reader, opts Options) (*Result, error) {
 
 	rs := &restorer{ctx: ctx, log: log, opts: opts, tr: tr, objs: map[uint32]image.Record{},
 		byPid: map[int32]*taskPlan{}, ctlFiles: map[uint32]*os.File{},
-		pipes: map[uint32]*pipeEnds{}, pipeData: map[uint32][]byte{},
-		shmFiles: map[uint64]*os.File{}, shmRecs: map[uint64]*image.Shmem{},
 		privs: privScan{g: grant}}
+	rs.startKinds()
 	if seekable {
 		rs.imageFile = f
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ckpt/ckpt/checkpoint"
 	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/internal/allow"
 )
 
 // ImageName is the image file inside an --image-path directory.
@@ -27,8 +28,9 @@ type CheckpointOpts struct {
 	ImagePath    string
 	LeaveRunning bool
 	// The engine's permissions for state leading outside the container
-	// (runc's flags of the same names).
-	TcpEstablished, FileLocks, ExtUnixSk bool
+	// (runc's flags of the same names). ShellJob is always given: a
+	// container's stdio, a console included, is its caller's.
+	allow.Allow
 }
 
 // Checkpoint saves the whole container (every process of its pid
@@ -90,12 +92,7 @@ func (r *Runtime) Checkpoint(ctx context.Context, id string, o CheckpointOpts) (
 		FreezeCgroup:   freezerOf(ls.CgroupPaths),
 		Container:      rec,
 		ContainerTmpfs: tmpfsMounts(&cfg),
-		// The container's stdio, a console included, is its caller's:
-		// restore connects it to what its own caller gives.
-		ShellJob:       true,
-		TcpEstablished: o.TcpEstablished,
-		FileLocks:      o.FileLocks,
-		ExtUnixSk:      o.ExtUnixSk,
+		Allow:          containerAllow(o.Allow),
 		Logger:         r.log(),
 	}
 	if _, err := checkpoint.Dump(ctx, ls.InitProcessPid, f, opts); err != nil {
@@ -254,3 +251,11 @@ func waitExit(pid int) (int, error) {
 
 // since is for the log.
 func since(t time.Time) string { return time.Since(t).Round(time.Millisecond).String() }
+
+// containerAllow is a container's permissions as the engine takes them:
+// its stdio, a console included, is its caller's, which restore connects
+// to what its own caller gives (shell-job, always).
+func containerAllow(a allow.Allow) allow.Allow {
+	a.ShellJob = true
+	return a
+}

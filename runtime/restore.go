@@ -13,6 +13,7 @@ import (
 	"github.com/opencontainers/runc/libcontainer/configs"
 	"golang.org/x/sys/unix"
 
+	"github.com/ckpt/ckpt/internal/allow"
 	"github.com/ckpt/ckpt/internal/proc"
 	"github.com/ckpt/ckpt/oci"
 	"github.com/ckpt/ckpt/restore"
@@ -30,7 +31,7 @@ type RestoreOpts struct {
 	ConsoleSocket string
 	// As in CheckpointOpts: each must be given again to restore what its
 	// checkpoint allowed.
-	TcpEstablished, FileLocks, ExtUnixSk bool
+	allow.Allow
 }
 
 // Restore makes container id from the bundle and the image: libcontainer
@@ -145,8 +146,8 @@ func (r *Runtime) Restore(ctx context.Context, id string, o RestoreOpts) (code i
 			return p.Pid()
 		},
 	}
-	res, err := restore.Restore(ctx, f, restore.Options{Detached: o.Detach, Adopt: adopt, ShellJob: true,
-		TcpEstablished: o.TcpEstablished, FileLocks: o.FileLocks, ExtUnixSk: o.ExtUnixSk, Logger: r.log(), Grant: grant})
+	res, err := restore.Restore(ctx, f, restore.Options{Detached: o.Detach, Adopt: adopt,
+		Allow: containerAllow(o.Allow), Logger: r.log(), Grant: grant})
 	if err != nil {
 		return 0, fmt.Errorf("restore of container %s: %w", id, err)
 	}

@@ -14,8 +14,9 @@ type Summary struct {
 	Header  *Header
 }
 
-// Validate reads a whole image, checking framing, record decoding, objrefs
-// and the tail digest, and that nothing follows the TAIL. Errors are
+// Validate reads a whole image, checking framing, record decoding, objrefs,
+// path fields (CheckPaths) and the tail digest, and that nothing follows
+// the TAIL. Errors are
 // *FormatError, as from Reader.Next.
 func Validate(r io.Reader) (*Summary, error) {
 	rd := NewReader(r, Options{})
@@ -28,6 +29,9 @@ func Validate(r io.Reader) (*Summary, error) {
 		}
 		if err != nil {
 			return nil, err
+		}
+		if msg := checkRecordPaths(rec); msg != "" {
+			return nil, formatErr(rd.recOff, rec.Type(), ErrBadPayload, "%s", msg)
 		}
 		s.Counts[rec.Type().String()]++
 		if p, ok := rec.(*Pages); ok {

@@ -2,6 +2,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -34,7 +35,7 @@ func Main(args []string) int {
 	if err == nil {
 		return 0
 	}
-	if ec, ok := err.(ucli.ExitCoder); ok {
+	if ec := ucli.ExitCoder(nil); errors.As(err, &ec) {
 		if msg := ec.Error(); msg != "" {
 			fmt.Fprintln(os.Stderr, "ckpt:", msg)
 		}

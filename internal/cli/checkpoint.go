@@ -29,11 +29,7 @@ afterwards unless --leave-running is given.`,
 			&ucli.StringFlag{Name: "freeze-cgroup", Usage: "freeze this cgroup `DIR` (v1 freezer or v2) while seizing the tasks it holds; " +
 				"by default the process's own cgroup is frozen when it holds the process's tree and nothing else"},
 			&ucli.BoolFlag{Name: "no-freeze", Usage: "do not look for a cgroup to freeze"},
-			&ucli.BoolFlag{Name: "file-locks", Usage: "save the file locks (flock, POSIX, OFD) the tasks hold; without it a held lock refuses the checkpoint"},
-			&ucli.BoolFlag{Name: "ext-unix-sk", Usage: "allow unix sockets connected outside the tree (saved as external files, given back at restore with --inherit-fd)"},
-			&ucli.BoolFlag{Name: "shell-job", Usage: "allow terminals outside the checkpoint (the user's terminal); restore needs --shell-job too"},
-			&ucli.BoolFlag{Name: "tcp-established", Usage: "save established TCP connections (in TCP repair mode) instead of refusing them"},
-		}, imageFlags...),
+		}, append(allowFlags(false), imageFlags...)...),
 		Action: runCheckpoint,
 	}
 }
@@ -77,8 +73,8 @@ func runCheckpoint(c *ucli.Context) (err error) {
 		}()
 		out = f
 	}
-	opts := checkpoint.Options{LeaveRunning: c.Bool("leave-running"), FreezeCgroup: c.String("freeze-cgroup"), NoFreeze: c.Bool("no-freeze"), FileLocks: c.Bool("file-locks"), ExtUnixSk: c.Bool("ext-unix-sk"), ShellJob: c.Bool("shell-job"),
-		TcpEstablished: c.Bool("tcp-established"), Logger: logger(c)}
+	opts := checkpoint.Options{LeaveRunning: c.Bool("leave-running"), FreezeCgroup: c.String("freeze-cgroup"), NoFreeze: c.Bool("no-freeze"), Allow: allowOf(c),
+		Logger: logger(c)}
 	res, err := checkpoint.Dump(c.Context, c.Int("pid"), out, opts)
 	if err != nil {
 		return ucli.Exit(fmt.Sprintf("checkpoint of %d failed: %v", c.Int("pid"), err), 1)

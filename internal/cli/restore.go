@@ -38,12 +38,8 @@ checkpoint <id>' into a new container of that id made from --bundle (see
 		Flags: append([]ucli.Flag{
 			&ucli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return once the process runs"},
 			&ucli.StringFlag{Name: "pid-file", Usage: "write the restored process's pid to `FILE`"},
-			&ucli.BoolFlag{Name: "file-locks", Usage: "take again the file locks the image holds (checkpointed with --file-locks)"},
-			&ucli.BoolFlag{Name: "ext-unix-sk", Usage: "restore unix sockets connected outside the image, each to its --inherit-fd"},
-			&ucli.BoolFlag{Name: "shell-job", Usage: "attach the tasks' terminal (checkpointed with --shell-job) to ours: our stdin must be a terminal"},
-			&ucli.BoolFlag{Name: "tcp-established", Usage: "restore the established TCP connections the image holds"},
 			&ucli.StringSliceFlag{Name: "inherit-fd", Usage: "connect external file KEY to our fd N: fd[N]:KEY"},
-		}, imageFlags...),
+		}, append(allowFlags(true), imageFlags...)...),
 		Action: runRestore,
 	}
 }
@@ -82,8 +78,8 @@ func runRestore(c *ucli.Context) error {
 		return err
 	}
 	defer in.Close()
-	opts := restore.Options{InheritFds: inherit, Detached: c.Bool("detach"), FileLocks: c.Bool("file-locks"), ExtUnixSk: c.Bool("ext-unix-sk"), ShellJob: c.Bool("shell-job"),
-		TcpEstablished: c.Bool("tcp-established"), Logger: logger(c)}
+	opts := restore.Options{InheritFds: inherit, Detached: c.Bool("detach"), Allow: allowOf(c),
+		Logger: logger(c)}
 	res, err := restore.Restore(c.Context, in, opts)
 	if err != nil {
 		return ucli.Exit(fmt.Sprintf("restore failed: %v", err), 1)
