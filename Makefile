@@ -6,7 +6,8 @@
 #                then a check that nothing was left behind
 #   make lint    gofmt, go vet, golangci-lint (.golangci.yml), file length
 #   make demo    a container under containerd: checkpoint, restore, step by step
-#   make fuzz    a longer fuzz run of the image reader (FUZZTIME, default 5m)
+#   make fuzz    a longer fuzz run of the image reader and of the dry-run
+#                validation (FUZZTIME each, default 5m)
 
 # hack/deps.sh accepts a Go at /usr/local/go/bin when none is on PATH.
 export PATH := $(PATH):/usr/local/go/bin
@@ -46,6 +47,7 @@ test-suites:
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v '/integration$$')
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) -v ./integration
 	$(GO) test ./checkpoint/image -run='^$$' -fuzz=FuzzReader -fuzztime=$(TEST_FUZZ_EXECS)x
+	$(GO) test ./checkpoint/image -run='^$$' -fuzz=FuzzDryRun -fuzztime=$(TEST_FUZZ_EXECS)x
 
 # golangci-lint is pinned in tools/go.mod (a module of its own, so that its
 # dependencies never move ckpt's); .golangci.yml gives each rule's reason.
@@ -70,6 +72,7 @@ bench: build
 
 fuzz:
 	$(GO) test ./checkpoint/image -run='^$$' -fuzz=FuzzReader -fuzztime=$(FUZZTIME)
+	$(GO) test ./checkpoint/image -run='^$$' -fuzz=FuzzDryRun -fuzztime=$(FUZZTIME)
 
 clean:
 	rm -rf bin

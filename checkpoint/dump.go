@@ -35,6 +35,11 @@ type Options struct {
 	// the tmpfs mounts on ContainerTmpfs is saved (container.go).
 	Container      *image.Container
 	ContainerTmpfs []string
+	// Commit, when set, is called once the image is complete and before
+	// the tasks are killed (image.NewFile.Commit: fsync and rename into
+	// place). If it fails, the tasks are left running: a process is never
+	// killed for an image that is not durably at its path.
+	Commit func() error
 	// Logger receives progress; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -61,6 +66,11 @@ func Dump(ctx context.Context, pid int, w io.Writer, opts Options) (*Result, err
 	}
 	log = log.With("component", "checkpoint", "pid", pid)
 
+	lk, err := lockTree(pid)
+	if err != nil {
+		return nil, err
+	}
+	defer lk.Release()
 	tr, err := ptrace.New()
 	if err != nil {
 		return nil, fmt.Errorf("start tracer: %w", err)
@@ -220,6 +230,11 @@ func (d *dumper) dump(pid int, w io.Writer) (*Result, error) {
 		return nil, fmt.Errorf("write tail: %w", err)
 	}
 	res.Records, res.Bytes, res.Pages = iw.Records(), iw.Offset(), d.pages
+	if opts.Commit != nil {
+		if err := opts.Commit(); err != nil {
+			return nil, fmt.Errorf("commit image: %w", err)
+		}
+	}
 	if !opts.LeaveRunning {
 		d.kill(live)
 		released, killed = true, true

@@ -81,7 +81,7 @@ func (rs *restorer) openPipe(t *taskPlan, pe *image.Pipe, min int) (int, error) 
 		}
 		rs.pipes[pe.PipeID] = ends
 		if data := rs.pipeData[pe.PipeID]; len(data) > 0 {
-			if _, err := ends.write.Write(data); err != nil {
+			if err := refillPipe(ends.write, data); err != nil {
 				return -1, fmt.Errorf("refill pipe %d with %d bytes: %w", pe.PipeID, len(data), err)
 			}
 		}
@@ -103,4 +103,32 @@ func (rs *restorer) openPipe(t *taskPlan, pe *image.Pipe, min int) (int, error) 
 		return -1, fmt.Errorf("pipe end flags: %w", err)
 	}
 	return fd, nil
+}
+
+// refillPipe writes a pipe's unread data back without ever waiting: the
+// image is validated to hold no more than the pipe's capacity, and should
+// the pipe still be too small (a capacity the kernel rounded, a per-user
+// pipe limit), the restore fails instead of hanging with its tasks
+// stopped. Status flags are the description's: each task's end gets its
+// own back when it is handed over (F_SETFL in openPipe).
+func refillPipe(w *os.File, data []byte) error {
+	fd := int(w.Fd())
+	if err := unix.SetNonblock(fd, true); err != nil {
+		return err
+	}
+	defer unix.SetNonblock(fd, false)
+	for len(data) > 0 {
+		n, err := unix.Write(fd, data)
+		if err == unix.EINTR {
+			continue
+		}
+		if err == unix.EAGAIN {
+			return fmt.Errorf("the pipe is full with %d bytes left to write", len(data))
+		}
+		if err != nil {
+			return err
+		}
+		data = data[n:]
+	}
+	return nil
 }

@@ -540,7 +540,7 @@ func (rs *restorer) refillUnix(s *unixSock, q *image.UnixQueue) error {
 	// The data counts against the sender's send buffer until it is read:
 	// make room for all of it (finishUnix sets the buffer as it was).
 	if len(q.Data) > 0 {
-		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, 64<<20)
+		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, image.MaxUnixQueue)
 	}
 	for data := q.Data; ; {
 		n, err := unix.SendmsgN(fd, data, oob, to, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)

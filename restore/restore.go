@@ -61,12 +61,21 @@ type Result struct {
 }
 
 // Restore rebuilds the process in the image read from r and lets it run.
-// When r is a regular file the whole image is validated (framing, tail,
-// digest) before anything is created and pages are read by the restored
-// task straight from the file; from a pipe the image is read once, in
-// order, and the tail is checked before the process is released: a bad
-// image never runs.
+// The whole image is validated (framing, bounds, tail, digest) before
+// anything is created (image.OpenReader): a regular file in place, a
+// stream through an unlinked temporary copy. A bad image never runs.
 func Restore(ctx context.Context, r io.Reader, opts Options) (*Result, error) {
+	im, err := image.OpenReader(r)
+	if err != nil {
+		return nil, fmt.Errorf("validate image: %w", err)
+	}
+	defer im.Close()
+	return RestoreImage(ctx, im, opts)
+}
+
+// RestoreImage rebuilds the process in an image already validated by
+// image.Open or image.OpenReader (which the caller closes).
+func RestoreImage(ctx context.Context, im *image.Image, opts Options) (*Result, error) {
 	start := time.Now()
 	log := opts.Logger
 	if log == nil {
@@ -84,27 +93,14 @@ func Restore(ctx context.Context, r io.Reader, opts Options) (*Result, error) {
 		// injects must not.
 		return nil, fmt.Errorf("the spec has a seccomp profile, and this restorer cannot suspend seccomp filters while it injects syscalls: %w", ptrace.ErrNoSuspendSeccomp)
 	}
-
-	var ropts image.Options
-	f, seekable := r.(*os.File)
-	if seekable {
-		if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
-			seekable = false
-		}
+	// Privileges are checked before the first task exists (and again as
+	// each record arrives, run.go).
+	if err := CheckPrivileges(im.File(), grant); err != nil {
+		return nil, err
 	}
-	if seekable {
-		if _, err := image.Validate(f); err != nil {
-			return nil, fmt.Errorf("validate image: %w", err)
-		}
-		// Privileges are checked before the first task exists; from a
-		// stream, as each record arrives (run.go), before any task runs.
-		if err := CheckPrivileges(f, grant); err != nil {
-			return nil, err
-		}
-		if _, err := f.Seek(0, io.SeekStart); err != nil {
-			return nil, err
-		}
-		ropts.NoDigest = true
+	rd, err := im.Reader()
+	if err != nil {
+		return nil, fmt.Errorf("read image: %w", err)
 	}
 
 	tr, err := ptrace.New()
@@ -117,15 +113,12 @@ func Restore(ctx context.Context, r io.Reader, opts Options) (*Result, error) {
 		byPid: map[int32]*taskPlan{}, ctlFiles: map[uint32]*os.File{},
 		privs: privScan{g: grant}}
 	rs.startKinds()
-	if seekable {
-		rs.imageFile = f
-	}
-	rs.in = &spoolReader{r: r}
-	defer rs.in.close()
+	// Tasks read their pages straight from the image file.
+	rs.imageFile = im.File()
 	// All of it on the tracer's thread: ptrace calls are direct, not
 	// handed to that thread and back.
 	err = tr.Do(func() error {
-		if err := rs.run(image.NewReader(rs.in, ropts)); err != nil {
+		if err := rs.run(rd); err != nil {
 			rs.abort()
 			return err
 		}

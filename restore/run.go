@@ -19,8 +19,7 @@ type restorer struct {
 	log       *slog.Logger
 	opts      Options
 	tr        *ptrace.Tracer
-	imageFile *os.File // the image when it is a regular file, else nil
-	in        *spoolReader
+	imageFile *os.File // the validated image (image.Image.File): tasks read pages from it
 
 	hdr   *image.Header
 	objs  map[uint32]image.Record

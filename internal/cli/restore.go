@@ -9,6 +9,8 @@ import (
 	ucli "github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
+	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/internal/atomicfile"
 	"github.com/ckpt/ckpt/restore"
 )
 
@@ -39,6 +41,7 @@ checkpoint <id>' into a new container of that id made from --bundle (see
 			&ucli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return once the process runs"},
 			&ucli.StringFlag{Name: "pid-file", Usage: "write the restored process's pid to `FILE`"},
 			&ucli.StringSliceFlag{Name: "inherit-fd", Usage: "connect external file KEY to our fd N: fd[N]:KEY"},
+			&ucli.BoolFlag{Name: "dry-run", Usage: "validate the whole image against this host (free pids, our capabilities; with a container id, the bundle) and print what would be restored, creating nothing"},
 		}, append(allowFlags(true), imageFlags...)...),
 		Action: runRestore,
 	}
@@ -78,6 +81,19 @@ func runRestore(c *ucli.Context) error {
 		return err
 	}
 	defer in.Close()
+	if c.Bool("dry-run") {
+		im, err := image.OpenReader(in)
+		if err != nil {
+			return ucli.Exit(fmt.Sprintf("dry run: invalid image: %v", err), 1)
+		}
+		defer im.Close()
+		out, err := restore.DryRun(im, restore.Options{})
+		if err != nil {
+			return ucli.Exit(fmt.Sprintf("dry run: restore would fail: %v", err), 1)
+		}
+		fmt.Fprint(c.App.Writer, out)
+		return nil
+	}
 	opts := restore.Options{InheritFds: inherit, Detached: c.Bool("detach"), Allow: allowOf(c),
 		Logger: logger(c)}
 	res, err := restore.Restore(c.Context, in, opts)
@@ -85,7 +101,7 @@ func runRestore(c *ucli.Context) error {
 		return ucli.Exit(fmt.Sprintf("restore failed: %v", err), 1)
 	}
 	if pf := c.String("pid-file"); pf != "" {
-		if err := os.WriteFile(pf, []byte(strconv.Itoa(res.Pid)), 0o644); err != nil {
+		if err := atomicfile.WriteFile(pf, []byte(strconv.Itoa(res.Pid)), 0o644); err != nil {
 			return err
 		}
 	}

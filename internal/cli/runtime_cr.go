@@ -56,7 +56,7 @@ var (
 	// shell-job: a container's stdio and console are always its caller's.
 	checkpointContainerOK = withAllowFlags(map[string]bool{"image-path": true, "leave-running": true, "work-path": true})
 	restoreContainerOK    = withAllowFlags(map[string]bool{"image-path": true, "bundle": true, "work-path": true, "detach": true,
-		"pid-file": true, "console-socket": true, "no-pivot": true, "no-subreaper": true})
+		"pid-file": true, "console-socket": true, "no-pivot": true, "no-subreaper": true, "dry-run": true})
 )
 
 // refuseUnsupported fails on the first flag given that the container form
@@ -136,6 +136,7 @@ func restoreContainer(c *ucli.Context) error {
 		CreateOpts: ckptrt.CreateOpts{Bundle: absPath(c, "bundle"), NoPivot: c.Bool("no-pivot")},
 		ImagePath:  absPath(c, "image-path"), Detach: c.Bool("detach"), PidFile: absPath(c, "pid-file"),
 		ConsoleSocket: absPath(c, "console-socket"), Allow: allowOf(c),
+		DryRun: c.Bool("dry-run"), Out: c.App.Writer,
 	})
 	if err != nil {
 		return ucli.Exit(err.Error(), 1)
