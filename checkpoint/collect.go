@@ -21,6 +21,7 @@ func (d *dumper) collect(p *process) error {
 		share uint32
 	}{
 		{"task", d.collectTask, 0},
+		{"dirty tracking", d.collectTracking, image.ShareVM},
 		{"memory map", d.collectVmas, 0},
 		{"shared memory", d.collectShmem, image.ShareVM},
 		{"files", d.collectFiles, image.ShareFiles},

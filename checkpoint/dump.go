@@ -40,6 +40,16 @@ type Options struct {
 	// place). If it fails, the tasks are left running: a process is never
 	// killed for an image that is not durably at its path.
 	Commit func() error
+	// PreDump (with LeaveRunning implied) leaves each process tracking
+	// the pages it writes (precopy.go), for a later checkpoint whose
+	// ParentPath is this one's image.
+	PreDump bool
+	// ParentPath, when set, is the image of an earlier checkpoint of the
+	// same processes with PreDump: pages not written since are not saved
+	// but named in PARENT_PAGES records. ParentRecorded is the path the
+	// PARENT record carries for restore to find it (ParentPath if empty).
+	ParentPath     string
+	ParentRecorded string
 	// Logger receives progress; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -77,7 +87,19 @@ func Dump(ctx context.Context, pid int, w io.Writer, opts Options) (*Result, err
 	}
 	defer tr.Close()
 
+	if opts.PreDump {
+		opts.LeaveRunning = true
+	}
 	d := &dumper{ctx: ctx, log: log, opts: opts, tr: tr, shmems: map[uint64]*shmemObj{}}
+	if opts.ParentPath != "" {
+		recorded := opts.ParentRecorded
+		if recorded == "" {
+			recorded = opts.ParentPath
+		}
+		if d.parent, err = loadParent(opts.ParentPath, recorded); err != nil {
+			return nil, err
+		}
+	}
 	defer func() { d.mnt.close() }()
 	defer d.ux.close()
 	// The whole checkpoint runs on the tracer's thread: every ptrace call
@@ -87,6 +109,9 @@ func Dump(ctx context.Context, pid int, w io.Writer, opts Options) (*Result, err
 	err = tr.Do(func() error {
 		var err error
 		res, err = d.dump(pid, w)
+		if err != nil && len(d.reprotected) > 0 {
+			d.untrack(d.released)
+		}
 		return err
 	})
 	return res, err
@@ -123,6 +148,9 @@ func (d *dumper) dump(pid int, w io.Writer) (*Result, error) {
 	released := false
 	defer func() {
 		if !released {
+			if len(d.reprotected) > 0 {
+				d.untrack(false) // the dump failed, the tasks still stopped
+			}
 			d.releaseTree(t)
 		}
 	}()
@@ -180,6 +208,9 @@ func (d *dumper) dump(pid int, w io.Writer) (*Result, error) {
 	if err := d.collectNetns(t); err != nil {
 		return nil, fmt.Errorf("collect: %w", err)
 	}
+	if err := d.settleTracking(live); err != nil {
+		return nil, err
+	}
 	res := &Result{Pid: pid, Tasks: len(t.procs)}
 	for _, p := range live {
 		res.Threads += len(p.threads)
@@ -204,7 +235,7 @@ func (d *dumper) dump(pid int, w io.Writer) (*Result, error) {
 		log.Debug("snapshots taken", "took", time.Since(snapStart))
 		d.endTcpRepair(false)
 		d.releaseTree(t)
-		released = true
+		released, d.released = true, true
 		res.FreezeWindow = time.Since(stopped)
 		defer func() {
 			for p, s := range snaps {
@@ -253,6 +284,12 @@ type dumper struct {
 	tr     *ptrace.Tracer
 	objref uint32
 	pages  uint64
+	// parent is the parent image of a pre-copy chain; reprotected the
+	// processes whose tracking this checkpoint reset (precopy.go);
+	// released: the tasks were let go (--leave-running).
+	parent      *parentImage
+	reprotected []*process
+	released    bool
 	files  []*fileObj           // every open file description collected, for sharing
 	shmems map[uint64]*shmemObj // shared memory objects by inode
 	// inPidns: the tree is a pid namespace (its root is the init).

@@ -45,6 +45,10 @@ func (d *dumper) collectFiles(p *process) error {
 		if err != nil {
 			return err
 		}
+		if d.isTrackingFd(of) {
+			p.uffds = append(p.uffds, fd)
+			continue
+		}
 		obj, err := d.sharedFile(p, of)
 		if err != nil {
 			return err

@@ -43,7 +43,8 @@ type chunk struct {
 // writes the previous one.
 // pre holds, by VMA index, chunks read earlier (see snapshot); those VMAs
 // are not read again. snapshot says pid is a copy-on-write snapshot.
-func (d *dumper) dumpPages(w *image.Writer, pid int, vmas []image.Vma, pre map[int][]chunk, snapshot bool) (uint64, error) {
+// skip are runs not to save: their content is the parent image's.
+func (d *dumper) dumpPages(w *image.Writer, pid int, vmas []image.Vma, pre map[int][]chunk, snapshot bool, skip []image.PageRun) (uint64, error) {
 	pm, err := proc.OpenPagemap(pid)
 	if err != nil {
 		return 0, err
@@ -53,7 +54,7 @@ func (d *dumper) dumpPages(w *image.Writer, pid int, vmas []image.Vma, pre map[i
 	if err != nil {
 		zpfn = ^uint64(0) // unknown: zero pages are still caught by content
 	}
-	r := &pageReader{pid: pid, pm: pm, zeroPFN: zpfn}
+	r := &pageReader{pid: pid, pm: pm, zeroPFN: zpfn, skip: skip}
 	if snapshot {
 		// Reading a copy-on-write snapshot: its pages are shared with the
 		// running process, and process_vm_readv pins them (FOLL_PIN),
@@ -111,6 +112,7 @@ type pageReader struct {
 	mem     *os.File // read memory here instead of process_vm_readv
 	pm      *proc.Pagemap
 	zeroPFN uint64
+	skip    []image.PageRun // not read: the parent image holds them
 	ents    []uint64
 	local   [][]byte
 	remote  []unix.RemoteIovec
@@ -167,12 +169,12 @@ func (r *pageReader) readRange(buf []byte, start, end uint64, skipZero bool) (ch
 	var runs []pageRun
 	off := 0
 	for i := 0; i < len(ents); {
-		if !r.wanted(proc.PME(ents[i])) {
+		if !r.wantedAt(ents, start, i) {
 			i++
 			continue
 		}
 		j := i + 1
-		for j < len(ents) && r.wanted(proc.PME(ents[j])) {
+		for j < len(ents) && r.wantedAt(ents, start, j) {
 			j++
 		}
 		n := (j - i) * ps
@@ -199,6 +201,14 @@ func (r *pageReader) readRange(buf []byte, start, end uint64, skipZero bool) (ch
 		runs = dropZeroPages(runs)
 	}
 	return chunk{buf: buf, runs: runs}, nil
+}
+
+// wantedAt tells whether page i of the range from start is to be saved.
+func (r *pageReader) wantedAt(ents []uint64, start uint64, i int) bool {
+	if !r.wanted(proc.PME(ents[i])) {
+		return false
+	}
+	return len(r.skip) == 0 || !inRuns(r.skip, start+uint64(i)*image.PageSize)
 }
 
 func (r *pageReader) wanted(e proc.PME) bool {

@@ -42,6 +42,11 @@ func (d *dumper) collectVmas(p *process) error {
 	}
 	p.vmas = vmas
 	for _, v := range vmas {
+		if p.track != nil && v.Flags.Has("uw") && !v.Flags.Has("um") {
+			// Registered by the parent image's tracking: the process's
+			// own, restored without it.
+			v.Flags &^= proc.VmUw
+		}
 		iv, err := classifyVma(p.pid, v)
 		if errors.Is(err, errDeletedVma) {
 			err = d.deletedVma(p, v, &iv)
@@ -50,6 +55,11 @@ func (d *dumper) collectVmas(p *process) error {
 			return err
 		}
 		p.imgVmas = append(p.imgVmas, iv)
+	}
+	if p.track != nil {
+		if err := d.scanTracked(p, d.opts.PreDump); err != nil {
+			return fmt.Errorf("dirty tracking: %w", err)
+		}
 	}
 	return nil
 }

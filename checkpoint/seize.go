@@ -46,6 +46,10 @@ type process struct {
 	shareParent *process
 	filesRef    uint32 // objref of its FILES, once written
 	held        []int  // fds of ckpt's own (files_unix.go: the carrier of files in flight)
+	// track is its dirty tracking (precopy.go); uffds its fds that are
+	// tracking userfaultfds of the parent image, not saved.
+	track *tracking
+	uffds []int
 }
 
 // pipeFd is one fd of a process on a pipe, for the tree-wide pipe check.

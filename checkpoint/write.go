@@ -23,6 +23,9 @@ func (d *dumper) write(w *image.Writer, t *tree, snaps map[*process]*snapshot) e
 	if d.opts.Container != nil {
 		recs = append(recs, d.opts.Container)
 	}
+	if d.parent != nil {
+		recs = append(recs, &d.parent.rec)
+	}
 	recs = append(recs, pstree)
 	if sh := sharesRecord(t); sh != nil {
 		recs = append(recs, sh)
@@ -161,11 +164,18 @@ func (d *dumper) writeMemory(w *image.Writer, p *process, snap *snapshot) error 
 			return fmt.Errorf("vma %#x-%#x: %w", v.Start, v.End, err)
 		}
 	}
+	if err := d.writeTracking(w, p); err != nil {
+		return fmt.Errorf("dirty tracking: %w", err)
+	}
 	src, pre := p.pid, map[int][]chunk(nil)
 	if snap != nil {
 		src, pre = snap.pid, snap.pre
 	}
-	pages, err := d.dumpPages(w, src, p.imgVmas, pre, snap != nil)
+	var skip []image.PageRun
+	if d.parent != nil && p.track != nil && p.track.inherited {
+		skip = p.track.fromParent
+	}
+	pages, err := d.dumpPages(w, src, p.imgVmas, pre, snap != nil, skip)
 	d.pages += pages
 	if err != nil {
 		return fmt.Errorf("pages: %w", err)

@@ -39,6 +39,12 @@ type Options struct {
 	// checkpoint was.
 	allow.Allow
 	Logger *slog.Logger
+	// ImageDir is the directory of the image file, where the parent image
+	// of a pre-copy image is looked for when its PARENT record names it by
+	// a relative path; ParentPath, when set, is the parent image (file or
+	// directory) wherever the record says it was.
+	ImageDir   string
+	ParentPath string
 
 	// Adopt, when set, restores a whole container into one a runtime
 	// makes (adopt.go): the image must have a CONTAINER record.
@@ -113,6 +119,7 @@ func RestoreImage(ctx context.Context, im *image.Image, opts Options) (*Result, 
 		byPid: map[int32]*taskPlan{}, ctlFiles: map[uint32]*os.File{},
 		privs: privScan{g: grant}}
 	rs.startKinds()
+	defer rs.closeChain()
 	// Tasks read their pages straight from the image file.
 	rs.imageFile = im.File()
 	// All of it on the tracer's thread: ptrace calls are direct, not

@@ -34,6 +34,7 @@ type restorer struct {
 	made        bool                    // the tree of tasks exists
 	pages       uint64
 	buf         []byte
+	ancestors   []*chainImage // the ancestors of a pre-copy image (chain.go)
 
 	// ctlFiles holds the restorer's own copy of every file description
 	// restored so far (and of external files), by objref: a task that
@@ -102,6 +103,7 @@ type taskPlan struct {
 	imageFd     int    // the image file's fd in the task, -1 if none
 	ctlPidfd    int    // the task's fd of a pidfd of the restorer
 	threadRTs   map[int]*remote.Task
+	parentRuns  []image.PageRun // PARENT_PAGES taken so far (chain.go)
 }
 
 func newPlan(rec image.Task) *taskPlan {
@@ -163,6 +165,8 @@ func (rs *restorer) handle(r *image.Reader, rec image.Record) error {
 		return nil
 	case *image.Container:
 		return rs.addContainer(x)
+	case *image.Parent:
+		return rs.openChain(x)
 	}
 	if rs.opts.Adopt != nil && rs.container == nil {
 		return badImage("the image is not a whole container (no CONTAINER record after the HEADER): restore it with 'ckpt restore --image-path', not into a container")
@@ -237,6 +241,13 @@ func (rs *restorer) handleTaskRecord(r *image.Reader, rec image.Record) error {
 			return err
 		}
 		return rs.fillPages(r, t, x)
+	case *image.ParentPages:
+		return rs.parentPages(t, x)
+	case *image.DirtyTrack:
+		// Only the next checkpoint of a pre-copy chain uses it.
+		if t.mm == nil || t.memReady && len(t.threads) > 0 {
+			return badImage("DIRTY_TRACK outside the memory of task %d", t.rec.Pid)
+		}
 	case *image.TaskObjs:
 		if err := rs.checkSharedObjs(t, x); err != nil {
 			return err

@@ -24,6 +24,11 @@ type Summary struct {
 	Files    uint64
 	Vmas     uint64
 	VmaBytes uint64
+	// Digest is the TAIL's: with Records and Bytes, the identity a child
+	// image's PARENT record names.
+	Digest uint64
+	// Parent is the PARENT record of a child image (rec_chain.go).
+	Parent *Parent
 }
 
 // PidNs reports whether the image is a whole pid namespace (its first task
@@ -69,6 +74,14 @@ func validate(rd *Reader) (*Summary, error) {
 			}
 		case *Pages:
 			s.Pages += uint64(x.NrPages)
+		case *Tail:
+			s.Digest = x.Digest
+		case *Parent:
+			if s.Parent != nil {
+				detail = "a second PARENT"
+				break
+			}
+			s.Parent = x
 		case *Pstree:
 			if pids != nil {
 				detail = "a second PSTREE"

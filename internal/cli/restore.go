@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -41,6 +42,7 @@ checkpoint <id>' into a new container of that id made from --bundle (see
 			&ucli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return once the process runs"},
 			&ucli.StringFlag{Name: "pid-file", Usage: "write the restored process's pid to `FILE`"},
 			&ucli.StringSliceFlag{Name: "inherit-fd", Usage: "connect external file KEY to our fd N: fd[N]:KEY"},
+			&ucli.StringFlag{Name: "parent-path", Usage: "the parent image (`DIR` or file) of a pre-copy image, if not where the image says"},
 			&ucli.BoolFlag{Name: "dry-run", Usage: "validate the whole image against this host (free pids, our capabilities; with a container id, the bundle) and print what would be restored, creating nothing"},
 		}, append(allowFlags(true), imageFlags...)...),
 		Action: runRestore,
@@ -95,7 +97,14 @@ func runRestore(c *ucli.Context) error {
 		return nil
 	}
 	opts := restore.Options{InheritFds: inherit, Detached: c.Bool("detach"), Allow: allowOf(c),
-		Logger: logger(c)}
+		Logger: logger(c), ParentPath: c.String("parent-path")}
+	if path != "-" {
+		file := path
+		if fi, err := os.Stat(file); err == nil && fi.IsDir() {
+			file = filepath.Join(file, image.FileName)
+		}
+		opts.ImageDir = filepath.Dir(file)
+	}
 	res, err := restore.Restore(c.Context, in, opts)
 	if err != nil {
 		return ucli.Exit(fmt.Sprintf("restore failed: %v", err), 1)

@@ -18,8 +18,6 @@ var (
 		&ucli.StringSliceFlag{Name: "empty-ns", Usage: "not supported (runc takes a namespace `TYPE`)"},
 		&ucli.StringFlag{Name: "manage-cgroups-mode", Usage: "not supported"},
 		&ucli.IntFlag{Name: "status-fd", Usage: "not supported"},
-		&ucli.BoolFlag{Name: "pre-dump", Usage: "not supported"},
-		&ucli.StringFlag{Name: "parent-path", Usage: "not supported"},
 		&ucli.BoolFlag{Name: "auto-dedup", Usage: "not supported"},
 		&ucli.BoolFlag{Name: "lazy-pages", Usage: "not supported"},
 		&ucli.StringFlag{Name: "page-server", Usage: "not supported"},
