@@ -290,8 +290,8 @@ type dumper struct {
 	parent      *parentImage
 	reprotected []*process
 	released    bool
-	files  []*fileObj           // every open file description collected, for sharing
-	shmems map[uint64]*shmemObj // shared memory objects by inode
+	files       []*fileObj           // every open file description collected, for sharing
+	shmems      map[uint64]*shmemObj // shared memory objects by inode
 	// inPidns: the tree is a pid namespace (its root is the init).
 	inPidns bool
 	uts     *image.Uts // the tree's private UTS namespace, if any

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-		"sort"
+	"sort"
 
 	"golang.org/x/sys/unix"
 
