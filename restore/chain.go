@@ -54,7 +54,7 @@ func imageFileIn(path string) string {
 
 // openChain opens every ancestor of the image, from its PARENT record.
 func (rs *restorer) openChain(p *image.Parent) error {
-	if len(rs.ancestors) > 0 || rs.tree {
+	if len(rs.ancestors) > 0 || rs.tree || len(rs.plans) > 0 {
 		return badImage("PARENT out of place: it follows the HEADER, once")
 	}
 	path := rs.opts.ParentPath
