@@ -4,9 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
+	securejoin "github.com/cyphar/filepath-securejoin"
 	"golang.org/x/sys/unix"
 
 	"github.com/ckpt/ckpt/checkpoint/image"
@@ -34,10 +34,11 @@ type Adopt struct {
 	// Mounts are the mount points the runtime makes: files under them are
 	// not checked beforehand (the tasks open them in the container).
 	Mounts []string
-	// RootfsCopy says Rootfs is another mount than the checkpointed one,
-	// holding the same files (containerd restores into a new snapshot with
-	// the checkpointed rw diff applied): their device differs, and a
-	// copied-up file's inode too, so files there are checked by path only.
+	// RootfsCopy says Rootfs is another directory than the checkpointed
+	// one, holding the same files (containerd restores into a new snapshot
+	// with the checkpointed rw diff applied): their device differs, and a
+	// copied-up file's inode too, so files there are checked by path
+	// (type, and size for reopened regular files) instead of identity.
 	RootfsCopy bool
 }
 
@@ -160,5 +161,11 @@ func (rs *restorer) adoptedPath(p string) (string, bool, error) {
 	if strings.HasPrefix(p, "/proc/") || strings.HasPrefix(p, "/dev/") || strings.HasPrefix(p, "/sys/") {
 		return "", false, nil
 	}
-	return filepath.Join(rs.opts.Adopt.Rootfs, p), true, nil
+	// The container's file system is not trusted: a symlink in it is
+	// followed inside the rootfs, never out to the host's files.
+	host, err := securejoin.SecureJoin(rs.opts.Adopt.Rootfs, p)
+	if err != nil {
+		return "", false, fmt.Errorf("%q in the rootfs %s: %w", p, rs.opts.Adopt.Rootfs, err)
+	}
+	return host, true, nil
 }

@@ -522,7 +522,17 @@ func (rs *restorer) checkFile(what, p string, dev, ino uint64) error {
 		return err
 	}
 	if rs.opts.Adopt != nil && rs.opts.Adopt.RootfsCopy {
-		ino = 0 // by path only: see Adopt.RootfsCopy
+		// By path only (see Adopt.RootfsCopy); what a task executes or
+		// maps must still be a regular file there, not whatever else the
+		// copy holds under that name.
+		var st unix.Stat_t
+		if err := unix.Stat(host, &st); err != nil {
+			return fmt.Errorf("%s %q: %w", what, p, err)
+		}
+		if st.Mode&unix.S_IFMT != unix.S_IFREG {
+			return fmt.Errorf("%s %q is not a regular file in the restored rootfs (mode %#o)", what, p, st.Mode)
+		}
+		return nil
 	}
 	return checkFile(what, host, dev, ino)
 }
@@ -534,5 +544,21 @@ func (rs *restorer) checkRegFile(f *image.RegFile) error {
 	}
 	g := *f
 	g.Path = host
-	return checkRegFile(&g)
+	if err := checkRegFile(&g); err != nil {
+		return err
+	}
+	if rs.opts.Adopt != nil && rs.opts.Adopt.RootfsCopy && f.Mode&unix.S_IFMT == unix.S_IFREG {
+		// A copy of the rootfs holds the files as they were at the
+		// checkpoint (containerd takes the rw diff while the container is
+		// paused for it): a file open then has the size it had, or it is
+		// another file, and the task's offset and data would not match.
+		var st unix.Stat_t
+		if err := unix.Stat(host, &st); err != nil {
+			return fmt.Errorf("open file %q: %w", f.Path, err)
+		}
+		if st.Size != f.Size {
+			return fmt.Errorf("open file %q in the restored rootfs is %d bytes, it was %d at the checkpoint: not the checkpointed file", f.Path, st.Size, f.Size)
+		}
+	}
+	return nil
 }

@@ -63,8 +63,8 @@ func (r *Runtime) Restore(ctx context.Context, id string, o RestoreOpts) (code i
 	if err != nil {
 		return 0, err
 	}
-	rootfsCopy := spec.Annotations[oci.RootfsCopyAnnotation] == "true"
-	if err := r.checkBundle(rec, cfg, rootfsCopy); err != nil {
+	rootfsCopy, err := r.checkBundle(rec, cfg, spec.Annotations[oci.RootfsCopyAnnotation] == "true")
+	if err != nil {
 		return 0, fmt.Errorf("restore of container %s into bundle %s: %w", rec.ID, Bundle0(cfg), err)
 	}
 	if rec.ConfigDigest != "" && rec.ConfigDigest != configDigest(Bundle0(cfg)) {
