@@ -98,9 +98,20 @@ func (r *Runtime) Checkpoint(ctx context.Context, id string, o CheckpointOpts) (
 		ExtUnixSk:      o.ExtUnixSk,
 		Logger:         r.log(),
 	}
-	if _, err := checkpoint.Dump(ctx, ls.InitProcessPid, f, opts); err != nil {
-		return fmt.Errorf("checkpoint of container %s (init %d): %w", id, ls.InitProcessPid, err)
+	res, err := checkpoint.Dump(ctx, ls.InitProcessPid, f, opts)
+	if err != nil {
+		err = fmt.Errorf("checkpoint of container %s (init %d): %w", id, ls.InitProcessPid, err)
+		// The engine resumed the tasks as it found them, thawed: a
+		// container that came paused goes back to paused, where its
+		// caller (containerd, which paused it) resumes it from.
+		if paused {
+			if perr := c.Pause(); perr != nil {
+				err = fmt.Errorf("%w; pause it again: %v", err, perr)
+			}
+		}
+		return err
 	}
+	r.noteStats(res)
 	if err := f.Sync(); err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"os"
 
 	ucli "github.com/urfave/cli/v2"
 
@@ -14,7 +13,7 @@ import (
 // relying on one must not get a checkpoint without it.
 var (
 	containerCheckpointFlags = []ucli.Flag{
-		&ucli.StringFlag{Name: "work-path", Usage: "container form: `DIR` for logs and statistics (ckpt writes none there)"},
+		&ucli.StringFlag{Name: "work-path", Usage: "container form: `DIR` for the log (dump.log) and statistics (stats-dump)"},
 		&ucli.StringSliceFlag{Name: "empty-ns", Usage: "not supported (runc takes a namespace `TYPE`)"},
 		&ucli.StringFlag{Name: "manage-cgroups-mode", Usage: "not supported"},
 		&ucli.IntFlag{Name: "status-fd", Usage: "not supported"},
@@ -28,7 +27,7 @@ var (
 	}
 	containerRestoreFlags = []ucli.Flag{
 		&ucli.StringFlag{Name: "bundle", Aliases: []string{"b"}, Usage: "container form: `DIR` of the bundle to make the container from"},
-		&ucli.StringFlag{Name: "work-path", Usage: "container form: `DIR` for logs (ckpt writes none there)"},
+		&ucli.StringFlag{Name: "work-path", Usage: "container form: `DIR` for the log (restore.log) and statistics (stats-restore)"},
 		&ucli.StringFlag{Name: "console-socket", Usage: "container form: unix socket `PATH` to send the new terminal's master to"},
 		&ucli.BoolFlag{Name: "no-subreaper", Usage: "container form: accepted; ckpt restore is no subreaper"},
 		&ucli.BoolFlag{Name: "no-pivot", Usage: "container form: do not use pivot_root to enter the rootfs"},
@@ -107,15 +106,16 @@ func checkpointContainer(c *ucli.Context) error {
 	if err := refuseUnsupported(c, checkpointContainerOK); err != nil {
 		return err
 	}
-	if p := c.String("work-path"); p != "" {
-		if err := os.MkdirAll(p, 0o700); err != nil {
+	rt, done := runtimeOf(c), func(err error) error { return err }
+	if p := absPath(c, "work-path"); p != "" {
+		if rt, done, err = rt.WithWorkPath(p, ckptrt.WorkDump); err != nil {
 			return err
 		}
 	}
-	err = runtimeOf(c).Checkpoint(c.Context, id, ckptrt.CheckpointOpts{
+	err = done(rt.Checkpoint(c.Context, id, ckptrt.CheckpointOpts{
 		ImagePath: absPath(c, "image-path"), LeaveRunning: c.Bool("leave-running"),
 		TcpEstablished: c.Bool("tcp-established"), FileLocks: c.Bool("file-locks"), ExtUnixSk: c.Bool("ext-unix-sk"),
-	})
+	}))
 	if err != nil {
 		return ucli.Exit(err.Error(), 1)
 	}
@@ -130,18 +130,19 @@ func restoreContainer(c *ucli.Context) error {
 	if err := refuseUnsupported(c, restoreContainerOK); err != nil {
 		return err
 	}
-	if p := c.String("work-path"); p != "" {
-		if err := os.MkdirAll(p, 0o700); err != nil {
+	rt, done := runtimeOf(c), func(err error) error { return err }
+	if p := absPath(c, "work-path"); p != "" {
+		if rt, done, err = rt.WithWorkPath(p, ckptrt.WorkRestore); err != nil {
 			return err
 		}
 	}
-	code, err := runtimeOf(c).Restore(c.Context, id, ckptrt.RestoreOpts{
+	code, err := rt.Restore(c.Context, id, ckptrt.RestoreOpts{
 		CreateOpts: ckptrt.CreateOpts{Bundle: absPath(c, "bundle"), NoPivot: c.Bool("no-pivot")},
 		ImagePath:  absPath(c, "image-path"), Detach: c.Bool("detach"), PidFile: absPath(c, "pid-file"),
 		ConsoleSocket:  absPath(c, "console-socket"),
 		TcpEstablished: c.Bool("tcp-established"), FileLocks: c.Bool("file-locks"), ExtUnixSk: c.Bool("ext-unix-sk"),
 	})
-	if err != nil {
+	if err = done(err); err != nil {
 		return ucli.Exit(err.Error(), 1)
 	}
 	return exitCode(code)
