@@ -319,7 +319,14 @@ func TestRuntimeLifecycle(t *testing.T) {
 		t.Fatalf("run (exit 5): %v %s", err, stderr)
 	}
 	rt.gone("c2")
-	rt.fails("not supported: run --keep", "run", "--keep", "--bundle", b2, "c3")
+	// With --keep it stays, stopped (TestRuncParityVerbs).
+	if _, stderr, err := rt.try("run", "--keep", "--bundle", b2, "c3"); exitCode(err) != 5 {
+		t.Fatalf("run --keep (exit 5): %v %s", err, stderr)
+	}
+	if st := rt.state("c3"); st.Status != "stopped" {
+		t.Fatalf("run --keep: %+v", st)
+	}
+	rt.ok("delete", "c3")
 	rt.gone("c3")
 }
 

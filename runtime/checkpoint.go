@@ -54,6 +54,11 @@ func (r *Runtime) Checkpoint(ctx context.Context, id string, o CheckpointOpts) (
 	if err != nil {
 		return err
 	}
+	if !paused {
+		if err := waitExeced(ls.InitProcessPid); err != nil {
+			return err
+		}
+	}
 	cfg := c.Config()
 	if !cfg.Namespaces.IsPrivate(configs.NEWPID) {
 		return notSupported("checkpoint of container %s: it shares its pid namespace, so its processes are not a whole pid namespace", id)

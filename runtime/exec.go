@@ -98,7 +98,9 @@ func (r *Runtime) Exec(id string, o ExecOpts) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if st != libcontainer.Running {
+	// A created container's init waits in the container's namespaces for
+	// start: a process can join them already, as with runc.
+	if st != libcontainer.Running && st != libcontainer.Created {
 		return 0, fmt.Errorf("container %s is %s: exec needs a running container", id, st)
 	}
 	ps, err := o.processSpec(c)

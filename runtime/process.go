@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 
 	"github.com/containerd/console"
@@ -12,6 +13,7 @@ import (
 	"github.com/opencontainers/runc/libcontainer/configs"
 	"github.com/opencontainers/runc/libcontainer/utils"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 )
 
@@ -49,7 +51,21 @@ func newProcess(p *specs.Process, init bool) (*libcontainer.Process, error) {
 		AppArmorProfile: p.ApparmorProfile,
 		NoNewPrivileges: &p.NoNewPrivileges,
 		Init:            init,
+		Scheduler:       p.Scheduler,
+		IOPriority:      p.IOPriority,
+		// libcontainer's init and nsexec log to a pipe at this level, and
+		// libcontainer forwards their lines to logrus (where --log and
+		// --debug send them), as runc has it do.
+		LogLevel: strconv.Itoa(int(logrus.GetLevel())),
 	}
+	if p.ConsoleSize != nil {
+		lp.ConsoleWidth, lp.ConsoleHeight = uint16(p.ConsoleSize.Width), uint16(p.ConsoleSize.Height)
+	}
+	aff, err := configs.ConvertCPUAffinity(p.ExecCPUAffinity)
+	if err != nil {
+		return nil, err
+	}
+	lp.CPUAffinity = aff
 	if len(p.Args) == 0 {
 		return nil, fmt.Errorf("the process has no args")
 	}
@@ -221,14 +237,15 @@ func forward(p *libcontainer.Process) (int, error) {
 	return utils.ExitStatus(ws), nil
 }
 
-// ParseSignal accepts "KILL", "SIGKILL" and "9".
+// ParseSignal accepts "KILL", "SIGKILL", "9" and "0".
 func ParseSignal(s string) (unix.Signal, error) {
 	if s == "" {
 		return unix.SIGTERM, nil
 	}
 	var n int
 	if _, err := fmt.Sscanf(s, "%d", &n); err == nil && fmt.Sprint(n) == s {
-		if n <= 0 || n > 64 {
+		// 0 checks that the container's init exists, as kill(2) does.
+		if n < 0 || n > 64 {
 			return 0, fmt.Errorf("signal %s out of range", s)
 		}
 		return unix.Signal(n), nil

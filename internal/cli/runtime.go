@@ -151,17 +151,16 @@ func runtimeCommands() []*ucli.Command {
 			Name: "run", Usage: "create and start a container", ArgsUsage: "<container-id>",
 			Flags: append([]ucli.Flag{
 				&ucli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return once the container runs"},
-				&ucli.BoolFlag{Name: "keep", Usage: "not supported: keep the container after it exits"},
+				&ucli.BoolFlag{Name: "keep", Usage: "keep the container, stopped, after it exits (delete removes it)"},
 			}, bundleFlags...),
 			Action: func(c *ucli.Context) error {
 				id, err := oneID(c)
 				if err != nil {
 					return err
 				}
-				if c.Bool("keep") {
-					return ckptrt.NotSupported("run --keep")
-				}
-				code, err := runtimeOf(c).Run(id, startOpts(c))
+				o := startOpts(c)
+				o.Keep = c.Bool("keep")
+				code, err := runtimeOf(c).Run(id, o)
 				if err != nil {
 					return err
 				}
@@ -311,6 +310,14 @@ func printJSON(v any, indent bool) error {
 }
 
 func runList(c *ucli.Context) error {
+	// As runc: a state root that was named and does not exist is an
+	// error (a typo must not list nothing); the default one may not
+	// exist yet.
+	if c.IsSet("root") {
+		if _, err := os.Stat(c.String("root")); err != nil {
+			return fmt.Errorf("state root: %w", err)
+		}
+	}
 	states, err := runtimeOf(c).List()
 	if err != nil {
 		return err
@@ -427,7 +434,10 @@ func execCommand() *ucli.Command {
 			}
 			code, err := runtimeOf(c).Exec(c.Args().First(), o)
 			if err != nil {
-				return err
+				// runc's code for an exec that did not run the process
+				// (no container, no binary, a bad pid file): a process's
+				// own codes are 0-254 or 128+signal.
+				return ucli.Exit("exec failed: "+err.Error(), 255)
 			}
 			return exitCode(code)
 		},

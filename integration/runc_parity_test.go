@@ -1,0 +1,206 @@
+package integration
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// runc's command-line behaviour where its own integration tests
+// (tests/integration/*.bats of runc 1.5) expect it, verb by verb: ckpt is
+// called the way runc is.
+
+// tryIn runs ckpt in dir (runc's defaults are relative to the current
+// directory) with the runtime's root; stdio are files, as in try.
+func (rt *ociRuntime) tryIn(dir string, args ...string) (string, string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), ckptTimeout)
+	defer cancel()
+	outF, err := os.CreateTemp(rt.dir, "out-")
+	if err != nil {
+		return "", "", err
+	}
+	defer os.Remove(outF.Name())
+	defer outF.Close()
+	errF, err := os.CreateTemp(rt.dir, "err-")
+	if err != nil {
+		return "", "", err
+	}
+	defer os.Remove(errF.Name())
+	defer errF.Close()
+	cmd := exec.CommandContext(ctx, ckptBin, append([]string{"--root", rt.root}, args...)...)
+	cmd.Dir = dir
+	cmd.Stdout, cmd.Stderr = outF, errF
+	err = cmd.Run()
+	out, _ := os.ReadFile(outF.Name())
+	stderr, _ := os.ReadFile(errF.Name())
+	return string(out), string(stderr), err
+}
+
+func (rt *ociRuntime) okIn(dir string, args ...string) string {
+	rt.t.Helper()
+	out, stderr, err := rt.tryIn(dir, args...)
+	if err != nil {
+		rt.t.Fatalf("ckpt %s (in %s): %v\n%s%s", strings.Join(args, " "), dir, err, out, stderr)
+	}
+	return out
+}
+
+// TestRuncParityCheckpoint: runc's checkpoint.bats flows. checkpoint and
+// restore without --image-path use ./checkpoint; twice in a row, with
+// --debug; a process exec'd into a restored container is restored the
+// next time; --manage-cgroups-mode ignore restores into the cgroup the
+// bundle now names.
+func TestRuncParityCheckpoint(t *testing.T) {
+	rt := newOCIRuntime(t)
+	b := rt.bundle("cr", nil, "sh", "-c", "exec </dev/null >/dev/null 2>&1; exec sleep 1000")
+	rt.ok("run", "-d", "--bundle", b, "cr")
+	execed := ""
+	for i := range 2 {
+		debug := []string{}
+		if i == 1 {
+			debug = []string{"--debug"}
+		}
+		rt.okIn(b, append(debug, "checkpoint", "--work-path", "./work-dir", "cr")...)
+		rt.gone("cr")
+		if _, err := os.Stat(filepath.Join(b, "checkpoint", "image.ckpt")); err != nil {
+			t.Fatalf("checkpoint without --image-path: %v (runc writes ./checkpoint)", err)
+		}
+		if log, err := os.ReadFile(filepath.Join(b, "work-dir", "dump.log")); err != nil || len(log) == 0 {
+			t.Fatalf("work-dir/dump.log: %v", err)
+		}
+		rt.okIn(b, append(debug, "restore", "-d", "--work-path", "./work-dir", "cr")...)
+		if st := rt.state("cr"); st.Status != "running" {
+			t.Fatalf("after restore: %+v", st)
+		}
+		if out := rt.ok("exec", "--cwd", "/bin", "cr", "echo", "ok"); out != "ok\n" {
+			t.Fatalf("exec into the restored container: %q", out)
+		}
+		// The process exec'd after the last restore was checkpointed and
+		// restored with the container.
+		if execed != "" {
+			rt.ok("exec", "cr", "ls", "-ld", "/proc/"+execed)
+		}
+		execed = strings.TrimSpace(rt.ok("exec", "cr", "sh", "-c", "sleep 1000 < /dev/null > /dev/null 2>&1 & echo $!"))
+		if _, err := strconv.Atoi(execed); err != nil {
+			t.Fatalf("exec'd pid: %q", execed)
+		}
+	}
+	rt.ok("delete", "--force", "cr")
+
+	// --manage-cgroups-mode ignore: the old cgroup goes with the
+	// container, the restored one gets the bundle's new path.
+	cgPath := func(name string) string { return "/ckpt-parity-" + strconv.Itoa(os.Getpid()) + "-" + name }
+	rt.editConfig(b, func(c map[string]any) {
+		c["linux"].(map[string]any)["cgroupsPath"] = cgPath("a")
+	})
+	rt.ok("run", "-d", "--bundle", b, "cg")
+	orig := "/sys/fs/cgroup/pids" + cgPath("a")
+	if _, err := os.Stat(orig); err != nil {
+		if _, err2 := os.Stat("/sys/fs/cgroup" + cgPath("a")); err2 != nil {
+			t.Fatalf("the container's cgroup: %v", err)
+		}
+		orig = "/sys/fs/cgroup" + cgPath("a") // cgroup v2
+	}
+	rt.okIn(b, "checkpoint", "--manage-cgroups-mode", "ignore", "cg")
+	if _, err := os.Stat(orig); err == nil {
+		t.Fatalf("the checkpointed container's cgroup %s is still there", orig)
+	}
+	rt.editConfig(b, func(c map[string]any) {
+		c["linux"].(map[string]any)["cgroupsPath"] = cgPath("b")
+	})
+	pidFile := filepath.Join(rt.dir, "cg.pid")
+	rt.okIn(b, "restore", "-d", "--manage-cgroups-mode", "ignore", "--pid-file", pidFile, "cg")
+	pid, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cg, err := os.ReadFile("/proc/" + strings.TrimSpace(string(pid)) + "/cgroup")
+	if err != nil || !strings.Contains(string(cg), cgPath("b")+"\n") {
+		t.Fatalf("restored init's cgroup: %v\n%s", err, cg)
+	}
+	if _, err := os.Stat(orig); err == nil {
+		t.Fatalf("the old cgroup %s came back", orig)
+	}
+	rt.ok("delete", "--force", "cg")
+	// What ckpt cannot do is refused by name.
+	rt.ok("run", "-d", "--bundle", b, "cg2")
+	rt.fails("--manage-cgroups-mode full", "checkpoint", "--manage-cgroups-mode", "full", "--image-path", filepath.Join(rt.dir, "x"), "cg2")
+	rt.ok("delete", "--force", "cg2")
+}
+
+// TestRuncParityVerbs: create/exec/start, kill, list, run --keep, exec
+// exit codes and --debug, as runc's own tests expect them.
+func TestRuncParityVerbs(t *testing.T) {
+	rt := newOCIRuntime(t)
+	b := rt.bundle("verbs", nil, "sleep", "1000")
+
+	// create.bats "runc create exec": a created container takes exec,
+	// and stays created.
+	rt.ok("create", "--bundle", b, "cr")
+	rt.ok("exec", "cr", "true")
+	if st := rt.state("cr"); st.Status != "created" {
+		t.Fatalf("after exec into a created container: %+v", st)
+	}
+	rt.ok("start", "cr")
+	if st := rt.state("cr"); st.Status != "running" {
+		t.Fatalf("after start: %+v", st)
+	}
+
+	// exec.bats "runc exec [exit codes]": the process's own code, 255
+	// when no process ran.
+	for _, c := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"exec", "cr", "false"}, 1},
+		{[]string{"exec", "cr", "sh", "-c", "exit 42"}, 42},
+		{[]string{"exec", "--pid-file", "/non-existent/directory", "cr", "true"}, 255},
+		{[]string{"exec", "cr", "no-such-binary"}, 255},
+		{[]string{"exec", "no_such_container", "true"}, 255},
+	} {
+		if _, _, err := rt.try(c.args...); exitCode(err) != c.code {
+			t.Errorf("ckpt %s: exit code %d, want %d", strings.Join(c.args, " "), exitCode(err), c.code)
+		}
+	}
+
+	// exec.bats "runc --debug exec": libcontainer's init logs at debug
+	// level to stderr, or to --log.
+	_, stderr, err := rt.try("--debug", "exec", "cr", "true")
+	if err != nil || !strings.Contains(stderr, "level=debug") || !strings.Contains(stderr, "child process in init()") {
+		t.Errorf("--debug exec: %v\n%s", err, stderr)
+	}
+	logFile := filepath.Join(rt.dir, "log.out")
+	_, stderr, err = rt.try("--debug", "--log", logFile, "exec", "cr", "true")
+	log, _ := os.ReadFile(logFile)
+	if err != nil || strings.Contains(stderr, "level=debug") || !strings.Contains(string(log), "level=debug") ||
+		!strings.Contains(string(log), "setns_init: about to exec") {
+		t.Errorf("--debug --log exec: %v\nstderr: %s\nlog: %s", err, stderr, log)
+	}
+
+	// kill.bats "kill detached busybox": signal 0 of a stopped container
+	// fails saying it is not running; with -a it does not.
+	rt.ok("kill", "cr", "KILL")
+	waitFor(t, "cr to stop", func() bool { return rt.state("cr").Status == "stopped" })
+	rt.fails("container not running", "kill", "cr", "0")
+	rt.ok("kill", "-a", "cr", "0")
+	rt.ok("delete", "cr")
+
+	// list.bats: a named root that does not exist is an error.
+	if _, _, err := rt.try("--root", filepath.Join(rt.dir, "non-existent"), "list"); err == nil {
+		t.Errorf("list with a non-existent --root succeeded")
+	}
+
+	// run.bats "runc run --keep": the container stays, stopped, until
+	// delete.
+	kb := rt.bundle("keep", nil, "true")
+	rt.ok("run", "--keep", "--bundle", kb, "keep")
+	if st := rt.state("keep"); st.Status != "stopped" {
+		t.Fatalf("run --keep: %+v", st)
+	}
+	rt.ok("delete", "keep")
+	rt.gone("keep")
+}
