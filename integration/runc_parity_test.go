@@ -204,3 +204,84 @@ func TestRuncParityVerbs(t *testing.T) {
 	rt.ok("delete", "keep")
 	rt.gone("keep")
 }
+
+// TestRuncParityUpdate: update.bats — runc's update flags and -r JSON
+// reach the cgroup files: a CFS quota or period given alone keeps the
+// other, burst, shares, idle, pids, memory, and per-device block I/O
+// throttles from --resources.
+func TestRuncParityUpdate(t *testing.T) {
+	rt := newOCIRuntime(t)
+	b := rt.bundle("update", func(c map[string]any) {
+		c["linux"].(map[string]any)["resources"] = map[string]any{
+			"cpu": map[string]any{"period": 100000, "quota": 50000},
+		}
+	}, "sh", "-c", "exec </dev/null >/dev/null 2>&1; exec sleep 1000")
+	rt.ok("run", "-d", "--bundle", b, "up")
+	file := func(controller, name string) string { return cgroupFile(t, rt.root, "up", controller, name) }
+	want := func(controller, name, v string) {
+		t.Helper()
+		if got := file(controller, name); got != v {
+			t.Errorf("%s: %q, want %q", name, got, v)
+		}
+	}
+	want("cpu", "cpu.cfs_quota_us", "50000")
+	rt.ok("update", "--cpu-quota", "20000", "up")
+	want("cpu", "cpu.cfs_quota_us", "20000")
+	want("cpu", "cpu.cfs_period_us", "100000")
+	rt.ok("update", "--cpu-period", "200000", "up")
+	want("cpu", "cpu.cfs_period_us", "200000")
+	want("cpu", "cpu.cfs_quota_us", "20000")
+	rt.ok("update", "--cpu-share", "512", "up")
+	want("cpu", "cpu.shares", "512")
+	if _, err := os.Stat("/sys/fs/cgroup/cpu/cpu.cfs_burst_us"); err == nil {
+		rt.ok("update", "--cpu-burst", "10000", "up")
+		want("cpu", "cpu.cfs_burst_us", "10000")
+	}
+	if _, err := os.Stat("/sys/fs/cgroup/cpu/cpu.idle"); err == nil {
+		rt.ok("update", "--cpu-idle", "1", "up")
+		want("cpu", "cpu.idle", "1")
+		rt.ok("update", "--cpu-idle", "0", "up")
+		want("cpu", "cpu.idle", "0")
+	}
+	rt.ok("update", "--pids-limit", "42", "--memory", "64M", "up")
+	want("pids", "pids.max", "42")
+	want("memory", "memory.limit_in_bytes", strconv.Itoa(64<<20))
+
+	// Per-device throttles from --resources, on the first disk.
+	if major, minor, ok := firstDisk(); ok {
+		res := filepath.Join(rt.dir, "res.json")
+		js := `{"blockIO":{"throttleReadBpsDevice":[{"major":` + major + `,"minor":` + minor + `,"rate":1048576}],` +
+			`"throttleWriteIOPSDevice":[{"major":` + major + `,"minor":` + minor + `,"rate":300}]}}`
+		if err := os.WriteFile(res, []byte(js), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		rt.ok("update", "-r", res, "up")
+		want("blkio", "blkio.throttle.read_bps_device", major+":"+minor+" 1048576")
+		want("blkio", "blkio.throttle.write_iops_device", major+":"+minor+" 300")
+	}
+	// What update cannot change is refused by name, not ignored.
+	res := filepath.Join(rt.dir, "dev.json")
+	if err := os.WriteFile(res, []byte(`{"devices":[{"allow":true,"access":"rwm"}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rt.fails("not supported: update of [devices]", "update", "-r", res, "up")
+	rt.ok("delete", "--force", "up")
+}
+
+// firstDisk is the major and minor of the first whole disk in
+// /proc/partitions.
+func firstDisk() (string, string, bool) {
+	b, err := os.ReadFile("/proc/partitions")
+	if err != nil {
+		return "", "", false
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) == 4 && f[1] == "0" {
+			if _, err := strconv.Atoi(f[0]); err == nil {
+				return f[0], f[1], true
+			}
+		}
+	}
+	return "", "", false
+}
