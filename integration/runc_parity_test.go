@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -284,4 +285,77 @@ func firstDisk() (string, string, bool) {
 		}
 	}
 	return "", "", false
+}
+
+// TestRuncParityEvents: events.bats — `events --stats` prints runc's
+// statistics format once; `events --interval` streams it, with an "oom"
+// event when the container's cgroup runs out of memory, and ends when the
+// container is deleted.
+func TestRuncParityEvents(t *testing.T) {
+	rt := newOCIRuntime(t)
+	b := rt.bundle("events", func(c map[string]any) {
+		c["linux"].(map[string]any)["resources"] = map[string]any{
+			"memory": map[string]any{"limit": 32 << 20, "swap": 32 << 20},
+		}
+	}, "sh", "-c", "exec </dev/null >/dev/null 2>&1; exec sleep 1000")
+	rt.ok("run", "-d", "--bundle", b, "ev")
+	var ev struct {
+		Type string `json:"type"`
+		ID   string `json:"id"`
+		Data struct {
+			CPU struct {
+				Usage struct {
+					Total uint64 `json:"total"`
+				} `json:"usage"`
+			} `json:"cpu"`
+			Pids struct {
+				Current uint64 `json:"current"`
+			} `json:"pids"`
+			Memory struct {
+				Usage struct {
+					Limit uint64 `json:"limit"`
+				} `json:"usage"`
+			} `json:"memory"`
+		} `json:"data"`
+	}
+	out := rt.ok("events", "--stats", "ev")
+	if err := json.Unmarshal([]byte(out), &ev); err != nil || ev.Type != "stats" || ev.ID != "ev" ||
+		ev.Data.CPU.Usage.Total == 0 || ev.Data.Pids.Current != 1 || ev.Data.Memory.Usage.Limit != 32<<20 {
+		t.Fatalf("events --stats: %v %+v\n%s", err, ev, out)
+	}
+
+	logPath := filepath.Join(rt.dir, "events.log")
+	logF, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logF.Close()
+	cmd := exec.Command(ckptBin, "--root", rt.root, "events", "--interval", "100ms", "ev")
+	cmd.Stdout = logF
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	lines := func() []string {
+		b, _ := os.ReadFile(logPath)
+		return strings.Split(strings.TrimSpace(string(b)), "\n")
+	}
+	waitFor(t, "two stats events", func() bool { return len(lines()) >= 2 })
+	// A process that needs more than the limit: the kernel kills it.
+	_, _, _ = rt.try("exec", "ev", "sh", "-c", "x=$(dd if=/dev/zero bs=1M count=64 2>/dev/null | tr '\\0' a)")
+	waitFor(t, "an oom event", func() bool {
+		for _, l := range lines() {
+			if l == `{"type":"oom","id":"ev"}` {
+				return true
+			}
+		}
+		return false
+	})
+	rt.ok("delete", "--force", "ev")
+	if err := <-done; err != nil {
+		t.Fatalf("events after the container is deleted: %v", err)
+	}
+	rt.fails("must be greater than 0", "events", "--interval", "0s", "ev")
 }
