@@ -359,3 +359,47 @@ func TestRuncParityEvents(t *testing.T) {
 	}
 	rt.fails("must be greater than 0", "events", "--interval", "0s", "ev")
 }
+
+// TestRuncParityExecCgroup: exec.bats "runc exec --cgroup sub-cgroups" —
+// exec puts the process in a sub-cgroup of the container's, and refuses
+// one leading out of it.
+func TestRuncParityExecCgroup(t *testing.T) {
+	rt := newOCIRuntime(t)
+	rel := "/ckpt-parity-exec-" + strconv.Itoa(os.Getpid())
+	b := rt.bundle("execcg", func(c map[string]any) {
+		c["linux"].(map[string]any)["cgroupsPath"] = rel
+	}, "sh", "-c", "exec </dev/null >/dev/null 2>&1; exec sleep 1000")
+	rt.ok("run", "-d", "--bundle", b, "ec")
+	defer rt.try("delete", "--force", "ec")
+	_, stderr, err := rt.try("exec", "--cgroup", "..", "ec", "true")
+	if err == nil || !strings.Contains(stderr, "bad sub cgroup path") {
+		t.Fatalf("exec --cgroup ..: %v %s", err, stderr)
+	}
+	var v1 bool
+	if _, err := os.Stat("/sys/fs/cgroup/memory" + rel); err == nil {
+		v1 = true
+	}
+	if v1 {
+		for _, d := range []string{"/sys/fs/cgroup/memory" + rel + "/submem", "/sys/fs/cgroup/pids" + rel + "/subpids"} {
+			if err := os.Mkdir(d, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			defer os.Remove(d)
+		}
+		out := rt.ok("exec", "--cgroup", "memory:submem", "--cgroup", "pids:subpids", "ec", "cat", "/proc/self/cgroup")
+		if !strings.Contains(out, ":memory:"+rel+"/submem\n") || !strings.Contains(out, ":pids:"+rel+"/subpids\n") {
+			t.Fatalf("exec --cgroup memory:submem --cgroup pids:subpids: the process's cgroups:\n%s", out)
+		}
+	} else {
+		d := "/sys/fs/cgroup" + rel + "/sub"
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		defer os.Remove(d)
+		out := rt.ok("exec", "--cgroup", "sub", "ec", "cat", "/proc/self/cgroup")
+		if !strings.Contains(out, rel+"/sub\n") {
+			t.Fatalf("exec --cgroup sub: the process's cgroup:\n%s", out)
+		}
+	}
+	rt.fails("given twice", "exec", "--cgroup", "memory:a", "--cgroup", "memory:b", "ec", "true")
+}

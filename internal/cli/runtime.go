@@ -416,6 +416,7 @@ func execCommand() *ucli.Command {
 			&ucli.StringSliceFlag{Name: "cap", Aliases: []string{"c"}, Usage: "add a capability"},
 			&ucli.IntFlag{Name: "preserve-fds", Usage: "pass this many fds beyond stdio (3, 4, ...) to the process"},
 			&ucli.BoolFlag{Name: "ignore-paused", Usage: "not supported: exec into a paused container"},
+			&ucli.StringSliceFlag{Name: "cgroup", Usage: "a sub-cgroup of the container's to run the process in: `PATH` (cgroup v2) or CONTROLLER[,CONTROLLER]:PATH"},
 		},
 		Action: func(c *ucli.Context) error {
 			if c.NArg() < 1 {
@@ -431,7 +432,7 @@ func execCommand() *ucli.Command {
 				ProcessFile: absPath(c, "process"), Args: c.Args().Tail(), Env: c.StringSlice("env"),
 				Cwd: c.String("cwd"), User: c.String("user"), AddGroups: c.IntSlice("additional-gids"),
 				Caps: c.StringSlice("cap"), Tty: c.Bool("tty"), NoNewPrivs: c.Bool("no-new-privs"),
-				PidFile: absPath(c, "pid-file"),
+				PidFile: absPath(c, "pid-file"), Cgroups: c.StringSlice("cgroup"),
 			}
 			code, err := runtimeOf(c).Exec(c.Args().First(), o)
 			if err != nil {
