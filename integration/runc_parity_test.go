@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // runc's command-line behaviour where its own integration tests
@@ -402,4 +404,98 @@ func TestRuncParityExecCgroup(t *testing.T) {
 		}
 	}
 	rt.fails("given twice", "exec", "--cgroup", "memory:a", "--cgroup", "memory:b", "ec", "true")
+}
+
+// TestRuncParityCheckpointBundles: checkpoint.bats's bundles, each
+// checkpointed and restored twice the way runc's simple_cr does (no
+// --image-path): a cgroup namespace, nested bind mounts whose inner
+// mount point is removed between checkpoint and restore, a bind mount
+// whose destination is a symlink in the rootfs, and a network namespace
+// given by path, which the restored container joins again.
+func TestRuncParityCheckpointBundles(t *testing.T) {
+	rt := newOCIRuntime(t)
+	const quiet = "exec </dev/null >/dev/null 2>&1; exec sleep 1000"
+	netns := "ckpt-parity-" + strconv.Itoa(os.Getpid())
+	if out, err := exec.Command("ip", "netns", "add", netns).CombinedOutput(); err != nil {
+		t.Fatalf("ip netns add: %v\n%s", err, out)
+	}
+	defer exec.Command("ip", "netns", "del", netns).Run()
+	nsPath := "/run/netns/" + netns
+	nsIno := strconv.FormatUint(statIno(nsPath), 10)
+	for _, c := range []struct {
+		name    string
+		edit    func(dir string, c map[string]any)
+		between func(dir string)
+		check   func(id string)
+	}{
+		{name: "cgroupns", edit: func(_ string, c map[string]any) {
+			lin := c["linux"].(map[string]any)
+			lin["namespaces"] = append(lin["namespaces"].([]any), map[string]any{"type": "cgroup"})
+		}},
+		{name: "nested", edit: func(dir string, c map[string]any) {
+			for _, d := range []string{"b1", "b2"} {
+				os.MkdirAll(filepath.Join(dir, d), 0o755)
+			}
+			c["mounts"] = append(c["mounts"].([]any),
+				map[string]any{"type": "bind", "source": filepath.Join(dir, "b1"), "destination": "/test", "options": []string{"rw", "bind"}},
+				map[string]any{"type": "bind", "source": filepath.Join(dir, "b2"), "destination": "/test/for/nested", "options": []string{"rw", "bind"}})
+		}, between: func(dir string) {
+			// The mount point libcontainer made in b1 must be made again.
+			ents, _ := os.ReadDir(filepath.Join(dir, "b1"))
+			for _, e := range ents {
+				os.RemoveAll(filepath.Join(dir, "b1", e.Name()))
+			}
+		}},
+		{name: "symlinkdest", edit: func(dir string, c map[string]any) {
+			os.MkdirAll(filepath.Join(dir, "rootfs", "real", "conf"), 0o755)
+			os.Symlink("/real/conf", filepath.Join(dir, "rootfs", "conf"))
+			c["mounts"] = append(c["mounts"].([]any), map[string]any{"source": dir, "destination": "/conf", "options": []string{"bind"}})
+		}},
+		{name: "netns", edit: func(_ string, c map[string]any) {
+			for _, n := range c["linux"].(map[string]any)["namespaces"].([]any) {
+				if m := n.(map[string]any); m["type"] == "network" {
+					m["path"] = nsPath
+				}
+			}
+		}, check: func(id string) {
+			link, err := os.Readlink("/proc/" + strconv.Itoa(rt.state(id).Pid) + "/ns/net")
+			if err != nil || link != "net:["+nsIno+"]" {
+				t.Errorf("%s's network namespace after restore: %s %v, want net:[%s]", id, link, err, nsIno)
+			}
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rt.t = t
+			var dir string
+			dir = rt.bundle(c.name, func(m map[string]any) { c.edit(filepath.Join(rt.dir, c.name), m) }, "sh", "-c", quiet)
+			rt.ok("run", "-d", "--bundle", dir, c.name)
+			for range 2 {
+				rt.okIn(dir, "checkpoint", "--work-path", "./work-dir", c.name)
+				rt.gone(c.name)
+				if c.between != nil {
+					c.between(dir)
+				}
+				rt.okIn(dir, "restore", "-d", "--work-path", "./work-dir", c.name)
+				if st := rt.state(c.name); st.Status != "running" {
+					t.Fatalf("after restore: %+v", st)
+				}
+				if out := rt.ok("exec", c.name, "echo", "ok"); out != "ok\n" {
+					t.Fatalf("exec: %q", out)
+				}
+				if c.check != nil {
+					c.check(c.name)
+				}
+			}
+			rt.ok("delete", "--force", c.name)
+		})
+	}
+	rt.t = t
+}
+
+func statIno(path string) uint64 {
+	var st unix.Stat_t
+	if unix.Stat(path, &st) != nil {
+		return 0
+	}
+	return st.Ino
 }
