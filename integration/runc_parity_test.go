@@ -170,6 +170,11 @@ func TestRuncParityVerbs(t *testing.T) {
 		}
 	}
 
+	// A flag's value keeps its commas (runc's flags do not split).
+	if out := rt.ok("exec", "--env", "A=1,2", "cr", "sh", "-c", "echo $A"); out != "1,2\n" {
+		t.Errorf("exec --env A=1,2: $A is %q", out)
+	}
+
 	// exec.bats "runc --debug exec": libcontainer's init logs at debug
 	// level to stderr, or to --log.
 	_, stderr, err := rt.try("--debug", "exec", "cr", "true")
@@ -195,6 +200,14 @@ func TestRuncParityVerbs(t *testing.T) {
 	// list.bats: a named root that does not exist is an error.
 	if _, _, err := rt.try("--root", filepath.Join(rt.dir, "non-existent"), "list"); err == nil {
 		t.Errorf("list with a non-existent --root succeeded")
+	}
+
+	// run.bats "runc run with tmpfs" and others: a process with a
+	// terminal run in the foreground writes through ckpt's stdout with
+	// its own line ends ("\n", not the terminal's "\r\n"), as with runc.
+	tb := rt.bundle("tty", func(c map[string]any) { c["process"].(map[string]any)["terminal"] = true }, "echo", "one line")
+	if out := rt.ok("run", "--bundle", tb, "tty"); out != "one line\n" {
+		t.Errorf("run with a terminal, in the foreground: %q, want %q", out, "one line\n")
 	}
 
 	// run.bats "runc run --keep": the container stays, stopped, until
@@ -382,15 +395,18 @@ func TestRuncParityExecCgroup(t *testing.T) {
 		v1 = true
 	}
 	if v1 {
-		for _, d := range []string{"/sys/fs/cgroup/memory" + rel + "/submem", "/sys/fs/cgroup/pids" + rel + "/subpids"} {
+		for _, d := range []string{"/sys/fs/cgroup/memory" + rel + "/submem", "/sys/fs/cgroup/pids" + rel + "/sub", "/sys/fs/cgroup/blkio" + rel + "/sub"} {
 			if err := os.Mkdir(d, 0o755); err != nil {
 				t.Fatal(err)
 			}
 			defer os.Remove(d)
 		}
-		out := rt.ok("exec", "--cgroup", "memory:submem", "--cgroup", "pids:subpids", "ec", "cat", "/proc/self/cgroup")
-		if !strings.Contains(out, ":memory:"+rel+"/submem\n") || !strings.Contains(out, ":pids:"+rel+"/subpids\n") {
-			t.Fatalf("exec --cgroup memory:submem --cgroup pids:subpids: the process's cgroups:\n%s", out)
+		// Controllers joined by a comma share a path (the comma is not
+		// a separator of values, as for runc).
+		out := rt.ok("exec", "--cgroup", "memory:submem", "--cgroup", "pids,blkio:sub", "ec", "cat", "/proc/self/cgroup")
+		if !strings.Contains(out, ":memory:"+rel+"/submem\n") || !strings.Contains(out, ":pids:"+rel+"/sub\n") ||
+			!strings.Contains(out, ":blkio:"+rel+"/sub\n") {
+			t.Fatalf("exec --cgroup memory:submem --cgroup pids,blkio:sub: the process's cgroups:\n%s", out)
 		}
 	} else {
 		d := "/sys/fs/cgroup" + rel + "/sub"

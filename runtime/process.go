@@ -161,6 +161,12 @@ func (s *stdio) started() error {
 	if err != nil {
 		return err
 	}
+	// Copied to our stdout, the process's "\n" stays "\n", as with runc:
+	// the terminal that shows it (ours, raw) does its own translation,
+	// and a pipe or file gets the bytes the process wrote.
+	if err := console.ClearONLCR(c.Fd()); err != nil {
+		return fmt.Errorf("the terminal: %w", err)
+	}
 	s.master = c
 	if cur, err := console.ConsoleFromFile(os.Stdin); err == nil {
 		if err := cur.SetRaw(); err == nil {

@@ -25,6 +25,10 @@ func App() *ucli.App {
 			inspectCommand(),
 		}, runtimeCommands()...),
 		ExitErrHandler: logError,
+		// A repeated flag gives one value each time, commas included, as
+		// runc's flags do: `exec --env A=1,2`, `exec --cgroup
+		// cpu,cpuacct:sub`.
+		DisableSliceFlagSeparator: true,
 	}
 }
 
