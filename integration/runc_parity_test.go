@@ -227,10 +227,20 @@ func TestRuncParityVerbs(t *testing.T) {
 // throttles from --resources.
 func TestRuncParityUpdate(t *testing.T) {
 	rt := newOCIRuntime(t)
+	major, minor, haveDisk := firstDisk()
 	b := rt.bundle("update", func(c map[string]any) {
-		c["linux"].(map[string]any)["resources"] = map[string]any{
+		res := map[string]any{
 			"cpu": map[string]any{"period": 100000, "quota": 50000},
 		}
+		if haveDisk {
+			// A device given twice: the last one is in effect, and
+			// update changes that one.
+			maj, _ := strconv.Atoi(major)
+			mnr, _ := strconv.Atoi(minor)
+			dev := map[string]any{"major": maj, "minor": mnr, "rate": 485760}
+			res["blockIO"] = map[string]any{"throttleReadBpsDevice": []any{dev, dev}}
+		}
+		c["linux"].(map[string]any)["resources"] = res
 	}, "sh", "-c", "exec </dev/null >/dev/null 2>&1; exec sleep 1000")
 	rt.ok("run", "-d", "--bundle", b, "up")
 	file := func(controller, name string) string { return cgroupFile(t, rt.root, "up", controller, name) }
@@ -264,7 +274,7 @@ func TestRuncParityUpdate(t *testing.T) {
 	want("memory", "memory.limit_in_bytes", strconv.Itoa(64<<20))
 
 	// Per-device throttles from --resources, on the first disk.
-	if major, minor, ok := firstDisk(); ok {
+	if haveDisk {
 		res := filepath.Join(rt.dir, "res.json")
 		js := `{"blockIO":{"throttleReadBpsDevice":[{"major":` + major + `,"minor":` + minor + `,"rate":1048576}],` +
 			`"throttleWriteIOPSDevice":[{"major":` + major + `,"minor":` + minor + `,"rate":300}]}}`

@@ -154,8 +154,10 @@ func setWeightDevice(ds []*cgroups.WeightDevice, wd specs.LinuxWeightDevice) []*
 	if wd.LeafWeight != nil {
 		leaf = *wd.LeafWeight
 	}
-	for _, d := range ds {
-		if d.Major == wd.Major && d.Minor == wd.Minor {
+	// From the end: of duplicates, the last is the one written last,
+	// the one in effect.
+	for i := len(ds) - 1; i >= 0; i-- {
+		if d := ds[i]; d.Major == wd.Major && d.Minor == wd.Minor {
 			if wd.Weight != nil {
 				d.Weight = weight
 			}
@@ -169,8 +171,8 @@ func setWeightDevice(ds []*cgroups.WeightDevice, wd specs.LinuxWeightDevice) []*
 }
 
 func setThrottleDevice(ds []*cgroups.ThrottleDevice, td specs.LinuxThrottleDevice) []*cgroups.ThrottleDevice {
-	for _, d := range ds {
-		if d.Major == td.Major && d.Minor == td.Minor {
+	for i := len(ds) - 1; i >= 0; i-- {
+		if d := ds[i]; d.Major == td.Major && d.Minor == td.Minor {
 			d.Rate = td.Rate
 			return ds
 		}

@@ -37,7 +37,8 @@ func App() *ucli.App {
 
 // Main runs the application and returns the process exit code.
 func Main(args []string) int {
-	err := App().Run(args)
+	app := App()
+	err := app.Run(reorderArgs(app, args))
 	if err == nil {
 		return 0
 	}
