@@ -7,6 +7,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/containerd/console"
 	"github.com/opencontainers/runc/libcontainer"
@@ -98,7 +99,11 @@ type stdio struct {
 	terminal bool
 	detach   bool
 	master   console.Console
-	restore  func()
+	// copied is closed once all the terminal's output reached our
+	// stdout (the master reads EIO when the last process holding the
+	// terminal is gone).
+	copied  chan struct{}
+	restore func()
 }
 
 func setupIO(p *libcontainer.Process, terminal bool, o IO) (*stdio, error) {
@@ -179,7 +184,11 @@ func (s *stdio) started() error {
 		}
 	}
 	go func() { _, _ = copyTo(c, os.Stdin) }()
-	go func() { _, _ = copyTo(os.Stdout, c) }()
+	s.copied = make(chan struct{})
+	go func() {
+		defer close(s.copied)
+		_, _ = copyTo(os.Stdout, c)
+	}()
 	return nil
 }
 
@@ -212,6 +221,15 @@ func (s *stdio) close() {
 		s.console.Close()
 	}
 	if s.master != nil {
+		// What the process wrote just before it exited is still in the
+		// terminal: let it reach our stdout first, as runc does. A process
+		// left holding the terminal must not keep us: bounded.
+		if s.copied != nil && !s.detach {
+			select {
+			case <-s.copied:
+			case <-time.After(2 * time.Second):
+			}
+		}
 		s.master.Close()
 	}
 }
