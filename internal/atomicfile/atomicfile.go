@@ -93,7 +93,12 @@ func (f *File) Commit() error {
 		// replace: give it a temporary name first.
 		name, err := tempName(f.base)
 		if err == nil {
-			err = unix.Linkat(unix.AT_FDCWD, fmt.Sprintf("/proc/self/fd/%d", f.Fd()), int(f.dir.Fd()), name, unix.AT_SYMLINK_FOLLOW)
+			// AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; the /proc link
+			// works without it, where /proc is mounted.
+			err = unix.Linkat(int(f.Fd()), "", int(f.dir.Fd()), name, unix.AT_EMPTY_PATH)
+			if err != nil {
+				err = unix.Linkat(unix.AT_FDCWD, fmt.Sprintf("/proc/self/fd/%d", f.Fd()), int(f.dir.Fd()), name, unix.AT_SYMLINK_FOLLOW)
+			}
 		}
 		if err != nil {
 			f.Abort()
