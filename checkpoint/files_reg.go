@@ -31,8 +31,7 @@ func dumpRegFile(p *process, of *openFd, obj string) (image.Record, error) {
 	if !strings.HasPrefix(path, "/") {
 		return nil, unsupported(p.pid, obj, "no path to reopen it by")
 	}
-	var st unix.Stat_t
-	if err := unix.Stat(taskPath(p.pid, path), &st); err != nil || st.Ino != of.st.Ino || st.Dev != of.st.Dev {
+	if st, err := statInTask(p.pid, path); err != nil || st.Ino != of.st.Ino || st.Dev != of.st.Dev {
 		return nil, unsupported(p.pid, obj, "its path no longer leads to the open file")
 	}
 	return &image.RegFile{

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/internal/fsroot"
 	"github.com/ckpt/ckpt/internal/kernel"
 )
 
@@ -144,11 +145,15 @@ func (d *dumper) dumpSocket(p *process, of *openFd, obj string) (image.Record, e
 		if bytes.IndexByte(rec.Name, 0) >= 0 {
 			rec.Name = rec.Name[:bytes.IndexByte(rec.Name, 0)]
 		}
-		// Mode 0 says the socket file is gone (removed after bind).
-		var fst unix.Stat_t
-		if err := unix.Stat(fmt.Sprintf("/proc/%d/root%s", p.pid, rec.Name), &fst); err == nil &&
-			fst.Mode&unix.S_IFMT == unix.S_IFSOCK && uint32(fst.Ino) == ds.VfsIno {
-			rec.Mode = fst.Mode & 0o7777
+		// Mode 0 says the socket file is gone (removed after bind). The
+		// name is looked up inside the task's root: it may lead through
+		// the task's own symlinks, which must not reach the host's files.
+		if root, err := fsroot.OpenTask(p.pid); err == nil {
+			fst, err := root.Stat(string(rec.Name))
+			root.Close()
+			if err == nil && fst.Mode&unix.S_IFMT == unix.S_IFSOCK && uint32(fst.Ino) == ds.VfsIno {
+				rec.Mode = fst.Mode & 0o7777
+			}
 		}
 	}
 	sfd, err := kernel.TakeFd(p.pid, of.fd)

@@ -15,8 +15,10 @@ import (
 // nothing: the caller's capabilities for making tasks with given pids and
 // tracing them, and (in process form, without its own pid namespace) that
 // every pid of the image is free. The image itself (framing, bounds,
-// objrefs, digest) was checked by image.Open; the container form's bundle
-// is checked by the runtime before it calls this.
+// objrefs, digest) was checked by image.Open; the privileges each task
+// would get are checked against the caller's (process form); the container
+// form's bundle and the privileges its spec grants are checked by the
+// runtime before it calls this.
 func DryRun(im *image.Image, opts Options) (string, error) {
 	s := im.Summary
 	if len(s.Tasks) == 0 {
@@ -30,6 +32,15 @@ func DryRun(im *image.Image, opts Options) (string, error) {
 	}
 	if opts.Adopt != nil && im.Container == nil {
 		return "", fmt.Errorf("the image is a process's, not a container's (no CONTAINER record)")
+	}
+	if opts.Adopt == nil {
+		grant, err := restoreGrant(&opts)
+		if err != nil {
+			return "", err
+		}
+		if err := CheckPrivileges(im.File(), grant); err != nil {
+			return "", err
+		}
 	}
 	if !s.PidNs() {
 		// Every task and thread is made with its pid (clone3 set_tid).

@@ -43,6 +43,10 @@ type Options struct {
 	// Adopt, when set, restores a whole container into one a runtime
 	// makes (adopt.go): the image must have a CONTAINER record.
 	Adopt *Adopt
+	// Grant is the most privilege any task may get (privs.go): the
+	// bundle's spec's, which a restore into a container must give; nil
+	// for a process means the caller's own credentials.
+	Grant *Grant
 }
 
 // Result describes the restored process.
@@ -78,6 +82,22 @@ func RestoreImage(ctx context.Context, im *image.Image, opts Options) (*Result, 
 		log = slog.Default()
 	}
 	log = log.With("component", "restore")
+
+	grant, err := restoreGrant(&opts)
+	if err != nil {
+		return nil, err
+	}
+	opts.Grant = grant
+	if opts.Adopt != nil && grant.Seccomp && ptrace.SuspendSeccomp() == 0 {
+		// The stub runs under the spec's filter: the syscalls restore
+		// injects must not.
+		return nil, fmt.Errorf("the spec has a seccomp profile, and this restorer cannot suspend seccomp filters while it injects syscalls: %w", ptrace.ErrNoSuspendSeccomp)
+	}
+	// Privileges are checked before the first task exists (and again as
+	// each record arrives, run.go).
+	if err := CheckPrivileges(im.File(), grant); err != nil {
+		return nil, err
+	}
 	rd, err := im.Reader()
 	if err != nil {
 		return nil, fmt.Errorf("read image: %w", err)
@@ -90,7 +110,8 @@ func RestoreImage(ctx context.Context, im *image.Image, opts Options) (*Result, 
 	defer tr.Close()
 
 	rs := &restorer{ctx: ctx, log: log, opts: opts, tr: tr, objs: map[uint32]image.Record{},
-		byPid: map[int32]*taskPlan{}, ctlFiles: map[uint32]*os.File{}}
+		byPid: map[int32]*taskPlan{}, ctlFiles: map[uint32]*os.File{},
+		privs: privScan{g: grant}}
 	rs.startKinds()
 	// Tasks read their pages straight from the image file.
 	rs.imageFile = im.File()

@@ -8,8 +8,6 @@ import (
 	"log/slog"
 	"os"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/ckpt/ckpt/checkpoint/image"
 	"github.com/ckpt/ckpt/internal/ptrace"
 	"github.com/ckpt/ckpt/internal/remote"
@@ -69,6 +67,8 @@ type restorer struct {
 	// the stdio the runtime gave the stub.
 	container *image.Container
 	stdio     [3]*os.File
+
+	privs privScan // every task's privileges against the grant (privs.go)
 }
 
 // taskPlan is one process: what the image says about it, then the live
@@ -117,6 +117,9 @@ func (rs *restorer) run(r *image.Reader) error {
 		if err != nil {
 			return err
 		}
+		if err := image.CheckPaths(rec); err != nil {
+			return badImage("%v", err) // before anything is made of it: paths.go
+		}
 		if err := rs.handle(r, rec); err != nil {
 			return err
 		}
@@ -147,6 +150,9 @@ func (rs *restorer) run(r *image.Reader) error {
 // whole and of the tree come first; those of an object kind go to the
 // kind's row (kinds.go); the rest describe the current task.
 func (rs *restorer) handle(r *image.Reader, rec image.Record) error {
+	if err := rs.privs.take(rec); err != nil {
+		return err
+	}
 	if done, err := rs.followKinds(r, rec); done || err != nil {
 		return err
 	}
@@ -341,30 +347,6 @@ func (rs *restorer) checkHeader(h *image.Header) error {
 		return fmt.Errorf("image kernel constants %+v differ from this kernel's %+v", h.Consts, want.Consts)
 	}
 	return checkXState(h)
-}
-
-// checkFile makes sure what the image refers to by path is still there and
-// is the same file; dev and ino 0 mean "any".
-func checkFile(what, path string, dev, ino uint64) error {
-	var st unix.Stat_t
-	if err := unix.Stat(path, &st); err != nil {
-		return fmt.Errorf("%s %q: %w", what, path, err)
-	}
-	if ino != 0 && (st.Ino != ino || st.Dev != dev) {
-		return fmt.Errorf("%s %q was replaced since the checkpoint (inode %d on %#x, image has %d on %#x)", what, path, st.Ino, st.Dev, ino, dev)
-	}
-	return nil
-}
-
-func checkRegFile(f *image.RegFile) error {
-	var st unix.Stat_t
-	if err := unix.Stat(f.Path, &st); err != nil {
-		return fmt.Errorf("open file %q: %w", f.Path, err)
-	}
-	if st.Mode&unix.S_IFMT != f.Mode&unix.S_IFMT {
-		return fmt.Errorf("open file %q changed type since the checkpoint (mode %#o, image has %#o)", f.Path, st.Mode, f.Mode)
-	}
-	return nil
 }
 
 // abort kills whatever was created. The stub and the tasks are traced with

@@ -3,6 +3,8 @@ package restore
 import (
 	"fmt"
 	"os"
+	"path"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 
@@ -80,17 +82,14 @@ func (rs *restorer) makeShmem(sh *image.Shmem) error {
 	case image.ShmemFile:
 		// Make it where it was, then delete it again; if the name is
 		// taken now, next to it.
-		name := sh.Name
-		fd, err := unix.Open(name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o600)
-		for i := 0; err == unix.EEXIST && i < 100; i++ {
-			name = fmt.Sprintf("%s.ckpt%d", sh.Name, i)
-			fd, err = unix.Open(name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o600)
-		}
+		// Made inside the restore's root, never through a host
+		// path (paths.go).
+		base := path.Base(sh.Name)
+		var err error
+		f, err = rs.createUnlinked(sh.Name, 0o600, func(i int) string { return base + ".ckpt" + strconv.Itoa(i) })
 		if err != nil {
 			return fmt.Errorf("re-create deleted file %q: %w", sh.Name, err)
 		}
-		_ = unix.Unlink(name)
-		f = os.NewFile(uintptr(fd), name)
 		if err := f.Truncate(int64(sh.Size)); err != nil {
 			f.Close()
 			return fmt.Errorf("deleted file %q size %d: %w", sh.Name, sh.Size, err)

@@ -71,14 +71,26 @@ func (r *Runtime) Restore(ctx context.Context, id string, o RestoreOpts) (code i
 	if err := r.checkBundle(rec, cfg, rootfsCopy); err != nil {
 		return 0, fmt.Errorf("restore of container %s into bundle %s: %w", rec.ID, Bundle0(cfg), err)
 	}
-	if o.DryRun {
-		return 0, r.dryRun(id, im, o.Out)
-	}
 	if rec.ConfigDigest != "" && rec.ConfigDigest != configDigest(Bundle0(cfg)) {
 		r.log().Info("the bundle's config.json differs from the checkpointed container's", "id", id)
 	}
-	// The stub runs with our capabilities, no seccomp filter and without
-	// no_new_privs: the engine gives every task its own. The container
+	// Privileges come from the spec: an image asking for more than it
+	// grants is refused here, before the container exists.
+	grant, err := restore.SpecGrant(spec)
+	if err != nil {
+		return 0, fmt.Errorf("bundle %s: %w", Bundle0(cfg), err)
+	}
+	if err := restore.CheckPrivileges(im.File(), grant); err != nil {
+		return 0, fmt.Errorf("restore of container %s into bundle %s: %w", rec.ID, Bundle0(cfg), err)
+	}
+	if o.DryRun {
+		return 0, r.dryRun(id, im, o.Out)
+	}
+	// The stub runs with our capabilities and without no_new_privs: the
+	// engine gives every task the image's, within the grant. It does run
+	// under the spec's seccomp profile and LSM labels, which libcontainer
+	// applies as for any init: every task is made from the stub, so the
+	// profile is the base filter beneath the image's own. The container
 	// keeps the bundle's configuration for everything else (exec uses
 	// it), which is put back once the tasks are restored.
 	orig := *cfg
@@ -87,7 +99,6 @@ func (r *Runtime) Restore(ctx context.Context, id string, o RestoreOpts) (code i
 		return 0, err
 	}
 	cfg.Capabilities = caps
-	cfg.Seccomp = nil
 	cfg.NoNewPrivileges = false
 	root, err := r.root()
 	if err != nil {
@@ -142,7 +153,7 @@ func (r *Runtime) Restore(ctx context.Context, id string, o RestoreOpts) (code i
 		},
 	}
 	res, err := restore.RestoreImage(ctx, im, restore.Options{Detached: o.Detach, Adopt: adopt,
-		Allow: containerAllow(o.Allow), Logger: r.log()})
+		Allow: containerAllow(o.Allow), Logger: r.log(), Grant: grant})
 	if err != nil {
 		return 0, fmt.Errorf("restore of container %s: %w", id, err)
 	}

@@ -34,10 +34,9 @@ func (s *Summary) PidNs() bool {
 }
 
 // Validate reads a whole image, checking framing, record decoding, objrefs,
-// the bounds of queued data (bounds.go), that the PSTREE lists each task
-// once, the
-// tail digest, and that nothing follows the TAIL. Errors are *FormatError,
-// as from Reader.Next.
+// path fields (CheckPaths), the bounds of queued data (bounds.go), that the
+// PSTREE lists each task once, the tail digest, and that nothing follows
+// the TAIL. Errors are *FormatError, as from Reader.Next.
 func Validate(r io.Reader) (*Summary, error) {
 	return validate(NewReader(r, Options{}))
 }
@@ -54,6 +53,9 @@ func validate(rd *Reader) (*Summary, error) {
 		}
 		if err != nil {
 			return nil, err
+		}
+		if msg := checkRecordPaths(rec); msg != "" {
+			return nil, formatErr(rd.RecordOffset(), rec.Type(), ErrBadPayload, "%s", msg)
 		}
 		s.Counts[rec.Type().String()]++
 		if detail := b.check(rec); detail != "" {
