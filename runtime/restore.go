@@ -13,6 +13,7 @@ import (
 	"github.com/moby/sys/capability"
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runc/libcontainer/configs"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/ckpt/ckpt/checkpoint/image"
@@ -54,7 +55,7 @@ func (r *Runtime) Restore(ctx context.Context, id string, o RestoreOpts) (code i
 	if o.ImagePath == "" {
 		return 0, fmt.Errorf("restore needs --image-path DIR")
 	}
-	im, rec, err := openContainerImage(filepath.Join(o.ImagePath, image.FileName))
+	im, _, err := openContainerImage(filepath.Join(o.ImagePath, image.FileName))
 	if err != nil {
 		return 0, err
 	}
@@ -68,20 +69,9 @@ func (r *Runtime) Restore(ctx context.Context, id string, o RestoreOpts) (code i
 		return 0, err
 	}
 	rootfsCopy := spec.Annotations[oci.RootfsCopyAnnotation] == "true"
-	if err := r.checkBundle(rec, cfg, rootfsCopy); err != nil {
-		return 0, fmt.Errorf("restore of container %s into bundle %s: %w", rec.ID, Bundle0(cfg), err)
-	}
-	if rec.ConfigDigest != "" && rec.ConfigDigest != configDigest(Bundle0(cfg)) {
-		r.log().Info("the bundle's config.json differs from the checkpointed container's", "id", id)
-	}
-	// Privileges come from the spec: an image asking for more than it
-	// grants is refused here, before the container exists.
-	grant, err := restore.SpecGrant(spec)
+	grant, err := r.checkTarget(id, im, spec, cfg, rootfsCopy)
 	if err != nil {
-		return 0, fmt.Errorf("bundle %s: %w", Bundle0(cfg), err)
-	}
-	if err := restore.CheckPrivileges(im.File(), grant); err != nil {
-		return 0, fmt.Errorf("restore of container %s into bundle %s: %w", rec.ID, Bundle0(cfg), err)
+		return 0, err
 	}
 	if o.DryRun {
 		return 0, r.dryRun(id, im, o.Out)
@@ -228,4 +218,27 @@ func (r *Runtime) dryRun(id string, im *image.Image, out io.Writer) error {
 		fmt.Fprint(out, report)
 	}
 	return nil
+}
+
+// checkTarget refuses, before anything is made, a bundle the image cannot
+// go into (checkBundle) and an image asking for more privilege than the
+// spec grants; it returns the grant.
+func (r *Runtime) checkTarget(id string, im *image.Image, spec *specs.Spec, cfg *configs.Config, rootfsCopy bool) (*restore.Grant, error) {
+	rec := im.Container
+	if err := r.checkBundle(rec, cfg, rootfsCopy); err != nil {
+		return nil, fmt.Errorf("restore of container %s into bundle %s: %w", rec.ID, Bundle0(cfg), err)
+	}
+	if rec.ConfigDigest != "" && rec.ConfigDigest != configDigest(Bundle0(cfg)) {
+		r.log().Info("the bundle's config.json differs from the checkpointed container's", "id", id)
+	}
+	// Privileges come from the spec: an image asking for more than it
+	// grants is refused here, before the container exists.
+	grant, err := restore.SpecGrant(spec)
+	if err != nil {
+		return nil, fmt.Errorf("bundle %s: %w", Bundle0(cfg), err)
+	}
+	if err := restore.CheckPrivileges(im.File(), grant); err != nil {
+		return nil, fmt.Errorf("restore of container %s into bundle %s: %w", rec.ID, Bundle0(cfg), err)
+	}
+	return grant, nil
 }
