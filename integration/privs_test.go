@@ -98,6 +98,18 @@ func (rt *ociRuntime) rootfsOf(b string) string {
 
 const sleeperScript = `exec </dev/null >/dev/null 2>&1; while :; do sleep 1; done`
 
+// runSleeper runs a container of sleeperScript and waits until its shell
+// has left the runtime's stdio (a file that try removes) for /dev/null.
+func (rt *ociRuntime) runSleeper(b, id string) {
+	rt.t.Helper()
+	rt.ok("run", "-d", "--bundle", b, id)
+	pid := rt.state(id).Pid
+	waitFor(rt.t, id+" to run its script", func() bool {
+		fd1, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/1", pid))
+		return err == nil && fd1 == "/dev/null"
+	})
+}
+
 // TestPrivsNarrowBundle is issue 11's reproduction 2: a container
 // checkpointed from a bundle granting every capability, restored with a
 // bundle granting only CAP_KILL and CAP_NET_BIND_SERVICE with
@@ -109,7 +121,7 @@ func TestPrivsNarrowBundle(t *testing.T) {
 	caps := allCaps(t)
 	b := rt.bundle("broad", func(c map[string]any) { setCaps(c, caps, false) }, "sh", "-c", sleeperScript)
 	id := fmt.Sprintf("privs%d", os.Getpid())
-	rt.ok("run", "-d", "--bundle", b, id)
+	rt.runSleeper(b, id)
 	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", rt.state(id).Pid))
 	if err != nil || !strings.Contains(string(st), "NoNewPrivs:\t0") {
 		t.Fatalf("the broad container's init: %v\n%s", err, st)
@@ -248,7 +260,7 @@ func TestPrivsHostileImage(t *testing.T) {
 		c["process"].(map[string]any)["user"] = map[string]any{"uid": 1000, "gid": 1000}
 	}, "sh", "-c", sleeperScript)
 	id := fmt.Sprintf("hostile%d", os.Getpid())
-	rt.ok("run", "-d", "--bundle", b, id)
+	rt.runSleeper(b, id)
 	img := filepath.Join(rt.dir, "img")
 	rt.ok("checkpoint", "--image-path", img, id)
 	rt.gone(id)

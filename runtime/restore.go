@@ -55,7 +55,7 @@ func (r *Runtime) Restore(ctx context.Context, id string, o RestoreOpts) (code i
 	if o.ImagePath == "" {
 		return 0, fmt.Errorf("restore needs --image-path DIR")
 	}
-	im, _, err := openContainerImage(filepath.Join(o.ImagePath, image.FileName))
+	im, rec, err := openContainerImage(filepath.Join(o.ImagePath, image.FileName))
 	if err != nil {
 		return 0, err
 	}
@@ -69,7 +69,13 @@ func (r *Runtime) Restore(ctx context.Context, id string, o RestoreOpts) (code i
 		return 0, err
 	}
 	rootfsCopy := spec.Annotations[oci.RootfsCopyAnnotation] == "true"
-	grant, err := r.checkTarget(id, im, spec, cfg, rootfsCopy)
+	if err := r.checkBundle(rec, cfg, rootfsCopy); err != nil {
+		return 0, fmt.Errorf("restore of container %s into bundle %s: %w", rec.ID, Bundle0(cfg), err)
+	}
+	if rec.ConfigDigest != "" && rec.ConfigDigest != configDigest(Bundle0(cfg)) {
+		r.log().Info("the bundle's config.json differs from the checkpointed container's", "id", id)
+	}
+	grant, err := specGrant(im.File(), spec, rec.ID, Bundle0(cfg))
 	if err != nil {
 		return 0, err
 	}
@@ -177,6 +183,20 @@ func (r *Runtime) Restore(ctx context.Context, id string, o RestoreOpts) (code i
 	return code, err
 }
 
+// specGrant is the privilege the bundle's spec grants the container's
+// tasks. Privileges come from the spec: an image asking for more is
+// refused here, before the container exists.
+func specGrant(f *os.File, spec *specs.Spec, id, bundle string) (*restore.Grant, error) {
+	grant, err := restore.SpecGrant(spec)
+	if err != nil {
+		return nil, fmt.Errorf("bundle %s: %w", bundle, err)
+	}
+	if err := restore.CheckPrivileges(f, grant); err != nil {
+		return nil, fmt.Errorf("restore of container %s into bundle %s: %w", id, bundle, err)
+	}
+	return grant, nil
+}
+
 // Bundle0 is the bundle a configuration was made from.
 func Bundle0(cfg *configs.Config) string {
 	for _, l := range cfg.Labels {
@@ -218,27 +238,4 @@ func (r *Runtime) dryRun(id string, im *image.Image, out io.Writer) error {
 		fmt.Fprint(out, report)
 	}
 	return nil
-}
-
-// checkTarget refuses, before anything is made, a bundle the image cannot
-// go into (checkBundle) and an image asking for more privilege than the
-// spec grants; it returns the grant.
-func (r *Runtime) checkTarget(id string, im *image.Image, spec *specs.Spec, cfg *configs.Config, rootfsCopy bool) (*restore.Grant, error) {
-	rec := im.Container
-	if err := r.checkBundle(rec, cfg, rootfsCopy); err != nil {
-		return nil, fmt.Errorf("restore of container %s into bundle %s: %w", rec.ID, Bundle0(cfg), err)
-	}
-	if rec.ConfigDigest != "" && rec.ConfigDigest != configDigest(Bundle0(cfg)) {
-		r.log().Info("the bundle's config.json differs from the checkpointed container's", "id", id)
-	}
-	// Privileges come from the spec: an image asking for more than it
-	// grants is refused here, before the container exists.
-	grant, err := restore.SpecGrant(spec)
-	if err != nil {
-		return nil, fmt.Errorf("bundle %s: %w", Bundle0(cfg), err)
-	}
-	if err := restore.CheckPrivileges(im.File(), grant); err != nil {
-		return nil, fmt.Errorf("restore of container %s into bundle %s: %w", rec.ID, Bundle0(cfg), err)
-	}
-	return grant, nil
 }
