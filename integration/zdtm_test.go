@@ -20,6 +20,7 @@ type mode struct {
 	lr       bool // checkpoint --leave-running, then kill the original and restore
 	iters    int  // checkpoint/restore cycles
 	sabotage bool // nocr, with the program breaking its own state: must FAIL
+	predump  bool // checkpoint --pre-dump first, then the checkpoint on it (--parent-path)
 }
 
 func parseMode(s string) (mode, error) {
@@ -32,6 +33,8 @@ func parseMode(s string) (mode, error) {
 		return mode{name: s, norst: true, iters: 1}, nil
 	case s == "lr":
 		return mode{name: s, lr: true, iters: 1}, nil
+	case s == "predump":
+		return mode{name: s, predump: true, iters: 1}, nil
 	case s == "sabotage":
 		return mode{name: s, nocr: true, sabotage: true}, nil
 	case strings.HasPrefix(s, "iters="):
@@ -41,7 +44,7 @@ func parseMode(s string) (mode, error) {
 		}
 		return mode{name: s, iters: n}, nil
 	}
-	return mode{}, fmt.Errorf("ZDTM_MODE=%s: want cr, nocr, norst, lr, iters=N or sabotage", s)
+	return mode{}, fmt.Errorf("ZDTM_MODE=%s: want cr, nocr, norst, lr, iters=N, predump or sabotage", s)
 }
 
 // extraSubset is what the default run also drives in norst and iters=2
@@ -81,6 +84,17 @@ func TestZdtmLeaveRunning(t *testing.T) {
 		t.Skip("ZDTM_MODE is set: only TestZdtm runs, in that mode")
 	}
 	runSuite(t, mode{name: "lr", lr: true, iters: 1}, nil)
+}
+
+// TestZdtmPreDump checkpoints a subset with --pre-dump first and then on
+// that image (--parent-path): the final image holds only the pages
+// written in between, and the restore reads the others from the first.
+func TestZdtmPreDump(t *testing.T) {
+	requireRoot(t)
+	if os.Getenv("ZDTM_MODE") != "" {
+		t.Skip("ZDTM_MODE is set: only TestZdtm runs, in that mode")
+	}
+	runSuite(t, mode{name: "predump", predump: true, iters: 1}, extraSubset)
 }
 
 func TestZdtmIters(t *testing.T) {
@@ -168,7 +182,18 @@ func crOnce(t *testing.T, tp *testProc, m mode, iter int) bool {
 		progress = waitGrowth(t, filepath.Join(tp.testDir, f), 0)
 	}
 
-	_, stderr, err := tryCheckpoint(tp.pid, img, m.norst || m.lr, tp.prog.desc.CkptOpts...)
+	opts := tp.prog.desc.CkptOpts
+	if m.predump && !tp.prog.desc.has("crfail") {
+		pre := img + "-pre"
+		if _, stderr, err := tryCheckpoint(tp.pid, pre, false, append([]string{"--pre-dump"}, opts...)...); err != nil {
+			t.Fatalf("ckpt checkpoint --pre-dump --pid %d: %v\n%s", tp.pid, err, stderr)
+		}
+		if !alive(tp.pid) {
+			t.Fatalf("pid %d is gone after checkpoint --pre-dump", tp.pid)
+		}
+		opts = append([]string{"--parent-path", pre}, opts...)
+	}
+	_, stderr, err := tryCheckpoint(tp.pid, img, m.norst || m.lr, opts...)
 	if tp.prog.desc.has("crfail") {
 		if err == nil {
 			t.Fatalf("checkpoint of %d succeeded, but %s.desc says crfail (it must be refused)", tp.pid, tp.prog.name)
