@@ -82,7 +82,11 @@ func TestPreCopyChain(t *testing.T) {
 	if err := os.Rename(imgB, hidden); err != nil {
 		t.Fatal(err)
 	}
-	_, stderr, err := runCkpt("restore", "--image-path", imgC, "--detach")
+	_, stderr, err := runCkpt("restore", "--dry-run", "--image-path", imgC)
+	if err == nil || !strings.Contains(stderr, "parent image") {
+		t.Fatalf("restore --dry-run with the parent missing: err %v, want a refusal naming the parent image\n%s", err, stderr)
+	}
+	_, stderr, err = runCkpt("restore", "--image-path", imgC, "--detach")
 	if err == nil || !strings.Contains(stderr, "parent image") {
 		t.Fatalf("restore with the parent missing: err %v, want a refusal naming the parent image\n%s", err, stderr)
 	}

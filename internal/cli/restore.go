@@ -83,13 +83,21 @@ func runRestore(c *ucli.Context) error {
 		return err
 	}
 	defer in.Close()
+	imageDir := ""
+	if path != "-" {
+		file := path
+		if fi, err := os.Stat(file); err == nil && fi.IsDir() {
+			file = filepath.Join(file, image.FileName)
+		}
+		imageDir = filepath.Dir(file)
+	}
 	if c.Bool("dry-run") {
 		im, err := image.OpenReader(in)
 		if err != nil {
 			return ucli.Exit(fmt.Sprintf("dry run: invalid image: %v", err), 1)
 		}
 		defer im.Close()
-		out, err := restore.DryRun(im, restore.Options{})
+		out, err := restore.DryRun(im, restore.Options{ImageDir: imageDir, ParentPath: c.String("parent-path")})
 		if err != nil {
 			return ucli.Exit(fmt.Sprintf("dry run: restore would fail: %v", err), 1)
 		}
@@ -97,14 +105,7 @@ func runRestore(c *ucli.Context) error {
 		return nil
 	}
 	opts := restore.Options{InheritFds: inherit, Detached: c.Bool("detach"), Allow: allowOf(c),
-		Logger: logger(c), ParentPath: c.String("parent-path")}
-	if path != "-" {
-		file := path
-		if fi, err := os.Stat(file); err == nil && fi.IsDir() {
-			file = filepath.Join(file, image.FileName)
-		}
-		opts.ImageDir = filepath.Dir(file)
-	}
+		Logger: logger(c), ParentPath: c.String("parent-path"), ImageDir: imageDir}
 	res, err := restore.Restore(c.Context, in, opts)
 	if err != nil {
 		return ucli.Exit(fmt.Sprintf("restore failed: %v", err), 1)
