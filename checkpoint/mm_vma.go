@@ -18,7 +18,7 @@ var refusedVmFlags = []struct{ code, why string }{
 	{"pf", "a PFN mapping of a device"},
 	{"ht", "a hugetlbfs mapping"},
 	{"um", "registered with userfaultfd (missing)"},
-	{"uw", "registered with userfaultfd (write-protect)"},
+	{"uw", "registered with userfaultfd (write-protect): if by ckpt checkpoint --pre-dump, checkpoint with --parent-path naming its image"},
 	{"ss", "a shadow stack"},
 }
 

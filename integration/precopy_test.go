@@ -46,6 +46,11 @@ func TestPreCopyChain(t *testing.T) {
 	if !hasUffd(root) {
 		t.Fatalf("after --pre-dump the process holds no tracking userfaultfd")
 	}
+	// A checkpoint that does not name the pre-dump cannot tell its
+	// tracking from the program's own userfaultfd: refused, with the hint.
+	if _, stderr, err := tryCheckpoint(root, filepath.Join(dir, "x"), true); err == nil || !strings.Contains(stderr, "--parent-path") {
+		t.Fatalf("checkpoint of a pre-dumped process without --parent-path: err %v, want a refusal naming --parent-path\n%s", err, stderr)
+	}
 	phase := func(n int) {
 		t.Helper()
 		unix.Kill(root, unix.SIGUSR1)
