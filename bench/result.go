@@ -80,6 +80,9 @@ type Round struct {
 	DumpLeaveRunning *Op `json:"dump_leave_running"`
 	Dump             *Op `json:"dump"`
 	Restore          *Op `json:"restore"`
+	// PreCopy is the final checkpoint after a --pre-dump, for workloads
+	// of kind dirty and tools that do pre-copy (precopy.go).
+	PreCopy *Op `json:"pre_copy,omitempty"`
 }
 
 // ToolSummary holds the summaries of a tool's three operations.
@@ -87,6 +90,7 @@ type ToolSummary struct {
 	DumpLeaveRunning OpSummary `json:"dump_leave_running"`
 	Dump             OpSummary `json:"dump"`
 	Restore          OpSummary `json:"restore"`
+	PreCopy          OpSummary `json:"pre_copy"`
 }
 
 // OpSummary summarizes the successful runs of one operation. OK counts
@@ -169,13 +173,17 @@ func (r *Results) Summarize() {
 				t.Summary = nil
 				continue
 			}
-			var lr, d, rs []*Op
+			var lr, d, rs, pc []*Op
 			for _, run := range t.Runs {
 				lr = append(lr, run.DumpLeaveRunning)
 				d = append(d, run.Dump)
 				rs = append(rs, run.Restore)
+				if run.PreCopy != nil {
+					pc = append(pc, run.PreCopy)
+				}
 			}
-			t.Summary = &ToolSummary{SummarizeOps(lr), SummarizeOps(d), SummarizeOps(rs)}
+			t.Summary = &ToolSummary{DumpLeaveRunning: SummarizeOps(lr), Dump: SummarizeOps(d), Restore: SummarizeOps(rs),
+				PreCopy: SummarizeOps(pc)}
 		}
 	}
 }

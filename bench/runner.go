@@ -204,6 +204,11 @@ func (r *runner) once(ctx context.Context, w *Workload, t Tool, i int) (Round, e
 	} else {
 		run.Restore = r.restore(ctx, in, t, prefix+"-restore")
 	}
+	if pc, ok := t.(preCopier); ok && w.Kind == "dirty" {
+		if run.PreCopy, err = r.preCopy(ctx, w, pc, prefix+"-precopy"); err != nil {
+			return run, err
+		}
+	}
 	r.logf("%s run %d/%d %s: %s", w.Name, i+1, r.cfg.Runs, t.Name(), describeRun(run))
 	return run, nil
 }

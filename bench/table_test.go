@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -113,7 +114,7 @@ func TestTargets(t *testing.T) {
 	}
 	// ckpt meets every target.
 	good := sample(300e6, 1200e6, 100e6, 500e6, 10e6, 1<<30, 1<<30, 250e6)
-	if got := strings.Join(met(good), ","); got != "yes,yes,yes,yes,yes" {
+	if got := strings.Join(met(good), ","); got != "yes,yes,yes,yes,not measured,yes" {
 		t.Errorf("all targets met: got %s", got)
 	}
 	if f, l := Behind(good); len(f) != 1 || !strings.Contains(f[0], "tree-100") || len(l) != 0 {
@@ -121,7 +122,7 @@ func TestTargets(t *testing.T) {
 	}
 	// ckpt misses every target, each by a little.
 	bad := sample(330e6, 900e6, 200e6, 500e6, 21e6, 1<<30+4096, 1<<30, 250e6)
-	if got := strings.Join(met(bad), ","); got != "no,no,no,no,no" {
+	if got := strings.Join(met(bad), ","); got != "no,no,no,no,not measured,no" {
 		t.Errorf("no target met: got %s", got)
 	}
 	// Nothing measured at 1 GiB.
@@ -166,5 +167,28 @@ func TestDocMentionsMissingCRIU(t *testing.T) {
 	}
 	if !strings.Contains(Doc(r, "x.json", "hand notes"), "hand notes") {
 		t.Error("doc leaves out the notes")
+	}
+}
+
+func TestPreCopyTarget(t *testing.T) {
+	dirty := func(mib int, freeze float64) WorkloadResult {
+		return WorkloadResult{Workload: Workload{Name: fmt.Sprintf("dirty-%dM", mib), Kind: "dirty", MiB: mib},
+			Tools: []ToolResult{{Tool: "ckpt", Summary: &ToolSummary{
+				PreCopy: OpSummary{Freeze: Summary{N: 2, Median: freeze, Min: freeze, Max: freeze}},
+				Dump:    OpSummary{Freeze: Summary{N: 2, Median: 9e8, Min: 9e8, Max: 9e8}}}}}}
+	}
+	for _, c := range []struct {
+		ws   []WorkloadResult
+		want string
+	}{
+		{nil, "not measured"},
+		{[]WorkloadResult{dirty(64, 5e6)}, "not measured at 4 GiB"},
+		{[]WorkloadResult{dirty(64, 5e6), dirty(4096, 80e6)}, "yes"},
+		{[]WorkloadResult{dirty(4096, 120e6), dirty(64, 5e6)}, "no"},
+	} {
+		got := preCopyTarget(&Results{Workloads: c.ws})
+		if got.Met != c.want {
+			t.Errorf("%d workloads: met %q (%s), want %q", len(c.ws), got.Met, got.Figure, c.want)
+		}
 	}
 }

@@ -63,6 +63,8 @@ func Targets(r *Results) []Target {
 	add("freeze window with --leave-running < 20 ms at 1 GiB", ratio, func(x float64) bool { return x < 20 },
 		fmtMsOrNA(ck, func(s *ToolSummary) Summary { return s.DumpLeaveRunning.Freeze }))
 
+	ts = append(ts, preCopyTarget(r))
+
 	// Image size: every workload both tools completed.
 	var larger []string
 	compared := 0
@@ -221,4 +223,27 @@ func (w *WorkloadResult) summary(tool string) *ToolSummary {
 		return t.Summary
 	}
 	return nil
+}
+
+// preCopyTarget: the final freeze window of the largest dirty workload
+// measured, checkpointed after a --pre-dump, against 100 ms (the goal is
+// stated for 4 GiB written at 50 MiB/s) and against its plain
+// checkpoint's freeze.
+func preCopyTarget(r *Results) Target {
+	t := Target{Goal: fmt.Sprintf("pre-copy: final freeze of a 4 GiB process writing %d MiB/s < 100 ms", DirtyRate),
+		Figure: "—", Met: "not measured"}
+	best := -1
+	for i := range r.Workloads {
+		w := &r.Workloads[i]
+		if s := w.summary("ckpt"); w.Kind == "dirty" && s != nil && s.PreCopy.Freeze.N > 0 && w.MiB > best {
+			best = w.MiB
+			t.Figure = fmt.Sprintf("%s: %s after a pre-dump (plain checkpoint: %s)", w.Name, fmtMs(s.PreCopy.Freeze), fmtMs(s.Dump.Freeze))
+			if w.MiB >= 4096 {
+				t.Met = yesNo(s.PreCopy.Freeze.Median < 100e6)
+			} else {
+				t.Met = "not measured at 4 GiB"
+			}
+		}
+	}
+	return t
 }

@@ -64,6 +64,7 @@ func (c *Ckpt) Commands() []string {
 	return []string{
 		"ckpt -v checkpoint --pid PID --image DIR/image.ckpt [--leave-running]",
 		"ckpt -v restore --image DIR/image.ckpt --detach --pid-file FILE",
+		"ckpt -v checkpoint --pid PID --image PRE/image.ckpt --pre-dump; ckpt -v checkpoint --pid PID --image DIR/image.ckpt --parent-path PRE (dirty workloads)",
 	}
 }
 

@@ -16,7 +16,7 @@ import (
 // Workload is one kind of process the tools are measured on.
 type Workload struct {
 	Name    string `json:"name"`
-	Kind    string `json:"kind"`    // anon, halfzero, filemap, threads, tree
+	Kind    string `json:"kind"`    // anon, halfzero, filemap, dirty, threads, tree
 	MiB     int    `json:"mib"`     // memory it holds, all touched
 	Procs   int    `json:"procs"`   // processes
 	Threads int    `json:"threads"` // threads per process (of the root)
@@ -46,6 +46,9 @@ func Workloads(sizes []int, scratch string) []Workload {
 				args: []string{"mem", "halfzero", s}, imageMiB: n},
 			Workload{Name: "filemap-" + s + "M", Kind: "filemap", MiB: n, Procs: 1, Threads: 1, Replies: 1,
 				args: []string{"mem", "filemap", s, file}, file: file, imageMiB: 1},
+			// Written at DirtyRate MiB/s: the pre-copy workload (precopy.go).
+			Workload{Name: "dirty-" + s + "M", Kind: "dirty", MiB: n, Procs: 1, Threads: 2, Replies: 1,
+				args: []string{"mem", "dirty", s, strconv.Itoa(DirtyRate)}, imageMiB: n},
 		)
 	}
 	ws = append(ws,

@@ -42,7 +42,7 @@ func (d *dumper) collectVmas(p *process) error {
 	}
 	p.vmas = vmas
 	for _, v := range vmas {
-		if p.track != nil && v.Flags.Has("uw") && !v.Flags.Has("um") {
+		if sharedOwner(p, image.ShareVM).track != nil && v.Flags.Has("uw") && !v.Flags.Has("um") {
 			// Registered by the parent image's tracking: the process's
 			// own, restored without it.
 			v.Flags &^= proc.VmUw

@@ -5,6 +5,9 @@
  *   mem halfzero MiB        the same, but every other page written with zeros
  *   mem filemap MiB FILE    FILE (MiB long) mapped private and only read,
  *                           plus 1 MiB of random anonymous memory
+ *   mem dirty MiB RATE      as anon, with a thread writing RATE MiB/s of it
+ *                           (each page rewritten with its own bytes, so
+ *                           the checksum holds), for pre-copy checkpoints
  *
  * The zero pages are written, not just left untouched, so they are present
  * in pagemap and a tool has to notice their content to skip them. The file
@@ -14,6 +17,7 @@
 #include "common.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 
 #define PAGE 4096UL
 
@@ -31,10 +35,36 @@ static uint64_t check(void *arg)
 	return sum;
 }
 
+struct writer {
+	volatile unsigned char *p;
+	size_t len;
+	size_t rate; /* bytes per second */
+};
+
+/* writer rewrites rate bytes' worth of pages a second, 100 times a second,
+ * one byte per page with the value it holds: the page is written, its
+ * content does not change. */
+static void *writer(void *arg)
+{
+	struct writer *w = arg;
+	size_t pages = w->len / PAGE, per_tick = w->rate / PAGE / 100, next = 0;
+	if (per_tick == 0)
+		per_tick = 1;
+	for (;;) {
+		for (size_t i = 0; i < per_tick; i++) {
+			volatile unsigned char *b = w->p + next * PAGE;
+			*b = *b;
+			next = (next + 1) % pages;
+		}
+		usleep(10000);
+	}
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: mem anon|halfzero|filemap MiB [FILE]\n");
+		fprintf(stderr, "usage: mem anon|halfzero|filemap|dirty MiB [FILE|RATE]\n");
 		return 2;
 	}
 	const char *shape = argv[1];
@@ -65,6 +95,15 @@ int main(int argc, char **argv)
 
 	uint64_t t0 = wl_now_ns();
 	uint64_t want = check(&r);
+	if (strcmp(shape, "dirty") == 0) {
+		static struct writer w;
+		pthread_t th;
+		w.p = r.anon;
+		w.len = len;
+		w.rate = (argc > 3 ? strtoul(argv[3], NULL, 10) : 50) * MiB;
+		if (pthread_create(&th, NULL, writer, &w) != 0)
+			wl_die("pthread_create");
+	}
 	dprintf(1, "READY %016llx %llu\n", (unsigned long long)want,
 		(unsigned long long)(wl_now_ns() - t0));
 	wl_serve(check, &r, want, NULL);
