@@ -157,56 +157,9 @@ func (d *dumper) dump(pid int, w io.Writer) (*Result, error) {
 	killed := false
 	defer func() { d.endTcpRepair(killed) }() // before the release above
 
-	if err := d.checkTaskLeaks(t); err != nil {
-		return nil, fmt.Errorf("leak check: %w", err)
-	}
-	if err := d.findShares(t); err != nil {
-		return nil, fmt.Errorf("collect: %w", err)
-	}
 	live := t.live()
-	if err := d.restartSemops(live); err != nil {
-		return nil, fmt.Errorf("seize: %w", err)
-	}
-	for _, p := range live {
-		if err := d.collect(p); err != nil {
-			return nil, fmt.Errorf("collect task %d: %w", p.pid, err)
-		}
-	}
-	if err := d.treeIds(t); err != nil {
-		return nil, fmt.Errorf("collect: %w", err)
-	}
-	if err := d.resolvePidfds(t); err != nil {
-		return nil, fmt.Errorf("collect: %w", err)
-	}
-	if err := d.resolveTtys(t); err != nil {
-		return nil, fmt.Errorf("collect: %w", err)
-	}
-	if err := d.resolvePipes(t); err != nil {
-		return nil, fmt.Errorf("collect: %w", err)
-	}
-	if err := d.resolveUnix(t); err != nil {
-		return nil, fmt.Errorf("collect: %w", err)
-	}
-	if err := d.resolveOwners(t); err != nil {
-		return nil, fmt.Errorf("collect: %w", err)
-	}
-	if err := d.resolveFifos(t); err != nil {
-		return nil, fmt.Errorf("collect: %w", err)
-	}
-	if err := d.checkFileLeaks(t); err != nil {
-		return nil, fmt.Errorf("leak check: %w", err)
-	}
-	if err := d.collectMntns(t); err != nil {
-		return nil, fmt.Errorf("collect: %w", err)
-	}
-	if err := d.collectUtsns(t); err != nil {
-		return nil, fmt.Errorf("collect: %w", err)
-	}
-	if err := d.collectIpcns(t); err != nil {
-		return nil, fmt.Errorf("collect: %w", err)
-	}
-	if err := d.collectNetns(t); err != nil {
-		return nil, fmt.Errorf("collect: %w", err)
+	if err := d.collectTree(t, live); err != nil {
+		return nil, err
 	}
 	if err := d.settleTracking(live); err != nil {
 		return nil, err
@@ -274,6 +227,62 @@ func (d *dumper) dump(pid int, w io.Writer) (*Result, error) {
 	log.Info("checkpoint done", "tasks", res.Tasks, "threads", res.Threads, "bytes", res.Bytes,
 		"pages", res.Pages, "freeze", res.FreezeWindow, "total", time.Since(start))
 	return res, nil
+}
+
+// collectTree runs the leak checks and collects every task and what they
+// share, the tasks stopped.
+func (d *dumper) collectTree(t *tree, live []*process) error {
+	if err := d.checkTaskLeaks(t); err != nil {
+		return fmt.Errorf("leak check: %w", err)
+	}
+	if err := d.findShares(t); err != nil {
+		return fmt.Errorf("collect: %w", err)
+	}
+	if err := d.restartSemops(live); err != nil {
+		return fmt.Errorf("seize: %w", err)
+	}
+	for _, p := range live {
+		if err := d.collect(p); err != nil {
+			return fmt.Errorf("collect task %d: %w", p.pid, err)
+		}
+	}
+	if err := d.treeIds(t); err != nil {
+		return fmt.Errorf("collect: %w", err)
+	}
+	if err := d.resolvePidfds(t); err != nil {
+		return fmt.Errorf("collect: %w", err)
+	}
+	if err := d.resolveTtys(t); err != nil {
+		return fmt.Errorf("collect: %w", err)
+	}
+	if err := d.resolvePipes(t); err != nil {
+		return fmt.Errorf("collect: %w", err)
+	}
+	if err := d.resolveUnix(t); err != nil {
+		return fmt.Errorf("collect: %w", err)
+	}
+	if err := d.resolveOwners(t); err != nil {
+		return fmt.Errorf("collect: %w", err)
+	}
+	if err := d.resolveFifos(t); err != nil {
+		return fmt.Errorf("collect: %w", err)
+	}
+	if err := d.checkFileLeaks(t); err != nil {
+		return fmt.Errorf("leak check: %w", err)
+	}
+	if err := d.collectMntns(t); err != nil {
+		return fmt.Errorf("collect: %w", err)
+	}
+	if err := d.collectUtsns(t); err != nil {
+		return fmt.Errorf("collect: %w", err)
+	}
+	if err := d.collectIpcns(t); err != nil {
+		return fmt.Errorf("collect: %w", err)
+	}
+	if err := d.collectNetns(t); err != nil {
+		return fmt.Errorf("collect: %w", err)
+	}
+	return nil
 }
 
 // dumper holds the state of one checkpoint run.

@@ -236,7 +236,7 @@ func inRuns(runs []image.PageRun, addr uint64) bool {
 // each process that has none and registers mappings made since the last.
 func (d *dumper) settleTracking(live []*process) error {
 	for _, p := range live {
-		var keep int = -1
+		keep := -1
 		if d.opts.PreDump && p.track != nil {
 			keep = p.track.fd
 		}
