@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/internal/guard"
 	"github.com/ckpt/ckpt/internal/ptrace"
 )
 
@@ -48,6 +49,11 @@ type Options struct {
 	// Adopt, when set, restores a whole container into one a runtime
 	// makes (adopt.go): the image must have a CONTAINER record.
 	Adopt *Adopt
+
+	// Journal is the guardian (internal/guard) of a caller that has more
+	// to undo than the restore's tasks if ckpt dies (a container's state),
+	// and that ends it itself. Without it Restore starts its own.
+	Journal *guard.Journal
 }
 
 // Result describes the restored process.
@@ -92,6 +98,14 @@ func Restore(ctx context.Context, r io.Reader, opts Options) (*Result, error) {
 		ropts.NoDigest = true
 	}
 
+	if opts.Journal == nil {
+		j, err := guard.Start()
+		if err != nil {
+			return nil, err
+		}
+		defer j.Done()
+		opts.Journal = j
+	}
 	tr, err := ptrace.New()
 	if err != nil {
 		return nil, fmt.Errorf("start tracer: %w", err)

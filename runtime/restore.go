@@ -2,9 +2,12 @@ package runtime
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,6 +16,7 @@ import (
 	"github.com/opencontainers/runc/libcontainer/configs"
 	"golang.org/x/sys/unix"
 
+	"github.com/ckpt/ckpt/internal/guard"
 	"github.com/ckpt/ckpt/internal/proc"
 	"github.com/ckpt/ckpt/oci"
 	"github.com/ckpt/ckpt/restore"
@@ -89,10 +93,23 @@ func (r *Runtime) Restore(ctx context.Context, id string, o RestoreOpts) (code i
 	if err := os.MkdirAll(root, 0o711); err != nil {
 		return 0, err
 	}
+	// If ckpt dies before the container runs restored, the guardian
+	// removes it: its state, its cgroups, its half-restored tasks.
+	j, err := guard.Start()
+	if err != nil {
+		return 0, err
+	}
+	defer j.Done()
 	c, err := libcontainer.Create(root, id, cfg)
 	if err != nil {
 		return 0, fmt.Errorf("container %s: %w", id, err)
 	}
+	// Only once it is ours: an id taken already is not to be removed.
+	if _, err := j.Add("container", root, id, strconv.FormatBool(r.SystemdCgroup)); err != nil {
+		_ = c.Destroy()
+		return 0, err
+	}
+	guard.Fault(FaultCreated)
 	defer func() {
 		if err != nil {
 			if derr := c.Destroy(); derr != nil {
@@ -135,7 +152,7 @@ func (r *Runtime) Restore(ctx context.Context, id string, o RestoreOpts) (code i
 		},
 	}
 	res, err := restore.Restore(ctx, f, restore.Options{Detached: o.Detach, Adopt: adopt, ShellJob: true,
-		TcpEstablished: o.TcpEstablished, FileLocks: o.FileLocks, ExtUnixSk: o.ExtUnixSk, Logger: r.log()})
+		TcpEstablished: o.TcpEstablished, FileLocks: o.FileLocks, ExtUnixSk: o.ExtUnixSk, Logger: r.log(), Journal: j})
 	if err != nil {
 		return 0, fmt.Errorf("restore of container %s: %w", id, err)
 	}
@@ -150,6 +167,8 @@ func (r *Runtime) Restore(ctx context.Context, id string, o RestoreOpts) (code i
 			return 0, err
 		}
 	}
+	// The container runs restored: from here on it is its own.
+	j.Done()
 	if o.Detach {
 		return 0, nil
 	}
@@ -194,4 +213,30 @@ func ownCaps() (*configs.Capabilities, error) {
 		}
 	}
 	return &configs.Capabilities{Bounding: names, Effective: names, Permitted: names}, nil
+}
+
+// FaultCreated is the phase (guard.FaultEnv) of a container restore once
+// libcontainer made the container, before its init (the stub) starts; the
+// engine's phases (restore.FaultPhases) follow.
+const FaultCreated = "restore/container created"
+
+func init() {
+	// The guardian's undo of a restore ckpt did not finish: remove the
+	// container as `delete --force` does (args: state root, id, systemd
+	// cgroup driver).
+	guard.Register("container", func(args []string) error {
+		if len(args) != 3 {
+			return fmt.Errorf("container: want root, id, systemd; got %q", args)
+		}
+		systemd, _ := strconv.ParseBool(args[2])
+		r := &Runtime{Root: args[0], SystemdCgroup: systemd}
+		err := r.Delete(args[1], true)
+		// Made but never started, it has a state directory and no
+		// state.json that Delete could load.
+		dir := filepath.Join(args[0], args[1])
+		if _, serr := os.Stat(filepath.Join(dir, "state.json")); os.IsNotExist(serr) {
+			return errors.Join(err, os.RemoveAll(dir))
+		}
+		return err
+	})
 }
