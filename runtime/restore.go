@@ -230,9 +230,18 @@ func init() {
 		}
 		systemd, _ := strconv.ParseBool(args[2])
 		r := &Runtime{Root: args[0], SystemdCgroup: systemd}
-		err := r.Delete(args[1], true)
+		var err error
+		if c, lerr := r.Load(args[1]); lerr == nil {
+			// Its init may be dead already (it dies with ckpt, which
+			// traced it): kill what is left, remove the rest.
+			_ = c.Signal(unix.SIGKILL)
+			waitGone(c)
+			if err = c.Destroy(); err != nil {
+				err = fmt.Errorf("container %s: destroy: %w", args[1], err)
+			}
+		}
 		// Made but never started, it has a state directory and no
-		// state.json that Delete could load.
+		// state.json that Load could read.
 		dir := filepath.Join(args[0], args[1])
 		if _, serr := os.Stat(filepath.Join(dir, "state.json")); os.IsNotExist(serr) {
 			return errors.Join(err, os.RemoveAll(dir))
