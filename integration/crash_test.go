@@ -452,3 +452,87 @@ func (rt *ociRuntime) cgroupPaths(id string) map[string]string {
 	}
 	return st.CgroupPaths
 }
+
+// tcpEcho echoes what comes on one connection, and logs a line per chunk.
+// It waits in select(2), not in recv(2): see TestCrashTcpEstablished.
+const tcpEcho = `
+import os, select, socket, sys
+os.closerange(3, 65536)
+ls = socket.socket()
+ls.bind(("127.0.0.1", 0))
+ls.listen(1)
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write("%d" % ls.getsockname()[1])
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+s, _ = ls.accept()
+ls.close()
+while True:
+    select.select([s], [], [])
+    b = s.recv(4096)
+    if not b:
+        break
+    s.sendall(b)
+    with open(sys.argv[2], "a") as f:
+        f.write("%d\n" % len(b))
+`
+
+// TestCrashTcpEstablished: with --tcp-established, a ckpt killed while the
+// connection is locked and in repair mode leaves it unlocked (no element
+// in the nftables sets of table inet ckpt) and out of repair mode (it
+// echoes on). The server waits for data in select(2): a task that was in
+// send(2) or recv(2) on the connection runs on as ckpt dies, before the
+// guardian can take the socket out of repair mode, and gets EINVAL or
+// EPERM there (checkpoint/doc.go, "If ckpt dies").
+func TestCrashTcpEstablished(t *testing.T) {
+	requireRoot(t)
+	needCkpt(t)
+	if _, err := exec.LookPath("nft"); err != nil {
+		t.Skip("nft not installed")
+	}
+	ns := newNetns(t)
+	dir := t.TempDir()
+	portFile, log := filepath.Join(dir, "port"), filepath.Join(dir, "log")
+	cmd := exec.Command("nsenter", "--net="+ns.path, "python3", "-c", tcpEcho, portFile, log)
+	cmd.SysProcAttr = &unix.SysProcAttr{Setsid: true}
+	pid := startKilled(t, cmd)
+	var port []byte
+	waitFor(t, "the server to listen", func() bool { port, _ = os.ReadFile(portFile); return len(port) > 0 })
+	ctx, cancel := context.WithTimeout(context.Background(), exitTimeout)
+	defer cancel()
+	conn, err := ns.dial(ctx, "tcp", "127.0.0.1:"+string(port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	buf := make([]byte, 4096)
+	// echo sends a byte and takes whatever came back: the server's log
+	// grows as long as the connection works.
+	echo := func() int {
+		conn.SetWriteDeadline(time.Now().Add(10 * time.Millisecond))
+		conn.Write([]byte("x"))
+		conn.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
+		conn.Read(buf)
+		return lines(log)
+	}
+	waitFor(t, "an echo", func() bool { return echo() > 0 })
+	locked := func() string {
+		out, _ := exec.Command("nsenter", "--net="+ns.path, "nft", "list", "table", "inet", "ckpt").CombinedOutput()
+		if strings.Contains(string(out), "elements") {
+			return string(out)
+		}
+		return ""
+	}
+	img := filepath.Join(dir, "img")
+	for _, phase := range checkpointPhases(false, false, true) {
+		known := childrenSet()
+		before := lines(log)
+		faultRun(t, phase, nil, "checkpoint", "--pid", strconv.Itoa(pid), "--image-path", img, "--tcp-established")
+		running := runningCheck(func() []int { return []int{pid} }, []int{pid}, "", echo, before, known)
+		pollClean(t, phase, func() string {
+			if l := locked(); l != "" {
+				return "the connection is still locked:\n" + l
+			}
+			return running()
+		})
+	}
+}
