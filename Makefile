@@ -37,6 +37,8 @@ deps:
 
 test: deps build
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v '/integration$$')
+	# ends by failing if it left a process, mount, cgroup or netns behind
+	# (integration/leftovers_test.go)
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) -v ./integration
 	$(GO) test ./checkpoint/image -run='^$$' -fuzz=FuzzReader -fuzztime=$(TEST_FUZZ_EXECS)x
 

@@ -109,8 +109,36 @@ func startKilled(t *testing.T, cmd *exec.Cmd) int {
 		unix.Kill(-root, unix.SIGKILL)
 		unix.Kill(root, unix.SIGKILL)
 		reap(root, exitTimeout)
+		// A process group of its own in the session (tree.c's) is not
+		// in the kill of root's group.
+		killSession(root)
 	})
 	return root
+}
+
+// killSession kills every process of the session sid leads (or led), and
+// reaps those that come to us.
+func killSession(sid int) {
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == sid {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) > 4 && f[3] == strconv.Itoa(sid) {
+			unix.Kill(pid, unix.SIGKILL)
+			reap(pid, exitTimeout)
+		}
+	}
 }
 
 func readFile(path string) []byte {
