@@ -85,17 +85,14 @@ type Undo struct {
 
 // Start starts a guardian for one run.
 func Start() (*Journal, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, fmt.Errorf("start guardian: %w", err)
-	}
 	r, w, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("start guardian: %w", err)
 	}
 	defer r.Close()
 	cmd := &exec.Cmd{
-		Path:       exe,
+		// Our own executable, even if its file was replaced meanwhile.
+		Path:       "/proc/self/exe",
 		Args:       []string{guardianName},
 		Stderr:     os.Stderr,
 		ExtraFiles: []*os.File{r},
