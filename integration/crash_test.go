@@ -36,7 +36,7 @@ const cleanWithin = 2 * time.Second
 // phase and fails the test unless ckpt died there of SIGKILL. Its output
 // goes to files, so that it returns when ckpt dies, not when the guardian
 // (which inherits ckpt's stderr) is done.
-func faultRun(t *testing.T, phase string, env []string, args ...string) {
+func faultRun(t *testing.T, phase, cg string, args ...string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), ckptTimeout)
 	defer cancel()
@@ -46,8 +46,15 @@ func faultRun(t *testing.T, phase string, env []string, args ...string) {
 	}
 	defer errF.Close()
 	cmd := exec.CommandContext(ctx, ckptBin, args...)
-	cmd.Env = append(append(os.Environ(), env...), guard.FaultEnv+"="+phase)
+	cmd.Env = append(os.Environ(), guard.FaultEnv+"="+phase)
 	cmd.Stdout, cmd.Stderr = errF, errF
+	// ckpt starts in cg: what it leaves is found there (strays).
+	cgDir, err := os.Open(cg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cgDir.Close()
+	cmd.SysProcAttr = &unix.SysProcAttr{UseCgroupFD: true, CgroupFD: int(cgDir.Fd())}
 	err = cmd.Run()
 	lastFaultLog = errF.Name()
 	ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
@@ -78,11 +85,15 @@ func ourChildren() []int {
 }
 
 // strays reaps the dead among our children that are not in known, and
-// returns the live ones (with their names, for the message).
-func strays(known map[int]bool) []string {
+// returns the live ones (with their names, for the message). With cgroups
+// given (the cgroup faultRun ran ckpt in, a container's), it considers
+// only processes of those: the test process has other children meanwhile
+// (the programs built in the background), which it must neither count nor
+// reap.
+func strays(known map[int]bool, cgs ...string) []string {
 	var live []string
 	for _, pid := range ourChildren() {
-		if known[pid] {
+		if known[pid] || !inCgroups(pid, cgs) {
 			continue
 		}
 		if !alive(pid) {
@@ -90,19 +101,41 @@ func strays(known map[int]bool) []string {
 			_, _ = unix.Wait4(pid, &ws, unix.WNOHANG|unix.WALL, nil)
 			continue
 		}
-		cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-		live = append(live, fmt.Sprintf("%d %q", pid, strings.ReplaceAll(string(cmd), "\x00", " ")))
+		live = append(live, describe(pid))
+	}
+	// A process of the cgroups whose parent is still alive elsewhere.
+	for _, cg := range cgs {
+		b, _ := os.ReadFile(filepath.Join(cg, "cgroup.procs"))
+		for _, f := range strings.Fields(string(b)) {
+			if pid, _ := strconv.Atoi(f); alive(pid) && !known[pid] && !slices.Contains(live, describe(pid)) {
+				live = append(live, describe(pid))
+			}
+		}
 	}
 	return live
 }
 
-// childrenSet is known for strays: our children now.
-func childrenSet() map[int]bool {
-	m := map[int]bool{}
-	for _, pid := range ourChildren() {
-		m[pid] = true
+func describe(pid int) string {
+	cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	return fmt.Sprintf("%d %q", pid, strings.ReplaceAll(string(cmd), "\x00", " "))
+}
+
+// inCgroups says whether pid is (or was, a zombie) in one of the cgroups;
+// no cgroups means any.
+func inCgroups(pid int, cgs []string) bool {
+	if len(cgs) == 0 {
+		return true
 	}
-	return m
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		for _, cg := range cgs {
+			base := "/" + filepath.Base(cg)
+			if strings.HasSuffix(l, base) || strings.Contains(l, base+"/") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // pollClean polls check until it returns "" (all well), for cleanWithin;
@@ -127,7 +160,7 @@ func pollClean(t *testing.T, phase string, check func() string) {
 // or traced, their cgroup frozen, their children beyond the tree (a
 // snapshot copy or its zombie), the guardian still at work, or no
 // progress since before the run.
-func runningCheck(tasks func() []int, tree []int, cg string, progress func() int, before int, known map[int]bool) func() string {
+func runningCheck(tasks func() []int, tree []int, cg string, progress func() int, before int, left func() []string) func() string {
 	return func() string {
 		for _, pid := range tasks() {
 			st := procState(pid)
@@ -159,7 +192,7 @@ func runningCheck(tasks func() []int, tree []int, cg string, progress func() int
 				return fmt.Sprintf("cgroup %s is frozen", cg)
 			}
 		}
-		if s := strays(known); len(s) > 0 {
+		if s := left(); len(s) > 0 {
 			return fmt.Sprintf("processes left: %v", s)
 		}
 		if n := progress(); n <= before {
@@ -200,15 +233,14 @@ func checkpointPhases(leaveRunning, freezer, tcp bool) []string {
 // checkpoint (a snapshot copy exists).
 var leaveRunningPhases = []string{"checkpoint/snapshot", "checkpoint/release", "checkpoint/write"}
 
-// testCgroup makes a v2 cgroup for one test; "" if there is no v2
-// hierarchy.
+// testCgroup makes a v2 cgroup for one test.
 func testCgroup(t *testing.T, name string) string {
 	t.Helper()
 	parent := "/sys/fs/cgroup/unified"
 	if _, err := os.Stat(filepath.Join(parent, "cgroup.procs")); err != nil {
 		parent = "/sys/fs/cgroup"
 		if _, err := os.Stat(filepath.Join(parent, "cgroup.freeze")); err != nil {
-			return ""
+			t.Skip("no cgroup v2 hierarchy")
 		}
 	}
 	cg := filepath.Join(parent, fmt.Sprintf("ckpt-crash-%s-%d", name, os.Getpid()))
@@ -226,7 +258,7 @@ func testCgroup(t *testing.T, name string) string {
 					unix.Kill(pid, unix.SIGKILL)
 				}
 			}
-			strays(nil)
+			strays(nil, cg)
 			time.Sleep(10 * time.Millisecond)
 		}
 	})
@@ -265,15 +297,16 @@ func crashCheckpoints(t *testing.T, root int, tasks, tree []int, cg string, prog
 	if cg != "" {
 		base = append(base, "--freeze-cgroup", cg)
 	}
+	runCg := testCgroup(t, "run")
 	run := func(phase string, leaveRunning bool) {
-		known := childrenSet()
 		before := progress()
 		args := base
 		if leaveRunning {
 			args = append(slices.Clone(base), "--leave-running")
 		}
-		faultRun(t, phase, nil, args...)
-		pollClean(t, phase, runningCheck(func() []int { return tasks }, tree, cg, progress, before, known))
+		faultRun(t, phase, runCg, args...)
+		pollClean(t, phase, runningCheck(func() []int { return tasks }, tree, cg, progress, before,
+			func() []string { return strays(nil, runCg) }))
 	}
 	for _, phase := range checkpointPhases(false, cg != "", false) {
 		run(phase, false)
@@ -288,11 +321,11 @@ func crashCheckpoints(t *testing.T, root int, tasks, tree []int, cg string, prog
 // original pids in pids stay free), nothing else of ours.
 func crashRestores(t *testing.T, img string, pids []int) {
 	t.Helper()
+	runCg := testCgroup(t, "restore")
 	for _, phase := range restore.FaultPhases() {
-		known := childrenSet()
-		faultRun(t, phase, nil, "restore", "--image-path", img, "--detach", "--pid-file", filepath.Join(t.TempDir(), "pid"))
+		faultRun(t, phase, runCg, "restore", "--image-path", img, "--detach", "--pid-file", filepath.Join(t.TempDir(), "pid"))
 		pollClean(t, phase, func() string {
-			if s := strays(known); len(s) > 0 {
+			if s := strays(nil, runCg); len(s) > 0 {
 				return fmt.Sprintf("processes left: %v", s)
 			}
 			for _, pid := range pids {
@@ -388,9 +421,15 @@ func TestCrashContainer(t *testing.T) {
 		}
 		return out
 	}
+	runCg := testCgroup(t, "run")
 	env := func(phase string, args ...string) {
-		faultRun(t, phase, nil, append([]string{"--root", rt.root}, args...)...)
+		faultRun(t, phase, runCg, append([]string{"--root", rt.root}, args...)...)
 	}
+	var cgDirs []string
+	for _, dir := range cgroups {
+		cgDirs = append(cgDirs, dir)
+	}
+	left := func() []string { return strays(nil, append([]string{runCg}, cgDirs...)...) }
 	img := filepath.Join(rt.dir, "img")
 	for _, leaveRunning := range []bool{false, true} {
 		phases := checkpointPhases(false, true, false)
@@ -400,12 +439,12 @@ func TestCrashContainer(t *testing.T) {
 			args = []string{"checkpoint", "--leave-running", "--image-path", img, "c1"}
 		}
 		for _, phase := range phases {
-			known := childrenSet()
 			before := rt.count("c1")
 			env(phase, args...)
 			// The container's tasks: the init, and its commands of the
 			// moment.
-			pollClean(t, phase, runningCheck(procs, nil, fz, func() int { return rt.count("c1") }, before, known))
+			pollClean(t, phase, runningCheck(procs, nil, fz, func() int { return rt.count("c1") }, before,
+				func() []string { return strays(nil, runCg) }))
 			if st := rt.state("c1"); st.Status != "running" {
 				t.Fatalf("ckpt killed at %q: container c1 is %s", phase, st.Status)
 			}
@@ -415,10 +454,9 @@ func TestCrashContainer(t *testing.T) {
 	rt.ok("checkpoint", "--image-path", img, "c1")
 	rt.gone("c1")
 	for _, phase := range append([]string{runtime.FaultCreated}, restore.FaultPhases()...) {
-		known := childrenSet()
 		env(phase, "restore", "--bundle", b, "--image-path", img, "-d", "c2")
 		pollClean(t, phase, func() string {
-			if s := strays(known); len(s) > 0 {
+			if s := left(); len(s) > 0 {
 				return fmt.Sprintf("processes left: %v", s)
 			}
 			if _, err := os.Stat(filepath.Join(rt.root, "c2")); err == nil {
@@ -523,11 +561,12 @@ func TestCrashTcpEstablished(t *testing.T) {
 		return ""
 	}
 	img := filepath.Join(dir, "img")
+	runCg := testCgroup(t, "run")
 	for _, phase := range checkpointPhases(false, false, true) {
-		known := childrenSet()
 		before := lines(log)
-		faultRun(t, phase, nil, "checkpoint", "--pid", strconv.Itoa(pid), "--image-path", img, "--tcp-established")
-		running := runningCheck(func() []int { return []int{pid} }, []int{pid}, "", echo, before, known)
+		faultRun(t, phase, runCg, "checkpoint", "--pid", strconv.Itoa(pid), "--image-path", img, "--tcp-established")
+		running := runningCheck(func() []int { return []int{pid} }, []int{pid}, "", echo, before,
+			func() []string { return strays(nil, runCg) })
 		pollClean(t, phase, func() string {
 			if l := locked(); l != "" {
 				return "the connection is still locked:\n" + l
