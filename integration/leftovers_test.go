@@ -71,6 +71,7 @@ func leftovers() []string {
 // checkLeftovers is runMain's last word: a non-zero exit code if the
 // suite left anything behind.
 func checkLeftovers() int {
+	bgBuilds.Wait()
 	left := leftovers()
 	if len(left) == 0 {
 		return 0
