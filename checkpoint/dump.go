@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/internal/allow"
 	"github.com/ckpt/ckpt/internal/guard"
 	"github.com/ckpt/ckpt/internal/ptrace"
 )
@@ -24,20 +25,10 @@ type Options struct {
 	// NoFreeze: without FreezeCgroup, do not look for a cgroup that holds
 	// the tree and nothing else to freeze while seizing.
 	NoFreeze bool
-	// FileLocks saves the file locks the tasks hold; without it a held
-	// lock refuses the checkpoint (the locks guard files outside the
-	// image, whose other users a restore cannot know about).
-	FileLocks bool
-	// ExtUnixSk allows unix sockets whose peer is outside the tree: they
-	// are saved as external files, which restore takes from the caller.
-	ExtUnixSk bool
-	// ShellJob allows terminals outside the checkpoint (the user's: a
-	// terminal emulator's, tmux's, sshd's pty): restore attaches the tasks
-	// to its own terminal instead. Without it they are refused.
-	ShellJob bool
-	// TcpEstablished allows established TCP connections, saved in TCP
-	// repair mode (files_tcp.go); without it they are refused.
-	TcpEstablished bool
+	// Allow: state leading outside the tree that is saved rather than
+	// refused (file locks, unix sockets whose peer is outside, the user's
+	// terminal, established TCP connections in repair mode: files_tcp.go).
+	allow.Allow
 	// Container, when set, says the tree is a whole OCI container, which
 	// the runtime rebuilds from its bundle at restore: the record is
 	// written after the header, the first task must be its pid
@@ -45,6 +36,11 @@ type Options struct {
 	// the tmpfs mounts on ContainerTmpfs is saved (container.go).
 	Container      *image.Container
 	ContainerTmpfs []string
+	// Commit, when set, is called once the image is complete and before
+	// the tasks are killed (image.NewFile.Commit: fsync and rename into
+	// place). If it fails, the tasks are left running: a process is never
+	// killed for an image that is not durably at its path.
+	Commit func() error
 	// Logger receives progress; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -72,6 +68,11 @@ func Dump(ctx context.Context, pid int, w io.Writer, opts Options) (*Result, err
 	}
 	log = log.With("component", "checkpoint", "pid", pid)
 
+	lk, err := lockTree(pid)
+	if err != nil {
+		return nil, err
+	}
+	defer lk.Release()
 	j, err := guard.Start()
 	if err != nil {
 		return nil, err
@@ -182,6 +183,7 @@ func (d *dumper) steps() []step {
 		{name: "snapshot", when: leaveRunning, run: d.stepSnapshot},
 		{name: "release", when: leaveRunning, run: d.stepRelease},
 		{name: "write", run: d.stepWrite},
+		{name: "commit", when: func() bool { return d.opts.Commit != nil }, run: d.stepCommit},
 		{name: "kill", when: func() bool { return !d.opts.LeaveRunning }, run: d.stepKill},
 	}
 }
@@ -250,9 +252,9 @@ func (d *dumper) stepSeize(r *dumpRun) error {
 	if fz != nil {
 		// seizeFrozen thaws the cgroup before it returns, whatever
 		// happens; if ckpt dies first, the guardian does.
-		thaw, err := d.j.Add("thaw", fz.dir)
-		if err != nil {
-			return err
+		thaw, jerr := d.j.Add("thaw", fz.dir)
+		if jerr != nil {
+			return jerr
 		}
 		r.t, err = d.seizeFrozen(r.pid, fz)
 		thaw.Drop()
@@ -339,6 +341,12 @@ func (d *dumper) stepWrite(r *dumpRun) error {
 	}
 	r.res.Records, r.res.Bytes, r.res.Pages = iw.Records(), iw.Offset(), d.pages
 	return nil
+}
+
+// stepCommit makes the image the caller's for good (Options.Commit): only
+// then may the tasks be killed.
+func (d *dumper) stepCommit(r *dumpRun) error {
+	return d.opts.Commit()
 }
 
 // stepKill ends the tasks once their image is complete. From here on the

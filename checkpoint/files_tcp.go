@@ -36,7 +36,7 @@ func (d *dumper) dumpTcpStream(pid, taskFd int, f *os.File, rec *image.InetSocke
 	// of repair mode and unlocks the connection (guard.go).
 	var err error
 	if !d.opts.LeaveRunning {
-		s.lock = []netlock.Conn{netlock.SocketConn(rec)}
+		s.lock = []netlock.Conn{netlock.NewConn(rec.AddrPorts())}
 		if s.undoLock, err = d.j.Add("unlock", append([]string{strconv.Itoa(pid)}, connArgs(s.lock)...)...); err != nil {
 			return nil, err
 		}

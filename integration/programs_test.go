@@ -152,10 +152,6 @@ type buildResult struct {
 
 var builds buildCache
 
-// bgBuilds are the builds initBuilds starts up front: the check for
-// leftovers (leftovers_test.go) waits for them, their compilers are ours.
-var bgBuilds sync.WaitGroup
-
 func initBuilds() error {
 	dir, err := os.MkdirTemp("", "ckpt-zdtm-bin-")
 	if err != nil {
@@ -174,9 +170,7 @@ func initBuilds() error {
 			if p.desc.has("noauto") && os.Getenv("ZDTM_NOAUTO") != "1" {
 				continue
 			}
-			bgBuilds.Add(1)
 			go func() {
-				defer bgBuilds.Done()
 				sem <- struct{}{}
 				defer func() { <-sem }()
 				builds.command(p)
