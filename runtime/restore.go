@@ -100,11 +100,7 @@ func (r *Runtime) Restore(ctx context.Context, id string, o RestoreOpts) (code i
 	}
 	cfg.Capabilities = caps
 	cfg.NoNewPrivileges = false
-	root, err := r.root()
-	if err != nil {
-		return 0, err
-	}
-	c, j, err := r.createGuarded(root, id, cfg)
+	c, j, err := r.createGuarded(id, cfg)
 	if err != nil {
 		return 0, err
 	}
@@ -233,7 +229,11 @@ func ownCaps() (*configs.Capabilities, error) {
 // ckpt dies before the container runs restored, the guardian removes it,
 // its state, its cgroups and its half-restored tasks. The caller ends the
 // journal (Done) once the container is its own.
-func (r *Runtime) createGuarded(root, id string, cfg *configs.Config) (*libcontainer.Container, *guard.Journal, error) {
+func (r *Runtime) createGuarded(id string, cfg *configs.Config) (*libcontainer.Container, *guard.Journal, error) {
+	root, err := r.root()
+	if err != nil {
+		return nil, nil, err
+	}
 	if err := os.MkdirAll(root, 0o700); err != nil {
 		return nil, nil, err
 	}
