@@ -150,9 +150,21 @@ func trackable(v *image.Vma) bool {
 // it), are not named, so they are saved whole or restored empty. With
 // reprotect, written pages are protected again, for the next image of the
 // chain; the process is stopped, so nothing is written in between.
+//
+// Before protecting again, the userfaultfd moves to another fd: from then
+// on its state no longer tells what changed since the parent image, and
+// a later checkpoint on that parent (this one failed, or ckpt died) must
+// not find it where the parent says, but save everything.
 func (d *dumper) scanTracked(p *process, reprotect bool) error {
 	t := p.track
 	t.registered = make([]bool, len(p.imgVmas))
+	if reprotect {
+		fd, err := d.injectMoveFd(p, t.fd)
+		if err != nil {
+			return fmt.Errorf("move the userfaultfd (fd %d): %w", t.fd, err)
+		}
+		t.fd = fd
+	}
 	pm, err := proc.OpenPagemap(p.pid)
 	if err != nil {
 		return err
@@ -185,9 +197,6 @@ func (d *dumper) scanTracked(p *process, reprotect bool) error {
 				return fmt.Errorf("vma %#x-%#x: %w", v.Start, v.End, err)
 			}
 		}
-	}
-	if reprotect {
-		d.reprotected = append(d.reprotected, p)
 	}
 	return nil
 }
@@ -274,6 +283,7 @@ func (d *dumper) startTracking(p *process) error {
 			return err
 		}
 		p.track = &tracking{fd: fd, ino: st.Ino, registered: make([]bool, len(p.imgVmas))}
+		d.made = append(d.made, p)
 	}
 	uffd, err := kernel.TakeFd(p.pid, p.track.fd)
 	if err != nil {
@@ -326,6 +336,26 @@ func (d *dumper) injectUffd(p *process) (int, error) {
 	if err != nil {
 		return -1, fmt.Errorf("userfaultfd in the task: %w", err)
 	}
+	return moveFd(rt, p, int(low))
+}
+
+// injectMoveFd moves fd of p to another high fd (see injectUffd).
+func (d *dumper) injectMoveFd(p *process, fd int) (int, error) {
+	insn, err := syscallInsn(p.vmas)
+	if err != nil {
+		return -1, err
+	}
+	rt, err := remote.New(d.tr, p.pid, insn)
+	if err != nil {
+		return -1, err
+	}
+	defer rt.Close()
+	return moveFd(rt, p, fd)
+}
+
+// moveFd dups fd to the lowest free fd from near the top of p's
+// RLIMIT_NOFILE (at most uffdFdCeiling), close-on-exec, and closes fd.
+func moveFd(rt *remote.Task, p *process, low int) (int, error) {
 	limit := uint64(uffdFdCeiling)
 	if len(p.rlimits.Limits) > unix.RLIMIT_NOFILE {
 		limit = min(limit, p.rlimits.Limits[unix.RLIMIT_NOFILE].Cur)
@@ -334,8 +364,8 @@ func (d *dumper) injectUffd(p *process) (int, error) {
 	if limit > uffdFdRoom+3 {
 		want = uintptr(limit - uffdFdRoom)
 	}
-	fd, err := rt.Syscall(unix.SYS_FCNTL, low, unix.F_DUPFD_CLOEXEC, want)
-	if _, cerr := rt.Syscall(unix.SYS_CLOSE, low); cerr != nil && err == nil {
+	fd, err := rt.Syscall(unix.SYS_FCNTL, uintptr(low), unix.F_DUPFD_CLOEXEC, want)
+	if _, cerr := rt.Syscall(unix.SYS_CLOSE, uintptr(low)); cerr != nil && err == nil {
 		err = cerr
 	}
 	if err != nil {
@@ -363,33 +393,35 @@ func (d *dumper) injectClose(p *process, fds []int) error {
 	return nil
 }
 
-// untrack ends the tracking of processes whose written pages were
-// protected again by a checkpoint that then failed: their tracking no
-// longer tells what changed since the parent image, and a later
-// checkpoint on that parent must not trust it. Closing the userfaultfd
-// unregisters everything; the tasks may have been let go already, so
-// each is stopped again for it.
-func (d *dumper) untrack(released bool) {
-	for _, p := range d.reprotected {
-		if released {
+// stepTracking closes the tracking fds the tasks must not keep and, in a
+// pre-dump, sets up tracking where there is none (settleTracking), the
+// tasks stopped. Undo, if the checkpoint fails: the tracking made here is
+// closed again (the tasks are stopped again for it if they were let go),
+// so that a failed checkpoint leaves no userfaultfd behind.
+func (d *dumper) stepTracking(r *dumpRun) error {
+	r.push("dirty tracking", func() { d.closeMade() })
+	return d.settleTracking(r.live)
+}
+
+// closeMade closes the userfaultfds this checkpoint created.
+func (d *dumper) closeMade() {
+	for _, p := range d.made {
+		if d.released {
 			if err := d.tr.SeizeStop(p.pid, seizeOpts); err != nil {
-				d.log.Error("could not stop the process to end its dirty tracking: the parent image must not be used again for it",
-					"pid", p.pid, "err", err)
+				d.log.Warn("could not stop the process to close its dirty tracking", "pid", p.pid, "err", err)
 				continue
 			}
 		}
-		err := d.injectClose(p, []int{p.track.fd})
-		if released {
-			if derr := d.tr.Detach(p.pid, 0); derr != nil {
-				d.log.Warn("detach after ending the dirty tracking", "pid", p.pid, "err", derr)
+		if err := d.injectClose(p, []int{p.track.fd}); err != nil {
+			d.log.Warn("could not close the dirty tracking of a failed checkpoint", "pid", p.pid, "fd", p.track.fd, "err", err)
+		}
+		if d.released {
+			if err := d.tr.Detach(p.pid, 0); err != nil {
+				d.log.Warn("detach after closing the dirty tracking", "pid", p.pid, "err", err)
 			}
 		}
-		if err != nil {
-			d.log.Error("could not end the dirty tracking of a failed pre-dump: the parent image must not be used again for it",
-				"pid", p.pid, "err", err)
-		}
 	}
-	d.reprotected = nil
+	d.made = nil
 }
 
 // writeTracking writes, after p's VMAs, its PARENT_PAGES and, in a
