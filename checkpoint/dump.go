@@ -208,7 +208,6 @@ func (d *dumper) steps() []step {
 		{name: "write", run: d.stepWrite},
 		{name: "commit", when: func() bool { return d.opts.Commit != nil }, run: d.stepCommit},
 		{name: "kill", when: func() bool { return !d.opts.LeaveRunning }, run: d.stepKill},
-		{name: "keep tracking", run: func(r *dumpRun) error { r.settle("dirty tracking"); return nil }},
 	}
 }
 
@@ -249,6 +248,7 @@ func (d *dumper) dump(pid int, w io.Writer) (res *Result, err error) {
 			return nil, fmt.Errorf("checkpoint: step %s: %w", s.name, err)
 		}
 	}
+	r.settle("dirty tracking") // the image has it: the tasks keep it
 	res = r.res
 	d.log.Info("checkpoint done", "tasks", res.Tasks, "threads", res.Threads, "bytes", res.Bytes,
 		"pages", res.Pages, "freeze", res.FreezeWindow, "total", time.Since(r.start))

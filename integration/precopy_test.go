@@ -73,6 +73,32 @@ func TestPreCopyChain(t *testing.T) {
 	if pagesB*2 > pagesA || pagesC*2 > pagesA {
 		t.Errorf("the images on a parent are not incremental: %d, %d pages against %d in the first", pagesB, pagesC, pagesA)
 	}
+	// The second pre-dump protected written pages again: it moved the
+	// userfaultfd, so that a checkpoint on the first image can no longer
+	// find it there (and saves everything) instead of trusting it.
+	// The root's DIRTY_TRACK fd in an image.
+	trackFd := func(img string) uint64 {
+		recs, _, err := inspect(filepath.Join(img, "image.ckpt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := false
+		for _, r := range recs {
+			switch r.Type {
+			case "TASK":
+				in = r.uint("Pid") == uint64(root)
+			case "DIRTY_TRACK":
+				if in {
+					return r.uint("Fd")
+				}
+			}
+		}
+		t.Fatalf("%s: no DIRTY_TRACK for the root", img)
+		return 0
+	}
+	if a, b := trackFd(imgA), trackFd(imgB); a == b {
+		t.Errorf("the second pre-dump left the tracking at fd %d, where the first image says it is", a)
+	}
 	recsC, _, err := inspect(filepath.Join(imgC, "image.ckpt"))
 	if err != nil {
 		t.Fatal(err)
