@@ -492,8 +492,7 @@ func TestRuncParityCheckpointBundles(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			rt.t = t
-			var dir string
-			dir = rt.bundle(c.name, func(m map[string]any) { c.edit(filepath.Join(rt.dir, c.name), m) }, "sh", "-c", quiet)
+			dir := rt.bundle(c.name, func(m map[string]any) { c.edit(filepath.Join(rt.dir, c.name), m) }, "sh", "-c", quiet)
 			rt.ok("run", "-d", "--bundle", dir, c.name)
 			for range 2 {
 				rt.okIn(dir, "checkpoint", "--work-path", "./work-dir", c.name)
