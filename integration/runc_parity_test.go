@@ -52,6 +52,17 @@ func (rt *ociRuntime) okIn(dir string, args ...string) string {
 	return out
 }
 
+// quiet waits until the container's init has moved its stdio off ckpt's
+// (the bundles' `exec </dev/null >/dev/null 2>&1`): a checkpoint before
+// that would find the caller's output file, which is not the container's.
+func (rt *ociRuntime) quiet(id string) {
+	rt.t.Helper()
+	waitFor(rt.t, id+"'s init to redirect its stdio", func() bool {
+		l, err := os.Readlink("/proc/" + strconv.Itoa(rt.state(id).Pid) + "/fd/1")
+		return err == nil && l == "/dev/null"
+	})
+}
+
 // TestRuncParityCheckpoint: runc's checkpoint.bats flows. checkpoint and
 // restore without --image-path use ./checkpoint; twice in a row, with
 // --debug; a process exec'd into a restored container is restored the
@@ -61,6 +72,7 @@ func TestRuncParityCheckpoint(t *testing.T) {
 	rt := newOCIRuntime(t)
 	b := rt.bundle("cr", nil, "sh", "-c", "exec </dev/null >/dev/null 2>&1; exec sleep 1000")
 	rt.ok("run", "-d", "--bundle", b, "cr")
+	rt.quiet("cr")
 	execed := ""
 	for i := range 2 {
 		debug := []string{}
@@ -101,6 +113,7 @@ func TestRuncParityCheckpoint(t *testing.T) {
 		c["linux"].(map[string]any)["cgroupsPath"] = cgPath("a")
 	})
 	rt.ok("run", "-d", "--bundle", b, "cg")
+	rt.quiet("cg")
 	orig := "/sys/fs/cgroup/pids" + cgPath("a")
 	if _, err := os.Stat(orig); err != nil {
 		if _, err2 := os.Stat("/sys/fs/cgroup" + cgPath("a")); err2 != nil {
@@ -494,6 +507,7 @@ func TestRuncParityCheckpointBundles(t *testing.T) {
 			rt.t = t
 			dir := rt.bundle(c.name, func(m map[string]any) { c.edit(filepath.Join(rt.dir, c.name), m) }, "sh", "-c", quiet)
 			rt.ok("run", "-d", "--bundle", dir, c.name)
+			rt.quiet(c.name)
 			for range 2 {
 				rt.okIn(dir, "checkpoint", "--work-path", "./work-dir", c.name)
 				rt.gone(c.name)
