@@ -1,10 +1,8 @@
 package integration
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/internal/imagetest"
 )
 
 // Privileges come from the restoring bundle's spec (or the caller), never
@@ -98,6 +97,18 @@ func (rt *ociRuntime) rootfsOf(b string) string {
 
 const sleeperScript = `exec </dev/null >/dev/null 2>&1; while :; do sleep 1; done`
 
+// runSleeper runs a container of sleeperScript and waits until its shell
+// has left the runtime's stdio (a file that try removes) for /dev/null.
+func (rt *ociRuntime) runSleeper(b, id string) {
+	rt.t.Helper()
+	rt.ok("run", "-d", "--bundle", b, id)
+	pid := rt.state(id).Pid
+	waitFor(rt.t, id+" to run its script", func() bool {
+		fd1, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/1", pid))
+		return err == nil && fd1 == "/dev/null"
+	})
+}
+
 // TestPrivsNarrowBundle is issue 11's reproduction 2: a container
 // checkpointed from a bundle granting every capability, restored with a
 // bundle granting only CAP_KILL and CAP_NET_BIND_SERVICE with
@@ -109,7 +120,7 @@ func TestPrivsNarrowBundle(t *testing.T) {
 	caps := allCaps(t)
 	b := rt.bundle("broad", func(c map[string]any) { setCaps(c, caps, false) }, "sh", "-c", sleeperScript)
 	id := fmt.Sprintf("privs%d", os.Getpid())
-	rt.ok("run", "-d", "--bundle", b, id)
+	rt.runSleeper(b, id)
 	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", rt.state(id).Pid))
 	if err != nil || !strings.Contains(string(st), "NoNewPrivs:\t0") {
 		t.Fatalf("the broad container's init: %v\n%s", err, st)
@@ -188,49 +199,13 @@ func TestPrivsSeccompBase(t *testing.T) {
 	rt.ok("delete", "--force", id)
 }
 
-// rewriteImage copies the image in dir to a new directory, with edit
+// rewriteImageDir copies the image in dir to a new directory, with edit
 // applied to every record, and a valid digest: only its content lies.
 func rewriteImageDir(t *testing.T, dir, out string, edit func(image.Record)) string {
 	t.Helper()
-	in, err := os.Open(filepath.Join(dir, "image.ckpt"))
+	err := imagetest.Rewrite(filepath.Join(dir, image.FileName), filepath.Join(out, image.FileName),
+		func(rec image.Record) image.Record { edit(rec); return rec })
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	if err := os.MkdirAll(out, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	rd, w := image.NewReader(in, image.Options{}), image.NewWriter(&buf)
-	for {
-		rec, err := rd.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		switch x := rec.(type) {
-		case *image.Tail:
-			continue
-		case *image.Pages:
-			data := make([]byte, int(x.NrPages)*image.PageSize)
-			if err := rd.ReadPageData(data); err != nil {
-				t.Fatal(err)
-			}
-			err = w.WritePageRuns(x.Runs, [][]byte{data})
-		default:
-			edit(rec)
-			err = w.Write(rec)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(out, "image.ckpt"), buf.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return out
@@ -248,7 +223,7 @@ func TestPrivsHostileImage(t *testing.T) {
 		c["process"].(map[string]any)["user"] = map[string]any{"uid": 1000, "gid": 1000}
 	}, "sh", "-c", sleeperScript)
 	id := fmt.Sprintf("hostile%d", os.Getpid())
-	rt.ok("run", "-d", "--bundle", b, id)
+	rt.runSleeper(b, id)
 	img := filepath.Join(rt.dir, "img")
 	rt.ok("checkpoint", "--image-path", img, id)
 	rt.gone(id)

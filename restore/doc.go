@@ -32,6 +32,6 @@
 // The image is not trusted (docs/security.md). Privileges come from a
 // Grant (privs.go): the bundle's spec when restoring into a container, the
 // caller's own credentials otherwise. Every task's credentials, limits and
-// scheduling are checked against it before the first task exists (from a
-// stream, as their records arrive), and read back before any task runs.
+// scheduling are checked against it before the first task exists (and
+// again as each record arrives), and read back before any task runs.
 package restore

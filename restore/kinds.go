@@ -76,11 +76,6 @@ func on[R image.Record](fn func(rs *restorer, x R) error) taker {
 	return taker{typeOf[R](), func(rs *restorer, _ *image.Reader, rec image.Record) error { return fn(rs, rec.(R)) }}
 }
 
-// onReader is on for a function that reads what follows its record.
-func onReader[R image.Record](fn func(rs *restorer, r *image.Reader, x R) error) taker {
-	return taker{typeOf[R](), func(rs *restorer, r *image.Reader, rec image.Record) error { return fn(rs, r, rec.(R)) }}
-}
-
 // all makes takers of the record types of a kind that takes its records
 // with one function of its own (handleMount, handleTty); ok false from it
 // is a programming error.

@@ -312,7 +312,7 @@ func TestHostileImages(t *testing.T) {
 				t.Errorf("the container's init was started")
 			}
 
-			// As a stream: refused as the record arrives, no task made.
+			// As a stream: refused before any task is made too.
 			b, _ := os.ReadFile(path)
 			_, err = Restore(context.Background(), bytes.NewReader(b), Options{Adopt: adopt, Grant: g})
 			check("restore from a stream", err)

@@ -13,6 +13,7 @@ import (
 	"github.com/moby/sys/capability"
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runc/libcontainer/configs"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/ckpt/ckpt/checkpoint/image"
@@ -75,14 +76,9 @@ func (r *Runtime) Restore(ctx context.Context, id string, o RestoreOpts) (code i
 	if rec.ConfigDigest != "" && rec.ConfigDigest != configDigest(Bundle0(cfg)) {
 		r.log().Info("the bundle's config.json differs from the checkpointed container's", "id", id)
 	}
-	// Privileges come from the spec: an image asking for more than it
-	// grants is refused here, before the container exists.
-	grant, err := restore.SpecGrant(spec)
+	grant, err := specGrant(im.File(), spec, rec.ID, Bundle0(cfg))
 	if err != nil {
-		return 0, fmt.Errorf("bundle %s: %w", Bundle0(cfg), err)
-	}
-	if err := restore.CheckPrivileges(im.File(), grant); err != nil {
-		return 0, fmt.Errorf("restore of container %s into bundle %s: %w", rec.ID, Bundle0(cfg), err)
+		return 0, err
 	}
 	if o.DryRun {
 		return 0, r.dryRun(id, im, o.Out)
@@ -187,6 +183,20 @@ func (r *Runtime) Restore(ctx context.Context, id string, o RestoreOpts) (code i
 		err = derr
 	}
 	return code, err
+}
+
+// specGrant is the privilege the bundle's spec grants the container's
+// tasks. Privileges come from the spec: an image asking for more is
+// refused here, before the container exists.
+func specGrant(f *os.File, spec *specs.Spec, id, bundle string) (*restore.Grant, error) {
+	grant, err := restore.SpecGrant(spec)
+	if err != nil {
+		return nil, fmt.Errorf("bundle %s: %w", bundle, err)
+	}
+	if err := restore.CheckPrivileges(f, grant); err != nil {
+		return nil, fmt.Errorf("restore of container %s into bundle %s: %w", id, bundle, err)
+	}
+	return grant, nil
 }
 
 // Bundle0 is the bundle a configuration was made from.
