@@ -538,3 +538,54 @@ func statIno(path string) uint64 {
 	}
 	return st.Ino
 }
+
+// TestRuncParityMore: cgroups.bats (exec into a paused container),
+// hooks.bats (a failing hook's message), capabilities.bats (exec --cap is
+// ambient when the spec has inheritable capabilities).
+func TestRuncParityMore(t *testing.T) {
+	rt := newOCIRuntime(t)
+	b := rt.bundle("more", func(c map[string]any) {
+		caps := c["process"].(map[string]any)["capabilities"].(map[string]any)
+		caps["inheritable"] = []string{"CAP_CHOWN", "CAP_SYSLOG"}
+		caps["bounding"] = []string{"CAP_CHOWN", "CAP_KILL", "CAP_SYSLOG"}
+		caps["effective"] = []string{"CAP_CHOWN", "CAP_KILL"}
+		caps["permitted"] = []string{"CAP_CHOWN", "CAP_KILL"}
+		caps["ambient"] = []string{"CAP_CHOWN"}
+	}, "sh", "-c", "exec </dev/null >/dev/null 2>&1; exec sleep 1000")
+	rt.ok("run", "-d", "--bundle", b, "mo")
+
+	// --cap adds the capability, ambient too (CAP_SYSLOG is bit 34).
+	status := rt.ok("exec", "--cap", "CAP_SYSLOG", "mo", "cat", "/proc/self/status")
+	if !strings.Contains(status, "CapAmb:\t0000000400000001") || !strings.Contains(status, "CapEff:\t0000000400000021") {
+		t.Errorf("exec --cap CAP_SYSLOG:\n%s", status)
+	}
+
+	// A paused container refuses exec unless --ignore-paused; then the
+	// process runs once the container is resumed.
+	rt.ok("pause", "mo")
+	rt.fails("cannot exec in a paused container", "exec", "mo", "echo", "ok")
+	cmd := exec.Command(ckptBin, "--root", rt.root, "exec", "--ignore-paused", "mo", "echo", "ok")
+	var out strings.Builder
+	cmd.Stdout = &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the exec'd process to be in the paused container", func() bool {
+		var pids []int
+		_ = json.Unmarshal([]byte(rt.ok("ps", "--format", "json", "mo")), &pids)
+		return len(pids) > 1
+	})
+	rt.ok("resume", "mo")
+	if err := cmd.Wait(); err != nil || out.String() != "ok\n" {
+		t.Errorf("exec --ignore-paused: %v %q", err, out.String())
+	}
+	rt.ok("delete", "--force", "mo")
+
+	// A failing hook: the error says which.
+	hb := rt.bundle("hooks", func(c map[string]any) {
+		c["hooks"] = map[string]any{"createRuntime": []any{
+			map[string]any{"path": "/bin/true"}, map[string]any{"path": "/bin/false"}}}
+	}, "true")
+	rt.fails("error running createRuntime hook #1:", "create", "--bundle", hb, "hk")
+	rt.gone("hk")
+}

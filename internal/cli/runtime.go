@@ -416,14 +416,14 @@ func execCommand() *ucli.Command {
 			&ucli.BoolFlag{Name: "no-new-privs", Usage: "set no_new_privs"},
 			&ucli.StringSliceFlag{Name: "cap", Aliases: []string{"c"}, Usage: "add a capability"},
 			&ucli.IntFlag{Name: "preserve-fds", Usage: "pass this many fds beyond stdio (3, 4, ...) to the process"},
-			&ucli.BoolFlag{Name: "ignore-paused", Usage: "not supported: exec into a paused container"},
+			&ucli.BoolFlag{Name: "ignore-paused", Usage: "exec into a paused container (the process starts frozen)"},
 			&ucli.StringSliceFlag{Name: "cgroup", Usage: "a sub-cgroup of the container's to run the process in: `PATH` (cgroup v2) or CONTROLLER[,CONTROLLER]:PATH"},
 		},
 		Action: func(c *ucli.Context) error {
 			if c.NArg() < 1 {
 				return fmt.Errorf("exec needs a container id")
 			}
-			for _, f := range []string{"process-label", "apparmor", "ignore-paused"} {
+			for _, f := range []string{"process-label", "apparmor"} {
 				if c.IsSet(f) {
 					return ckptrt.NotSupported("exec --" + f)
 				}
@@ -433,7 +433,7 @@ func execCommand() *ucli.Command {
 				ProcessFile: absPath(c, "process"), Args: c.Args().Tail(), Env: c.StringSlice("env"),
 				Cwd: c.String("cwd"), User: c.String("user"), AddGroups: c.IntSlice("additional-gids"),
 				Caps: c.StringSlice("cap"), Tty: c.Bool("tty"), NoNewPrivs: c.Bool("no-new-privs"),
-				PidFile: absPath(c, "pid-file"), Cgroups: c.StringSlice("cgroup"),
+				PidFile: absPath(c, "pid-file"), Cgroups: c.StringSlice("cgroup"), IgnorePaused: c.Bool("ignore-paused"),
 			}
 			code, err := runtimeOf(c).Exec(c.Args().First(), o)
 			if err != nil {
