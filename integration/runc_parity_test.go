@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"encoding/json"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -588,4 +589,52 @@ func TestRuncParityMore(t *testing.T) {
 	}, "true")
 	rt.fails("error running createRuntime hook #1:", "create", "--bundle", hb, "hk")
 	rt.gone("hk")
+}
+
+// TestRuncParityPidfdSocket: pidfd-socket.bats — run --pidfd-socket sends
+// a pidfd of the container's init, which signals it.
+func TestRuncParityPidfdSocket(t *testing.T) {
+	rt := newOCIRuntime(t)
+	b := rt.bundle("pidfd", nil, "sh", "-c", "exec </dev/null >/dev/null 2>&1; exec sleep 1000")
+	sock := filepath.Join(rt.dir, "pidfd.sock")
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	got := make(chan int, 1)
+	go func() {
+		defer close(got)
+		conn, err := l.AcceptUnix()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		oob := make([]byte, unix.CmsgSpace(4))
+		_, oobn, _, _, err := conn.ReadMsgUnix(make([]byte, 64), oob)
+		if err != nil {
+			return
+		}
+		msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+		if err != nil || len(msgs) != 1 {
+			return
+		}
+		if fds, err := unix.ParseUnixRights(&msgs[0]); err == nil && len(fds) == 1 {
+			got <- fds[0]
+		}
+	}()
+	rt.ok("run", "-d", "--pidfd-socket", sock, "--bundle", b, "pf")
+	fd, ok := <-got
+	if !ok {
+		t.Fatalf("no pidfd arrived on the socket")
+	}
+	defer unix.Close(fd)
+	if link, _ := os.Readlink("/proc/self/fd/" + strconv.Itoa(fd)); link != "anon_inode:[pidfd]" {
+		t.Fatalf("the file sent is %q, not a pidfd", link)
+	}
+	if err := unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0); err != nil {
+		t.Fatalf("pidfd_send_signal: %v", err)
+	}
+	waitFor(t, "pf to stop", func() bool { return rt.state("pf").Status == "stopped" })
+	rt.ok("delete", "pf")
 }
