@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -210,6 +211,22 @@ func TestRuncParityVerbs(t *testing.T) {
 	rt.fails("container not running", "kill", "cr", "0")
 	rt.ok("kill", "-a", "cr", "0")
 	rt.ok("delete", "cr")
+
+	// features: the seccomp details callers choose flags and actions
+	// from (seccomp.bats reads supportedFlags), as runc's.
+	var feat struct {
+		Linux struct {
+			Seccomp struct {
+				Enabled    bool     `json:"enabled"`
+				Actions    []string `json:"actions"`
+				KnownFlags []string `json:"knownFlags"`
+			} `json:"seccomp"`
+		} `json:"linux"`
+	}
+	if err := json.Unmarshal([]byte(rt.ok("features")), &feat); err != nil || !feat.Linux.Seccomp.Enabled ||
+		!slices.Contains(feat.Linux.Seccomp.Actions, "SCMP_ACT_ALLOW") || len(feat.Linux.Seccomp.KnownFlags) == 0 {
+		t.Errorf("features: %v %+v", err, feat.Linux.Seccomp)
+	}
 
 	// list.bats: a named root that does not exist is an error.
 	if _, _, err := rt.try("--root", filepath.Join(rt.dir, "non-existent"), "list"); err == nil {
