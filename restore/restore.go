@@ -11,6 +11,7 @@ import (
 
 	"github.com/ckpt/ckpt/checkpoint/image"
 	"github.com/ckpt/ckpt/internal/allow"
+	"github.com/ckpt/ckpt/internal/guard"
 	"github.com/ckpt/ckpt/internal/ptrace"
 )
 
@@ -43,6 +44,11 @@ type Options struct {
 	// Adopt, when set, restores a whole container into one a runtime
 	// makes (adopt.go): the image must have a CONTAINER record.
 	Adopt *Adopt
+
+	// Journal is the guardian (internal/guard) of a caller that has more
+	// to undo than the restore's tasks if ckpt dies (a container's state),
+	// and that ends it itself. Without it Restore starts its own.
+	Journal *guard.Journal
 	// Grant is the most privilege any task may get (privs.go): the
 	// bundle's spec's, which a restore into a container must give; nil
 	// for a process means the caller's own credentials.
@@ -103,6 +109,14 @@ func RestoreImage(ctx context.Context, im *image.Image, opts Options) (*Result, 
 		return nil, fmt.Errorf("read image: %w", err)
 	}
 
+	if opts.Journal == nil {
+		j, err := guard.Start()
+		if err != nil {
+			return nil, err
+		}
+		defer j.Done()
+		opts.Journal = j
+	}
 	tr, err := ptrace.New()
 	if err != nil {
 		return nil, fmt.Errorf("start tracer: %w", err)
