@@ -102,7 +102,7 @@ func (r *Runtime) Checkpoint(ctx context.Context, id string, o CheckpointOpts) (
 		// caller (containerd, which paused it) resumes it from.
 		if paused {
 			if perr := c.Pause(); perr != nil {
-				err = fmt.Errorf("%w; pause it again: %v", err, perr)
+				err = fmt.Errorf("%w; pause it again: %w", err, perr)
 			}
 		}
 		return err
