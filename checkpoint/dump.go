@@ -10,6 +10,7 @@ import (
 	"github.com/ckpt/ckpt/checkpoint/image"
 	"github.com/ckpt/ckpt/internal/allow"
 	"github.com/ckpt/ckpt/internal/guard"
+	"github.com/ckpt/ckpt/internal/logctx"
 	"github.com/ckpt/ckpt/internal/ptrace"
 )
 
@@ -51,8 +52,6 @@ type Options struct {
 	// PARENT record carries for restore to find it (ParentPath if empty).
 	ParentPath     string
 	ParentRecorded string
-	// Logger receives progress; nil means slog.Default().
-	Logger *slog.Logger
 }
 
 // Result describes a finished checkpoint.
@@ -71,12 +70,13 @@ type Result struct {
 // resumed untouched and, if anything was written, the image ends with an
 // ERROR record instead of a TAIL. If ckpt dies meanwhile, a guardian
 // (internal/guard) undoes what the steps journalled: the tasks carry on.
+// Progress goes to the context's logger (internal/logctx); a cancelled
+// context stops the checkpoint before its next step, undoing the rest.
 func Dump(ctx context.Context, pid int, w io.Writer, opts Options) (*Result, error) {
-	log := opts.Logger
-	if log == nil {
-		log = slog.Default()
+	log := logctx.G(ctx).With("component", "checkpoint", "pid", pid)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("checkpoint of %d: %w", pid, err)
 	}
-	log = log.With("component", "checkpoint", "pid", pid)
 
 	lk, err := lockTree(pid)
 	if err != nil {
@@ -242,6 +242,9 @@ func (d *dumper) dump(pid int, w io.Writer) (res *Result, err error) {
 	for _, s := range d.steps() {
 		if s.when != nil && !s.when() {
 			continue
+		}
+		if err := d.ctx.Err(); err != nil {
+			return nil, fmt.Errorf("checkpoint: before step %s: %w", s.name, err)
 		}
 		guard.Fault("checkpoint/" + s.name)
 		if err := s.run(r); err != nil {

@@ -89,6 +89,9 @@ const (
 // tasks at once.
 func (rs *restorer) finish() error {
 	for _, s := range rs.finishSteps() {
+		if err := rs.ctx.Err(); err != nil {
+			return fmt.Errorf("restore: before step %s: %w", s.name, err)
+		}
 		guard.Fault("restore/" + s.name)
 		if err := s.fn(); err != nil {
 			return fmt.Errorf("restore: step %s: %w", s.name, err)

@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"time"
 
 	"github.com/ckpt/ckpt/checkpoint/image"
 	"github.com/ckpt/ckpt/internal/allow"
 	"github.com/ckpt/ckpt/internal/guard"
+	"github.com/ckpt/ckpt/internal/logctx"
 	"github.com/ckpt/ckpt/internal/ptrace"
 )
 
@@ -39,7 +39,6 @@ type Options struct {
 	// holding such state is refused without its permission, as its
 	// checkpoint was.
 	allow.Allow
-	Logger *slog.Logger
 	// ImageDir is the directory of the image file, where the parent image
 	// of a pre-copy image is looked for when its PARENT record names it by
 	// a relative path; ParentPath, when set, is the parent image (file or
@@ -86,14 +85,15 @@ func Restore(ctx context.Context, r io.Reader, opts Options) (*Result, error) {
 }
 
 // RestoreImage rebuilds the process in an image already validated by
-// image.Open or image.OpenReader (which the caller closes).
+// image.Open or image.OpenReader (which the caller closes). Progress goes
+// to the context's logger (internal/logctx); a cancelled context stops the
+// restore at its next record or step and kills what it made.
 func RestoreImage(ctx context.Context, im *image.Image, opts Options) (*Result, error) {
 	start := time.Now()
-	log := opts.Logger
-	if log == nil {
-		log = slog.Default()
+	log := logctx.G(ctx).With("component", "restore")
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("restore: %w", err)
 	}
-	log = log.With("component", "restore")
 
 	grant, err := restoreGrant(&opts)
 	if err != nil {

@@ -21,6 +21,7 @@ import (
 	"github.com/ckpt/ckpt/checkpoint/image"
 	"github.com/ckpt/ckpt/internal/allow"
 	"github.com/ckpt/ckpt/internal/guard"
+	"github.com/ckpt/ckpt/internal/logctx"
 	"github.com/ckpt/ckpt/internal/proc"
 	"github.com/ckpt/ckpt/oci"
 	"github.com/ckpt/ckpt/restore"
@@ -146,8 +147,8 @@ func (r *Runtime) Restore(ctx context.Context, id string, o RestoreOpts) (code i
 			return p.Pid()
 		},
 	}
-	res, err := restore.RestoreImage(ctx, im, restore.Options{Detached: o.Detach, Adopt: adopt,
-		Allow: containerAllow(o.Allow), Logger: r.log(), Grant: grant, Journal: j})
+	res, err := restore.RestoreImage(logctx.With(ctx, r.log()), im, restore.Options{Detached: o.Detach, Adopt: adopt,
+		Allow: containerAllow(o.Allow), Grant: grant, Journal: j})
 	if err != nil {
 		return 0, fmt.Errorf("restore of container %s: %w", id, err)
 	}

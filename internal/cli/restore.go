@@ -12,6 +12,7 @@ import (
 
 	"github.com/ckpt/ckpt/checkpoint/image"
 	"github.com/ckpt/ckpt/internal/atomicfile"
+	"github.com/ckpt/ckpt/internal/logctx"
 	"github.com/ckpt/ckpt/restore"
 )
 
@@ -105,8 +106,8 @@ func runRestore(c *ucli.Context) error {
 		return nil
 	}
 	opts := restore.Options{InheritFds: inherit, Detached: c.Bool("detach"), Allow: allowOf(c),
-		Logger: logger(c), ParentPath: c.String("parent-path"), ImageDir: imageDir}
-	res, err := restore.Restore(c.Context, in, opts)
+		ParentPath: c.String("parent-path"), ImageDir: imageDir}
+	res, err := restore.Restore(logctx.With(c.Context, logger(c)), in, opts)
 	if err != nil {
 		return ucli.Exit(fmt.Sprintf("restore failed: %v", err), 1)
 	}
