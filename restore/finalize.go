@@ -35,6 +35,10 @@ func (rs *restorer) finish() error {
 		{"late task state", rs.restoreLate, 0},
 		{"registers", rs.loadRegisters, 0},
 	}
+	// Before anything may touch lazily restored memory (lazy.go).
+	if err := rs.startPageServer(); err != nil {
+		return err
+	}
 	if err := rs.makeUnixSockets(); err != nil {
 		return fmt.Errorf("unix sockets: %w", err)
 	}

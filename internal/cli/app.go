@@ -26,6 +26,7 @@ func App() *ucli.App {
 			withFlags(checkpointCommand(), containerCheckpointFlags),
 			withFlags(restoreCommand(), containerRestoreFlags),
 			inspectCommand(),
+			lazyPagesCommand(),
 		}, runtimeCommands()...),
 		ExitErrHandler: logError,
 	}
