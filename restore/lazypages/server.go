@@ -168,7 +168,7 @@ func (s *server) loop() error {
 				fds = append(fds, unix.PollFd{Fd: int32(m.pidfd), Events: unix.POLLIN})
 			}
 		}
-		if _, err := unix.Poll(fds, timeout); err != nil && err != unix.EINTR {
+		if _, err := unix.Poll(fds, timeout); err != nil && !errors.Is(err, unix.EINTR) {
 			return fmt.Errorf("poll: %w", err)
 		}
 		if err := s.round(); err != nil {
@@ -258,10 +258,10 @@ func (s *server) readEvents(m *mmState) error {
 	var b [64 * kernel.UffdMsgSize]byte
 	for {
 		n, err := unix.Read(m.uffd, b[:])
-		if err == unix.EAGAIN {
+		if errors.Is(err, unix.EAGAIN) {
 			return nil
 		}
-		if err == unix.EINTR {
+		if errors.Is(err, unix.EINTR) {
 			continue
 		}
 		if err != nil {
@@ -422,9 +422,8 @@ func (s *server) fill(m *mmState, addr uint64, off int64, n uint64) error {
 			}
 			continue
 		}
-		if err == unix.EEXIST {
-			// Already there (the task wrote it, or another fill did);
-			// anyone waiting on it was woken by that.
+		if errors.Is(err, unix.EEXIST) {
+			// Already there (the task wrote it, or another fill did).
 			if err := s.filled(m, addr, err); err != nil {
 				return err
 			}
@@ -438,22 +437,25 @@ func (s *server) fill(m *mmState, addr uint64, off int64, n uint64) error {
 
 // filled takes the outcome of filling the page at addr.
 func (s *server) filled(m *mmState, addr uint64, err error) error {
-	switch err {
-	case nil, unix.EEXIST:
+	switch {
+	case err == nil:
 		m.mark(addr)
-		if err == unix.EEXIST {
-			r := kernel.UffdioRange{Start: addr, Len: pageSize}
-			_ = kernel.UffdIoctl(m.uffd, kernel.UffdioWake, unsafe.Pointer(&r))
-		}
 		return nil
-	case unix.EAGAIN:
+	case errors.Is(err, unix.EEXIST):
+		// Someone may wait on it: whoever filled it woke them, but a
+		// wake too many costs nothing.
+		m.mark(addr)
+		r := kernel.UffdioRange{Start: addr, Len: pageSize}
+		_ = kernel.UffdIoctl(m.uffd, kernel.UffdioWake, unsafe.Pointer(&r))
+		return nil
+	case errors.Is(err, unix.EAGAIN):
 		// The mappings are changing: the event comes first.
 		return unix.EAGAIN
-	case unix.ESRCH:
+	case errors.Is(err, unix.ESRCH):
 		// The address space is gone: the process exited.
 		m.gone = true
 		return nil
-	case unix.ENOENT, unix.EINVAL, unix.EFAULT:
+	case errors.Is(err, unix.ENOENT), errors.Is(err, unix.EINVAL), errors.Is(err, unix.EFAULT):
 		// Nothing registered there any more (unmapped while an event
 		// was on its way); it is not ours to fill.
 		m.del(addr)
