@@ -154,7 +154,11 @@ func (s *server) loop() error {
 			for _, m := range s.mms {
 				s.drop(m)
 			}
-			s.log.Info("every page is in: exiting")
+			if len(s.mms) == 0 {
+				s.log.Info("every process served has exited: exiting")
+			} else {
+				s.log.Info("every page is in: exiting")
+			}
 			return nil
 		}
 		timeout := -1
@@ -422,6 +426,18 @@ func (s *server) fill(m *mmState, addr uint64, off int64, n uint64) error {
 			}
 			continue
 		}
+		if len(buf) > pageSize && (errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EINVAL)) {
+			// The range spans mappings (the task split one with
+			// mprotect, or the image's run went on into the next):
+			// one page at a time, each in its own.
+			for len(buf) > 0 {
+				if err := s.fillOne(m, addr, buf[:pageSize]); err != nil {
+					return err
+				}
+				addr, buf = addr+pageSize, buf[pageSize:]
+			}
+			return nil
+		}
 		if errors.Is(err, unix.EEXIST) {
 			// Already there (the task wrote it, or another fill did).
 			if err := s.filled(m, addr, err); err != nil {
@@ -433,6 +449,12 @@ func (s *server) fill(m *mmState, addr uint64, off int64, n uint64) error {
 		return s.filled(m, addr, err)
 	}
 	return nil
+}
+
+// fillOne copies one page.
+func (s *server) fillOne(m *mmState, addr uint64, page []byte) error {
+	c := kernel.UffdioCopyArg{Dst: addr, Src: uint64(uintptr(unsafe.Pointer(&page[0]))), Len: pageSize}
+	return s.filled(m, addr, kernel.UffdIoctl(m.uffd, kernel.UffdioCopy, unsafe.Pointer(&c)))
 }
 
 // filled takes the outcome of filling the page at addr.

@@ -10,7 +10,8 @@
  *   mremap   area C moved elsewhere: its data at the new place;
  *   munmap   the middle of area D unmapped and mapped again: zeros there,
  *            the data around it;
- *   sparse   area E, only every 8th page ever written: the rest zero.
+ *   sparse   area E, only every 8th page ever written: the rest zero;
+ *   mprotect one page inside area A, splitting its mapping in three.
  *
  * The same holds without any C/R, and after a plain restore.
  */
@@ -85,7 +86,15 @@ int main(int argc, char **argv)
 	if (test_sabotage())
 		a[A_LEN - 1] ^= 1;
 
-	/* Before anything else touches the memory. */
+	/*
+	 * Before anything else touches the memory. One page of A read-only:
+	 * A is now three mappings, and a fill across their boundaries must
+	 * go page by page.
+	 */
+	if (mprotect(a + 8 * PG, PG, PROT_READ)) {
+		fail("mprotect");
+		return 1;
+	}
 	pid = fork();
 	if (pid < 0) {
 		fail("fork");
