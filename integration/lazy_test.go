@@ -214,3 +214,26 @@ func startSleeper(t *testing.T) int {
 	})
 	return cmd.Process.Pid
 }
+
+// TestLazyRestoreServerStopped: a page server told to stop kills the
+// process it serves rather than leave it to read zeros where its pages
+// were.
+func TestLazyRestoreServerStopped(t *testing.T) {
+	tp, img := lazyStart(t, "--lazy-on-touch-only")
+	servers := pageServers(img)
+	if len(servers) != 1 {
+		t.Fatalf("want one page server for %s, have %v", img, servers)
+	}
+	if err := unix.Kill(servers[0], unix.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	ws, known, err := reap(tp.pid, exitTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp.done = true
+	if known && !(ws.Signaled() && ws.Signal() == unix.SIGKILL) {
+		t.Fatalf("pid %d ended with %v, want killed", tp.pid, ws)
+	}
+	waitNoServer(t, img, filepath.Join(tp.dir, "lazy-pages.log"))
+}

@@ -31,6 +31,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"slices"
 	"unsafe"
 
@@ -125,10 +126,44 @@ func Main(log *slog.Logger) error {
 		m.resort()
 		s.mms = append(s.mms, m)
 	}
+	s.onTerm()
 	fmt.Println(Ready)
 	os.Stdout.Close()
 	log.Info("serving", "tasks", len(s.mms), "stream", s.stream)
-	return s.loop()
+	defer func() {
+		// Whatever stops the server stops what it serves: once it is
+		// gone, a missing page would read as zeros.
+		if r := recover(); r != nil {
+			s.fail(fmt.Errorf("page server panic: %v", r))
+			panic(r)
+		}
+	}()
+	if err := s.loop(); err != nil {
+		s.fail(err)
+		return err
+	}
+	return nil
+}
+
+// onTerm: a page server told to stop (SIGTERM, SIGINT) kills the processes
+// of the plan first, as it does when it cannot read a page. (A child they
+// forked is not known here; SIGKILL of the server cannot be caught at all:
+// docs/lazy-restore.md.)
+func (s *server) onTerm() {
+	pidfds := make([]int, 0, len(s.mms))
+	for _, m := range s.mms {
+		pidfds = append(pidfds, m.pidfd)
+	}
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, unix.SIGTERM, unix.SIGINT)
+	go func() {
+		sig := <-ch
+		s.log.Error("page server stopped by a signal: killing the processes it serves", "signal", sig)
+		for _, fd := range pidfds {
+			_ = unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
+		}
+		os.Exit(1)
+	}()
 }
 
 func (m *mmState) resort() {
@@ -176,9 +211,6 @@ func (s *server) loop() error {
 			return fmt.Errorf("poll: %w", err)
 		}
 		if err := s.round(); err != nil {
-			if errors.Is(err, errFatal) {
-				s.fail(err)
-			}
 			return err
 		}
 	}
@@ -479,8 +511,10 @@ func (s *server) filled(m *mmState, addr uint64, err error) error {
 		return nil
 	case errors.Is(err, unix.ENOENT), errors.Is(err, unix.EINVAL), errors.Is(err, unix.EFAULT):
 		// Nothing registered there any more (unmapped while an event
-		// was on its way); it is not ours to fill.
+		// was on its way); it is not ours to fill. Wake whoever waits.
 		m.del(addr)
+		r := kernel.UffdioRange{Start: addr, Len: pageSize}
+		_ = kernel.UffdIoctl(m.uffd, kernel.UffdioWake, unsafe.Pointer(&r))
 		return nil
 	}
 	return fmt.Errorf("fill %#x of %s: %w", addr, m.name, err)
@@ -494,7 +528,8 @@ func (m *mmState) mark(a uint64) {
 	}
 }
 
-// fail stops every process served: the pages they lack cannot be had.
+// fail stops every process served: the pages they lack cannot be had (or
+// the server cannot go on).
 func (s *server) fail(cause error) {
 	s.log.Error("lazy restore failed: killing the processes it serves", "err", cause)
 	for _, m := range s.mms {
