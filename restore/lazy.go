@@ -166,6 +166,7 @@ func (rs *restorer) startPageServer() error {
 	}
 	cmd := exec.Command(exe, "lazy-pages", "--image", rs.imageFile.Name())
 	cmd.ExtraFiles = files
+	cmd.Dir = "/" // it may outlive us: it keeps no directory busy
 	cmd.Stderr = rs.opts.LazyLog
 	if cmd.Stderr == nil {
 		cmd.Stderr = os.Stderr
@@ -196,6 +197,7 @@ func (rs *restorer) startPageServer() error {
 	// restorer does not wait for it.
 	go func() { _ = cmd.Wait() }()
 	if strings.TrimSpace(line) != lazypages.Ready {
+		_ = cmd.Process.Kill()
 		if err == nil {
 			err = errors.New(strings.TrimSpace(line))
 		}

@@ -371,13 +371,18 @@ func (m *mmState) move(from, to, n uint64) {
 	}
 	m.forget(from, from+n)
 	m.forget(to, to+n)
+	var todo []uint64
 	for a, p := range moved {
 		m.pages[a] = p
 		if !p.done {
 			m.undone++
+			todo = append(todo, a)
 		}
 	}
-	m.resort()
+	// Streamed after the rest: realloc moves big buffers with mremap,
+	// and sorting every address again each time would cost too much.
+	slices.Sort(todo)
+	m.order = append(m.order, todo...)
 }
 
 // serveFault fills the page at addr: from the image if it has it (and up
