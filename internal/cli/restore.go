@@ -13,6 +13,7 @@ import (
 
 	"github.com/ckpt/ckpt/checkpoint/image"
 	"github.com/ckpt/ckpt/internal/atomicfile"
+	"github.com/ckpt/ckpt/internal/logctx"
 	"github.com/ckpt/ckpt/restore"
 	"github.com/ckpt/ckpt/restore/lazypages"
 )
@@ -101,7 +102,7 @@ func runRestore(c *ucli.Context) error {
 		return nil
 	}
 	opts := restore.Options{InheritFds: inherit, Detached: c.Bool("detach"), Allow: allowOf(c),
-		Logger: logger(c), Lazy: c.Bool("lazy"), LazyOnTouchOnly: c.Bool("lazy-on-touch-only")}
+		Lazy: c.Bool("lazy"), LazyOnTouchOnly: c.Bool("lazy-on-touch-only")}
 	if opts.LazyOnTouchOnly && !opts.Lazy {
 		return ucli.Exit("--lazy-on-touch-only needs --lazy", 2)
 	}
@@ -113,7 +114,7 @@ func runRestore(c *ucli.Context) error {
 		defer lf.Close()
 		opts.LazyLog = lf
 	}
-	res, err := restore.Restore(c.Context, in, opts)
+	res, err := restore.Restore(logctx.With(c.Context, logger(c)), in, opts)
 	if err != nil {
 		return ucli.Exit(fmt.Sprintf("restore failed: %v", err), 1)
 	}
