@@ -64,6 +64,12 @@ func (r *Runtime) Restore(ctx context.Context, id string, o RestoreOpts) (code i
 		return 0, err
 	}
 	rootfsCopy := spec.Annotations[oci.RootfsCopyAnnotation] == "true"
+	// The shim's handler defaults (oci.RestoreFlagAnnotation): containerd
+	// gives a restore no flags of its own.
+	flag := func(name string) bool { return spec.Annotations[oci.RestoreFlagAnnotation+name] == "true" }
+	o.TcpEstablished = o.TcpEstablished || flag("tcp-established")
+	o.FileLocks = o.FileLocks || flag("file-locks")
+	o.ExtUnixSk = o.ExtUnixSk || flag("ext-unix-sk")
 	if err := r.checkBundle(rec, cfg, rootfsCopy); err != nil {
 		return 0, fmt.Errorf("restore of container %s into bundle %s: %w", rec.ID, Bundle0(cfg), err)
 	}

@@ -82,6 +82,9 @@ type service struct {
 	// binaries are the OCI runtime binaries of this shim's containers, by
 	// container id.
 	binaries sync.Map
+	// defaults are the checkpoint defaults of this shim's containers'
+	// handler options (*Defaults, by container id; options.go).
+	defaults sync.Map
 }
 
 var _ = shim.TTRPCService(&service{})
@@ -97,7 +100,7 @@ func (s *service) RegisterTTRPC(server *ttrpc.Server) error {
 // from: a malformed or foreign checkpoint fails here, before the task
 // exists, not later at Start.
 func (s *service) Create(ctx context.Context, r *taskAPI.CreateTaskRequest) (*taskAPI.CreateTaskResponse, error) {
-	opts, err := createOptions(r.Options)
+	opts, defaults, err := handlerOptions(r.Options)
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", r.ID, err)
 	}
@@ -128,10 +131,14 @@ func (s *service) Create(ctx context.Context, r *taskAPI.CreateTaskRequest) (*ta
 		if err := restoreBundle(filepath.Join(r.Bundle, "config.json"), ns, rec.ID, r.ID); err != nil {
 			return nil, fmt.Errorf("restore %s: %w", r.ID, err)
 		}
+		if err := restoreDefaults(filepath.Join(r.Bundle, "config.json"), defaults); err != nil {
+			return nil, fmt.Errorf("restore %s: %w", r.ID, err)
+		}
 	}
 	resp, err := s.TTRPCTaskService.Create(ctx, r)
 	if err == nil {
 		s.binaries.Store(r.ID, opts.BinaryName)
+		s.defaults.Store(r.ID, defaults)
 	}
 	return resp, err
 }
@@ -142,6 +149,12 @@ func (s *service) Create(ctx context.Context, r *taskAPI.CreateTaskRequest) (*ta
 // image path is containerd's, which sets r.Path to it). A request without
 // options leaves the container running.
 func (s *service) Checkpoint(ctx context.Context, r *taskAPI.CheckpointTaskRequest) (*ptypes.Empty, error) {
+	if d, ok := s.defaults.Load(r.ID); ok {
+		var err error
+		if r.Options, err = checkpointDefaults(r.Options, d.(*Defaults)); err != nil {
+			return nil, fmt.Errorf("checkpoint %s: %w", r.ID, err)
+		}
+	}
 	o := &options.CheckpointOptions{}
 	if r.Options != nil && r.Options.GetValue() != nil {
 		v, err := typeurl.UnmarshalAny(r.Options)

@@ -1,0 +1,104 @@
+package shim
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/containerd/containerd/api/types/runc/options"
+	runtimeoptions "github.com/containerd/containerd/api/types/runtimeoptions/v1"
+	"github.com/containerd/typeurl/v2"
+
+	"github.com/ckpt/ckpt/oci"
+)
+
+func TestHandlerOptions(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "ckpt.toml")
+	if err := os.WriteFile(file, []byte("tcp_established = true\nfile_locks = true\nSystemdCgroup = false\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		ro   *runtimeoptions.Options
+		want Defaults
+		root string
+		err  string // "" = accepted
+	}{
+		{"empty table", &runtimeoptions.Options{}, Defaults{}, "", ""},
+		// CRI copies the handler's options table into ConfigBody.
+		{"body", &runtimeoptions.Options{ConfigBody: []byte("SystemdCgroup = false\next_unix_sk = true\nshell_job = true\nRoot = \"/r\"\nTypeUrl = \"\"\n")},
+			Defaults{ExtUnixSk: true, ShellJob: true}, "/r", ""},
+		{"file", &runtimeoptions.Options{ConfigPath: file}, Defaults{TCPEstablished: true, FileLocks: true}, "", ""},
+		{"unknown key", &runtimeoptions.Options{ConfigBody: []byte("tcp_establish = true\n")}, Defaults{}, "", `unknown key "tcp_establish"`},
+		{"wrong type", &runtimeoptions.Options{ConfigBody: []byte("tcp_established = \"yes\"\n")}, Defaults{}, "", "cannot decode TOML string"},
+		{"no file", &runtimeoptions.Options{ConfigPath: filepath.Join(dir, "none")}, Defaults{}, "", "no such file"},
+		{"foreign type", &runtimeoptions.Options{TypeUrl: "io.containerd.runsc.v1.options"}, Defaults{}, "", "TypeUrl"},
+		{"too big", &runtimeoptions.Options{ConfigBody: []byte("# " + strings.Repeat("x", maxHandlerConfig) + "\n")}, Defaults{}, "", "more than"},
+	} {
+		a, err := typeurl.MarshalAnyToProto(c.ro)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, d, err := handlerOptions(a)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%s: %v, want an error saying %q", c.name, err, c.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		if *d != c.want || o.Root != c.root {
+			t.Errorf("%s: defaults %+v root %q, want %+v %q", c.name, *d, o.Root, c.want, c.root)
+		}
+	}
+	// runc Options carry no defaults.
+	a, _ := typeurl.MarshalAnyToProto(&options.Options{Root: "/x"})
+	if o, d, err := handlerOptions(a); err != nil || o.Root != "/x" || *d != (Defaults{}) {
+		t.Fatalf("runc options: %v %v %v", o, d, err)
+	}
+}
+
+func TestCheckpointDefaults(t *testing.T) {
+	got, err := checkpointDefaults(nil, &Defaults{TCPEstablished: true, ExtUnixSk: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := typeurl.UnmarshalAny(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	co := v.(*options.CheckpointOptions)
+	if !co.OpenTcp || !co.ExternalUnixSockets || co.FileLocks || co.Exit {
+		t.Fatalf("defaults as checkpoint options: %+v", co)
+	}
+	// A caller's options are taken as given.
+	given, _ := typeurl.MarshalAnyToProto(&options.CheckpointOptions{Exit: true})
+	if got, _ := checkpointDefaults(given, &Defaults{TCPEstablished: true}); got != given {
+		t.Fatal("a caller's options were replaced by the defaults")
+	}
+}
+
+func TestRestoreDefaults(t *testing.T) {
+	config := filepath.Join(t.TempDir(), "config.json")
+	if err := os.WriteFile(config, []byte(`{"ociVersion":"1.0.2","annotations":{"a":"b"}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := restoreDefaults(config, &Defaults{TCPEstablished: true, FileLocks: true}); err != nil {
+		t.Fatal(err)
+	}
+	var spec struct{ Annotations map[string]string }
+	b, _ := os.ReadFile(config)
+	if err := json.Unmarshal(b, &spec); err != nil {
+		t.Fatal(err)
+	}
+	a := spec.Annotations
+	if a["a"] != "b" || a[oci.RestoreFlagAnnotation+"tcp-established"] != "true" || a[oci.RestoreFlagAnnotation+"file-locks"] != "true" || len(a) != 3 {
+		t.Fatalf("annotations %v", a)
+	}
+}
