@@ -20,6 +20,15 @@ type Options struct {
 	// the tasks: it is frozen while they are seized, so that nothing forks
 	// or exits meanwhile.
 	FreezeCgroup string
+	// LeaveFrozen, with LeaveRunning, lets the tasks go into their frozen
+	// cgroup (FreezeCgroup, or the one found) once the image is written:
+	// the caller had it frozen and thaws it itself. containerd pauses a
+	// container around its checkpoint and copies the container's rw layer
+	// before resuming it: tasks running in between would make the files
+	// newer than the memory image. Memory is then read from the stopped
+	// tasks, not from copy-on-write copies: they would be in the frozen
+	// cgroup too, where they cannot be reaped.
+	LeaveFrozen bool
 	// NoFreeze: without FreezeCgroup, do not look for a cgroup that holds
 	// the tree and nothing else to freeze while seizing.
 	NoFreeze bool
@@ -76,7 +85,7 @@ func Dump(ctx context.Context, pid int, w io.Writer, opts Options) (*Result, err
 	}
 	defer tr.Close()
 
-	d := &dumper{ctx: ctx, log: log, opts: opts, tr: tr, shmems: map[uint64]*shmemObj{}}
+	d := &dumper{ctx: ctx, log: log, opts: opts, tr: tr, shmems: map[uint64]*shmemObj{}, root: pid}
 	defer func() { d.mnt.close() }()
 	defer d.ux.close()
 	// The whole checkpoint runs on the tracer's thread: every ptrace call
@@ -120,9 +129,18 @@ func (d *dumper) dump(pid int, w io.Writer) (*Result, error) {
 	}
 	stopped := start // the first task stops (or the cgroup freezes) right after
 	released := false
+	release := func() {
+		if opts.LeaveFrozen && fz != nil {
+			if err := fz.freezeAround(func() { d.releaseTree(t) }); err != nil {
+				log.Warn("freeze the cgroup again for the caller", "err", err)
+			}
+			return
+		}
+		d.releaseTree(t)
+	}
 	defer func() {
 		if !released {
-			d.releaseTree(t)
+			release()
 		}
 	}()
 	killed := false
@@ -184,7 +202,7 @@ func (d *dumper) dump(pid int, w io.Writer) (*Result, error) {
 		res.Threads += len(p.threads)
 	}
 	snaps := map[*process]*snapshot{}
-	if opts.LeaveRunning {
+	if opts.LeaveRunning && !(opts.LeaveFrozen && fz != nil) {
 		// Dump memory from copy-on-write copies and let the tasks go now.
 		snapStart := time.Now()
 		for _, p := range live {
@@ -202,7 +220,7 @@ func (d *dumper) dump(pid int, w io.Writer) (*Result, error) {
 		}
 		log.Debug("snapshots taken", "took", time.Since(snapStart))
 		d.endTcpRepair(false)
-		d.releaseTree(t)
+		release()
 		released = true
 		res.FreezeWindow = time.Since(stopped)
 		defer func() {
@@ -249,6 +267,8 @@ type dumper struct {
 	pages  uint64
 	files  []*fileObj           // every open file description collected, for sharing
 	shmems map[uint64]*shmemObj // shared memory objects by inode
+	// root is the tree's root task, whose stdio is its caller's.
+	root int
 	// inPidns: the tree is a pid namespace (its root is the init).
 	inPidns bool
 	uts     *image.Uts // the tree's private UTS namespace, if any

@@ -86,7 +86,9 @@ func (r *Runtime) Checkpoint(ctx context.Context, id string, o CheckpointOpts) (
 		}
 	}()
 	opts := checkpoint.Options{
-		LeaveRunning:   o.LeaveRunning,
+		LeaveRunning: o.LeaveRunning,
+		// Paused on entry (by containerd), it stays paused throughout.
+		LeaveFrozen:    paused,
 		FreezeCgroup:   freezerOf(ls.CgroupPaths),
 		Container:      rec,
 		ContainerTmpfs: tmpfsMounts(&cfg),
@@ -105,7 +107,9 @@ func (r *Runtime) Checkpoint(ctx context.Context, id string, o CheckpointOpts) (
 		return err
 	}
 	if o.LeaveRunning {
-		if paused {
+		// The engine left it frozen (LeaveFrozen); if that failed, it is
+		// paused again now.
+		if st, err := c.Status(); paused && (err != nil || st != libcontainer.Paused) {
 			if err := c.Pause(); err != nil {
 				return fmt.Errorf("container %s: pause again after checkpoint: %w", id, err)
 			}

@@ -1,0 +1,386 @@
+package integration
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Kubernetes end to end, with crictl standing in for the kubelet: a
+// private containerd with its CRI plugin (hack/containerd.sh, CONTAINERD_CRI=1)
+// whose default runtime handler `ckpt` is io.containerd.ckpt.v2, Debian's
+// CNI plugins for pod networks, `crictl checkpoint --export` (the kubelet's
+// checkpoint API) and containerd 2.3's restore through CreateContainer with
+// the archive as the image.
+
+// criEnv is one private containerd with CRI.
+type criEnv struct {
+	t       *testing.T
+	dir     string
+	version string
+	crictl  string
+	ctr     string
+	address string
+}
+
+const (
+	pauseRef = "docker.io/library/ckpt-pause:latest"
+	// CRI's NamespaceMode: POD 0, CONTAINER 1, NODE 2.
+	nsPod, nsContainer, nsNode = 0, 1, 2
+)
+
+// criImages builds the busybox image and a sandbox ("pause") image of it
+// whose command waits forever.
+func criImages(t *testing.T, dir string) (busybox, pause string) {
+	t.Helper()
+	busybox, pause = filepath.Join(dir, "busybox.tar"), filepath.Join(dir, "pause.tar")
+	mk := filepath.Join(repoRoot, "hack", "mkimage.sh")
+	if out, err := exec.Command(mk, busybox).CombinedOutput(); err != nil {
+		t.Fatalf("mkimage.sh: %v\n%s", err, out)
+	}
+	cmd := exec.Command(mk, pause, pauseRef)
+	cmd.Env = append(os.Environ(), `IMAGE_CMD=["sh","-c","trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done"]`)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("mkimage.sh (pause): %v\n%s", err, out)
+	}
+	return busybox, pause
+}
+
+// startCRI starts containerd VERSION with CRI under dir, its handler's
+// options table handlerOptions (TOML lines, "" for none), and imports the
+// images into CRI's namespace. Stopped, its pods removed, when the test
+// ends.
+func startCRI(t *testing.T, dir, version, handlerOptions string, imgs ...string) *criEnv {
+	t.Helper()
+	script := filepath.Join(repoRoot, "hack", "containerd.sh")
+	env := append(os.Environ(), "CONTAINERD_VERSION="+version, "CONTAINERD_CRI=1", "CKPT_HANDLER_OPTIONS="+handlerOptions)
+	run := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(script, args...)
+		cmd.Env = env
+		// containerd must not hold the test's stdout or stderr.
+		cmd.Stderr = nil
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("hack/containerd.sh %s: %v\n%s", strings.Join(args, " "), err, stderrOf(err))
+		}
+		return strings.TrimSpace(string(out))
+	}
+	cache := run("build")
+	crictlDir := run("crictl")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	e := &criEnv{t: t, dir: dir, version: version, crictl: filepath.Join(crictlDir, "crictl"), ctr: filepath.Join(cache, "ctr")}
+	e.address = run("start", dir)
+	t.Cleanup(func() {
+		cmd := exec.Command(script, "stop", dir)
+		cmd.Env = env
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("hack/containerd.sh stop: %v\n%s", err, out)
+		}
+		reapContainerd()
+	})
+	cfg := fmt.Sprintf("runtime-endpoint: unix://%s\nimage-endpoint: unix://%s\ntimeout: 60\n", e.address, e.address)
+	if err := os.WriteFile(filepath.Join(dir, "crictl.yaml"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := os.ReadFile(filepath.Join(dir, "snapshotter"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, img := range imgs {
+		cmd := exec.Command(e.ctr, "--address", e.address, "--namespace", "k8s.io", "image", "import", "--snapshotter", strings.TrimSpace(string(snap)), img)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("ctr image import %s: %v\n%s", img, err, out)
+		}
+	}
+	return e
+}
+
+// try runs crictl; its warnings (no crictl.yaml in /etc, cgroup v1) are
+// dropped from the error.
+func (e *criEnv) try(args ...string) (string, error) {
+	cmd := exec.Command(e.crictl, append([]string{"--config", filepath.Join(e.dir, "crictl.yaml")}, args...)...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	if err != nil {
+		var errs []string
+		for _, l := range strings.Split(stderr.String(), "\n") {
+			if l != "" && !strings.Contains(l, "level=warning") {
+				errs = append(errs, l)
+			}
+		}
+		return stdout.String(), fmt.Errorf("crictl %s (containerd %s): %w: %s", strings.Join(args, " "), e.version, err, strings.Join(errs, "\n"))
+	}
+	return strings.TrimSpace(stdout.String()), nil
+}
+
+func (e *criEnv) crictlOK(args ...string) string {
+	e.t.Helper()
+	out, err := e.try(args...)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return out
+}
+
+// writeJSON writes v as a crictl config file named name under the env's
+// directory and returns its path.
+func (e *criEnv) writeJSON(name string, v any) string {
+	e.t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	p := filepath.Join(e.dir, name)
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		e.t.Fatal(err)
+	}
+	return p
+}
+
+// pod starts a pod sandbox with the network and pid namespace modes
+// given, a unique uid, logs under the env's directory; it returns the
+// pod's id and its config file.
+func (e *criEnv) pod(name string, network, pid int) (string, string) {
+	e.t.Helper()
+	cfg := e.writeJSON(name+".pod.json", map[string]any{
+		"metadata":      map[string]any{"name": name, "namespace": "default", "uid": fmt.Sprintf("%s-%d-%d", name, os.Getpid(), time.Now().UnixNano())},
+		"log_directory": filepath.Join(e.dir, "logs", name),
+		"linux":         map[string]any{"security_context": map[string]any{"namespace_options": map[string]any{"network": network, "pid": pid}}},
+	})
+	return e.crictlOK("runp", cfg), cfg
+}
+
+// container creates and starts a container in pod from image (an image
+// reference, or an archive to restore from) running script; it returns
+// its id.
+func (e *criEnv) container(pod, podCfg, name, image, script string, network, pid int) string {
+	e.t.Helper()
+	cfg := map[string]any{
+		"metadata": map[string]any{"name": name},
+		"image":    map[string]any{"image": image},
+		"log_path": name + ".log",
+		"linux":    map[string]any{"security_context": map[string]any{"namespace_options": map[string]any{"network": network, "pid": pid}}},
+	}
+	if script != "" {
+		cfg["command"] = []string{"sh", "-c", script}
+	}
+	id := e.crictlOK("create", pod, e.writeJSON(name+".ctr.json", cfg), podCfg)
+	e.crictlOK("start", id)
+	return id
+}
+
+// counts reads the container's /count through `crictl exec` and checks it
+// holds 1, 2, ... n; it returns n.
+func (e *criEnv) counts(id string) int {
+	e.t.Helper()
+	return consecutive(e.t, id+":/count", e.crictlOK("exec", id, "cat", "/count"), 1)
+}
+
+func (e *criEnv) waitCount(id string, n int) int {
+	e.t.Helper()
+	for range 200 {
+		if c := e.counts(id); c > n {
+			return c
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	e.t.Fatalf("%s does not count past %d", id, n)
+	return 0
+}
+
+// podIP is the pod's address on the CNI network.
+func (e *criEnv) podIP(pod string) string {
+	e.t.Helper()
+	var st struct {
+		Status struct {
+			Network struct {
+				IP string `json:"ip"`
+			} `json:"network"`
+		} `json:"status"`
+	}
+	if err := json.Unmarshal([]byte(e.crictlOK("inspectp", "-o", "json", pod)), &st); err != nil {
+		e.t.Fatal(err)
+	}
+	if st.Status.Network.IP == "" {
+		e.t.Fatalf("pod %s has no IP", pod)
+	}
+	return st.Status.Network.IP
+}
+
+// served fetches /count from the server on addr (host:port) and checks
+// it holds 1, 2, ... n; it returns n.
+func served(t *testing.T, addr string) int {
+	t.Helper()
+	var last error
+	for range 100 {
+		c := http.Client{Timeout: 5 * time.Second}
+		resp, err := c.Get("http://" + addr + "/count")
+		if err == nil {
+			b, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err == nil && resp.StatusCode == http.StatusOK {
+				return consecutive(t, addr+"/count", string(b), 1)
+			}
+			last = fmt.Errorf("status %s, %v", resp.Status, err)
+		} else {
+			last = err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("GET http://%s/count: %v", addr, last)
+	return 0
+}
+
+func waitServed(t *testing.T, addr string, n int) int {
+	t.Helper()
+	for range 200 {
+		if c := served(t, addr); c > n {
+			return c
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s does not count past %d", addr, n)
+	return 0
+}
+
+// criServer counts into /www/count (and /count) and serves /www on port
+// 8080 with busybox httpd; a connection to it is served by a child of
+// httpd holding the established socket.
+const criServer = `mkdir -p /www; (i=0; while :; do i=$((i+1)); echo $i >> /www/count; echo $i >> /count; sleep 0.05; done) & exec httpd -f -p 8080 -h /www`
+
+func TestCRI(t *testing.T) {
+	requireRoot(t)
+	needCkpt(t)
+	for _, p := range []string{"/usr/lib/cni/bridge", "/usr/lib/cni/host-local", "/usr/lib/cni/loopback"} {
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("no CNI plugin %s (hack/deps.sh installs containernetworking-plugins): %v", p, err)
+		}
+	}
+	if _, err := exec.LookPath("criu"); err != nil {
+		t.Fatalf("containerd's CRI plugin checkpoints only with a criu binary on its PATH (hack/deps.sh installs Debian's): %v", err)
+	}
+	dir := t.TempDir()
+	busybox, pause := criImages(t, dir)
+
+	// containerd 2.3: restore through CreateContainer with the archive as
+	// the image; a handler without options.
+	t.Run("v2.3.7", func(t *testing.T) {
+		e := startCRI(t, filepath.Join(dir, "v237"), "v2.3.7", "", busybox, pause)
+
+		// A host-network pod, the container in a pid namespace of its own.
+		pod, podCfg := e.pod("host", nsNode, nsContainer)
+		c := e.container(pod, podCfg, "counter", busyboxRef, ctrdCounter, nsNode, nsContainer)
+		n := e.waitCount(c, 10)
+		archive := filepath.Join(e.dir, "host.tar")
+		e.crictlOK("checkpoint", "--export="+archive, c)
+		// Left running, counting on.
+		n = e.waitCount(c, n)
+		pod2, pod2Cfg := e.pod("host-restored", nsNode, nsContainer)
+		r := e.container(pod2, pod2Cfg, "counter", archive, "", nsNode, nsContainer)
+		// It goes on from its checkpoint: /count is 1, 2, ... with
+		// nothing counted twice, past where the checkpoint left it.
+		e.waitCount(r, e.counts(r))
+		e.waitCount(c, n)
+		e.crictlOK("rmp", "-f", pod, pod2)
+
+		// A pod on the CNI bridge serving TCP on its IP.
+		pod, podCfg = e.pod("net", nsPod, nsContainer)
+		c = e.container(pod, podCfg, "server", busyboxRef, criServer, nsPod, nsContainer)
+		ip := e.podIP(pod)
+		addr := net.JoinHostPort(ip, "8080")
+		n = waitServed(t, addr, 10)
+		// A connection open across the checkpoint needs tcp_established,
+		// which this handler does not give: refused, naming TCP.
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitEstablished(t, e, c)
+		_, err = e.try("checkpoint", "--export="+filepath.Join(e.dir, "refused.tar"), c)
+		if err == nil || !strings.Contains(strings.ToLower(err.Error()), "tcp") {
+			conn.Close()
+			t.Fatalf("checkpoint with an established connection and no tcp_established: %v, want a refusal naming TCP", err)
+		}
+		conn.Close()
+		n = waitServed(t, addr, n)
+		archive = filepath.Join(e.dir, "net.tar")
+		e.crictlOK("checkpoint", "--export="+archive, c)
+		n = waitServed(t, addr, n)
+		pod2, pod2Cfg = e.pod("net-restored", nsPod, nsContainer)
+		ip2 := e.podIP(pod2)
+		if ip2 == ip {
+			t.Fatalf("the new pod has the old one's IP %s", ip)
+		}
+		e.container(pod2, pod2Cfg, "server", archive, "", nsPod, nsContainer)
+		addr2 := net.JoinHostPort(ip2, "8080")
+		waitServed(t, addr2, served(t, addr2))
+		waitServed(t, addr, n)
+	})
+
+	// containerd 2.4: a handler with an options table naming a config
+	// file of ckpt defaults (and a runc key CRI's examples carry): pods
+	// start, and a checkpoint the kubelet asks for (no options) takes
+	// the established connection because the file says tcp_established.
+	t.Run("v2.4.2-handler-options", func(t *testing.T) {
+		sub := filepath.Join(dir, "v242")
+		if err := os.MkdirAll(sub, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		conf := filepath.Join(sub, "ckpt.toml")
+		if err := os.WriteFile(conf, []byte("tcp_established = true\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		e := startCRI(t, sub, "v2.4.2", fmt.Sprintf("SystemdCgroup = false\nConfigPath = %q", conf), busybox, pause)
+		pod, podCfg := e.pod("net", nsPod, nsContainer)
+		c := e.container(pod, podCfg, "server", busyboxRef, criServer, nsPod, nsContainer)
+		addr := net.JoinHostPort(e.podIP(pod), "8080")
+		n := waitServed(t, addr, 10)
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		waitEstablished(t, e, c)
+		e.crictlOK("checkpoint", "--export="+filepath.Join(e.dir, "net.tar"), c)
+		// Still serving, the held connection too.
+		n = waitServed(t, addr, n)
+		if _, err := fmt.Fprintf(conn, "GET /count HTTP/1.0\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		b, err := io.ReadAll(conn)
+		if err != nil || !bytes.Contains(b, []byte(" 200 OK")) {
+			t.Fatalf("the connection held across the checkpoint: %q, %v", b, err)
+		}
+		waitServed(t, addr, n)
+	})
+}
+
+// waitEstablished waits until the server's httpd has accepted a
+// connection: busybox httpd forks a child per connection, so there are
+// two httpd processes (a connection still in the accept queue is refused
+// by a checkpoint whatever its options).
+func waitEstablished(t *testing.T, e *criEnv, c string) {
+	t.Helper()
+	for range 100 {
+		out, err := e.try("exec", c, "sh", "-c", "ps -o comm | grep -c '^httpd'")
+		if err == nil && strings.TrimSpace(out) == "2" {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("container %s does not serve the connection", c)
+}
