@@ -18,7 +18,7 @@ import (
 // the fresh tmpfs the bundle mounts at the same place.
 func (d *dumper) collectContainerMounts(t *tree) error {
 	root := t.procs[0]
-	if root.task.Flags&image.TaskFlagPidnsInit == 0 {
+	if root.task.Flags&image.TaskFlagPidnsInit == 0 && !d.opts.SharedPidns {
 		return unsupported(root.pid, "container", "the container's init is not pid 1 of its own pid namespace: a container sharing its pid namespace cannot be checkpointed whole")
 	}
 	rootNs := mntnsOf(root.pid)

@@ -53,6 +53,14 @@ type Options struct {
 	// the tmpfs mounts on ContainerTmpfs is saved (container.go).
 	Container      *image.Container
 	ContainerTmpfs []string
+	// SharedPidns, with Container: the container shares its pid
+	// namespace (a pod's, whose init is the pause process outside the
+	// container): its tasks are the subtree under its first task, their
+	// pids recorded as that namespace sees them. The first task is then
+	// no init (TASK without TaskFlagPidnsInit); processes of the namespace
+	// outside the subtree are outsiders like any other, the leak checks
+	// refuse what the tasks share with them.
+	SharedPidns bool
 	// Logger receives progress; nil means slog.Default().
 	Logger *slog.Logger
 }

@@ -296,6 +296,33 @@ func TestCRI(t *testing.T) {
 		e.waitCount(c, n)
 		e.crictlOK("rmp", "-f", pod, pod2)
 
+		// A pod sharing its pid namespace (shareProcessNamespace): the
+		// container is a subtree of it, under the pause process.
+		pod, podCfg = e.pod("shared", nsNode, nsPod)
+		c = e.container(pod, podCfg, "counter", busyboxRef, ctrdCounter, nsNode, nsPod)
+		if out := e.crictlOK("exec", c, "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '"); !strings.Contains(out, "sleep 3600") {
+			t.Fatalf("pid 1 of the container's pid namespace is %q, not the pod's pause process", out)
+		}
+		n = e.waitCount(c, 10)
+		archive = filepath.Join(e.dir, "shared.tar")
+		e.crictlOK("checkpoint", "--export="+archive, c)
+		n = e.waitCount(c, n)
+		checkArchive(t, archive, "counter")
+		// Restore into a pod's shared pid namespace: refused, by name.
+		pod2, pod2Cfg = e.pod("shared-restored", nsNode, nsPod)
+		if id, err := e.try("create", pod2, e.writeJSON("shared-restored.ctr.json", map[string]any{
+			"metadata": map[string]any{"name": "counter"}, "image": map[string]any{"image": archive}, "log_path": "counter.log",
+			"linux": map[string]any{"security_context": map[string]any{"namespace_options": map[string]any{"network": nsNode, "pid": nsPod}}},
+		}), pod2Cfg); err == nil {
+			if _, err = e.try("start", id); err == nil || !strings.Contains(err.Error(), "shared pid namespace") {
+				t.Fatalf("restore into a shared pid namespace: %v, want it refused by name", err)
+			}
+		} else if !strings.Contains(err.Error(), "shared pid namespace") {
+			t.Fatalf("restore into a shared pid namespace: %v, want it refused by name", err)
+		}
+		e.waitCount(c, n)
+		e.crictlOK("rmp", "-f", pod, pod2)
+
 		// A pod on the CNI bridge serving TCP on its IP.
 		pod, podCfg = e.pod("net", nsPod, nsContainer)
 		c = e.container(pod, podCfg, "server", busyboxRef, criServer, nsPod, nsContainer)
@@ -383,4 +410,20 @@ func waitEstablished(t *testing.T, e *criEnv, c string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("container %s does not serve the connection", c)
+}
+
+// checkArchive checks a kubelet checkpoint archive: its checkpoint
+// directory holds a ckpt image of a container, which ckpt inspect reads
+// and names the container's tasks in.
+func checkArchive(t *testing.T, archive, want string) {
+	t.Helper()
+	dir := t.TempDir()
+	if out, err := exec.Command("tar", "-xf", archive, "-C", dir).CombinedOutput(); err != nil {
+		t.Fatalf("tar -xf %s: %v\n%s", archive, err, out)
+	}
+	out, err := exec.Command(ckptBin, "inspect", filepath.Join(dir, "checkpoint")).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "CONTAINER") || !strings.Contains(string(out), "PSTREE") {
+		t.Fatalf("ckpt inspect of %s: %v\n%s", archive, err, out)
+	}
+	_ = want
 }

@@ -55,8 +55,12 @@ func (r *Runtime) Checkpoint(ctx context.Context, id string, o CheckpointOpts) (
 		return err
 	}
 	cfg := c.Config()
-	if !cfg.Namespaces.IsPrivate(configs.NEWPID) {
-		return notSupported("checkpoint of container %s: it shares its pid namespace, so its processes are not a whole pid namespace", id)
+	// A container sharing a pid namespace (a pod's, shareProcessNamespace)
+	// is the subtree under its init; the engine refuses whatever its tasks
+	// share with the namespace's other processes.
+	sharedPidns := !cfg.Namespaces.IsPrivate(configs.NEWPID)
+	if sharedPidns && !cfg.Namespaces.Contains(configs.NEWPID) {
+		return notSupported("checkpoint of container %s: it runs in the host's pid namespace", id)
 	}
 	rec, err := containerRecord(c, &cfg)
 	if err != nil {
@@ -92,6 +96,7 @@ func (r *Runtime) Checkpoint(ctx context.Context, id string, o CheckpointOpts) (
 		FreezeCgroup:   freezerOf(ls.CgroupPaths),
 		Container:      rec,
 		ContainerTmpfs: tmpfsMounts(&cfg),
+		SharedPidns:    sharedPidns,
 		// The container's stdio, a console included, is its caller's:
 		// restore connects it to what its own caller gives.
 		ShellJob:       true,

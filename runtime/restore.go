@@ -63,6 +63,11 @@ func (r *Runtime) Restore(ctx context.Context, id string, o RestoreOpts) (code i
 	if err != nil {
 		return 0, err
 	}
+	if !cfg.Namespaces.IsPrivate(configs.NEWPID) {
+		// The tasks would go into a namespace whose pids are others' too
+		// (a pod's, shareProcessNamespace); see docs/kubernetes.md.
+		return 0, NotSupported(fmt.Sprintf("restore of container %s: into a shared pid namespace (a pod's): not yet; its checkpoint can be inspected", id))
+	}
 	rootfsCopy := spec.Annotations[oci.RootfsCopyAnnotation] == "true"
 	// The shim's handler defaults (oci.RestoreFlagAnnotation): containerd
 	// gives a restore no flags of its own.
