@@ -14,6 +14,8 @@
 #                                 DIR, remove its CNI bridge
 #   containerd.sh crictl          build crictl (CRICTL_VERSION) into the cache;
 #                                 prints the directory holding it
+#   containerd.sh checkpointctl   build checkpointctl (CHECKPOINTCTL_VERSION)
+#                                 likewise
 #
 # start with CONTAINERD_CRI=1 enables the CRI plugin (off by default): a
 # runtime handler `ckpt` of type io.containerd.ckpt.v2 (the default one),
@@ -33,6 +35,9 @@ repo=$(cd "$here/.." && pwd)
 cache=${CKPT_CACHE:-$repo/.cache}/containerd-$CONTAINERD_VERSION
 CRICTL_VERSION=${CRICTL_VERSION:-v1.37.0}
 crictl_cache=${CKPT_CACHE:-$repo/.cache}/crictl-$CRICTL_VERSION
+# v1.7.0's dependencies are not all served by the module proxy here.
+CHECKPOINTCTL_VERSION=${CHECKPOINTCTL_VERSION:-v1.6.0}
+checkpointctl_cache=${CKPT_CACHE:-$repo/.cache}/checkpointctl-$CHECKPOINTCTL_VERSION
 export PATH=$PATH:/usr/local/go/bin
 
 build() {
@@ -53,6 +58,15 @@ build_crictl() {
 			"sigs.k8s.io/cri-tools/cmd/crictl@$CRICTL_VERSION" >&2
 	fi
 	echo "$crictl_cache"
+}
+
+build_checkpointctl() {
+	if [ ! -x "$checkpointctl_cache/checkpointctl" ]; then
+		mkdir -p "$checkpointctl_cache"
+		GOBIN=$checkpointctl_cache GOFLAGS=-buildvcs=false go install \
+			"github.com/checkpoint-restore/checkpointctl@$CHECKPOINTCTL_VERSION" >&2
+	fi
+	echo "$checkpointctl_cache"
 }
 
 # cri_config DIR SNAPSHOTTER: the CRI part of containerd's config, and the
@@ -206,7 +220,8 @@ stop() {
 case ${1:-} in
 build) build ;;
 crictl) build_crictl ;;
+checkpointctl) build_checkpointctl ;;
 start) start "${2:?usage: containerd.sh start DIR}" ;;
 stop) stop "${2:?usage: containerd.sh stop DIR}" ;;
-*) echo "usage: containerd.sh build | crictl | start DIR | stop DIR" >&2; exit 2 ;;
+*) echo "usage: containerd.sh build | crictl | checkpointctl | start DIR | stop DIR" >&2; exit 2 ;;
 esac

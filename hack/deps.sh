@@ -60,9 +60,11 @@ fi
 if ! "$(dirname "$0")/containerd.sh" build >/dev/null; then
 	echo "deps: could not build containerd (hack/containerd.sh build): TestContainerd will fail, make demo falls back to the process demo" >&2
 fi
-# TestCRI: containerd 2.3 (the last with restore through CreateContainer)
-# and crictl, the kubelet's stand-in.
+# TestCRI: containerd 2.3 (the last with restore through CreateContainer),
+# crictl (the kubelet's stand-in) and checkpointctl (which must read our
+# archives).
 if ! CONTAINERD_VERSION=v2.3.7 "$(dirname "$0")/containerd.sh" build >/dev/null ||
-	! "$(dirname "$0")/containerd.sh" crictl >/dev/null; then
-	echo "deps: could not build containerd v2.3.7 or crictl (hack/containerd.sh): TestCRI will fail" >&2
+	! "$(dirname "$0")/containerd.sh" crictl >/dev/null ||
+	! "$(dirname "$0")/containerd.sh" checkpointctl >/dev/null; then
+	echo "deps: could not build containerd v2.3.7, crictl or checkpointctl (hack/containerd.sh): TestCRI will fail" >&2
 fi
