@@ -290,6 +290,20 @@ func TestCRI(t *testing.T) {
 		// Left running, counting on.
 		n = e.waitCount(c, n)
 		checkArchive(t, archive, "counter")
+		// containerd 2.4 has no restore through CreateContainer: the archive
+		// becomes a checkpoint image with ckpt import, restored by ctr
+		// (while the pod it came from still runs: the spec's bind mounts
+		// are its files).
+		t.Run("import", func(t *testing.T) {
+			b := startContainerd(t, filepath.Join(dir, "import"), busybox)
+			out, err := exec.Command(ckptBin, "import", "--address", b.address, "--namespace", "default", "--snapshotter", b.snap, archive, "ckpt/imported:1").CombinedOutput()
+			if err != nil {
+				t.Fatalf("ckpt import: %v\n%s", err, out)
+			}
+			b.ctr("containers", "restore", "--rw", "--live", "imported", "ckpt/imported:1")
+			b.waitCount("default", "imported", b.counts("default", "imported"))
+			b.remove("default", "imported")
+		})
 		pod2, pod2Cfg := e.pod("host-restored", nsNode, nsContainer)
 		r := e.container(pod2, pod2Cfg, "counter", archive, "", nsNode, nsContainer)
 		// It goes on from its checkpoint: /count is 1, 2, ... with
@@ -449,8 +463,9 @@ func checkArchive(t *testing.T, archive, name string) {
 
 // TestInspectArchiveRefuses: hostile kubelet archives (a member leading
 // out with "..", an absolute name, container.log a symbolic link, a hard
-// link, a device, an oversized member) are refused by ckpt inspect, by
-// name, with nothing written anywhere (nothing is unpacked).
+// link, a device, an oversized member) are refused by ckpt inspect and
+// ckpt import, by name, with nothing written anywhere (nothing is
+// unpacked).
 func TestInspectArchiveRefuses(t *testing.T) {
 	needCkpt(t)
 	dir := t.TempDir()
@@ -488,6 +503,11 @@ func TestInspectArchiveRefuses(t *testing.T) {
 		out, err := exec.Command(ckptBin, append([]string{"inspect", p}, c.flags...)...).CombinedOutput()
 		if err == nil || !strings.Contains(string(out), c.want) {
 			t.Errorf("%s: ckpt inspect: %v, want a refusal saying %q\n%s", c.name, err, c.want, out)
+		}
+		// ckpt import checks the archive before it connects to anything.
+		out, err = exec.Command(ckptBin, append([]string{"import", "--address", filepath.Join(dir, "no.sock"), p, "x"}, c.flags...)...).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), c.want) {
+			t.Errorf("%s: ckpt import: %v, want a refusal saying %q\n%s", c.name, err, c.want, out)
 		}
 	}
 	if _, err := os.Lstat("/tmp/ckpt-evil"); err == nil {

@@ -23,6 +23,7 @@ func App() *ucli.App {
 			withFlags(checkpointCommand(), containerCheckpointFlags),
 			withFlags(restoreCommand(), containerRestoreFlags),
 			inspectCommand(),
+			importCommand(),
 		}, runtimeCommands()...),
 		ExitErrHandler: logError,
 	}
