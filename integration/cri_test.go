@@ -505,7 +505,7 @@ func TestInspectArchiveRefuses(t *testing.T) {
 			t.Errorf("%s: ckpt inspect: %v, want a refusal saying %q\n%s", c.name, err, c.want, out)
 		}
 		// ckpt import checks the archive before it connects to anything.
-		out, err = exec.Command(ckptBin, append([]string{"import", "--address", filepath.Join(dir, "no.sock"), p, "x"}, c.flags...)...).CombinedOutput()
+		out, err = exec.Command(ckptBin, append(append([]string{"import", "--address", filepath.Join(dir, "no.sock")}, c.flags...), p, "x")...).CombinedOutput()
 		if err == nil || !strings.Contains(string(out), c.want) {
 			t.Errorf("%s: ckpt import: %v, want a refusal saying %q\n%s", c.name, err, c.want, out)
 		}
