@@ -154,6 +154,11 @@ func (d *dumper) dump(pid int, w io.Writer) (*Result, error) {
 	killed := false
 	defer func() { d.endTcpRepair(killed) }() // before the release above
 
+	if opts.SharedPidns {
+		if err := d.checkSharedPidns(t, fz); err != nil {
+			return nil, fmt.Errorf("leak check: %w", err)
+		}
+	}
 	if err := d.checkTaskLeaks(t); err != nil {
 		return nil, fmt.Errorf("leak check: %w", err)
 	}

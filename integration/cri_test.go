@@ -320,6 +320,30 @@ func TestCRI(t *testing.T) {
 			t.Fatalf("pid 1 of the container's pid namespace is %q, not the pod's pause process", out)
 		}
 		n = e.waitCount(c, 10)
+		// A process started in the container with exec is in its cgroup
+		// but not under its first task: refused, not left behind.
+		execd := exec.Command(e.crictl, "--config", filepath.Join(e.dir, "crictl.yaml"), "exec", c, "sleep", "7777")
+		if err := execd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		var sleeper string
+		for range 200 {
+			out, _ := e.try("exec", c, "sh", "-c", "ps -o pid,args | grep '[s]leep 7777'")
+			if f := strings.Fields(out); len(f) > 0 {
+				sleeper = f[0]
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if sleeper == "" {
+			t.Fatal("the exec'd sleep does not run")
+		}
+		if _, err := e.try("checkpoint", "--export="+filepath.Join(e.dir, "exec.tar"), c); err == nil || !strings.Contains(err.Error(), "started with exec") {
+			t.Fatalf("checkpoint with an exec'd process outside the container's tree: %v, want it refused", err)
+		}
+		e.crictlOK("exec", c, "kill", sleeper)
+		_ = execd.Wait()
+		n = e.waitCount(c, n)
 		archive = filepath.Join(e.dir, "shared.tar")
 		e.crictlOK("checkpoint", "--export="+archive, c)
 		n = e.waitCount(c, n)

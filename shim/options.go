@@ -207,29 +207,39 @@ func Manager(inner shim.Shim) shim.Shim { return manager{inner} }
 
 type manager struct{ shim.Shim }
 
+// The runc manager's Info runs the OCI runtime binary's `features`: with
+// no BinaryName it would look for runc, so ckpt's is filled in as Create
+// does.
 func (m manager) Info(ctx context.Context, optionsR io.Reader) (*types.RuntimeInfo, error) {
-	if optionsR == nil {
-		return m.Shim.Info(ctx, optionsR)
-	}
-	b, err := io.ReadAll(io.LimitReader(optionsR, 1<<20))
-	if err != nil {
-		return nil, fmt.Errorf("read runtime options: %w", err)
-	}
-	var a ptypes.Any
-	if len(b) > 0 {
-		if err := proto.Unmarshal(b, &a); err == nil && typeurl.Is(&a, &runtimeoptions.Options{}) {
-			o, _, err := handlerOptions(&a)
-			if err != nil {
-				return nil, err
-			}
-			x, err := typeurl.MarshalAnyToProto(o)
-			if err != nil {
-				return nil, err
-			}
-			if b, err = proto.Marshal(x); err != nil {
-				return nil, err
-			}
+	var b []byte
+	if optionsR != nil {
+		var err error
+		if b, err = io.ReadAll(io.LimitReader(optionsR, 1<<20)); err != nil {
+			return nil, fmt.Errorf("read runtime options: %w", err)
 		}
+	}
+	o := &options.Options{}
+	if len(b) > 0 {
+		var a ptypes.Any
+		if err := proto.Unmarshal(b, &a); err != nil {
+			return m.Shim.Info(ctx, bytes.NewReader(b))
+		}
+		var err error
+		if o, _, err = handlerOptions(&a); err != nil {
+			return nil, err
+		}
+	}
+	if o.BinaryName == "" {
+		if bin, err := runtimeBinary(); err == nil {
+			o.BinaryName = bin
+		}
+	}
+	x, err := typeurl.MarshalAnyToProto(o)
+	if err != nil {
+		return nil, err
+	}
+	if b, err = proto.Marshal(x); err != nil {
+		return nil, err
 	}
 	return m.Shim.Info(ctx, bytes.NewReader(b))
 }
