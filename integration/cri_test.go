@@ -348,18 +348,26 @@ func TestCRI(t *testing.T) {
 		e.crictlOK("checkpoint", "--export="+archive, c)
 		n = e.waitCount(c, n)
 		checkArchive(t, archive, "counter")
-		// Restore into a pod's shared pid namespace: refused, by name.
+		// Restored into a new pod's shared pid namespace, with its pids
+		// there, it carries on.
 		pod2, pod2Cfg = e.pod("shared-restored", nsNode, nsPod)
-		if id, err := e.try("create", pod2, e.writeJSON("shared-restored.ctr.json", map[string]any{
-			"metadata": map[string]any{"name": "counter"}, "image": map[string]any{"image": archive}, "log_path": "counter.log",
+		r = e.container(pod2, pod2Cfg, "counter", archive, "", nsNode, nsPod)
+		e.waitCount(r, e.counts(r))
+		if out := e.crictlOK("exec", r, "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '"); !strings.Contains(out, "sleep 3600") {
+			t.Fatalf("pid 1 of the restored container's pid namespace is %q, not the new pod's pause process", out)
+		}
+		// Once more into the same pod: its pids are taken now, refused.
+		if id, err := e.try("create", pod2, e.writeJSON("shared-again.ctr.json", map[string]any{
+			"metadata": map[string]any{"name": "again"}, "image": map[string]any{"image": archive}, "log_path": "again.log",
 			"linux": map[string]any{"security_context": map[string]any{"namespace_options": map[string]any{"network": nsNode, "pid": nsPod}}},
 		}), pod2Cfg); err == nil {
-			if _, err = e.try("start", id); err == nil || !strings.Contains(err.Error(), "shared pid namespace") {
-				t.Fatalf("restore into a shared pid namespace: %v, want it refused by name", err)
+			if _, err = e.try("start", id); err == nil || !strings.Contains(err.Error(), "is taken there") {
+				t.Fatalf("restore into a pid namespace where its pids are taken: %v, want it refused naming the pid", err)
 			}
-		} else if !strings.Contains(err.Error(), "shared pid namespace") {
-			t.Fatalf("restore into a shared pid namespace: %v, want it refused by name", err)
+		} else {
+			t.Fatalf("create: %v", err)
 		}
+		e.waitCount(r, e.counts(r))
 		e.waitCount(c, n)
 		e.crictlOK("rmp", "-f", pod, pod2)
 

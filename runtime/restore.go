@@ -63,10 +63,14 @@ func (r *Runtime) Restore(ctx context.Context, id string, o RestoreOpts) (code i
 	if err != nil {
 		return 0, err
 	}
+	// A shared pid namespace (a pod's, shareProcessNamespace): the tasks go
+	// back into it with their pids, the first one as the stub's
+	// (restore.Adopt.SharedPidns); a pid taken there fails the restore.
+	var sharedPidns string
 	if !cfg.Namespaces.IsPrivate(configs.NEWPID) {
-		// The tasks would go into a namespace whose pids are others' too
-		// (a pod's, shareProcessNamespace); see docs/kubernetes.md.
-		return 0, NotSupported(fmt.Sprintf("restore of container %s: into a shared pid namespace (a pod's): not yet; its checkpoint can be inspected", id))
+		if sharedPidns = cfg.Namespaces.PathOf(configs.NEWPID); sharedPidns == "" {
+			return 0, NotSupported(fmt.Sprintf("restore of container %s into the host's pid namespace", id))
+		}
 	}
 	rootfsCopy := spec.Annotations[oci.RootfsCopyAnnotation] == "true"
 	// The shim's handler defaults (oci.RestoreFlagAnnotation): containerd
@@ -131,9 +135,10 @@ func (r *Runtime) Restore(ctx context.Context, id string, o RestoreOpts) (code i
 		mounts = append(mounts, m.Destination)
 	}
 	adopt := &restore.Adopt{
-		Rootfs:     cfg.Rootfs,
-		Mounts:     mounts,
-		RootfsCopy: rootfsCopy,
+		Rootfs:      cfg.Rootfs,
+		Mounts:      mounts,
+		RootfsCopy:  rootfsCopy,
+		SharedPidns: sharedPidns,
 		Start: func(files []*os.File) (int, error) {
 			p.ExtraFiles = files
 			if err := c.Run(p); err != nil {
