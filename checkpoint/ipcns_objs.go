@@ -1,12 +1,14 @@
 package checkpoint
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/internal/kernel"
 	"github.com/ckpt/ckpt/internal/sysvipc"
 )
 
@@ -32,7 +34,7 @@ func (st *ipcState) readLimits() error {
 			return err
 		}
 		if n, err := fmt.Sscan(string(b), f.dst...); err != nil || n != len(f.dst) {
-			return fmt.Errorf("/proc/sys/kernel/%s %q: %v", f.name, b, err)
+			return fmt.Errorf("/proc/sys/kernel/%s %q: %w", f.name, b, err)
 		}
 	}
 	return nil
@@ -60,19 +62,19 @@ func (st *ipcState) readShm(pid int) error {
 		if s.rec.Mode&^(image.IpcModeMask|image.IpcShmDest|image.IpcShmLocked) != 0 {
 			return unsupported(pid, obj, "mode %#o has bits we do not know", s.rec.Mode)
 		}
-		at, err := sysvipc.ShmAttach(int(s.rec.Id), unix.SHM_RDONLY)
+		at, err := kernel.ShmAttach(int(s.rec.Id), unix.SHM_RDONLY)
 		if err != nil {
 			return fmt.Errorf("%s: attach to read it: %w", obj, err)
 		}
-		addr := sysvipc.Addr(at)
+		addr := kernel.BytesAddr(at)
 		path := fmt.Sprintf("/proc/self/map_files/%x-%x", addr, addr+uintptr(len(at)))
 		var fs unix.Statfs_t
 		if err := unix.Statfs(path, &fs); err == nil && fs.Type == unix.HUGETLBFS_MAGIC {
-			_ = sysvipc.ShmDetach(at)
+			_ = kernel.ShmDetach(at)
 			return unsupported(pid, obj, "a huge page segment (SHM_HUGETLB) is not supported yet")
 		}
 		content, err := readShmem(path, "sysv")
-		if derr := sysvipc.ShmDetach(at); derr != nil && err == nil {
+		if derr := kernel.ShmDetach(at); derr != nil && err == nil {
 			err = derr
 		}
 		if err != nil {
@@ -105,7 +107,7 @@ func (st *ipcState) readSem(pid int) error {
 		if s.Mode&^image.IpcModeMask != 0 {
 			return unsupported(pid, fmt.Sprintf("System V semaphore set %d", s.Id), "mode %#o has bits we do not know", s.Mode)
 		}
-		if s.Values, err = sysvipc.SemGetAll(int(s.Id), int(n[3])); err != nil {
+		if s.Values, err = kernel.SemGetAll(int(s.Id), int(n[3])); err != nil {
 			return err
 		}
 		st.sems = append(st.sems, s)
@@ -133,7 +135,7 @@ func (st *ipcState) readMsg(pid int) error {
 		if q.rec.Mode&^image.IpcModeMask != 0 {
 			return unsupported(pid, obj, "mode %#o has bits we do not know", q.rec.Mode)
 		}
-		ds, err := sysvipc.MsgStat(int(q.rec.Id))
+		ds, err := kernel.MsgStat(int(q.rec.Id))
 		if err != nil {
 			return fmt.Errorf("%s: IPC_STAT: %w", obj, err)
 		}
@@ -141,8 +143,8 @@ func (st *ipcState) readMsg(pid int) error {
 		// No message is longer than all the queue's bytes together.
 		limit := int(min(ds.Cbytes, maxMsgData))
 		for i := 0; i < int(ds.Qnum); i++ {
-			mtype, text, err := sysvipc.MsgCopy(int(q.rec.Id), i, limit)
-			if err == unix.E2BIG {
+			mtype, text, err := kernel.MsgCopy(int(q.rec.Id), i, limit)
+			if errors.Is(err, unix.E2BIG) {
 				return unsupported(pid, obj, "message %d is longer than %d bytes", i, limit)
 			}
 			if err != nil {

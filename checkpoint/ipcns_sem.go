@@ -48,7 +48,7 @@ func restartSemop(tr *ptrace.Tracer, pid, tid int) (*kernel.Regs, error) {
 	if err != nil {
 		return nil, err
 	}
-	nr := int64(regs.Orig_rax)
+	nr := regs.SyscallNo()
 	if (nr != unix.SYS_SEMOP && nr != unix.SYS_SEMTIMEDOP) || regs.Ret() != -int64(unix.EINTR) {
 		return nil, nil
 	}
@@ -59,8 +59,7 @@ func restartSemop(tr *ptrace.Tracer, pid, tid int) (*kernel.Regs, error) {
 	if (st.SigPnd|st.ShdPnd)&^st.SigBlk != 0 {
 		return nil, nil
 	}
-	regs.Rax = regs.Orig_rax
-	regs.Rip -= 2 // the syscall instruction, 0f 05
+	regs.RewindSyscall()
 	if err := tr.SetRegs(tid, &regs); err != nil {
 		return nil, fmt.Errorf("put it back into semop: %w", err)
 	}

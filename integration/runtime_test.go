@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -108,7 +109,7 @@ func (rt *ociRuntime) fails(want string, args ...string) {
 
 // exitCode is the exit status of a ckpt run.
 func exitCode(err error) int {
-	if ee, ok := err.(*exec.ExitError); ok {
+	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
 		return ee.ExitCode()
 	}
 	if err != nil {
@@ -772,7 +773,7 @@ exec `+python+` -m http.server `+port+` --bind 127.0.0.1 --directory /run/www`)
 	get := func(id, file string) (string, error) {
 		out, stderr, err := rt.try("exec", id, "wget", "-qO-", "http://127.0.0.1:"+port+"/"+file)
 		if err != nil {
-			return "", fmt.Errorf("%v: %s", err, stderr)
+			return "", fmt.Errorf("%w: %s", err, stderr)
 		}
 		return out, nil
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -28,8 +27,10 @@ type Adopt struct {
 	// Start starts the stub as the container's init. The stub's
 	// executable is /proc/self/fd/4 of the new process, which must get
 	// files as its fds 3, 4, 5... (the stub closes fd 3 when it runs) and
-	// full capabilities, no seccomp filter and no no_new_privs: restore
-	// gives every task its own. It returns the stub's pid in the caller's
+	// full capabilities and no no_new_privs: restore gives every task its
+	// own. A seccomp filter and LSM labels the stub runs under are every
+	// task's too (Options.Grant.Seccomp says whether there is a filter).
+	// It returns the stub's pid in the caller's
 	// pid namespace.
 	Start func(files []*os.File) (pid int, err error)
 	// Rootfs is the container's root directory as the restorer sees it:
@@ -207,9 +208,10 @@ func (rs *restorer) setupMntnsOrAdopted(t *taskPlan) error {
 }
 
 // adoptedPath maps a path of the container to where the restorer checks
-// it: in the rootfs, unless the runtime mounts something there (then the
-// task finds it when it opens it) or it is in a saved tmpfs (then it comes
-// from the image).
+// it: in the rootfs (the path itself, resolved inside Adopt.Rootfs by
+// pathRoot, never joined to it as a host path), unless the runtime mounts
+// something there (then the task finds it when it opens it) or it is in a
+// saved tmpfs (then it comes from the image).
 func (rs *restorer) adoptedPath(p string) (string, bool, error) {
 	if rs.mnt != nil {
 		if _, check, err := rs.mnt.resolve(p, len(rs.mnt.mounts)); err != nil || !check {
@@ -224,5 +226,5 @@ func (rs *restorer) adoptedPath(p string) (string, bool, error) {
 	if strings.HasPrefix(p, "/proc/") || strings.HasPrefix(p, "/dev/") || strings.HasPrefix(p, "/sys/") {
 		return "", false, nil
 	}
-	return filepath.Join(rs.opts.Adopt.Rootfs, p), true, nil
+	return p, true, nil
 }

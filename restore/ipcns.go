@@ -11,7 +11,6 @@ import (
 
 	"github.com/ckpt/ckpt/checkpoint/image"
 	"github.com/ckpt/ckpt/internal/kernel"
-	"github.com/ckpt/ckpt/internal/sysvipc"
 )
 
 // ipcRestore is the restore state of the tree's private IPC namespace.
@@ -30,10 +29,46 @@ type ipcRestore struct {
 	left   uint32        // messages still to come for msg
 }
 
-// handleNs takes the records of the private IPC and network namespaces,
-// and the PAGES of a shared memory segment. It reports whether rec was
-// one of them.
-func (rs *restorer) handleNs(r *image.Reader, rec image.Record) (bool, error) {
+// ipcKind is the tree's private IPC namespace, made while reading the
+// image, and the IPC objects being made in it.
+type ipcKind struct {
+	ipcNs *os.File
+	ipc   ipcRestore
+}
+
+func init() {
+	registerKind(kind{name: "IPC namespace",
+		takes: []taker{
+			inIpcns("IPC_NS", (*restorer).makeIpcns),
+			inIpcns("IPC_SHM", (*restorer).makeIpcShm),
+			inIpcns("IPC_SEM", (*restorer).makeIpcSem),
+			inIpcns("IPC_MSG", (*restorer).makeIpcMsg),
+			on((*restorer).addIpcMsg),
+			on((*restorer).addSemUndo),
+		},
+		follow: (*restorer).followIpc,
+		close: func(rs *restorer) {
+			if rs.ipcNs != nil {
+				rs.ipcNs.Close()
+			}
+		}})
+}
+
+// inIpcns takes an IPC object's record once ipcPlace agrees.
+func inIpcns[R image.Record](name string, make func(rs *restorer, x R) error) taker {
+	return on(func(rs *restorer, x R) error {
+		if err := rs.ipcPlace(name); err != nil {
+			return err
+		}
+		return make(rs, x)
+	})
+}
+
+// followIpc sees every record: it takes the PAGES of a shared memory
+// segment, ends the segment at any other record, checks that a message
+// queue has all its messages, and checks a task's System V shared memory
+// mappings as they come.
+func (rs *restorer) followIpc(r *image.Reader, rec image.Record) (bool, error) {
 	ip := &rs.ipc
 	if p, ok := rec.(*image.Pages); ok && ip.shm != nil {
 		return true, rs.fillIpcShm(r, p)
@@ -44,7 +79,7 @@ func (rs *restorer) handleNs(r *image.Reader, rec image.Record) (bool, error) {
 		// tasks have it.
 		var err error
 		if ip.shm.Mode&image.IpcShmDest == 0 {
-			err = sysvipc.ShmDetach(ip.shmAt)
+			err = kernel.ShmDetach(ip.shmAt)
 		} else {
 			ip.destAt = append(ip.destAt, ip.shmAt)
 		}
@@ -53,50 +88,14 @@ func (rs *restorer) handleNs(r *image.Reader, rec image.Record) (bool, error) {
 			return true, fmt.Errorf("detach our copy of a shared memory segment: %w", err)
 		}
 	}
-	if m, ok := rec.(*image.IpcMsgData); ok {
-		return true, rs.addIpcMsg(m)
-	}
-	if ip.left > 0 {
+	if _, ok := rec.(*image.IpcMsgData); !ok && ip.left > 0 {
 		return true, badImage("message queue %d: %d of its messages are missing", ip.msg.Id, ip.left)
 	}
-	var err error
-	switch x := rec.(type) {
-	case *image.Netns:
-		return true, rs.handleNetns(x)
-	case *image.IpcNs:
-		if err = rs.ipcPlace("IPC_NS"); err == nil {
-			err = rs.makeIpcns(x)
-		}
-	case *image.IpcShm:
-		if err = rs.ipcPlace("IPC_SHM"); err == nil {
-			err = rs.makeIpcShm(x)
-		}
-	case *image.IpcSem:
-		if err = rs.ipcPlace("IPC_SEM"); err == nil {
-			err = rs.makeIpcSem(x)
-		}
-	case *image.IpcMsg:
-		if err = rs.ipcPlace("IPC_MSG"); err == nil {
-			err = rs.makeIpcMsg(x)
-		}
-	case *image.SemUndo:
-		err = rs.addSemUndo(x)
-	case *image.Task:
-		// The namespace records are all in before the first task's section.
-		if rs.tree && rs.cur == nil && rs.plans[0].rec.Flags&image.TaskFlagNetns != 0 && rs.netNs == nil {
-			return true, badImage("the first task had its own network namespace, but the image has no NETNS record")
-		}
-		return false, nil
-	case *image.Vma:
+	if x, ok := rec.(*image.Vma); ok && x.Kind == image.VmaSysvShm {
 		// Checked here, before the task is made; handle keeps it.
-		if x.Kind == image.VmaSysvShm {
-			return false, rs.checkSysvVma(x)
-		}
-		return false, nil
-	default:
-		return false, nil
+		return false, rs.checkSysvVma(x)
 	}
-	return true, err
+	return false, nil
 }
 
 // ipcPlace checks that an IPC object record is where it belongs: after the
@@ -224,19 +223,19 @@ func asCreator(uid, gid uint32, fn func() error) error {
 	if uid == euid && gid == egid {
 		return fn()
 	}
-	keep := ^uintptr(0)
-	if _, _, e := unix.RawSyscall(unix.SYS_SETRESGID, keep, uintptr(gid), keep); e != 0 {
-		return fmt.Errorf("setresgid(-1, %d, -1): %w", gid, e)
+	const keep = ^uint32(0)
+	if err := kernel.ThreadSetresgid(keep, gid, keep); err != nil {
+		return fmt.Errorf("setresgid(-1, %d, -1): %w", gid, err)
 	}
-	if _, _, e := unix.RawSyscall(unix.SYS_SETRESUID, keep, uintptr(uid), keep); e != 0 {
-		_, _, _ = unix.RawSyscall(unix.SYS_SETRESGID, keep, uintptr(egid), keep)
-		return fmt.Errorf("setresuid(-1, %d, -1): %w", uid, e)
+	if err := kernel.ThreadSetresuid(keep, uid, keep); err != nil {
+		_ = kernel.ThreadSetresgid(keep, egid, keep)
+		return fmt.Errorf("setresuid(-1, %d, -1): %w", uid, err)
 	}
 	err := fn()
-	_, _, e1 := unix.RawSyscall(unix.SYS_SETRESUID, keep, uintptr(euid), keep)
-	_, _, e2 := unix.RawSyscall(unix.SYS_SETRESGID, keep, uintptr(egid), keep)
-	if err == nil && (e1 != 0 || e2 != 0) {
-		err = fmt.Errorf("take back our uid and gid: %v %v", e1, e2)
+	e1 := kernel.ThreadSetresuid(keep, euid, keep)
+	e2 := kernel.ThreadSetresgid(keep, egid, keep)
+	if err == nil && (e1 != nil || e2 != nil) {
+		err = fmt.Errorf("take back our uid and gid: %w", errors.Join(e1, e2))
 	}
 	return err
 }
@@ -258,22 +257,22 @@ func (rs *restorer) makeIpcShm(s *image.IpcShm) error {
 		if err := o.create(func(flags int) (int, error) { return unix.SysvShmGet(int(s.Key), int(s.Size), flags) }); err != nil {
 			return err
 		}
-		ds, err := sysvipc.ShmStat(int(s.Id))
+		ds, err := kernel.ShmStat(int(s.Id))
 		if err != nil {
 			return fmt.Errorf("%v: IPC_STAT: %w", o, err)
 		}
 		if ds.Perm.Uid != s.Uid || ds.Perm.Gid != s.Gid {
 			ds.Perm.Uid, ds.Perm.Gid = s.Uid, s.Gid
-			if err := sysvipc.ShmCtl(int(s.Id), unix.IPC_SET, ds); err != nil {
+			if err := kernel.ShmCtl(int(s.Id), unix.IPC_SET, ds); err != nil {
 				return fmt.Errorf("%v: set owner %d:%d: %w", o, s.Uid, s.Gid, err)
 			}
 		}
 		if s.Mode&image.IpcShmLocked != 0 {
-			if err := sysvipc.ShmCtl(int(s.Id), kernel.SHM_LOCK, nil); err != nil {
+			if err := kernel.ShmCtl(int(s.Id), kernel.SHM_LOCK, nil); err != nil {
 				return fmt.Errorf("%v: SHM_LOCK: %w", o, err)
 			}
 		}
-		at, err := sysvipc.ShmAttach(int(s.Id), 0)
+		at, err := kernel.ShmAttach(int(s.Id), 0)
 		if err != nil {
 			return fmt.Errorf("%v: attach to fill it: %w", o, err)
 		}
@@ -282,7 +281,7 @@ func (rs *restorer) makeIpcShm(s *image.IpcShm) error {
 			// Removed while attached: made with its old key, which
 			// names it in the tasks' maps, and removed again right
 			// away, which frees the key. Our attachment keeps it.
-			if err := sysvipc.ShmCtl(int(s.Id), unix.IPC_RMID, nil); err != nil {
+			if err := kernel.ShmCtl(int(s.Id), unix.IPC_RMID, nil); err != nil {
 				return fmt.Errorf("%v: remove it again: %w", o, err)
 			}
 		}
@@ -336,19 +335,19 @@ func (rs *restorer) makeIpcSem(s *image.IpcSem) error {
 		}
 	}
 	err := rs.inIpcns(func() error {
-		if err := o.create(func(flags int) (int, error) { return sysvipc.SemGet(int(s.Key), len(s.Values), flags) }); err != nil {
+		if err := o.create(func(flags int) (int, error) { return kernel.SemGet(int(s.Key), len(s.Values), flags) }); err != nil {
 			return err
 		}
-		if err := sysvipc.SemSetAll(int(s.Id), s.Values); err != nil {
+		if err := kernel.SemSetAll(int(s.Id), s.Values); err != nil {
 			return fmt.Errorf("%v: SETALL: %w", o, err)
 		}
-		ds, err := sysvipc.SemStat(int(s.Id))
+		ds, err := kernel.SemStat(int(s.Id))
 		if err != nil {
 			return fmt.Errorf("%v: IPC_STAT: %w", o, err)
 		}
 		if ds.Perm.Uid != s.Uid || ds.Perm.Gid != s.Gid {
 			ds.Perm.Uid, ds.Perm.Gid = s.Uid, s.Gid
-			if err := sysvipc.SemSet(int(s.Id), ds); err != nil {
+			if err := kernel.SemSet(int(s.Id), ds); err != nil {
 				return fmt.Errorf("%v: set owner %d:%d: %w", o, s.Uid, s.Gid, err)
 			}
 		}
@@ -374,16 +373,16 @@ func (rs *restorer) makeIpcMsg(q *image.IpcMsg) error {
 		return badImage("%v: mode %#o", o, q.Mode)
 	}
 	err := rs.inIpcns(func() error {
-		if err := o.create(func(flags int) (int, error) { return sysvipc.MsgGet(int(q.Key), flags) }); err != nil {
+		if err := o.create(func(flags int) (int, error) { return kernel.MsgGet(int(q.Key), flags) }); err != nil {
 			return err
 		}
-		ds, err := sysvipc.MsgStat(int(q.Id))
+		ds, err := kernel.MsgStat(int(q.Id))
 		if err != nil {
 			return fmt.Errorf("%v: IPC_STAT: %w", o, err)
 		}
 		if ds.Perm.Uid != q.Uid || ds.Perm.Gid != q.Gid || ds.Qbytes != q.Qbytes {
 			ds.Perm.Uid, ds.Perm.Gid, ds.Qbytes = q.Uid, q.Gid, q.Qbytes
-			if err := sysvipc.MsgSet(int(q.Id), ds); err != nil {
+			if err := kernel.MsgSet(int(q.Id), ds); err != nil {
 				return fmt.Errorf("%v: set owner %d:%d and byte limit %d: %w", o, q.Uid, q.Gid, q.Qbytes, err)
 			}
 		}
@@ -408,7 +407,7 @@ func (rs *restorer) addIpcMsg(m *image.IpcMsgData) error {
 	}
 	ip.left--
 	return rs.inIpcns(func() error {
-		if err := sysvipc.MsgSend(int(ip.msg.Id), m.Mtype, m.Data); err != nil {
+		if err := kernel.MsgSend(int(ip.msg.Id), m.Mtype, m.Data); err != nil {
 			return fmt.Errorf("message queue %d: queue a message of %d bytes: %w", ip.msg.Id, len(m.Data), err)
 		}
 		return nil
@@ -462,7 +461,7 @@ func (rs *restorer) finishIpc() error {
 		return nil
 	})
 	for _, at := range rs.ipc.destAt {
-		if derr := sysvipc.ShmDetach(at); derr != nil && err == nil {
+		if derr := kernel.ShmDetach(at); derr != nil && err == nil {
 			err = fmt.Errorf("detach our copy of a removed shared memory segment: %w", derr)
 		}
 	}

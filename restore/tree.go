@@ -180,14 +180,11 @@ func (rs *restorer) createRest(root *taskPlan, base uint64, s *stub) error {
 }
 
 // pidFree waits, within limits, for the pid the root needs: in a pipeline
-// the checkpointer kills the original only after writing the image, so the
-// rest of the stream is spooled meanwhile (see spoolReader).
+// the checkpointer kills the original only after writing the image (which
+// image.OpenReader has read whole by now).
 func (rs *restorer) pidFree(pid int32) error {
 	if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err != nil {
 		return nil
-	}
-	if err := rs.in.drain(); err != nil {
-		return err
 	}
 	rs.log.Info("waiting for the pid to be released", "pid", pid)
 	return waitPidFree(int(pid))

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,18 +16,19 @@ import (
 
 	"github.com/ckpt/ckpt/checkpoint"
 	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/internal/allow"
+	"github.com/ckpt/ckpt/internal/lockfile"
+	"github.com/ckpt/ckpt/oci"
 )
-
-// ImageName is the image file inside an --image-path directory.
-const ImageName = "image.ckpt"
 
 // CheckpointOpts are `checkpoint <id>`'s options.
 type CheckpointOpts struct {
 	ImagePath    string
 	LeaveRunning bool
 	// The engine's permissions for state leading outside the container
-	// (runc's flags of the same names).
-	TcpEstablished, FileLocks, ExtUnixSk bool
+	// (runc's flags of the same names). ShellJob is always given: a
+	// container's stdio, a console included, is its caller's.
+	allow.Allow
 }
 
 // Checkpoint saves the whole container (every process of its pid
@@ -72,23 +72,18 @@ func (r *Runtime) Checkpoint(ctx context.Context, id string, o CheckpointOpts) (
 	if err := os.MkdirAll(o.ImagePath, 0o700); err != nil {
 		return err
 	}
-	path := filepath.Join(o.ImagePath, ImageName)
-	_, statErr := os.Lstat(path)
-	created := os.IsNotExist(statErr)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	// One checkpoint of a container at a time; the engine locks the
+	// process tree and image.Create the image too.
+	lk, err := lockfile.Acquire("container-"+id, "container "+id)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if cerr := f.Close(); cerr != nil && err == nil {
-			err = cerr
-		}
-		// A refusal before anything was written leaves no file; a later
-		// failure leaves the image with its ERROR record, which says why.
-		if fi, serr := os.Stat(path); err != nil && created && serr == nil && fi.Size() == 0 {
-			os.Remove(path)
-		}
-	}()
+	defer lk.Release()
+	f, err := image.Create(filepath.Join(o.ImagePath, image.FileName))
+	if err != nil {
+		return err
+	}
+	defer f.Abort()
 	opts := checkpoint.Options{
 		LeaveRunning: o.LeaveRunning,
 		// Paused on entry (by containerd), it stays paused throughout.
@@ -97,19 +92,12 @@ func (r *Runtime) Checkpoint(ctx context.Context, id string, o CheckpointOpts) (
 		Container:      rec,
 		ContainerTmpfs: tmpfsMounts(&cfg),
 		SharedPidns:    sharedPidns,
-		// The container's stdio, a console included, is its caller's:
-		// restore connects it to what its own caller gives.
-		ShellJob:       true,
-		TcpEstablished: o.TcpEstablished,
-		FileLocks:      o.FileLocks,
-		ExtUnixSk:      o.ExtUnixSk,
+		Allow:          containerAllow(o.Allow),
 		Logger:         r.log(),
+		Commit:         f.Commit,
 	}
 	if _, err := checkpoint.Dump(ctx, ls.InitProcessPid, f, opts); err != nil {
 		return fmt.Errorf("checkpoint of container %s (init %d): %w", id, ls.InitProcessPid, err)
-	}
-	if err := f.Sync(); err != nil {
-		return err
 	}
 	if o.LeaveRunning {
 		// The engine left it frozen (LeaveFrozen); if that failed, it is
@@ -171,27 +159,19 @@ func containerRecord(c *libcontainer.Container, cfg *configs.Config) (*image.Con
 	return rec, nil
 }
 
-// readContainerRecord reads the CONTAINER record that follows the image's
-// HEADER, and checks the whole image's framing and digest.
-func readContainerRecord(f *os.File) (*image.Container, error) {
-	if _, err := image.Validate(f); err != nil {
-		return nil, fmt.Errorf("image %s: %w", f.Name(), err)
+// openContainerImage opens and validates (once: the restore reads the
+// same validated image) a container's image and returns its CONTAINER
+// record.
+func openContainerImage(path string) (*image.Image, *image.Container, error) {
+	im, err := image.Open(path)
+	if err != nil {
+		return nil, nil, oci.CorruptImage(filepath.Dir(path), err)
 	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return nil, err
+	if im.Container == nil {
+		im.Close()
+		return nil, nil, fmt.Errorf("image %s is not a container's (no CONTAINER record): restore it with 'ckpt restore --image-path DIR' without a container id", path)
 	}
-	defer f.Seek(0, io.SeekStart)
-	rd := image.NewReader(f, image.Options{NoDigest: true})
-	for i := 0; i < 2; i++ {
-		rec, err := rd.Next()
-		if err != nil {
-			return nil, fmt.Errorf("image %s: %w", f.Name(), err)
-		}
-		if c, ok := rec.(*image.Container); ok {
-			return c, nil
-		}
-	}
-	return nil, fmt.Errorf("image %s is not a container's (no CONTAINER record): restore it with 'ckpt restore --image-path DIR' without a container id", f.Name())
+	return im, im.Container, nil
 }
 
 // checkBundle refuses a bundle the image cannot be restored into, before
@@ -263,3 +243,11 @@ func waitExit(pid int) (int, error) {
 
 // since is for the log.
 func since(t time.Time) string { return time.Since(t).Round(time.Millisecond).String() }
+
+// containerAllow is a container's permissions as the engine takes them:
+// its stdio, a console included, is its caller's, which restore connects
+// to what its own caller gives (shell-job, always).
+func containerAllow(a allow.Allow) allow.Allow {
+	a.ShellJob = true
+	return a
+}

@@ -13,6 +13,8 @@ import (
 	"github.com/opencontainers/runc/libcontainer/utils"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/ckpt/ckpt/internal/atomicfile"
 )
 
 // StartOpts are create's and run's options beyond the bundle.
@@ -87,17 +89,14 @@ func bundleOr(b string) string {
 	return b
 }
 
-// writePidFile writes the file atomically: the caller may poll for it.
+// writePidFile writes the file atomically (the caller may poll for it),
+// through a temporary file made with O_EXCL|O_NOFOLLOW: a link planted at
+// a predictable name cannot redirect the write.
 func writePidFile(path string, pid int) error {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return err
-	}
-	tmp := filepath.Join(filepath.Dir(abs), "."+filepath.Base(abs)+".tmp")
-	if err := os.WriteFile(tmp, []byte(strconv.Itoa(pid)), 0o644); err != nil {
+	if err := atomicfile.WriteFile(path, []byte(strconv.Itoa(pid)), 0o644); err != nil {
 		return fmt.Errorf("pid file: %w", err)
 	}
-	return os.Rename(tmp, abs)
+	return nil
 }
 
 // Start lets a created container's init exec its process.

@@ -137,7 +137,9 @@ func (s *stdio) started() error {
 	if s.console == nil {
 		return nil
 	}
-	f, err := utils.RecvFile(s.console)
+	// runc 1.5 deprecated RecvFile for its internal cmsg package, which we
+	// cannot import; it is there until runc 1.6, when this moves with it.
+	f, err := utils.RecvFile(s.console) //nolint:staticcheck // SA1019, see above
 	if err != nil {
 		return fmt.Errorf("receive the terminal: %w", err)
 	}

@@ -134,7 +134,7 @@ func (r *Runtime) create(id string, spec *specs.Spec, o CreateOpts) (*libcontain
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(root, 0o711); err != nil {
+	if err := os.MkdirAll(root, 0o700); err != nil {
 		return nil, err
 	}
 	c, err := libcontainer.Create(root, id, cfg)

@@ -19,6 +19,7 @@ import (
 	"github.com/pelletier/go-toml/v2"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/ckpt/ckpt/internal/allow"
 	"github.com/ckpt/ckpt/oci"
 )
 
@@ -36,39 +37,36 @@ import (
 // keys.
 const maxHandlerConfig = 64 << 10
 
-// Defaults are a handler's checkpoint defaults, applied to a checkpoint
-// whose caller passes no options (the kubelet, crictl, ctr with a runtime
-// other than runc) and to a restore (containerd's runc-shim code passes a
-// restore no flags at all: they reach the runtime as bundle annotations).
+// A handler's checkpoint defaults are an allow.Allow, applied to a
+// checkpoint whose caller passes no options (the kubelet, crictl, ctr with
+// a runtime other than runc) and to a restore (containerd's runc-shim code
+// passes a restore no flags at all: they reach the runtime as bundle
+// annotations). shell_job is accepted for symmetry with the CLI: a
+// container's stdio and console are always its caller's.
 //
 // There is no leave_running: a checkpoint without options always leaves
 // the container running (the kubelet's API promises it), and a caller
 // wanting it stopped says so in its options (`exit`).
-type Defaults struct {
-	TCPEstablished bool `toml:"tcp_established"`
-	FileLocks      bool `toml:"file_locks"`
-	ExtUnixSk      bool `toml:"ext_unix_sk"`
-	// ShellJob is accepted for symmetry with the CLI: a container's stdio
-	// and console are always its caller's, so it changes nothing.
-	ShellJob bool `toml:"shell_job"`
-}
 
 // handlerConfig is what a handler's config may hold: ckpt's defaults, the
 // runc options that apply to ckpt's runtime (named as in a runc handler's
 // options table), and runtimeoptions' own keys, which CRI copies into
 // ConfigBody with the rest of the table. Any other key is refused by name.
 type handlerConfig struct {
-	Defaults
-	BinaryName    string `toml:"BinaryName"`
-	Root          string `toml:"Root"`
-	SystemdCgroup bool   `toml:"SystemdCgroup"`
-	NoPivotRoot   bool   `toml:"NoPivotRoot"`
-	NoNewKeyring  bool   `toml:"NoNewKeyring"`
-	ShimCgroup    string `toml:"ShimCgroup"`
-	IoUID         uint32 `toml:"IoUid"`
-	IoGID         uint32 `toml:"IoGid"`
-	TypeURL       string `toml:"TypeUrl"`
-	ConfigPath    string `toml:"ConfigPath"`
+	TCPEstablished bool   `toml:"tcp_established"`
+	FileLocks      bool   `toml:"file_locks"`
+	ExtUnixSk      bool   `toml:"ext_unix_sk"`
+	ShellJob       bool   `toml:"shell_job"`
+	BinaryName     string `toml:"BinaryName"`
+	Root           string `toml:"Root"`
+	SystemdCgroup  bool   `toml:"SystemdCgroup"`
+	NoPivotRoot    bool   `toml:"NoPivotRoot"`
+	NoNewKeyring   bool   `toml:"NoNewKeyring"`
+	ShimCgroup     string `toml:"ShimCgroup"`
+	IoUID          uint32 `toml:"IoUid"`
+	IoGID          uint32 `toml:"IoGid"`
+	TypeURL        string `toml:"TypeUrl"`
+	ConfigPath     string `toml:"ConfigPath"`
 }
 
 // ConfigTypeURL is the TypeUrl a handler's options may name for ckpt's
@@ -79,10 +77,10 @@ const ConfigTypeURL = "io.github.ckpt.handler.v1"
 // (what the runc shim code underneath takes) and the checkpoint defaults
 // they carry. runc Options go through createOptions unchanged, with no
 // defaults; runtimeoptions.v1.Options are read as a handler config.
-func handlerOptions(a *ptypes.Any) (*options.Options, *Defaults, error) {
+func handlerOptions(a *ptypes.Any) (*options.Options, *allow.Allow, error) {
 	if a.GetValue() == nil || !typeurl.Is(a, &runtimeoptions.Options{}) {
 		o, err := createOptions(a)
-		return o, &Defaults{}, err
+		return o, &allow.Allow{}, err
 	}
 	v, err := typeurl.UnmarshalAny(a)
 	if err != nil {
@@ -93,7 +91,7 @@ func handlerOptions(a *ptypes.Any) (*options.Options, *Defaults, error) {
 }
 
 // fromRuntimeOptions reads the config a runtimeoptions.v1.Options names.
-func fromRuntimeOptions(ro *runtimeoptions.Options) (*options.Options, *Defaults, error) {
+func fromRuntimeOptions(ro *runtimeoptions.Options) (*options.Options, *allow.Allow, error) {
 	if ro.TypeUrl != "" && ro.TypeUrl != ConfigTypeURL {
 		return nil, nil, fmt.Errorf("runtime options: TypeUrl %q: %s reads only its own config (TypeUrl empty or %q)", ro.TypeUrl, oci.RuntimeType, ConfigTypeURL)
 	}
@@ -126,7 +124,7 @@ func fromRuntimeOptions(ro *runtimeoptions.Options) (*options.Options, *Defaults
 		BinaryName: c.BinaryName, Root: c.Root, SystemdCgroup: c.SystemdCgroup, NoPivotRoot: c.NoPivotRoot,
 		NoNewKeyring: c.NoNewKeyring, ShimCgroup: c.ShimCgroup, IoUid: c.IoUID, IoGid: c.IoGID,
 	}
-	return o, &c.Defaults, nil
+	return o, &allow.Allow{TcpEstablished: c.TCPEstablished, FileLocks: c.FileLocks, ExtUnixSk: c.ExtUnixSk, ShellJob: c.ShellJob}, nil
 }
 
 // readConfig reads a handler's config file, bounded: it is the operator's
@@ -147,28 +145,25 @@ func readConfig(path string) ([]byte, error) {
 // checkpointDefaults fills a checkpoint request without options from the
 // container's handler defaults: no options still means "leave it
 // running" (Exit false), as CRI and nerdctl expect.
-func checkpointDefaults(r *ptypes.Any, d *Defaults) (*ptypes.Any, error) {
-	if r.GetValue() != nil || d == nil || *d == (Defaults{}) {
+func checkpointDefaults(r *ptypes.Any, d *allow.Allow) (*ptypes.Any, error) {
+	if r.GetValue() != nil || d == nil || *d == (allow.Allow{}) {
 		return r, nil
 	}
 	return typeurl.MarshalAnyToProto(&options.CheckpointOptions{
-		OpenTcp: d.TCPEstablished, FileLocks: d.FileLocks, ExternalUnixSockets: d.ExtUnixSk, Terminal: d.ShellJob,
+		OpenTcp: d.TcpEstablished, FileLocks: d.FileLocks, ExternalUnixSockets: d.ExtUnixSk, Terminal: d.ShellJob,
 	})
 }
 
 // restoreDefaults marks a restored container's bundle with the handler
 // defaults the runtime's restore takes as flags (oci.RestoreFlagAnnotation):
 // containerd's runc-shim code runs `restore` with none of them.
-func restoreDefaults(config string, d *Defaults) error {
+func restoreDefaults(config string, d *allow.Allow) error {
 	var flags []string
-	if d.TCPEstablished {
-		flags = append(flags, "tcp-established")
-	}
-	if d.FileLocks {
-		flags = append(flags, "file-locks")
-	}
-	if d.ExtUnixSk {
-		flags = append(flags, "ext-unix-sk")
+	for _, p := range allow.Permissions {
+		// shell-job: a container's restore always takes its caller's stdio.
+		if *p.Field(d) && p.Flag != "shell-job" {
+			flags = append(flags, p.Flag)
+		}
 	}
 	if len(flags) == 0 {
 		return nil

@@ -11,6 +11,7 @@ import (
 	runtimeoptions "github.com/containerd/containerd/api/types/runtimeoptions/v1"
 	"github.com/containerd/typeurl/v2"
 
+	"github.com/ckpt/ckpt/internal/allow"
 	"github.com/ckpt/ckpt/oci"
 )
 
@@ -23,20 +24,20 @@ func TestHandlerOptions(t *testing.T) {
 	for _, c := range []struct {
 		name string
 		ro   *runtimeoptions.Options
-		want Defaults
+		want allow.Allow
 		root string
 		err  string // "" = accepted
 	}{
-		{"empty table", &runtimeoptions.Options{}, Defaults{}, "", ""},
+		{"empty table", &runtimeoptions.Options{}, allow.Allow{}, "", ""},
 		// CRI copies the handler's options table into ConfigBody.
 		{"body", &runtimeoptions.Options{ConfigBody: []byte("SystemdCgroup = false\next_unix_sk = true\nshell_job = true\nRoot = \"/r\"\nTypeUrl = \"\"\n")},
-			Defaults{ExtUnixSk: true, ShellJob: true}, "/r", ""},
-		{"file", &runtimeoptions.Options{ConfigPath: file}, Defaults{TCPEstablished: true, FileLocks: true}, "", ""},
-		{"unknown key", &runtimeoptions.Options{ConfigBody: []byte("tcp_establish = true\n")}, Defaults{}, "", `unknown key "tcp_establish"`},
-		{"wrong type", &runtimeoptions.Options{ConfigBody: []byte("tcp_established = \"yes\"\n")}, Defaults{}, "", "cannot decode TOML string"},
-		{"no file", &runtimeoptions.Options{ConfigPath: filepath.Join(dir, "none")}, Defaults{}, "", "no such file"},
-		{"foreign type", &runtimeoptions.Options{TypeUrl: "io.containerd.runsc.v1.options"}, Defaults{}, "", "TypeUrl"},
-		{"too big", &runtimeoptions.Options{ConfigBody: []byte("# " + strings.Repeat("x", maxHandlerConfig) + "\n")}, Defaults{}, "", "more than"},
+			allow.Allow{ExtUnixSk: true, ShellJob: true}, "/r", ""},
+		{"file", &runtimeoptions.Options{ConfigPath: file}, allow.Allow{TcpEstablished: true, FileLocks: true}, "", ""},
+		{"unknown key", &runtimeoptions.Options{ConfigBody: []byte("tcp_establish = true\n")}, allow.Allow{}, "", `unknown key "tcp_establish"`},
+		{"wrong type", &runtimeoptions.Options{ConfigBody: []byte("tcp_established = \"yes\"\n")}, allow.Allow{}, "", "cannot decode TOML string"},
+		{"no file", &runtimeoptions.Options{ConfigPath: filepath.Join(dir, "none")}, allow.Allow{}, "", "no such file"},
+		{"foreign type", &runtimeoptions.Options{TypeUrl: "io.containerd.runsc.v1.options"}, allow.Allow{}, "", "TypeUrl"},
+		{"too big", &runtimeoptions.Options{ConfigBody: []byte("# " + strings.Repeat("x", maxHandlerConfig) + "\n")}, allow.Allow{}, "", "more than"},
 	} {
 		a, err := typeurl.MarshalAnyToProto(c.ro)
 		if err != nil {
@@ -59,13 +60,13 @@ func TestHandlerOptions(t *testing.T) {
 	}
 	// runc Options carry no defaults.
 	a, _ := typeurl.MarshalAnyToProto(&options.Options{Root: "/x"})
-	if o, d, err := handlerOptions(a); err != nil || o.Root != "/x" || *d != (Defaults{}) {
+	if o, d, err := handlerOptions(a); err != nil || o.Root != "/x" || *d != (allow.Allow{}) {
 		t.Fatalf("runc options: %v %v %v", o, d, err)
 	}
 }
 
 func TestCheckpointDefaults(t *testing.T) {
-	got, err := checkpointDefaults(nil, &Defaults{TCPEstablished: true, ExtUnixSk: true})
+	got, err := checkpointDefaults(nil, &allow.Allow{TcpEstablished: true, ExtUnixSk: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +80,7 @@ func TestCheckpointDefaults(t *testing.T) {
 	}
 	// A caller's options are taken as given.
 	given, _ := typeurl.MarshalAnyToProto(&options.CheckpointOptions{Exit: true})
-	if got, _ := checkpointDefaults(given, &Defaults{TCPEstablished: true}); got != given {
+	if got, _ := checkpointDefaults(given, &allow.Allow{TcpEstablished: true}); got != given {
 		t.Fatal("a caller's options were replaced by the defaults")
 	}
 }
@@ -89,7 +90,7 @@ func TestRestoreDefaults(t *testing.T) {
 	if err := os.WriteFile(config, []byte(`{"ociVersion":"1.0.2","annotations":{"a":"b"}}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := restoreDefaults(config, &Defaults{TCPEstablished: true, FileLocks: true}); err != nil {
+	if err := restoreDefaults(config, &allow.Allow{TcpEstablished: true, FileLocks: true}); err != nil {
 		t.Fatal(err)
 	}
 	var spec struct{ Annotations map[string]string }

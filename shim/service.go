@@ -32,11 +32,13 @@ import (
 	"github.com/containerd/containerd/v2/pkg/sys/reaper"
 	"github.com/containerd/containerd/v2/plugins"
 	"github.com/containerd/errdefs"
+	"github.com/containerd/log"
 	"github.com/containerd/plugin"
 	"github.com/containerd/plugin/registry"
 	"github.com/containerd/ttrpc"
 	"github.com/containerd/typeurl/v2"
 
+	"github.com/ckpt/ckpt/internal/allow"
 	"github.com/ckpt/ckpt/oci"
 )
 
@@ -83,7 +85,7 @@ type service struct {
 	// container id.
 	binaries sync.Map
 	// defaults are the checkpoint defaults of this shim's containers'
-	// handler options (*Defaults, by container id; options.go).
+	// handler options (*allow.Allow, by container id; options.go).
 	defaults sync.Map
 }
 
@@ -151,7 +153,7 @@ func (s *service) Create(ctx context.Context, r *taskAPI.CreateTaskRequest) (*ta
 func (s *service) Checkpoint(ctx context.Context, r *taskAPI.CheckpointTaskRequest) (*ptypes.Empty, error) {
 	if d, ok := s.defaults.Load(r.ID); ok {
 		var err error
-		if r.Options, err = checkpointDefaults(r.Options, d.(*Defaults)); err != nil {
+		if r.Options, err = checkpointDefaults(r.Options, d.(*allow.Allow)); err != nil {
 			return nil, fmt.Errorf("checkpoint %s: %w", r.ID, err)
 		}
 	}
@@ -171,6 +173,7 @@ func (s *service) Checkpoint(ctx context.Context, r *taskAPI.CheckpointTaskReque
 	if err := checkCheckpointOptions(o); err != nil {
 		return nil, errdefs.ErrNotImplemented.WithMessage(fmt.Sprintf("checkpoint %s: %v", r.ID, err))
 	}
+	log.G(ctx).WithField("allow", fmt.Sprintf("%+v", allowOf(o))).Debug("checkpoint permissions, passed on as ckpt's flags of the same names")
 	if bin, ok := s.binaries.Load(r.ID); ok {
 		if err := isCkpt(bin.(string)); err != nil {
 			return nil, errdefs.ErrFailedPrecondition.WithMessage(fmt.Sprintf("checkpoint %s: %v", r.ID, err))
@@ -197,6 +200,13 @@ func checkCheckpointOptions(o *options.CheckpointOptions) error {
 		return fmt.Errorf("parent path %s: incremental checkpoints are not supported by ckpt", o.ParentPath)
 	}
 	return nil
+}
+
+// allowOf maps runc's checkpoint options to ckpt's permissions: the runc
+// shim passes each on as the ckpt flag of allow.Permissions of the same
+// meaning (go-runc spells them as runc and ckpt do).
+func allowOf(o *options.CheckpointOptions) allow.Allow {
+	return allow.Allow{TcpEstablished: o.OpenTcp, FileLocks: o.FileLocks, ExtUnixSk: o.ExternalUnixSockets, ShellJob: o.Terminal}
 }
 
 // createOptions are a create request's runc options; containerd sends

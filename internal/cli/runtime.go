@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -42,7 +43,7 @@ func logError(c *ucli.Context, err error) {
 		return
 	}
 	msg := err.Error()
-	if ec, ok := err.(ucli.ExitCoder); ok && ec.Error() == "" {
+	if ec := ucli.ExitCoder(nil); errors.As(err, &ec) && ec.Error() == "" {
 		return // an exit code passed through (run, exec), not a failure of ours
 	}
 	setupLogrus(c)

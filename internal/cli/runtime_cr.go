@@ -54,11 +54,9 @@ func withFlags(cmd *ucli.Command, flags []ucli.Flag) *ucli.Command {
 // on.
 var (
 	// shell-job: a container's stdio and console are always its caller's.
-	checkpointContainerOK = map[string]bool{"image-path": true, "leave-running": true, "work-path": true,
-		"tcp-established": true, "file-locks": true, "ext-unix-sk": true, "shell-job": true}
-	restoreContainerOK = map[string]bool{"image-path": true, "bundle": true, "work-path": true, "detach": true,
-		"pid-file": true, "console-socket": true, "no-pivot": true, "no-subreaper": true,
-		"tcp-established": true, "file-locks": true, "ext-unix-sk": true, "shell-job": true}
+	checkpointContainerOK = withAllowFlags(map[string]bool{"image-path": true, "leave-running": true, "work-path": true})
+	restoreContainerOK    = withAllowFlags(map[string]bool{"image-path": true, "bundle": true, "work-path": true, "detach": true,
+		"pid-file": true, "console-socket": true, "no-pivot": true, "no-subreaper": true, "dry-run": true})
 )
 
 // refuseUnsupported fails on the first flag given that the container form
@@ -113,8 +111,7 @@ func checkpointContainer(c *ucli.Context) error {
 		}
 	}
 	err = runtimeOf(c).Checkpoint(c.Context, id, ckptrt.CheckpointOpts{
-		ImagePath: absPath(c, "image-path"), LeaveRunning: c.Bool("leave-running"),
-		TcpEstablished: c.Bool("tcp-established"), FileLocks: c.Bool("file-locks"), ExtUnixSk: c.Bool("ext-unix-sk"),
+		ImagePath: absPath(c, "image-path"), LeaveRunning: c.Bool("leave-running"), Allow: allowOf(c),
 	})
 	if err != nil {
 		return ucli.Exit(err.Error(), 1)
@@ -138,8 +135,8 @@ func restoreContainer(c *ucli.Context) error {
 	code, err := runtimeOf(c).Restore(c.Context, id, ckptrt.RestoreOpts{
 		CreateOpts: ckptrt.CreateOpts{Bundle: absPath(c, "bundle"), NoPivot: c.Bool("no-pivot")},
 		ImagePath:  absPath(c, "image-path"), Detach: c.Bool("detach"), PidFile: absPath(c, "pid-file"),
-		ConsoleSocket:  absPath(c, "console-socket"),
-		TcpEstablished: c.Bool("tcp-established"), FileLocks: c.Bool("file-locks"), ExtUnixSk: c.Bool("ext-unix-sk"),
+		ConsoleSocket: absPath(c, "console-socket"), Allow: allowOf(c),
+		DryRun: c.Bool("dry-run"), Out: c.App.Writer,
 	})
 	if err != nil {
 		return ucli.Exit(err.Error(), 1)
