@@ -40,7 +40,7 @@ const (
 )
 
 // criImages builds the busybox image and a sandbox ("pause") image of it
-// whose command waits forever.
+// whose command sleeps forever.
 func criImages(t *testing.T, dir string) (busybox, pause string) {
 	t.Helper()
 	busybox, pause = filepath.Join(dir, "busybox.tar"), filepath.Join(dir, "pause.tar")
@@ -49,7 +49,10 @@ func criImages(t *testing.T, dir string) (busybox, pause string) {
 		t.Fatalf("mkimage.sh: %v\n%s", err, out)
 	}
 	cmd := exec.Command(mk, pause, pauseRef)
-	cmd.Env = append(os.Environ(), `IMAGE_CMD=["sh","-c","trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done"]`)
+	// A sandbox that never forks: in a shared pid namespace it holds pid
+	// 1 and nothing else, so a restore finds its pids free. (CRI kills a
+	// sandbox with SIGKILL; orphans it would reap are not made here.)
+	cmd.Env = append(os.Environ(), `IMAGE_CMD=["sleep","86400000"]`)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("mkimage.sh (pause): %v\n%s", err, out)
 	}
@@ -316,7 +319,7 @@ func TestCRI(t *testing.T) {
 		// container is a subtree of it, under the pause process.
 		pod, podCfg = e.pod("shared", nsNode, nsPod)
 		c = e.container(pod, podCfg, "counter", busyboxRef, ctrdCounter, nsNode, nsPod)
-		if out := e.crictlOK("exec", c, "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '"); !strings.Contains(out, "sleep 3600") {
+		if out := e.crictlOK("exec", c, "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '"); !strings.Contains(out, "sleep 86400000") {
 			t.Fatalf("pid 1 of the container's pid namespace is %q, not the pod's pause process", out)
 		}
 		n = e.waitCount(c, 10)
@@ -353,7 +356,7 @@ func TestCRI(t *testing.T) {
 		pod2, pod2Cfg = e.pod("shared-restored", nsNode, nsPod)
 		r = e.container(pod2, pod2Cfg, "counter", archive, "", nsNode, nsPod)
 		e.waitCount(r, e.counts(r))
-		if out := e.crictlOK("exec", r, "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '"); !strings.Contains(out, "sleep 3600") {
+		if out := e.crictlOK("exec", r, "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '"); !strings.Contains(out, "sleep 86400000") {
 			t.Fatalf("pid 1 of the restored container's pid namespace is %q, not the new pod's pause process", out)
 		}
 		// Once more into the same pod: its pids are taken now, refused.
@@ -361,7 +364,7 @@ func TestCRI(t *testing.T) {
 			"metadata": map[string]any{"name": "again"}, "image": map[string]any{"image": archive}, "log_path": "again.log",
 			"linux": map[string]any{"security_context": map[string]any{"namespace_options": map[string]any{"network": nsNode, "pid": nsPod}}},
 		}), pod2Cfg); err == nil {
-			if _, err = e.try("start", id); err == nil || !strings.Contains(err.Error(), "is taken there") {
+			if _, err = e.try("start", id); err == nil || !strings.Contains(err.Error(), "is taken there by") {
 				t.Fatalf("restore into a pid namespace where its pids are taken: %v, want it refused naming the pid", err)
 			}
 		} else {

@@ -102,14 +102,39 @@ func (rs *restorer) adoptStub(base uint64) (*stub, error) {
 			return nil, err
 		}
 		if got := st.NSpid[len(st.NSpid)-1]; got != int(root.rec.Pid) {
-			return nil, fmt.Errorf("task %d: the container's first process got pid %d in the shared pid namespace, not %d (pid %d is taken there, or another process of the namespace was born at the same time)",
-				root.rec.Pid, got, root.rec.Pid, root.rec.Pid)
+			return nil, fmt.Errorf("task %d: the container's first process got pid %d in the shared pid namespace, not %d (%s)",
+				root.rec.Pid, got, root.rec.Pid, pidHolder(pid, int(root.rec.Pid)))
 		}
 	}
 	if err := rs.takeStdio(pid); err != nil {
 		return nil, err
 	}
 	return &stub{base: base, adopted: pid}, nil
+}
+
+// pidHolder says who holds pid in the pid namespace of task ns: pid is
+// taken there, or was free and another process was born at the same time.
+func pidHolder(ns, pid int) string {
+	link, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", ns))
+	if err != nil {
+		return fmt.Sprintf("pid %d is taken there, or another process of the namespace was born at the same time", pid)
+	}
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		host, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if l, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", host)); err != nil || l != link {
+			continue
+		}
+		st, err := proc.ReadStatus(host)
+		if err == nil && len(st.NSpid) > 0 && st.NSpid[len(st.NSpid)-1] == pid {
+			comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", host))
+			return fmt.Sprintf("pid %d is taken there by %q (pid %d here)", pid, strings.TrimSpace(string(comm)), host)
+		}
+	}
+	return fmt.Sprintf("pid %d was free: another process of the namespace was born at the same time; try again", pid)
 }
 
 // setNextPid makes pid the next pid the pid namespace at nsPath hands out,
