@@ -68,3 +68,9 @@ if ! CONTAINERD_VERSION=v2.3.7 "$(dirname "$0")/containerd.sh" build >/dev/null 
 	! "$(dirname "$0")/containerd.sh" checkpointctl >/dev/null; then
 	echo "deps: could not build containerd v2.3.7, crictl or checkpointctl (hack/containerd.sh): TestCRI will fail" >&2
 fi
+
+# nerdctl for TestNerdctl, built once from its Go module into the cache
+# (hack/nerdctl.sh says what it substitutes in nerdctl's go.mod).
+if ! "$(dirname "$0")/nerdctl.sh" build >/dev/null; then
+	echo "deps: could not build nerdctl (hack/nerdctl.sh build): TestNerdctl will fail" >&2
+fi

@@ -54,6 +54,11 @@ func (r *Runtime) Checkpoint(ctx context.Context, id string, o CheckpointOpts) (
 	if err != nil {
 		return err
 	}
+	if !paused {
+		if err := waitExeced(ls.InitProcessPid); err != nil {
+			return err
+		}
+	}
 	cfg := c.Config()
 	// A container sharing a pid namespace (a pod's, shareProcessNamespace)
 	// is the subtree under its init; the engine refuses whatever its tasks
@@ -96,9 +101,20 @@ func (r *Runtime) Checkpoint(ctx context.Context, id string, o CheckpointOpts) (
 		Logger:         r.log(),
 		Commit:         f.Commit,
 	}
-	if _, err := checkpoint.Dump(ctx, ls.InitProcessPid, f, opts); err != nil {
-		return fmt.Errorf("checkpoint of container %s (init %d): %w", id, ls.InitProcessPid, err)
+	res, err := checkpoint.Dump(ctx, ls.InitProcessPid, f, opts)
+	if err != nil {
+		err = fmt.Errorf("checkpoint of container %s (init %d): %w", id, ls.InitProcessPid, err)
+		// The engine resumed the tasks as it found them, thawed: a
+		// container that came paused goes back to paused, where its
+		// caller (containerd, which paused it) resumes it from.
+		if paused {
+			if perr := c.Pause(); perr != nil {
+				err = fmt.Errorf("%w; pause it again: %v", err, perr)
+			}
+		}
+		return err
 	}
+	r.noteStats(res)
 	if o.LeaveRunning {
 		// The engine left it frozen (LeaveFrozen); if that failed, it is
 		// paused again now.
@@ -175,24 +191,37 @@ func openContainerImage(path string) (*image.Image, *image.Container, error) {
 }
 
 // checkBundle refuses a bundle the image cannot be restored into, before
-// anything is made: another root file system, or a mount the container had
-// that the bundle lacks. A changed config.json is fine otherwise (limits,
-// host name, environment may change), and noted in the log.
+// anything is made: a rootfs that is not a directory, or a mount the
+// container had that the bundle lacks. A changed config.json is fine
+// otherwise (limits, host name, environment may change), and noted in the
+// log.
 //
-// With rootfsCopy (the bundle's RootfsCopyAnnotation), the rootfs may be
-// another mount: its maker vouches that it holds the checkpointed rootfs's
-// files, as containerd's restore does (the image's snapshot with the
-// checkpointed rw-layer diff applied).
-func (r *Runtime) checkBundle(rec *image.Container, cfg *configs.Config, rootfsCopy bool) error {
+// The rootfs need not be the checkpointed directory: the bundle is the
+// caller's, trusted as its spec is, and restoring into another copy of the
+// same files is what containerd does (its runc shim and ours restore into
+// a new snapshot of the image with the checkpointed rw diff applied;
+// nerdctl remounts the container's snapshot), where an overlay mount has
+// other device and inode numbers for the same content. What the processes
+// need from it is checked file by file instead: copy says the rootfs is
+// another directory than the checkpointed one (or the bundle says so with
+// RootfsCopyAnnotation), and then the engine checks every file the image
+// names there by path (executables and mapped files are regular files,
+// reopened files have the type and size they had) instead of by device and
+// inode. The same directory keeps the identity checks.
+func (r *Runtime) checkBundle(rec *image.Container, cfg *configs.Config, annotated bool) (copy bool, err error) {
 	var st unix.Stat_t
 	if err := unix.Stat(cfg.Rootfs, &st); err != nil {
-		return fmt.Errorf("bundle rootfs: %w", err)
+		return false, fmt.Errorf("bundle rootfs: %w", err)
 	}
-	if rootfsCopy && (st.Dev != rec.RootfsDev || st.Ino != rec.RootfsIno) {
-		r.log().Info("the bundle's rootfs is a copy of the checkpointed container's", "rootfs", cfg.Rootfs, "was", rec.Rootfs)
-	} else if st.Dev != rec.RootfsDev || st.Ino != rec.RootfsIno {
-		return fmt.Errorf("the bundle's rootfs %s is not the checkpointed container's (%s, inode %d on %#x; this is inode %d on %#x): the processes' files would not be there",
-			cfg.Rootfs, rec.Rootfs, rec.RootfsIno, rec.RootfsDev, st.Ino, st.Dev)
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return false, fmt.Errorf("the bundle's rootfs %s is not a directory (mode %#o)", cfg.Rootfs, st.Mode)
+	}
+	if st.Dev != rec.RootfsDev || st.Ino != rec.RootfsIno {
+		copy = true
+		r.log().Info("the bundle's rootfs is another directory than the checkpointed container's: the image's files are checked there by path",
+			"rootfs", cfg.Rootfs, "was", rec.Rootfs, "inode", st.Ino, "dev", st.Dev, "was_inode", rec.RootfsIno, "was_dev", rec.RootfsDev)
+	} else if annotated {
+		r.log().Info("the bundle's rootfs, marked as a copy, is the checkpointed directory: the image's files are checked by identity", "rootfs", cfg.Rootfs)
 	}
 	have := map[string]bool{}
 	for _, m := range cfg.Mounts {
@@ -205,9 +234,9 @@ func (r *Runtime) checkBundle(rec *image.Container, cfg *configs.Config, rootfsC
 		}
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("the bundle lacks mounts the checkpointed container had: %s", strings.Join(missing, ", "))
+		return false, fmt.Errorf("the bundle lacks mounts the checkpointed container had: %s", strings.Join(missing, ", "))
 	}
-	return nil
+	return copy, nil
 }
 
 // configDigest is "sha256:" and the hex digest of the bundle's

@@ -77,7 +77,6 @@ func (r *Runtime) Restore(ctx context.Context, id string, o RestoreOpts) (code i
 			return 0, NotSupported(fmt.Sprintf("restore of container %s into the host's pid namespace", id))
 		}
 	}
-	rootfsCopy := spec.Annotations[oci.RootfsCopyAnnotation] == "true"
 	// The shim's handler defaults (oci.RestoreFlagAnnotation): containerd
 	// gives a restore no flags of its own.
 	for _, p := range allow.Permissions {
@@ -85,9 +84,11 @@ func (r *Runtime) Restore(ctx context.Context, id string, o RestoreOpts) (code i
 			*p.Field(&o.Allow) = true
 		}
 	}
-	if err := r.checkBundle(rec, cfg, rootfsCopy); err != nil {
+	rootfsCopy, err := r.checkBundle(rec, cfg, spec.Annotations[oci.RootfsCopyAnnotation] == "true")
+	if err != nil {
 		return 0, fmt.Errorf("restore of container %s into bundle %s: %w", rec.ID, Bundle0(cfg), err)
 	}
+	r.ownCgroup(cfg, rec.ID, id)
 	if rec.ConfigDigest != "" && rec.ConfigDigest != configDigest(Bundle0(cfg)) {
 		r.log().Info("the bundle's config.json differs from the checkpointed container's", "id", id)
 	}
@@ -174,6 +175,7 @@ func (r *Runtime) Restore(ctx context.Context, id string, o RestoreOpts) (code i
 		_ = unix.Kill(res.Pid, unix.SIGKILL)
 		return 0, fmt.Errorf("container %s: put back the bundle's configuration: %w", id, err)
 	}
+	r.noteStats(res)
 	r.log().Info("container restored", "id", id, "init", res.Pid, "tasks", res.Tasks, "elapsed", since(start))
 	if o.PidFile != "" {
 		if err := writePidFile(o.PidFile, res.Pid); err != nil {

@@ -142,16 +142,15 @@ func readConfig(path string) ([]byte, error) {
 	return b, nil
 }
 
-// checkpointDefaults fills a checkpoint request without options from the
-// container's handler defaults: no options still means "leave it
-// running" (Exit false), as CRI and nerdctl expect.
-func checkpointDefaults(r *ptypes.Any, d *allow.Allow) (*ptypes.Any, error) {
-	if r.GetValue() != nil || d == nil || *d == (allow.Allow{}) {
-		return r, nil
-	}
-	return typeurl.MarshalAnyToProto(&options.CheckpointOptions{
-		OpenTcp: d.TcpEstablished, FileLocks: d.FileLocks, ExternalUnixSockets: d.ExtUnixSk, Terminal: d.ShellJob,
-	})
+// applyDefaults adds a handler's defaults to the options a checkpoint
+// request without any stands for (service.go): the permissions it grants.
+// Whether the container stops is the client's (caller.go), not the
+// handler's.
+func applyDefaults(o *options.CheckpointOptions, d *allow.Allow) {
+	o.OpenTcp = o.OpenTcp || d.TcpEstablished
+	o.FileLocks = o.FileLocks || d.FileLocks
+	o.ExternalUnixSockets = o.ExternalUnixSockets || d.ExtUnixSk
+	o.Terminal = o.Terminal || d.ShellJob
 }
 
 // restoreDefaults marks a restored container's bundle with the handler

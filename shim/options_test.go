@@ -65,23 +65,11 @@ func TestHandlerOptions(t *testing.T) {
 	}
 }
 
-func TestCheckpointDefaults(t *testing.T) {
-	got, err := checkpointDefaults(nil, &allow.Allow{TcpEstablished: true, ExtUnixSk: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := typeurl.UnmarshalAny(got)
-	if err != nil {
-		t.Fatal(err)
-	}
-	co := v.(*options.CheckpointOptions)
-	if !co.OpenTcp || !co.ExternalUnixSockets || co.FileLocks || co.Exit {
-		t.Fatalf("defaults as checkpoint options: %+v", co)
-	}
-	// A caller's options are taken as given.
-	given, _ := typeurl.MarshalAnyToProto(&options.CheckpointOptions{Exit: true})
-	if got, _ := checkpointDefaults(given, &allow.Allow{TcpEstablished: true}); got != given {
-		t.Fatal("a caller's options were replaced by the defaults")
+func TestApplyDefaults(t *testing.T) {
+	o := &options.CheckpointOptions{Exit: true, FileLocks: true}
+	applyDefaults(o, &allow.Allow{TcpEstablished: true, ExtUnixSk: true})
+	if !o.OpenTcp || !o.ExternalUnixSockets || !o.FileLocks || !o.Exit || o.Terminal {
+		t.Fatalf("defaults added to checkpoint options: %+v", o)
 	}
 }
 

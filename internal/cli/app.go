@@ -29,12 +29,17 @@ func App() *ucli.App {
 			importCommand(),
 		}, runtimeCommands()...),
 		ExitErrHandler: logError,
+		// A repeated flag gives one value each time, commas included, as
+		// runc's flags do: `exec --env A=1,2`, `exec --cgroup
+		// cpu,cpuacct:sub`.
+		DisableSliceFlagSeparator: true,
 	}
 }
 
 // Main runs the application and returns the process exit code.
 func Main(args []string) int {
-	err := App().Run(args)
+	app := App()
+	err := app.Run(reorderArgs(app, args))
 	if err == nil {
 		return 0
 	}

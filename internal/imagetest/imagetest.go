@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/cespare/xxhash/v2"
 
@@ -139,4 +140,31 @@ func (im *Image) SetCount(i, off int, n uint32) error {
 	binary.LittleEndian.PutUint32(raw[8+off:], n)
 	im.Items[i].Raw = raw
 	return nil
+}
+
+// Rewrite copies the image at in to out (mode 0600, its directory made if
+// missing), every record but PAGES passed through edit and re-encoded, with
+// a valid TAIL: only the content is hostile. edit changes the record it is
+// given, or returns another one to put in its place.
+func Rewrite(in, out string, edit func(image.Record) image.Record) error {
+	im, err := Load(in)
+	if err != nil {
+		return err
+	}
+	for i, it := range im.Items {
+		if _, pages := it.Rec.(*image.Pages); pages || it.Rec == nil {
+			continue
+		}
+		rec := edit(it.Rec)
+		if rec == nil {
+			rec = it.Rec
+		}
+		if err := im.Replace(i, rec); err != nil {
+			return fmt.Errorf("record %d (%s): %w", i, rec.Type(), err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(out), 0o700); err != nil {
+		return err
+	}
+	return im.WriteFile(out)
 }
