@@ -102,6 +102,8 @@ JSON
 [plugins."io.containerd.cri.v1.runtime"]
   # The sandbox's oom_score_adj (-998) may be below what this host lets us set.
   restrict_oom_score_adj = true
+  # Pod network namespaces under DIR, not in the host's /run/netns.
+  netns_mounts_under_state_dir = true
 TOML
 	case $CONTAINERD_VERSION in
 	v2.[0-3].*) echo '  enable_experimental_restore_via_create = true' ;;
