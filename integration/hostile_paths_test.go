@@ -14,7 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ckpt/ckpt/checkpoint/image"
-	"github.com/ckpt/ckpt/internal/imagetest"
+	"github.com/ckpt/ckpt/checkpoint/image/imagetest"
 )
 
 // Issue 11, "no host path operations on container-controlled paths": a

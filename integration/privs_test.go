@@ -14,7 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ckpt/ckpt/checkpoint/image"
-	"github.com/ckpt/ckpt/internal/imagetest"
+	"github.com/ckpt/ckpt/checkpoint/image/imagetest"
 )
 
 // Privileges come from the restoring bundle's spec (or the caller), never

@@ -18,6 +18,7 @@ import (
 	"github.com/ckpt/ckpt/checkpoint/image"
 	"github.com/ckpt/ckpt/internal/allow"
 	"github.com/ckpt/ckpt/internal/lockfile"
+	"github.com/ckpt/ckpt/internal/logctx"
 	"github.com/ckpt/ckpt/oci"
 )
 
@@ -98,10 +99,9 @@ func (r *Runtime) Checkpoint(ctx context.Context, id string, o CheckpointOpts) (
 		ContainerTmpfs: tmpfsMounts(&cfg),
 		SharedPidns:    sharedPidns,
 		Allow:          containerAllow(o.Allow),
-		Logger:         r.log(),
 		Commit:         f.Commit,
 	}
-	res, err := checkpoint.Dump(ctx, ls.InitProcessPid, f, opts)
+	res, err := checkpoint.Dump(logctx.With(ctx, r.log()), ls.InitProcessPid, f, opts)
 	if err != nil {
 		err = fmt.Errorf("checkpoint of container %s (init %d): %w", id, ls.InitProcessPid, err)
 		// The engine resumed the tasks as it found them, thawed: a
@@ -109,7 +109,7 @@ func (r *Runtime) Checkpoint(ctx context.Context, id string, o CheckpointOpts) (
 		// caller (containerd, which paused it) resumes it from.
 		if paused {
 			if perr := c.Pause(); perr != nil {
-				err = fmt.Errorf("%w; pause it again: %v", err, perr)
+				err = fmt.Errorf("%w; pause it again: %w", err, perr)
 			}
 		}
 		return err

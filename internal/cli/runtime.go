@@ -103,6 +103,7 @@ var bundleFlags = []ucli.Flag{
 	&ucli.BoolFlag{Name: "no-pivot", Usage: "do not use pivot_root to enter the rootfs"},
 	&ucli.BoolFlag{Name: "no-new-keyring", Usage: "do not make a session keyring for the container"},
 	&ucli.IntFlag{Name: "preserve-fds", Usage: "pass this many fds beyond stdio (3, 4, ...) to the process"},
+	&ucli.StringFlag{Name: "pidfd-socket", Usage: "unix socket `PATH` to send a pidfd of the container's init to"},
 }
 
 func preserved(n int) []*os.File {
@@ -131,8 +132,9 @@ func absPath(c *ucli.Context, name string) string {
 func startOpts(c *ucli.Context) ckptrt.StartOpts {
 	return ckptrt.StartOpts{
 		CreateOpts: ckptrt.CreateOpts{Bundle: absPath(c, "bundle"), NoPivot: c.Bool("no-pivot"), NoNewKeyring: c.Bool("no-new-keyring")},
-		IO:         ckptrt.IO{Detach: c.Bool("detach"), ConsoleSocket: absPath(c, "console-socket"), ExtraFiles: preserved(c.Int("preserve-fds"))},
-		PidFile:    absPath(c, "pid-file"),
+		IO: ckptrt.IO{Detach: c.Bool("detach"), ConsoleSocket: absPath(c, "console-socket"), ExtraFiles: preserved(c.Int("preserve-fds")),
+			PidfdSocket: absPath(c, "pidfd-socket")},
+		PidFile: absPath(c, "pid-file"),
 	}
 }
 
@@ -416,24 +418,26 @@ func execCommand() *ucli.Command {
 			&ucli.BoolFlag{Name: "no-new-privs", Usage: "set no_new_privs"},
 			&ucli.StringSliceFlag{Name: "cap", Aliases: []string{"c"}, Usage: "add a capability"},
 			&ucli.IntFlag{Name: "preserve-fds", Usage: "pass this many fds beyond stdio (3, 4, ...) to the process"},
-			&ucli.BoolFlag{Name: "ignore-paused", Usage: "not supported: exec into a paused container"},
+			&ucli.BoolFlag{Name: "ignore-paused", Usage: "exec into a paused container (the process starts frozen)"},
+			&ucli.StringFlag{Name: "pidfd-socket", Usage: "unix socket `PATH` to send a pidfd of the process to"},
 			&ucli.StringSliceFlag{Name: "cgroup", Usage: "a sub-cgroup of the container's to run the process in: `PATH` (cgroup v2) or CONTROLLER[,CONTROLLER]:PATH"},
 		},
 		Action: func(c *ucli.Context) error {
 			if c.NArg() < 1 {
 				return fmt.Errorf("exec needs a container id")
 			}
-			for _, f := range []string{"process-label", "apparmor", "ignore-paused"} {
+			for _, f := range []string{"process-label", "apparmor"} {
 				if c.IsSet(f) {
 					return ckptrt.NotSupported("exec --" + f)
 				}
 			}
 			o := ckptrt.ExecOpts{
-				IO:          ckptrt.IO{Detach: c.Bool("detach"), ConsoleSocket: absPath(c, "console-socket"), ExtraFiles: preserved(c.Int("preserve-fds"))},
+				IO: ckptrt.IO{Detach: c.Bool("detach"), ConsoleSocket: absPath(c, "console-socket"), ExtraFiles: preserved(c.Int("preserve-fds")),
+					PidfdSocket: absPath(c, "pidfd-socket")},
 				ProcessFile: absPath(c, "process"), Args: c.Args().Tail(), Env: c.StringSlice("env"),
 				Cwd: c.String("cwd"), User: c.String("user"), AddGroups: c.IntSlice("additional-gids"),
 				Caps: c.StringSlice("cap"), Tty: c.Bool("tty"), NoNewPrivs: c.Bool("no-new-privs"),
-				PidFile: absPath(c, "pid-file"), Cgroups: c.StringSlice("cgroup"),
+				PidFile: absPath(c, "pid-file"), Cgroups: c.StringSlice("cgroup"), IgnorePaused: c.Bool("ignore-paused"),
 			}
 			code, err := runtimeOf(c).Exec(c.Args().First(), o)
 			if err != nil {
