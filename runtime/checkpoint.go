@@ -79,8 +79,18 @@ func (r *Runtime) Checkpoint(ctx context.Context, id string, o CheckpointOpts) (
 		return err
 	}
 	// One checkpoint of a container at a time; the engine locks the
-	// process tree and image.Create the image too.
-	lk, err := lockfile.Acquire("container-"+id, "container "+id)
+	// process tree and image.Create the image too. A container is its id
+	// under one state root: the lock is named after the root's identity
+	// (two runtimes with other roots may each have a c1).
+	root, err := r.root()
+	if err != nil {
+		return err
+	}
+	var rootSt unix.Stat_t
+	if err := unix.Stat(root, &rootSt); err != nil {
+		return fmt.Errorf("state root %s: %w", root, err)
+	}
+	lk, err := lockfile.Acquire(fmt.Sprintf("container-%x-%x-%s", rootSt.Dev, rootSt.Ino, id), "container "+id)
 	if err != nil {
 		return err
 	}
