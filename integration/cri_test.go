@@ -238,7 +238,10 @@ func served(t *testing.T, addr string) int {
 			if err == nil && resp.StatusCode == http.StatusOK {
 				return consecutive(t, addr+"/count", string(b), 1)
 			}
-			last = fmt.Errorf("status %s, %v", resp.Status, err)
+			last = fmt.Errorf("status %s", resp.Status)
+			if err != nil {
+				last = fmt.Errorf("status %s: %w", resp.Status, err)
+			}
 		} else {
 			last = err
 		}

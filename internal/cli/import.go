@@ -6,7 +6,7 @@ import (
 	containerd "github.com/containerd/containerd/v2/client"
 	ucli "github.com/urfave/cli/v2"
 
-	"github.com/ckpt/ckpt/internal/kubelet"
+	"github.com/ckpt/ckpt/oci/kubelet"
 )
 
 func importCommand() *ucli.Command {

@@ -12,7 +12,7 @@ import (
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/ckpt/ckpt/checkpoint/image"
-	"github.com/ckpt/ckpt/internal/kubelet"
+	"github.com/ckpt/ckpt/oci/kubelet"
 )
 
 func inspectCommand() *ucli.Command {

@@ -102,8 +102,7 @@ func buildModel(r io.Reader, o buildOpts) (*model, []memRegion, error) {
 	var mms = map[uint32]*image.Mm{}
 	var cur *taskView
 	var curFiles, curMm uint32
-	var keepMm func(uint32) bool
-	keepMm = func(ref uint32) bool {
+	keepMm := func(ref uint32) bool {
 		if o.cmdline {
 			return true
 		}

@@ -15,7 +15,7 @@ import (
 
 	ucli "github.com/urfave/cli/v2"
 
-	"github.com/ckpt/ckpt/internal/kubelet"
+	"github.com/ckpt/ckpt/oci/kubelet"
 )
 
 // withImage calls fn with the image arg names: a kubelet archive's

@@ -15,7 +15,6 @@ type entry struct {
 	name, link string
 	typ        byte
 	data       string
-	size       int64 // overrides len(data) in the header when set
 }
 
 func writeTar(t *testing.T, ents []entry, gz bool) string {

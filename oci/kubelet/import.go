@@ -78,81 +78,21 @@ func Import(ctx context.Context, client *containerd.Client, a *Archive, ref stri
 	store := client.ContentStore()
 	stamp := fmt.Sprintf("ckpt-import-%d", time.Now().UnixNano())
 
-	// The checkpoint layer: image.ckpt in a tar, checked as it goes.
-	layer, err := a.writeBlob(ctx, store, stamp+"-checkpoint", oci.MediaTypeCheckpoint, func(w io.Writer) error {
-		tw := tar.NewWriter(w)
-		if err := tw.WriteHeader(&tar.Header{Name: oci.ImageName, Typeflag: tar.TypeReg, Mode: 0o600, Size: a.Size(ImageMember), ModTime: a.Config.CheckpointedAt}); err != nil {
-			return err
-		}
-		if err := a.Read(ImageMember, func(r io.Reader) error {
-			return checkImage(io.TeeReader(r, tw))
-		}); err != nil {
-			return err
-		}
-		return tw.Close()
-	})
+	layer, err := a.checkpointLayer(ctx, store, stamp)
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
 	descs := []ocispec.Descriptor{layer}
 
-	// The rootfs diff as a gzip layer (containerd's archives hold it
-	// gzipped already, CRI-O's as a plain tar); its names are checked
-	// (containerd's applier confines links itself).
 	if a.Member(RootfsDiff) != nil {
-		rw, err := a.writeBlob(ctx, store, stamp+"-rw", ocispec.MediaTypeImageLayerGzip, func(w io.Writer) error {
-			return a.Read(RootfsDiff, func(r io.Reader) error {
-				br := bufio.NewReader(r)
-				if magic, _ := br.Peek(2); bytes.Equal(magic, []byte{0x1f, 0x8b}) {
-					zr, err := gzip.NewReader(io.TeeReader(br, w))
-					if err != nil {
-						return fmt.Errorf("%s: %w", RootfsDiff, err)
-					}
-					if err := checkTarNames(zr); err != nil {
-						return err
-					}
-					// The rest of the member, copied as it is.
-					_, err = io.Copy(w, br)
-					return err
-				}
-				zw := gzip.NewWriter(w)
-				if err := checkTarNames(io.TeeReader(br, zw)); err != nil {
-					return err
-				}
-				if _, err := io.Copy(zw, br); err != nil {
-					return err
-				}
-				return zw.Close()
-			})
-		})
+		rw, err := a.rwLayer(ctx, store, stamp)
 		if err != nil {
 			return ocispec.Descriptor{}, err
 		}
 		descs = append(descs, rw)
 	}
 
-	// The spec, as containerd stores a container's: a protobuf Any.
-	var spec specs.Spec
-	if err := json.Unmarshal(a.Spec, &spec); err != nil {
-		return ocispec.Descriptor{}, fmt.Errorf("archive %s: %s: %w", a.Path, SpecDump, err)
-	}
-	if spec.Linux != nil {
-		for i := range spec.Linux.Namespaces {
-			spec.Linux.Namespaces[i].Path = ""
-		}
-	}
-	anySpec, err := typeurl.MarshalAnyToProto(&spec)
-	if err != nil {
-		return ocispec.Descriptor{}, err
-	}
-	specBytes, err := proto.Marshal(anySpec)
-	if err != nil {
-		return ocispec.Descriptor{}, err
-	}
-	cfg, err := a.writeBlob(ctx, store, stamp+"-spec", oci.MediaTypeCheckpointConfig, func(w io.Writer) error {
-		_, err := w.Write(specBytes)
-		return err
-	})
+	cfg, err := a.specBlob(ctx, store, stamp)
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
@@ -273,4 +213,79 @@ func checkTarNames(r io.Reader) error {
 			return fmt.Errorf("%s: hard link %q to %q leads out of the root file system", RootfsDiff, h.Name, h.Linkname)
 		}
 	}
+}
+
+// checkpointLayer writes the checkpoint layer: image.ckpt in a tar,
+// checked (checkImage) as it is copied.
+func (a *Archive) checkpointLayer(ctx context.Context, store content.Store, stamp string) (ocispec.Descriptor, error) {
+	return a.writeBlob(ctx, store, stamp+"-checkpoint", oci.MediaTypeCheckpoint, func(w io.Writer) error {
+		tw := tar.NewWriter(w)
+		if err := tw.WriteHeader(&tar.Header{Name: oci.ImageName, Typeflag: tar.TypeReg, Mode: 0o600, Size: a.Size(ImageMember), ModTime: a.Config.CheckpointedAt}); err != nil {
+			return err
+		}
+		if err := a.Read(ImageMember, func(r io.Reader) error {
+			return checkImage(io.TeeReader(r, tw))
+		}); err != nil {
+			return err
+		}
+		return tw.Close()
+	})
+}
+
+// rwLayer writes the rootfs diff as a gzip layer (containerd's archives
+// hold it gzipped already, CRI-O's as a plain tar); its names are checked
+// (containerd's applier confines links itself).
+func (a *Archive) rwLayer(ctx context.Context, store content.Store, stamp string) (ocispec.Descriptor, error) {
+	return a.writeBlob(ctx, store, stamp+"-rw", ocispec.MediaTypeImageLayerGzip, func(w io.Writer) error {
+		return a.Read(RootfsDiff, func(r io.Reader) error {
+			br := bufio.NewReader(r)
+			if magic, _ := br.Peek(2); bytes.Equal(magic, []byte{0x1f, 0x8b}) {
+				zr, err := gzip.NewReader(io.TeeReader(br, w))
+				if err != nil {
+					return fmt.Errorf("%s: %w", RootfsDiff, err)
+				}
+				if err := checkTarNames(zr); err != nil {
+					return err
+				}
+				// The rest of the member, copied as it is.
+				_, err = io.Copy(w, br)
+				return err
+			}
+			zw := gzip.NewWriter(w)
+			if err := checkTarNames(io.TeeReader(br, zw)); err != nil {
+				return err
+			}
+			if _, err := io.Copy(zw, br); err != nil {
+				return err
+			}
+			return zw.Close()
+		})
+	})
+}
+
+// specBlob writes the spec as containerd stores a container's: a protobuf
+// Any. The namespaces that named a path (the old pod's) are made the
+// container's own.
+func (a *Archive) specBlob(ctx context.Context, store content.Store, stamp string) (ocispec.Descriptor, error) {
+	var spec specs.Spec
+	if err := json.Unmarshal(a.Spec, &spec); err != nil {
+		return ocispec.Descriptor{}, fmt.Errorf("archive %s: %s: %w", a.Path, SpecDump, err)
+	}
+	if spec.Linux != nil {
+		for i := range spec.Linux.Namespaces {
+			spec.Linux.Namespaces[i].Path = ""
+		}
+	}
+	anySpec, err := typeurl.MarshalAnyToProto(&spec)
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	specBytes, err := proto.Marshal(anySpec)
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	return a.writeBlob(ctx, store, stamp+"-spec", oci.MediaTypeCheckpointConfig, func(w io.Writer) error {
+		_, err := w.Write(specBytes)
+		return err
+	})
 }
