@@ -28,6 +28,7 @@ func App() *ucli.App {
 			withFlags(restoreCommand(), containerRestoreFlags),
 			inspectCommand(),
 			importCommand(),
+			lazyPagesCommand(),
 		}, runtimeCommands()...),
 		ExitErrHandler: logError,
 		// A repeated flag gives one value each time, commas included, as
