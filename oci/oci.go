@@ -81,6 +81,13 @@ func CheckDir(dir string) (*image.Container, error) {
 	return nil, fmt.Errorf("checkpoint %s: image %s is a process's, not a container's (no CONTAINER record)", dir, ImageName)
 }
 
+// RestoreFlagAnnotation, followed by a restore flag's name
+// (tcp-established, file-locks, ext-unix-sk) and "true" in a bundle's
+// config.json, gives the OCI runtime's restore that flag: containerd's
+// runc-shim code runs `restore` with none, so the shim passes the
+// handler's defaults (docs/kubernetes.md) this way.
+const RestoreFlagAnnotation = "io.ckpt.restore.flag."
+
 // CorruptImage is the error for an image of checkpoint directory dir that
 // does not validate, or cannot be read.
 func CorruptImage(dir string, err error) error {

@@ -84,6 +84,9 @@ type service struct {
 	// binaries are the OCI runtime binaries of this shim's containers, by
 	// container id.
 	binaries sync.Map
+	// defaults are the checkpoint defaults of this shim's containers'
+	// handler options (*allow.Allow, by container id; options.go).
+	defaults sync.Map
 	// callers are the kinds of client (callerKind) that made this shim's
 	// containers, by id: what a checkpoint request without options means
 	// (caller.go).
@@ -103,7 +106,7 @@ func (s *service) RegisterTTRPC(server *ttrpc.Server) error {
 // from: a malformed or foreign checkpoint fails here, before the task
 // exists, not later at Start.
 func (s *service) Create(ctx context.Context, r *taskAPI.CreateTaskRequest) (*taskAPI.CreateTaskResponse, error) {
-	opts, err := createOptions(r.Options)
+	opts, defaults, err := handlerOptions(r.Options)
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", r.ID, err)
 	}
@@ -134,6 +137,9 @@ func (s *service) Create(ctx context.Context, r *taskAPI.CreateTaskRequest) (*ta
 		if err := restoreBundle(filepath.Join(r.Bundle, "config.json"), ns, rec.ID, r.ID); err != nil {
 			return nil, fmt.Errorf("restore %s: %w", r.ID, err)
 		}
+		if err := restoreDefaults(filepath.Join(r.Bundle, "config.json"), defaults); err != nil {
+			return nil, fmt.Errorf("restore %s: %w", r.ID, err)
+		}
 	}
 	kind, err := callerOf(r.Bundle)
 	if err != nil {
@@ -142,6 +148,7 @@ func (s *service) Create(ctx context.Context, r *taskAPI.CreateTaskRequest) (*ta
 	resp, err := s.TTRPCTaskService.Create(ctx, r)
 	if err == nil {
 		s.binaries.Store(r.ID, opts.BinaryName)
+		s.defaults.Store(r.ID, defaults)
 		s.callers.Store(r.ID, kind)
 	}
 	return resp, err
@@ -172,6 +179,10 @@ func (s *service) Checkpoint(ctx context.Context, r *taskAPI.CheckpointTaskReque
 		kind, _ := s.callers.Load(r.ID)
 		k, _ := kind.(callerKind)
 		o = defaultCheckpointOptions(k)
+		// The handler's defaults (options.go): what the kubelet cannot say.
+		if d, ok := s.defaults.Load(r.ID); ok {
+			applyDefaults(o, d.(*allow.Allow))
+		}
 		a, err := typeurl.MarshalAnyToProto(o)
 		if err != nil {
 			return nil, fmt.Errorf("checkpoint %s: %w", r.ID, err)

@@ -27,6 +27,7 @@ func App() *ucli.App {
 			withFlags(checkpointCommand(), containerCheckpointFlags),
 			withFlags(restoreCommand(), containerRestoreFlags),
 			inspectCommand(),
+			importCommand(),
 			lazyPagesCommand(),
 		}, runtimeCommands()...),
 		ExitErrHandler: logError,
