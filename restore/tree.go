@@ -159,6 +159,14 @@ func (rs *restorer) createRest(root *taskPlan, base uint64, s *stub) error {
 			return err
 		}
 	}
+	// A group helper no task is born from (its group's members are all
+	// children of their own parents, or zombies) is still needed: it makes
+	// the group that setGroups puts them in.
+	for _, h := range rs.helpers {
+		if err := ensure(h); err != nil {
+			return err
+		}
+	}
 	if err := rs.setGroups(); err != nil {
 		return err
 	}
