@@ -262,6 +262,11 @@ func (rs *restorer) setGroups() error {
 				}
 				return fmt.Errorf("task %d: its process group %d has no leader in the image", t.rec.Pid, g)
 			}
+			if t.leader == nil {
+				// Every task and helper is born by now; a gap is a
+				// bug, never a reason to crash.
+				return fmt.Errorf("task %d: not created before its process group %d is set", t.rec.Pid, g)
+			}
 			if _, err := t.leader.Syscall(unix.SYS_SETPGID, 0, uintptr(g)); err != nil {
 				return fmt.Errorf("task %d: setpgid(%d): %w", t.rec.Pid, g, err)
 			}
