@@ -22,22 +22,24 @@ type process struct {
 	status  *proc.Status
 	vmas    []proc.Vma
 
-	task    image.Task
-	creds   image.Creds
-	misc    image.TaskMisc
-	rlimits image.Rlimits
-	sighand image.Sighand
-	pending []kernel.Siginfo // process-wide queue
-	fs      image.Fs
-	files   []*fileObj // open file descriptions first used here, in objref order
-	fds     []image.Fd
-	mm      image.Mm
-	imgVmas []image.Vma
-	pipeFds []pipeFd
-	shmems  []*shmemObj // shared memory first mapped here
-	semUndo []image.SemUndo
-	timers  *image.PosixTimers
-	seccomp []image.Record // SECCOMP_FILTERs first written here, then the SECCOMP of each thread
+	task  image.Task
+	creds image.Creds
+	misc  image.TaskMisc
+	// taskProc: see taskproc.go
+	taskProc image.TaskProc
+	rlimits  image.Rlimits
+	sighand  image.Sighand
+	pending  []kernel.Siginfo // process-wide queue
+	fs       image.Fs
+	files    []*fileObj // open file descriptions first used here, in objref order
+	fds      []image.Fd
+	mm       image.Mm
+	imgVmas  []image.Vma
+	pipeFds  []pipeFd
+	shmems   []*shmemObj // shared memory first mapped here
+	semUndo  []image.SemUndo
+	timers   *image.PosixTimers
+	seccomp  []image.Record // SECCOMP_FILTERs first written here, then the SECCOMP of each thread
 
 	// shares says which of its objects the process shares with its
 	// parent, shareParent (image.Share* bits; see share.go). Its image

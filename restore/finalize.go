@@ -27,6 +27,7 @@ func (rs *restorer) finish() error {
 		{"fs", rs.restoreFs, image.ShareFS},
 		{"signal handlers", rs.restoreSighand, image.ShareSighand},
 		{"task state", rs.restoreMisc, 0},
+		{"process settings", rs.restoreTaskProc, 0},
 		{"rlimits", rs.restoreRlimits, 0},
 		{"threads", rs.createThreads, 0},
 		{"POSIX timers", rs.restoreTimers, 0},
@@ -65,6 +66,9 @@ func (rs *restorer) finish() error {
 		return err
 	}
 	if err := rs.finishTcp(); err != nil {
+		return err
+	}
+	if err := rs.stopStopped(); err != nil {
 		return err
 	}
 	for _, t := range rs.plans {

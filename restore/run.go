@@ -87,6 +87,7 @@ type taskPlan struct {
 	rec      image.Task
 	creds    *image.Creds
 	misc     *image.TaskMisc
+	taskProc *image.TaskProc
 	rlimits  *image.Rlimits
 	pending  []*image.SigPending
 	files    *image.Files
@@ -219,6 +220,8 @@ func (rs *restorer) handle(r *image.Reader, rec image.Record) error {
 		t.creds = x
 	case *image.TaskMisc:
 		t.misc = x
+	case *image.TaskProc:
+		return rs.addTaskProc(t, x)
 	case *image.Rlimits:
 		t.rlimits = x
 	case *image.SigPending:

@@ -59,6 +59,8 @@ var roundTripCases = []struct {
 		Groups: fill(65536, u32max)}},
 	{"task_misc/extremes", &TaskMisc{Personality: u32max, Umask: 0o777, PdeathSig: 64, Dumpable: 2,
 		Itimers: [3]Itimer{maxItimer, {}, maxItimer}}},
+	{"task_proc/zero", &TaskProc{}},
+	{"task_proc/extremes", &TaskProc{OomScoreAdj: -1000, LoginUid: u32max, Flags: u32max, Membarrier: u32max}},
 	{"rlimits/empty", &Rlimits{}},
 	{"rlimits/full", &Rlimits{Limits: fill(NRlimits, Rlimit{Cur: u64max, Max: 0})}},
 	{"sighand/min", &Sighand{Objref: 1}},

@@ -1,0 +1,44 @@
+package image
+
+// Record types of format version 2.6: per-process kernel state that no
+// earlier record holds.
+const (
+	TypeTaskProc Type = 140
+)
+
+// TaskProc (TASK_PROC, type 140) holds per-process settings kept by the
+// kernel outside every other record: the OOM killer's adjustment, the
+// audit login uid, the child-subreaper flag, membarrier registrations and
+// the job-control stop. It follows the task's TASK_MISC. Images before 2.6
+// have none; a restorer then leaves these settings as a new task has them.
+type TaskProc struct {
+	OomScoreAdj int32  // /proc/PID/oom_score_adj, -1000..1000
+	LoginUid    uint32 // /proc/PID/loginuid; 4294967295 when unset
+	Flags       uint32 // TaskProc* bits
+	Membarrier  uint32 // MEMBARRIER_CMD_REGISTER_* commands the process's mm is registered for
+}
+
+// TaskProc.Flags bits.
+const (
+	// TaskProcSubreaper: prctl(PR_SET_CHILD_SUBREAPER) was set.
+	TaskProcSubreaper uint32 = 1
+	// TaskProcStopped: the process was in a job-control stop (SIGSTOP,
+	// SIGTSTP...): restore leaves it stopped.
+	TaskProcStopped uint32 = 2
+	// TaskProcAll is every bit defined.
+	TaskProcAll = TaskProcSubreaper | TaskProcStopped
+)
+
+// TaskProc.Membarrier bits: the values of membarrier(2)'s registration
+// commands (include/uapi/linux/membarrier.h), as MEMBARRIER_CMD_GET_REGISTRATIONS
+// returns them.
+const (
+	MembarrierGlobalExpedited          uint32 = 1 << 2 // MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED
+	MembarrierPrivateExpedited         uint32 = 1 << 4 // MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED
+	MembarrierPrivateExpeditedSyncCore uint32 = 1 << 6 // ..._SYNC_CORE
+	MembarrierPrivateExpeditedRseq     uint32 = 1 << 8 // ..._RSEQ
+	MembarrierAll                             = MembarrierGlobalExpedited | MembarrierPrivateExpedited |
+		MembarrierPrivateExpeditedSyncCore | MembarrierPrivateExpeditedRseq
+)
+
+func (*TaskProc) Type() Type { return TypeTaskProc }

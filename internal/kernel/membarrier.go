@@ -1,0 +1,17 @@
+package kernel
+
+// membarrier(2) commands (include/uapi/linux/membarrier.h); x/sys/unix has
+// the syscall number only.
+const (
+	MEMBARRIER_CMD_QUERY                                = 0
+	MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED            = 1 << 2
+	MEMBARRIER_CMD_PRIVATE_EXPEDITED                    = 1 << 3
+	MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED           = 1 << 4
+	MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE          = 1 << 5
+	MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE = 1 << 6
+	MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ               = 1 << 7
+	MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ      = 1 << 8
+	// MEMBARRIER_CMD_GET_REGISTRATIONS (Linux 6.3) returns the mask of the
+	// registration commands the caller's mm has issued.
+	MEMBARRIER_CMD_GET_REGISTRATIONS = 1 << 9
+)

@@ -1,0 +1,187 @@
+package restore
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/internal/kernel"
+	"github.com/ckpt/ckpt/internal/proc"
+)
+
+// addTaskProc takes the TASK_PROC record of the current task.
+func (rs *restorer) addTaskProc(t *taskPlan, x *image.TaskProc) error {
+	switch {
+	case t.taskProc != nil:
+		return badImage("a second TASK_PROC for task %d", t.rec.Pid)
+	case x.OomScoreAdj < -1000 || x.OomScoreAdj > 1000:
+		return badImage("TASK_PROC of task %d: oom_score_adj %d is out of range", t.rec.Pid, x.OomScoreAdj)
+	case x.Flags&^image.TaskProcAll != 0:
+		return badImage("TASK_PROC of task %d: unknown flags %#x", t.rec.Pid, x.Flags&^image.TaskProcAll)
+	case x.Membarrier&^image.MembarrierAll != 0:
+		return badImage("TASK_PROC of task %d: unknown membarrier registrations %#x", t.rec.Pid, x.Membarrier&^image.MembarrierAll)
+	}
+	t.taskProc = x
+	return nil
+}
+
+// membarrierOrder registers the global expedited kind first; the order of
+// the private ones does not matter.
+var membarrierOrder = []struct {
+	bit uint32
+	cmd uintptr
+}{
+	{image.MembarrierGlobalExpedited, kernel.MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED},
+	{image.MembarrierPrivateExpedited, kernel.MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED},
+	{image.MembarrierPrivateExpeditedSyncCore, kernel.MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE},
+	{image.MembarrierPrivateExpeditedRseq, kernel.MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ},
+}
+
+// restoreTaskProc restores the settings of its TASK_PROC: the OOM score
+// adjustment; while the task still has the restorer's credentials, the
+// audit login uid (CAP_AUDIT_CONTROL), before its threads exist, which
+// inherit it; the child-subreaper flag and the membarrier registrations
+// of its mm. Images without TASK_PROC leave the
+// task as it was born.
+func (rs *restorer) restoreTaskProc(t *taskPlan) error {
+	tp := t.taskProc
+	if tp == nil {
+		return nil
+	}
+	lt := t.leader
+	defer lt.Reset()
+	if err := restoreOomScoreAdj(t.pid, tp.OomScoreAdj); err != nil {
+		return fmt.Errorf("oom_score_adj %d: %w", tp.OomScoreAdj, err)
+	}
+	if err := rs.restoreLoginUid(t, tp.LoginUid); err != nil {
+		return fmt.Errorf("audit login uid %d: %w", tp.LoginUid, err)
+	}
+	if tp.Flags&image.TaskProcSubreaper != 0 {
+		if _, err := lt.Syscall(unix.SYS_PRCTL, unix.PR_SET_CHILD_SUBREAPER, 1); err != nil {
+			return fmt.Errorf("prctl(PR_SET_CHILD_SUBREAPER): %w", err)
+		}
+	}
+	// Registrations belong to the mm: the task that owns it registers.
+	if t.shares&image.ShareVM == 0 {
+		for _, m := range membarrierOrder {
+			if tp.Membarrier&m.bit == 0 {
+				continue
+			}
+			if _, err := lt.Syscall(unix.SYS_MEMBARRIER, m.cmd, 0, 0); err != nil {
+				return fmt.Errorf("membarrier(register %#x): %w", m.cmd, err)
+			}
+		}
+	}
+	return nil
+}
+
+// restoreLoginUid sets the task's audit login uid unless it already has
+// it (inherited from the restorer). Only the task itself may write its
+// loginuid (fs/proc/base.c: proc_loginuid_write() wants current to be the
+// file's task), so the task opens /proc/self/loginuid in its own mount
+// namespace and writes it; its threads, made later, inherit it.
+func (rs *restorer) restoreLoginUid(t *taskPlan, uid uint32) error {
+	cur, err := proc.ReadInt(t.pid, "loginuid")
+	if errors.Is(err, os.ErrNotExist) {
+		if uid == ^uint32(0) {
+			return nil
+		}
+		return fmt.Errorf("this kernel has no audit login uid (CONFIG_AUDIT)")
+	}
+	if err != nil {
+		return err
+	}
+	if uint32(cur) == uid {
+		return nil
+	}
+	lt := t.leader
+	defer lt.Reset()
+	const path = "/proc/self/loginuid"
+	name, err := lt.Put(append([]byte(path), 0))
+	if err != nil {
+		return err
+	}
+	fd, err := lt.Syscall(unix.SYS_OPENAT, atFdcwd, uintptr(name), unix.O_WRONLY|unix.O_CLOEXEC)
+	if err != nil {
+		return fmt.Errorf("open %s in the task (its mount namespace needs a /proc of its pid namespace): %w", path, err)
+	}
+	defer func() { _, _ = lt.Syscall(unix.SYS_CLOSE, fd) }()
+	s := strconv.FormatUint(uint64(uid), 10)
+	buf, err := lt.Put([]byte(s))
+	if err != nil {
+		return err
+	}
+	if _, err := lt.Syscall(unix.SYS_WRITE, fd, uintptr(buf), uintptr(len(s))); err != nil {
+		return fmt.Errorf("write %s to %s: %w", s, path, err)
+	}
+	return nil
+}
+
+// restoreOomScoreAdj writes /proc/PID/oom_score_adj from the restorer. A
+// writer with CAP_SYS_RESOURCE also sets the floor an unprivileged task
+// may later lower its score back to (oom_score_adj_min, which /proc does
+// not show), so the first write is made from a thread of ours without
+// that capability: it succeeds unless the value is below the floor the
+// task inherited, which only a privileged writer could have set; then it
+// is written with the capability, as it was.
+func restoreOomScoreAdj(pid int, v int32) error {
+	cur, err := proc.ReadInt(pid, "oom_score_adj")
+	if err != nil {
+		return err
+	}
+	if int32(cur) == v {
+		return nil
+	}
+	path := fmt.Sprintf("/proc/%d/oom_score_adj", pid)
+	s := []byte(strconv.Itoa(int(v)))
+	err = withoutCap(unix.CAP_SYS_RESOURCE, func() error { return os.WriteFile(path, s, 0) })
+	if errors.Is(err, unix.EACCES) {
+		err = os.WriteFile(path, s, 0)
+	}
+	return err
+}
+
+// withoutCap runs fn on a thread of its own whose effective capabilities
+// lack c. Credentials are per thread; the thread is locked and never
+// unlocked, so the Go runtime ends it instead of reusing it.
+func withoutCap(c int, fn func() error) error {
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+		var data [2]unix.CapUserData
+		if err := unix.Capget(&hdr, &data[0]); err != nil {
+			done <- fmt.Errorf("capget: %w", err)
+			return
+		}
+		data[c/32].Effective &^= 1 << (c % 32)
+		if err := unix.Capset(&hdr, &data[0]); err != nil {
+			done <- fmt.Errorf("capset: %w", err)
+			return
+		}
+		done <- fn()
+	}()
+	return <-done
+}
+
+// stopStopped sends SIGSTOP to every task that was in a job-control stop,
+// while it is still traced: it takes the signal as it returns to user
+// space once detached, before running any instruction of its own, and
+// stops there. Its parent is told (SIGCHLD with CLD_STOPPED, a WUNTRACED
+// wait) as it was when it first stopped.
+func (rs *restorer) stopStopped() error {
+	for _, t := range rs.plans {
+		if t.zombie || t.taskProc == nil || t.taskProc.Flags&image.TaskProcStopped == 0 {
+			continue
+		}
+		if err := unix.Kill(t.pid, unix.SIGSTOP); err != nil {
+			return fmt.Errorf("task %d: stop it again: %w", t.rec.Pid, err)
+		}
+	}
+	return nil
+}
