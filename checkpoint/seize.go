@@ -25,8 +25,10 @@ type process struct {
 	task  image.Task
 	creds image.Creds
 	misc  image.TaskMisc
-	// taskProc: see taskproc.go
+	// taskProc: see taskproc.go; stopped: in a job-control stop when
+	// first seen, before it was seized.
 	taskProc image.TaskProc
+	stopped  bool
 	rlimits  image.Rlimits
 	sighand  image.Sighand
 	pending  []kernel.Siginfo // process-wide queue
@@ -138,8 +140,16 @@ func (d *dumper) releaseTids(tids map[int]bool) {
 	}
 }
 
-// release detaches every thread; the process runs on as before.
+// release detaches every thread; the process runs on as before. One that
+// was in a job-control stop is sent SIGSTOP first, which it takes before
+// running anything: being traced and resumed for the checkpoint may have
+// ended its stop.
 func (d *dumper) release(p *process) {
+	if p.stopped {
+		if err := unix.Kill(p.pid, unix.SIGSTOP); err != nil {
+			d.log.Warn("stop again failed", "pid", p.pid, "err", err)
+		}
+	}
 	for _, t := range p.threads {
 		if err := d.tr.Detach(t.tid, 0); err != nil && !errors.Is(err, unix.ESRCH) {
 			d.log.Warn("detach failed", "tid", t.tid, "err", err)

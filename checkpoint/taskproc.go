@@ -17,7 +17,8 @@ import (
 // adjustment and the audit login uid, and what only the task can ask: its
 // child-subreaper flag and its membarrier registrations. The job-control
 // stop is the state /proc/PID/stat showed before the task was seized (a
-// traced task shows 't' whatever it was doing).
+// traced task shows 't' whatever it was doing); a SIGCONT between that
+// look and the seizure goes unseen.
 func (d *dumper) collectTaskProc(p *process, rt *remote.Task) error {
 	defer rt.Reset()
 	tp := &p.taskProc
@@ -34,7 +35,7 @@ func (d *dumper) collectTaskProc(p *process, rt *remote.Task) error {
 	} else if !errors.Is(err, unix.ENOENT) {
 		return err
 	}
-	if p.stat != nil && p.stat.State == 'T' {
+	if p.stopped {
 		tp.Flags |= image.TaskProcStopped
 	}
 	buf, err := rt.Alloc(8)
@@ -51,10 +52,26 @@ func (d *dumper) collectTaskProc(p *process, rt *remote.Task) error {
 	if binary.LittleEndian.Uint32(v[:]) != 0 {
 		tp.Flags |= image.TaskProcSubreaper
 	}
-	if p.shares&image.ShareVM == 0 {
-		if tp.Membarrier, err = membarrierRegistrations(p.pid, rt); err != nil {
-			return err
-		}
+	if p.shares&image.ShareVM != 0 {
+		return nil // the mm's settings are the parent's
+	}
+	if tp.Membarrier, err = membarrierRegistrations(p.pid, rt); err != nil {
+		return err
+	}
+	thp, err := rt.Syscall(unix.SYS_PRCTL, unix.PR_GET_THP_DISABLE)
+	if err != nil {
+		return fmt.Errorf("prctl(PR_GET_THP_DISABLE): %w", err)
+	}
+	switch thp {
+	case 0:
+	case 1:
+		tp.Flags |= image.TaskProcThpDisable
+	default:
+		return unsupported(p.pid, "transparent huge pages", "PR_GET_THP_DISABLE mode %#x (not plain disabled)", thp)
+	}
+	// Without CONFIG_KSM the prctl fails: nothing to save.
+	if merge, err := rt.Syscall(unix.SYS_PRCTL, unix.PR_GET_MEMORY_MERGE); err == nil && merge != 0 {
+		tp.Flags |= image.TaskProcMemoryMerge
 	}
 	return nil
 }

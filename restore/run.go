@@ -286,6 +286,9 @@ func (rs *restorer) handle(r *image.Reader, rec image.Record) error {
 		rs.objs[x.Objref] = x
 		t.mm = x
 	case *image.Vma:
+		if err := checkVmaMadv(x); err != nil {
+			return err
+		}
 		if x.Kind == image.VmaDeleted {
 			if err := rs.checkDeletedVma(x); err != nil {
 				return err

@@ -45,8 +45,8 @@ var membarrierOrder = []struct {
 // restoreTaskProc restores the settings of its TASK_PROC: the OOM score
 // adjustment; while the task still has the restorer's credentials, the
 // audit login uid (CAP_AUDIT_CONTROL), before its threads exist, which
-// inherit it; the child-subreaper flag and the membarrier registrations
-// of its mm. Images without TASK_PROC leave the
+// inherit it; the child-subreaper flag; the membarrier registrations,
+// THP and KSM settings of its mm. Images without TASK_PROC leave the
 // task as it was born.
 func (rs *restorer) restoreTaskProc(t *taskPlan) error {
 	tp := t.taskProc
@@ -66,15 +66,26 @@ func (rs *restorer) restoreTaskProc(t *taskPlan) error {
 			return fmt.Errorf("prctl(PR_SET_CHILD_SUBREAPER): %w", err)
 		}
 	}
-	// Registrations belong to the mm: the task that owns it registers.
-	if t.shares&image.ShareVM == 0 {
-		for _, m := range membarrierOrder {
-			if tp.Membarrier&m.bit == 0 {
-				continue
-			}
-			if _, err := lt.Syscall(unix.SYS_MEMBARRIER, m.cmd, 0, 0); err != nil {
-				return fmt.Errorf("membarrier(register %#x): %w", m.cmd, err)
-			}
+	// The rest belongs to the mm: the task that owns it sets it.
+	if t.shares&image.ShareVM != 0 {
+		return nil
+	}
+	for _, m := range membarrierOrder {
+		if tp.Membarrier&m.bit == 0 {
+			continue
+		}
+		if _, err := lt.Syscall(unix.SYS_MEMBARRIER, m.cmd, 0, 0); err != nil {
+			return fmt.Errorf("membarrier(register %#x): %w", m.cmd, err)
+		}
+	}
+	if tp.Flags&image.TaskProcThpDisable != 0 {
+		if _, err := lt.Syscall(unix.SYS_PRCTL, unix.PR_SET_THP_DISABLE, 1, 0, 0, 0); err != nil {
+			return fmt.Errorf("prctl(PR_SET_THP_DISABLE): %w", err)
+		}
+	}
+	if tp.Flags&image.TaskProcMemoryMerge != 0 {
+		if _, err := lt.Syscall(unix.SYS_PRCTL, unix.PR_SET_MEMORY_MERGE, 1, 0, 0, 0); err != nil {
+			return fmt.Errorf("prctl(PR_SET_MEMORY_MERGE): %w", err)
 		}
 	}
 	return nil

@@ -9,7 +9,7 @@ const (
 // TaskProc (TASK_PROC, type 140) holds per-process settings kept by the
 // kernel outside every other record: the OOM killer's adjustment, the
 // audit login uid, the child-subreaper flag, membarrier registrations and
-// the job-control stop. It follows the task's TASK_MISC. Images before 2.6
+// the job-control stop, THP and KSM settings of the mm. It follows the task's TASK_MISC. Images before 2.6
 // have none; a restorer then leaves these settings as a new task has them.
 type TaskProc struct {
 	OomScoreAdj int32  // /proc/PID/oom_score_adj, -1000..1000
@@ -25,8 +25,15 @@ const (
 	// TaskProcStopped: the process was in a job-control stop (SIGSTOP,
 	// SIGTSTP...): restore leaves it stopped.
 	TaskProcStopped uint32 = 2
+	// TaskProcThpDisable: prctl(PR_SET_THP_DISABLE) was set on the mm
+	// (not in a task that shares its parent's).
+	TaskProcThpDisable uint32 = 4
+	// TaskProcMemoryMerge: prctl(PR_SET_MEMORY_MERGE) was set on the mm:
+	// KSM merges every mapping it can (not in a task that shares its
+	// parent's).
+	TaskProcMemoryMerge uint32 = 8
 	// TaskProcAll is every bit defined.
-	TaskProcAll = TaskProcSubreaper | TaskProcStopped
+	TaskProcAll = TaskProcSubreaper | TaskProcStopped | TaskProcThpDisable | TaskProcMemoryMerge
 )
 
 // TaskProc.Membarrier bits: the values of membarrier(2)'s registration
