@@ -59,7 +59,7 @@ func (d *dumper) collectVmas(p *process) error {
 		}
 		p.imgVmas = append(p.imgVmas, iv)
 	}
-	return nil
+	return refuseGuards(p.pid, vmas)
 }
 
 func classifyVma(pid int, v proc.Vma) (image.Vma, error) {
