@@ -8,15 +8,17 @@
 # Knobs (environment): BENCH_RUNS (5), BENCH_SIZES (64,1024,4096 MiB),
 # BENCH_QUICK=1 (64 MiB, 2 runs, report left alone), BENCH_KINDS
 # (anon,halfzero,filemap,threads,tree), BENCH_DIR (/var/tmp),
-# CRIU_INSTALLER (the install script).
+# CRIU_INSTALLER (the install script; default: shared/tools beside the
+# checkout, ../shared/tools/install-criu-anchor.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GO=${GO:-go}
-installer=${CRIU_INSTALLER:-/work/shared/tools/install-criu-anchor.sh}
+installer=${CRIU_INSTALLER:-../shared/tools/install-criu-anchor.sh}
 
 no_criu=
-if [ -x "$installer" ]; then
-	if ! "$installer" >&2; then
+# Run through bash: a read-only copy of shared/ may have lost its mode bits.
+if [ -r "$installer" ]; then
+	if ! bash "$installer" >&2; then
 		no_criu="installing criu-anchor with $installer failed"
 	fi
 elif ! command -v criu-anchor >/dev/null; then
