@@ -35,6 +35,16 @@ func (d *dumper) collectTaskProc(p *process, rt *remote.Task) error {
 	} else if !errors.Is(err, unix.ENOENT) {
 		return err
 	}
+	slack, err := proc.ReadInt(p.pid, "timerslack_ns")
+	if err != nil {
+		return err
+	}
+	tp.TimerSlackNs = uint64(slack)
+	prio, _, errno := unix.Syscall(unix.SYS_IOPRIO_GET, kernel.IOPRIO_WHO_PROCESS, uintptr(p.pid), 0)
+	if errno != 0 {
+		return fmt.Errorf("ioprio_get(%d): %w", p.pid, errno)
+	}
+	tp.IoPrio = uint32(prio)
 	if p.stopped {
 		tp.Flags |= image.TaskProcStopped
 	}
@@ -58,6 +68,11 @@ func (d *dumper) collectTaskProc(p *process, rt *remote.Task) error {
 	if tp.Membarrier, err = membarrierRegistrations(p.pid, rt); err != nil {
 		return err
 	}
+	filter, err := proc.ReadHex(p.pid, "coredump_filter")
+	if err != nil {
+		return err
+	}
+	tp.CoredumpFilter = uint32(filter)
 	thp, err := rt.Syscall(unix.SYS_PRCTL, unix.PR_GET_THP_DISABLE)
 	if err != nil {
 		return fmt.Errorf("prctl(PR_GET_THP_DISABLE): %w", err)

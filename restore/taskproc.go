@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -58,6 +59,9 @@ func (rs *restorer) restoreTaskProc(t *taskPlan) error {
 	if err := restoreOomScoreAdj(t.pid, tp.OomScoreAdj); err != nil {
 		return fmt.Errorf("oom_score_adj %d: %w", tp.OomScoreAdj, err)
 	}
+	if err := restoreLeaderSettings(t.pid, tp); err != nil {
+		return err
+	}
 	if err := rs.restoreLoginUid(t, tp.LoginUid); err != nil {
 		return fmt.Errorf("audit login uid %d: %w", tp.LoginUid, err)
 	}
@@ -77,6 +81,12 @@ func (rs *restorer) restoreTaskProc(t *taskPlan) error {
 		if _, err := lt.Syscall(unix.SYS_MEMBARRIER, m.cmd, 0, 0); err != nil {
 			return fmt.Errorf("membarrier(register %#x): %w", m.cmd, err)
 		}
+	}
+	if err := writeProcIfDiffers(t.pid, "coredump_filter", fmt.Sprintf("%#x", tp.CoredumpFilter), func(cur string) bool {
+		v, err := strconv.ParseUint(cur, 16, 32)
+		return err == nil && uint32(v) == tp.CoredumpFilter
+	}); err != nil {
+		return err
 	}
 	if tp.Flags&image.TaskProcThpDisable != 0 {
 		if _, err := lt.Syscall(unix.SYS_PRCTL, unix.PR_SET_THP_DISABLE, 1, 0, 0, 0); err != nil {
@@ -178,6 +188,43 @@ func withoutCap(c int, fn func() error) error {
 		done <- fn()
 	}()
 	return <-done
+}
+
+// restoreLeaderSettings sets the leader's timer slack and I/O priority
+// from the restorer, before its threads are made: a new thread starts
+// with its creator's (only the leader's are in the image).
+func restoreLeaderSettings(pid int, tp *image.TaskProc) error {
+	slack := strconv.FormatUint(tp.TimerSlackNs, 10)
+	if err := writeProcIfDiffers(pid, "timerslack_ns", slack, func(cur string) bool { return cur == slack }); err != nil {
+		return err
+	}
+	cur, _, errno := unix.Syscall(unix.SYS_IOPRIO_GET, kernel.IOPRIO_WHO_PROCESS, uintptr(pid), 0)
+	if errno != 0 {
+		return fmt.Errorf("ioprio_get: %w", errno)
+	}
+	if uint32(cur) != tp.IoPrio {
+		if _, _, errno := unix.Syscall(unix.SYS_IOPRIO_SET, kernel.IOPRIO_WHO_PROCESS, uintptr(pid), uintptr(tp.IoPrio)); errno != 0 {
+			return fmt.Errorf("ioprio_set(%#x): %w", tp.IoPrio, errno)
+		}
+	}
+	return nil
+}
+
+// writeProcIfDiffers writes s to /proc/PID/name from the restorer unless
+// same says the file already holds it.
+func writeProcIfDiffers(pid int, name, s string, same func(cur string) bool) error {
+	path := fmt.Sprintf("/proc/%d/%s", pid, name)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if same(strings.TrimSpace(string(b))) {
+		return nil
+	}
+	if err := os.WriteFile(path, []byte(s), 0); err != nil {
+		return fmt.Errorf("%s %s: %w", name, s, err)
+	}
+	return nil
 }
 
 // stopStopped sends SIGSTOP to every task that was in a job-control stop,

@@ -9,13 +9,21 @@ const (
 // TaskProc (TASK_PROC, type 140) holds per-process settings kept by the
 // kernel outside every other record: the OOM killer's adjustment, the
 // audit login uid, the child-subreaper flag, membarrier registrations and
-// the job-control stop, THP and KSM settings of the mm. It follows the task's TASK_MISC. Images before 2.6
+// the job-control stop, THP and KSM settings and the core dump filter of
+// the mm, the I/O priority and timer slack of the leader. It follows the task's TASK_MISC. Images before 2.6
 // have none; a restorer then leaves these settings as a new task has them.
 type TaskProc struct {
 	OomScoreAdj int32  // /proc/PID/oom_score_adj, -1000..1000
 	LoginUid    uint32 // /proc/PID/loginuid; 4294967295 when unset
 	Flags       uint32 // TaskProc* bits
 	Membarrier  uint32 // MEMBARRIER_CMD_REGISTER_* commands the process's mm is registered for
+	// CoredumpFilter is /proc/PID/coredump_filter (of the mm; 0 in a task
+	// that shares its parent's).
+	CoredumpFilter uint32
+	// IoPrio is ioprio_get(IOPRIO_WHO_PROCESS) of the thread-group leader.
+	IoPrio uint32
+	// TimerSlackNs is the leader's timer slack (PR_GET_TIMERSLACK).
+	TimerSlackNs uint64
 }
 
 // TaskProc.Flags bits.

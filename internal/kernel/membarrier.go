@@ -15,3 +15,8 @@ const (
 	// registration commands the caller's mm has issued.
 	MEMBARRIER_CMD_GET_REGISTRATIONS = 1 << 9
 )
+
+// ioprio_get(2) and ioprio_set(2) "which" values (include/uapi/linux/ioprio.h).
+const (
+	IOPRIO_WHO_PROCESS = 1
+)
