@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
 
 	"golang.org/x/sys/unix"
 
@@ -21,6 +22,9 @@ import (
 // look and the seizure goes unseen.
 func (d *dumper) collectTaskProc(p *process, rt *remote.Task) error {
 	defer rt.Reset()
+	if err := d.refuseNamespaces(p); err != nil {
+		return err
+	}
 	tp := &p.taskProc
 	oom, err := proc.ReadInt(p.pid, "oom_score_adj")
 	if err != nil {
@@ -128,4 +132,23 @@ func membarrierRegistrations(pid int, rt *remote.Task) (uint32, error) {
 		}
 	}
 	return out, nil
+}
+
+// refuseNamespaces refuses a task in a user or time namespace other than
+// the checkpointer's: restore makes neither, so the task would come back
+// with other credentials mapped, or other clocks, in silence. A container
+// is rebuilt from its bundle, which makes its namespaces: not refused.
+func (d *dumper) refuseNamespaces(p *process) error {
+	if d.opts.Container != nil {
+		return nil
+	}
+	for _, ns := range []struct{ kind, why string }{
+		{"user", "its uid and gid mappings would be the restorer's"},
+		{"time", "its clock offsets would be lost"},
+	} {
+		if l := nsLink(p.pid, ns.kind); l != "" && l != nsLink(os.Getpid(), ns.kind) {
+			return unsupported(p.pid, ns.kind+" namespace "+l, "a %s namespace other than the checkpointer's is not supported yet: %s", ns.kind, ns.why)
+		}
+	}
+	return nil
 }
