@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -141,19 +142,21 @@ func (d *dumper) releaseTids(tids map[int]bool) {
 }
 
 // release detaches every thread; the process runs on as before. One that
-// was in a job-control stop is sent SIGSTOP first, which it takes before
-// running anything: being traced and resumed for the checkpoint may have
-// ended its stop.
+// was in a job-control stop has its leader let go with SIGSTOP, delivered
+// before it runs anything: being traced and resumed for the checkpoint
+// may have ended its stop.
 func (d *dumper) release(p *process) {
-	if p.stopped {
-		if err := unix.Kill(p.pid, unix.SIGSTOP); err != nil {
-			d.log.Warn("stop again failed", "pid", p.pid, "err", err)
+	for i, t := range p.threads {
+		sig := 0
+		if i == 0 && p.stopped {
+			sig = int(unix.SIGSTOP)
 		}
-	}
-	for _, t := range p.threads {
-		if err := d.tr.Detach(t.tid, 0); err != nil && !errors.Is(err, unix.ESRCH) {
+		if err := d.tr.Detach(t.tid, sig); err != nil && !errors.Is(err, unix.ESRCH) {
 			d.log.Warn("detach failed", "tid", t.tid, "err", err)
 		}
+	}
+	if p.stopped && !proc.WaitState([]int{p.pid}, 'T', 2*time.Second) {
+		d.log.Warn("a stopped task let go has not stopped again yet", "pid", p.pid)
 	}
 }
 

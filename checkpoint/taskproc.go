@@ -152,3 +152,18 @@ func (d *dumper) refuseNamespaces(p *process) error {
 	}
 	return nil
 }
+
+// exitSignalsRecord lists the tasks whose exit signal is not SIGCHLD (nil
+// if none): restore gives each its own at birth.
+func exitSignalsRecord(t *tree) *image.ExitSignals {
+	var es image.ExitSignals
+	for i, p := range t.procs {
+		if i > 0 && p.stat.ExitSignal != int(unix.SIGCHLD) {
+			es.Tasks = append(es.Tasks, image.TaskExitSignal{Pid: p.task.Pid, Signal: uint32(p.stat.ExitSignal)})
+		}
+	}
+	if len(es.Tasks) == 0 {
+		return nil
+	}
+	return &es
+}

@@ -27,6 +27,9 @@ func (d *dumper) write(w *image.Writer, t *tree, snaps map[*process]*snapshot) e
 	if sh := sharesRecord(t); sh != nil {
 		recs = append(recs, sh)
 	}
+	if es := exitSignalsRecord(t); es != nil {
+		recs = append(recs, es)
+	}
 	if d.uts != nil {
 		recs = append(recs, d.uts)
 	}

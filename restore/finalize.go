@@ -68,20 +68,18 @@ func (rs *restorer) finish() error {
 	if err := rs.finishTcp(); err != nil {
 		return err
 	}
-	if err := rs.stopStopped(); err != nil {
-		return err
-	}
 	for _, t := range rs.plans {
 		if t.zombie {
 			continue
 		}
 		for i := range t.threads {
 			tid := t.threadRTs[int(t.threads[i].Tid)].Tid
-			if err := rs.tr.Detach(tid, 0); err != nil {
+			if err := rs.tr.Detach(tid, detachSignal(t, i)); err != nil {
 				return fmt.Errorf("task %d thread %d: detach: %w", t.rec.Pid, t.threads[i].Tid, err)
 			}
 		}
 	}
+	rs.waitStopped()
 	rs.closeCopies()
 	return nil
 }

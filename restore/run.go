@@ -105,14 +105,18 @@ type taskPlan struct {
 	// birth (image.Share* bits, the clone flags that make it so).
 	shares      uint32
 	shareParent *taskPlan
-	helper      helperKind // not a task of the image: a helper (helpers.go)
-	pid         int        // in our pid namespace
-	leader      *remote.Task
-	memReady    bool
-	scratch     uint64 // the injection page (syscall insn, then arguments)
-	imageFd     int    // the image file's fd in the task, -1 if none
-	ctlPidfd    int    // the task's fd of a pidfd of the restorer
-	threadRTs   map[int]*remote.Task
+	// exitSignal is the signal the parent gets when the task ends, if not
+	// SIGCHLD (hasExitSignal; EXIT_SIGNALS).
+	exitSignal    uint32
+	hasExitSignal bool
+	helper        helperKind // not a task of the image: a helper (helpers.go)
+	pid           int        // in our pid namespace
+	leader        *remote.Task
+	memReady      bool
+	scratch       uint64 // the injection page (syscall insn, then arguments)
+	imageFd       int    // the image file's fd in the task, -1 if none
+	ctlPidfd      int    // the task's fd of a pidfd of the restorer
+	threadRTs     map[int]*remote.Task
 }
 
 func newPlan(rec image.Task) *taskPlan {
@@ -191,6 +195,9 @@ func (rs *restorer) handle(r *image.Reader, rec image.Record) error {
 	}
 	if sh, ok := rec.(*image.Shares); ok {
 		return rs.addShares(sh)
+	}
+	if es, ok := rec.(*image.ExitSignals); ok {
+		return rs.addExitSignals(es)
 	}
 	if ok, err := rs.handleMount(rec); ok {
 		return err

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -28,6 +29,29 @@ func (rs *restorer) addTaskProc(t *taskPlan, x *image.TaskProc) error {
 		return badImage("TASK_PROC of task %d: unknown membarrier registrations %#x", t.rec.Pid, x.Membarrier&^image.MembarrierAll)
 	}
 	t.taskProc = x
+	return nil
+}
+
+// addExitSignals takes the EXIT_SIGNALS record: after the PSTREE, before
+// the first TASK and before any task is born.
+func (rs *restorer) addExitSignals(es *image.ExitSignals) error {
+	if !rs.tree || rs.cur != nil || rs.made {
+		return badImage("EXIT_SIGNALS out of place: it follows the PSTREE, once, before the first TASK")
+	}
+	for _, e := range es.Tasks {
+		t := rs.byPid[e.Pid]
+		switch {
+		case t == nil:
+			return badImage("EXIT_SIGNALS names task %d, which is not in the PSTREE", e.Pid)
+		case t == rs.plans[0]:
+			return badImage("EXIT_SIGNALS names the first task %d: its parent is outside", e.Pid)
+		case t.hasExitSignal:
+			return badImage("EXIT_SIGNALS names task %d twice", e.Pid)
+		case e.Signal > 64:
+			return badImage("EXIT_SIGNALS: task %d has exit signal %d", e.Pid, e.Signal)
+		}
+		t.exitSignal, t.hasExitSignal = e.Signal, true
+	}
 	return nil
 }
 
@@ -227,19 +251,33 @@ func writeProcIfDiffers(pid int, name, s string, same func(cur string) bool) err
 	return nil
 }
 
-// stopStopped sends SIGSTOP to every task that was in a job-control stop,
-// while it is still traced: it takes the signal as it returns to user
-// space once detached, before running any instruction of its own, and
-// stops there. Its parent is told (SIGCHLD with CLD_STOPPED, a WUNTRACED
-// wait) as it was when it first stopped.
-func (rs *restorer) stopStopped() error {
+// detachSignal is the signal thread i of t is let go with: SIGSTOP for
+// the leader of a task that was in a job-control stop. The tracer
+// delivers it from a signal-delivery stop, before the thread runs any
+// instruction of its own, so the task enters its group stop there (and
+// its other threads with it); its parent is told (SIGCHLD with
+// CLD_STOPPED, a WUNTRACED wait) as it was when it first stopped.
+func detachSignal(t *taskPlan, i int) int {
+	if i == 0 && t.taskProc != nil && t.taskProc.Flags&image.TaskProcStopped != 0 {
+		return int(unix.SIGSTOP)
+	}
+	return 0
+}
+
+// waitStopped waits, briefly, until every task let go with SIGSTOP shows
+// its stop, so that whoever looks once restore returns sees it stopped.
+func (rs *restorer) waitStopped() {
+	var pids []int
 	for _, t := range rs.plans {
-		if t.zombie || t.taskProc == nil || t.taskProc.Flags&image.TaskProcStopped == 0 {
-			continue
-		}
-		if err := unix.Kill(t.pid, unix.SIGSTOP); err != nil {
-			return fmt.Errorf("task %d: stop it again: %w", t.rec.Pid, err)
+		if !t.zombie && detachSignal(t, 0) != 0 {
+			pids = append(pids, t.pid)
 		}
 	}
-	return nil
+	if len(pids) > 0 && !proc.WaitState(pids, 'T', stopWait) {
+		rs.log.Warn("a task restored stopped has not stopped yet", "pids", pids)
+	}
 }
+
+// stopWait bounds waitStopped: a task takes a pending SIGSTOP as soon as
+// it is scheduled.
+const stopWait = 2 * time.Second

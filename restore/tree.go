@@ -138,7 +138,11 @@ func (rs *restorer) createRest(root *taskPlan, base uint64, s *stub) error {
 		if err := ensure(c); err != nil {
 			return err
 		}
-		sig := uint64(unix.SIGCHLD) | uint64(t.shares)
+		sig := uint64(unix.SIGCHLD)
+		if t.hasExitSignal {
+			sig = uint64(t.exitSignal)
+		}
+		sig |= uint64(t.shares)
 		if t.helper != helperNone {
 			sig = 0
 		}

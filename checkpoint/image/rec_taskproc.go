@@ -3,7 +3,8 @@ package image
 // Record types of format version 2.6: per-process kernel state that no
 // earlier record holds.
 const (
-	TypeTaskProc Type = 140
+	TypeTaskProc    Type = 140
+	TypeExitSignals Type = 141
 )
 
 // TaskProc (TASK_PROC, type 140) holds per-process settings kept by the
@@ -57,3 +58,21 @@ const (
 )
 
 func (*TaskProc) Type() Type { return TypeTaskProc }
+
+// ExitSignals (EXIT_SIGNALS, type 141) lists the tasks whose exit signal,
+// the signal their parent gets when they end (clone(2)'s exit_signal,
+// /proc/PID/stat field 38), is not SIGCHLD: a parent waits for such a
+// child only with __WCLONE or __WALL. It follows the PSTREE (and the
+// SHARES), before the first TASK, and is left out when every task has
+// SIGCHLD. The first task is never listed: its parent is outside.
+type ExitSignals struct {
+	Tasks []TaskExitSignal
+}
+
+// TaskExitSignal is one entry of EXIT_SIGNALS.
+type TaskExitSignal struct {
+	Pid    int32
+	Signal uint32 // 0 (none) to 64
+}
+
+func (*ExitSignals) Type() Type { return TypeExitSignals }

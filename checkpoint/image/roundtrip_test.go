@@ -62,6 +62,8 @@ var roundTripCases = []struct {
 	{"task_proc/zero", &TaskProc{}},
 	{"task_proc/extremes", &TaskProc{OomScoreAdj: -1000, LoginUid: u32max, Flags: u32max, Membarrier: u32max,
 		CoredumpFilter: u32max, IoPrio: 1, TimerSlackNs: u64max}},
+	{"exit_signals/empty", &ExitSignals{}},
+	{"exit_signals/some", &ExitSignals{Tasks: []TaskExitSignal{{Pid: 2, Signal: 0}, {Pid: -1, Signal: u32max}}}},
 	{"rlimits/empty", &Rlimits{}},
 	{"rlimits/full", &Rlimits{Limits: fill(NRlimits, Rlimit{Cur: u64max, Max: 0})}},
 	{"sighand/min", &Sighand{Objref: 1}},

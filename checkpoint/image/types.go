@@ -141,6 +141,7 @@ var registry = []typeInfo{
 	{typ: TypeTaskMisc, name: "TASK_MISC", new: func() Record { return new(TaskMisc) }},
 	{typ: TypeRlimits, name: "RLIMITS", new: func() Record { return new(Rlimits) }},
 	{typ: TypeTaskProc, name: "TASK_PROC", new: func() Record { return new(TaskProc) }},
+	{typ: TypeExitSignals, name: "EXIT_SIGNALS", new: func() Record { return new(ExitSignals) }},
 	{typ: TypeSighand, name: "SIGHAND", new: func() Record { return new(Sighand) }},
 	{typ: TypeSigPending, name: "SIGPENDING", new: func() Record { return new(SigPending) }},
 	{typ: TypeThread, name: "THREAD", new: func() Record { return new(Thread) }},
