@@ -80,7 +80,7 @@ func (l *launcher) run(ctx context.Context, logPrefix string, guard time.Duratio
 		r.CPU = time.Duration(ru.UtimeNs + ru.StimeNs)
 		r.MaxRSSKiB, r.MinFlt = ru.MaxRSSKiB, ru.MinFlt
 	} else if runErr == nil {
-		return r, fmt.Errorf("%s: no runwait report (%v)", argv[0], err)
+		return r, fmt.Errorf("%s: no runwait report (%w)", argv[0], err)
 	}
 	if runErr != nil {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {

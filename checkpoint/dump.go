@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/internal/allow"
 	"github.com/ckpt/ckpt/internal/ptrace"
 )
 
@@ -23,20 +24,10 @@ type Options struct {
 	// NoFreeze: without FreezeCgroup, do not look for a cgroup that holds
 	// the tree and nothing else to freeze while seizing.
 	NoFreeze bool
-	// FileLocks saves the file locks the tasks hold; without it a held
-	// lock refuses the checkpoint (the locks guard files outside the
-	// image, whose other users a restore cannot know about).
-	FileLocks bool
-	// ExtUnixSk allows unix sockets whose peer is outside the tree: they
-	// are saved as external files, which restore takes from the caller.
-	ExtUnixSk bool
-	// ShellJob allows terminals outside the checkpoint (the user's: a
-	// terminal emulator's, tmux's, sshd's pty): restore attaches the tasks
-	// to its own terminal instead. Without it they are refused.
-	ShellJob bool
-	// TcpEstablished allows established TCP connections, saved in TCP
-	// repair mode (files_tcp.go); without it they are refused.
-	TcpEstablished bool
+	// Allow: state leading outside the tree that is saved rather than
+	// refused (file locks, unix sockets whose peer is outside, the user's
+	// terminal, established TCP connections in repair mode: files_tcp.go).
+	allow.Allow
 	// Container, when set, says the tree is a whole OCI container, which
 	// the runtime rebuilds from its bundle at restore: the record is
 	// written after the header, the first task must be its pid
@@ -44,6 +35,11 @@ type Options struct {
 	// the tmpfs mounts on ContainerTmpfs is saved (container.go).
 	Container      *image.Container
 	ContainerTmpfs []string
+	// Commit, when set, is called once the image is complete and before
+	// the tasks are killed (image.NewFile.Commit: fsync and rename into
+	// place). If it fails, the tasks are left running: a process is never
+	// killed for an image that is not durably at its path.
+	Commit func() error
 	// Logger receives progress; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -70,6 +66,11 @@ func Dump(ctx context.Context, pid int, w io.Writer, opts Options) (*Result, err
 	}
 	log = log.With("component", "checkpoint", "pid", pid)
 
+	lk, err := lockTree(pid)
+	if err != nil {
+		return nil, err
+	}
+	defer lk.Release()
 	tr, err := ptrace.New()
 	if err != nil {
 		return nil, fmt.Errorf("start tracer: %w", err)
@@ -229,6 +230,11 @@ func (d *dumper) dump(pid int, w io.Writer) (*Result, error) {
 		return nil, fmt.Errorf("write tail: %w", err)
 	}
 	res.Records, res.Bytes, res.Pages = iw.Records(), iw.Offset(), d.pages
+	if opts.Commit != nil {
+		if err := opts.Commit(); err != nil {
+			return nil, fmt.Errorf("commit image: %w", err)
+		}
+	}
 	if !opts.LeaveRunning {
 		d.kill(live)
 		released, killed = true, true

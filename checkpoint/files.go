@@ -50,15 +50,15 @@ func (d *dumper) collectFiles(p *process) error {
 			return err
 		}
 		if obj == nil {
-			rec, err := d.dumpFile(p, of)
+			rec, k, err := d.dumpFileKind(p, of)
 			if err != nil {
 				return err
 			}
 			obj = &fileObj{objref: d.nextObjref(), rec: rec, dev: of.st.Dev, ino: of.st.Ino, pid: p.pid, fd: fd, link: of.link,
 				extra: d.fileExtra[rec]}
-			setObjref(rec, obj.objref)
-			if s, ok := rec.(*image.InetSocket); ok {
-				obj.extra = d.inetRecords(s)
+			image.SetObjref(rec, obj.objref)
+			if k.extra != nil {
+				obj.extra = append(obj.extra, k.extra(d, rec)...)
 			}
 			p.files = append(p.files, obj)
 			d.files = append(d.files, obj)
@@ -115,49 +115,28 @@ func (d *dumper) sharedFile(p *process, of *openFd) (*fileObj, error) {
 	return nil, nil
 }
 
-// dumpFile dispatches on the kind of file an fd refers to.
+// dumpFile saves the description an fd refers to, as the kind of file it
+// is says (kinds.go).
 func (d *dumper) dumpFile(p *process, of *openFd) (image.Record, error) {
+	rec, _, err := d.dumpFileKind(p, of)
+	return rec, err
+}
+
+// dumpFileKind is dumpFile, also returning the kind. Anything no kind
+// takes is refused, naming the fd.
+func (d *dumper) dumpFileKind(p *process, of *openFd) (image.Record, *fileKind, error) {
 	obj := fmt.Sprintf("fd %d (%s)", of.fd, of.link)
-	switch of.st.Mode & unix.S_IFMT {
-	case unix.S_IFREG, unix.S_IFDIR:
-		if isMemfd(of) {
-			return d.dumpMemfd(p, of, obj)
-		}
-		if strings.HasSuffix(of.link, " (deleted)") && of.st.Mode&unix.S_IFMT == unix.S_IFREG {
-			return d.dumpDeletedFile(p, of, obj)
-		}
-		return dumpRegFile(p, of, obj)
-	case unix.S_IFCHR:
-		return d.dumpCharDev(p, of, obj)
-	case unix.S_IFIFO:
-		if !strings.HasPrefix(of.link, "pipe:") {
-			return dumpFifo(p, of, obj)
-		}
-		return dumpPipe(p, of, obj)
-	case unix.S_IFSOCK:
-		return d.dumpSocket(p, of, obj)
-	}
-	switch of.link {
-	case "anon_inode:[eventfd]":
-		return dumpEventFd(p, of, obj)
-	case "anon_inode:[eventpoll]":
-		return dumpEpoll(p, of, obj)
-	case "anon_inode:[timerfd]":
-		return dumpTimerFd(p, of, obj)
-	case "anon_inode:[signalfd]":
-		return dumpSignalFd(p, of, obj)
-	case "anon_inode:inotify":
-		return d.dumpInotify(p, of, obj)
-	case "anon_inode:[pidfd]":
-		return d.dumpPidFd(p, of, obj)
+	if k := fileKindOf(p, of); k != nil {
+		rec, err := k.dump(d, p, of, obj)
+		return rec, k, err
 	}
 	if kind, ok := refusedAnonKinds[of.link]; ok {
-		return nil, unsupported(p.pid, obj, "%s files cannot be checkpointed", kind)
+		return nil, nil, unsupported(p.pid, obj, "%s files cannot be checkpointed", kind)
 	}
 	if strings.HasPrefix(of.link, "anon_inode:") {
-		return nil, unsupported(p.pid, obj, "%s files are not supported yet", strings.TrimPrefix(of.link, "anon_inode:"))
+		return nil, nil, unsupported(p.pid, obj, "%s files are not supported yet", strings.TrimPrefix(of.link, "anon_inode:"))
 	}
-	return nil, unsupported(p.pid, obj, "unknown file type (mode %#o)", of.st.Mode)
+	return nil, nil, unsupported(p.pid, obj, "unknown file type (mode %#o)", of.st.Mode)
 }
 
 // refusedAnonKinds are the kernel objects behind anonymous inodes that
@@ -171,41 +150,6 @@ var refusedAnonKinds = map[string]string{
 	"anon_inode:bpf_link":      "bpf link",
 	"anon_inode:[fanotify]":    "fanotify",
 	"anon_inode:[userfaultfd]": "userfaultfd",
-}
-
-func setObjref(r image.Record, ref uint32) {
-	switch f := r.(type) {
-	case *image.RegFile:
-		f.Objref = ref
-	case *image.ExtFile:
-		f.Objref = ref
-	case *image.EventFd:
-		f.Objref = ref
-	case *image.Epoll:
-		f.Objref = ref
-	case *image.Pipe:
-		f.Objref = ref
-	case *image.Fifo:
-		f.Objref = ref
-	case *image.MemfdFile:
-		f.Objref = ref
-	case *image.TimerFd:
-		f.Objref = ref
-	case *image.SignalFd:
-		f.Objref = ref
-	case *image.Inotify:
-		f.Objref = ref
-	case *image.PidFd:
-		f.Objref = ref
-	case *image.DeletedOpen:
-		f.Objref = ref
-	case *image.UnixSk:
-		f.Objref = ref
-	case *image.TtyFile:
-		f.Objref = ref
-	case *image.InetSocket:
-		f.Objref = ref
-	}
 }
 
 // takeFd is kernel.TakeFd as an *os.File.

@@ -14,6 +14,14 @@ import (
 	"github.com/ckpt/ckpt/internal/proc"
 )
 
+func init() {
+	registerFileKind(fileKind{name: "deleted file", modes: []uint32{unix.S_IFREG},
+		is: func(_ *process, of *openFd) bool {
+			return strings.HasSuffix(of.link, " (deleted)") && !isMemfd(of)
+		},
+		dump: (*dumper).dumpDeletedFile})
+}
+
 // secretmemMagic is SECRETMEM_MAGIC from include/uapi/linux/magic.h: the
 // file system of memfd_secret(2) files, whose pages not even the kernel
 // reads for another process.
@@ -60,12 +68,11 @@ func (d *dumper) deletedFile(p *process, fdPath, link, obj string) (*deletedObj,
 	// Restore re-creates it in the directory it was in: that must still be
 	// there, writable.
 	dir := path.Dir(orig)
-	var dfs unix.Statfs_t
-	var dst unix.Stat_t
-	if err := unix.Stat(taskPath(p.pid, dir), &dst); err != nil || dst.Dev != st.Dev {
+	dst, err := statInTask(p.pid, dir)
+	if err != nil || dst.Dev != st.Dev {
 		return nil, unsupported(p.pid, obj, "the directory %s the file was deleted from is gone or on another file system: nowhere to re-create it", dir)
 	}
-	if err := unix.Statfs(taskPath(p.pid, dir), &dfs); err != nil || dfs.Flags&unix.ST_RDONLY != 0 {
+	if dfs, err := statfsInTask(p.pid, dir); err != nil || dfs.Flags&unix.ST_RDONLY != 0 {
 		return nil, unsupported(p.pid, obj, "the directory %s is on a read-only mount: restore cannot re-create the deleted file there", dir)
 	}
 	if sh := d.shmems[st.Ino]; sh != nil && fs.Type == unix.TMPFS_MAGIC {

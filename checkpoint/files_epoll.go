@@ -10,6 +10,13 @@ import (
 	"github.com/ckpt/ckpt/checkpoint/image"
 )
 
+func init() {
+	registerFileKind(fileKind{name: "epoll", is: anonKind("anon_inode:[eventpoll]"),
+		dump: func(_ *dumper, p *process, of *openFd, obj string) (image.Record, error) {
+			return dumpEpoll(p, of, obj)
+		}})
+}
+
 // dumpEpoll saves an epoll instance's watches, as fdinfo lists them:
 //
 //	tfd:        6 events:       1c data:               4d  pos:0 ino:29d4b sdev:f

@@ -7,6 +7,13 @@ import (
 	"github.com/ckpt/ckpt/checkpoint/image"
 )
 
+func init() {
+	registerFileKind(fileKind{name: "eventfd", is: anonKind("anon_inode:[eventfd]"),
+		dump: func(_ *dumper, p *process, of *openFd, obj string) (image.Record, error) {
+			return dumpEventFd(p, of, obj)
+		}})
+}
+
 // dumpEventFd saves an eventfd's counter and mode from its fdinfo.
 func dumpEventFd(p *process, of *openFd, obj string) (image.Record, error) {
 	count, err := strconv.ParseUint(strings.TrimSpace(of.info.Extra["eventfd-count"]), 16, 64) // fdinfo prints it in hex

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/internal/allow"
 	"github.com/ckpt/ckpt/internal/proc"
 )
 
@@ -34,7 +35,7 @@ func TestCollectLocks(t *testing.T) {
 		t.Fatalf("without --file-locks: got %v, want a refusal naming the file and the option", err)
 	}
 
-	d = &dumper{opts: Options{FileLocks: true}}
+	d = &dumper{opts: Options{Allow: allow.Allow{FileLocks: true}}}
 	if err := d.collectLocks(p, of, obj); err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,11 @@ import (
 	"github.com/ckpt/ckpt/internal/kernel"
 )
 
+func init() {
+	registerFileKind(fileKind{name: "FIFO", modes: []uint32{unix.S_IFIFO}, fallback: true,
+		dump: func(_ *dumper, p *process, of *openFd, obj string) (image.Record, error) { return dumpFifo(p, of, obj) }})
+}
+
 // dumpFifo records a description of a FIFO, to be reopened by its path.
 // Its PipeID, capacity and unread data are filled in by resolveFifos once
 // every task is collected: the data is saved once per FIFO, from whichever
@@ -29,9 +34,8 @@ func dumpFifo(p *process, of *openFd, obj string) (image.Record, error) {
 		// (through a read-write anchor) does not apply to it.
 		return nil, unsupported(p.pid, obj, "O_PATH descriptions of FIFOs are not supported yet")
 	}
-	var st unix.Stat_t
-	if err := unix.Stat(path, &st); err != nil || st.Ino != of.st.Ino || st.Dev != of.st.Dev {
-		return nil, unsupported(p.pid, obj, "its path no longer leads to the open FIFO")
+	if st, err := statInTask(p.pid, path); err != nil || st.Ino != of.st.Ino || st.Dev != of.st.Dev {
+		return nil, unsupported(p.pid, obj, "its path no longer leads to the open FIFO (%v; inode %d on %#x, the FIFO is %d on %#x)", err, st.Ino, st.Dev, of.st.Ino, of.st.Dev)
 	}
 	return &image.Fifo{Flags: of.info.Flags & openFlagsMask, Dev: of.st.Dev, Ino: of.st.Ino, Path: path}, nil
 }

@@ -2,7 +2,6 @@ package checkpoint
 
 import (
 	"fmt"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -36,9 +35,9 @@ func (d *dumper) collectOwner(p *process, of *openFd) error {
 		return fmt.Errorf("task %d %s: owner: %w", p.pid, obj, err)
 	}
 	defer unix.Close(sfd)
-	var own kernel.FOwnerEx
-	if _, _, e := unix.Syscall(unix.SYS_FCNTL, uintptr(sfd), unix.F_GETOWN_EX, uintptr(unsafe.Pointer(&own))); e != 0 {
-		return fmt.Errorf("task %d %s: fcntl(F_GETOWN_EX): %w", p.pid, obj, e)
+	own, err := kernel.GetOwnerEx(sfd)
+	if err != nil {
+		return fmt.Errorf("task %d %s: fcntl(F_GETOWN_EX): %w", p.pid, obj, err)
 	}
 	sig, err := unix.FcntlInt(uintptr(sfd), unix.F_GETSIG, 0)
 	if err != nil {

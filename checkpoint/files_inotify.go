@@ -14,6 +14,10 @@ import (
 	"github.com/ckpt/ckpt/internal/proc"
 )
 
+func init() {
+	registerFileKind(fileKind{name: "inotify", is: anonKind("anon_inode:inotify"), dump: (*dumper).dumpInotify})
+}
+
 // dumpInotify saves an inotify instance's watches. fdinfo has one line per
 // watch:
 //
@@ -77,8 +81,8 @@ func inotifyWatch(pid int, mounts []proc.MountInfo, line string) (*image.Inotify
 	if err != nil {
 		return nil, err
 	}
-	var st unix.Stat_t
-	if err := unix.Stat(taskPath(pid, path), &st); err != nil || st.Ino != ino || st.Dev != unix.Mkdev(major, minor) {
+	st, err := statInTask(pid, path)
+	if err != nil || st.Ino != ino || st.Dev != unix.Mkdev(major, minor) {
 		return nil, fmt.Errorf("the watched inode %d has no path the task sees it by (found %q)", ino, path)
 	}
 	return &image.InotifyWatch{Wd: int32(wd), Mask: uint32(mask), IgnoredMask: uint32(ignored),
@@ -88,13 +92,13 @@ func inotifyWatch(pid int, mounts []proc.MountInfo, line string) (*image.Inotify
 // handlePath opens a file handle on a mount of device major:minor that the
 // task has, and returns the path of what it opens as the task sees it.
 func handlePath(pid int, mounts []proc.MountInfo, major, minor uint32, h unix.FileHandle) (string, error) {
-	var lastErr error = fmt.Errorf("the task has no mount of device %d:%d", major, minor)
+	lastErr := fmt.Errorf("the task has no mount of device %d:%d", major, minor)
 	for _, m := range mounts {
 		if m.Major != major || m.Minor != minor {
 			continue
 		}
 		// open_by_handle_at refuses an O_PATH fd as the mount fd.
-		mfd, err := unix.Open(taskPath(pid, m.MountPoint), unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+		mfd, err := openInRoot(pid, m.MountPoint, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY)
 		if err != nil {
 			lastErr = fmt.Errorf("open mount %s: %w", m.MountPoint, err)
 			continue

@@ -9,6 +9,11 @@ import (
 	"github.com/ckpt/ckpt/checkpoint/image"
 )
 
+func init() {
+	registerFileKind(fileKind{name: "memfd", modes: []uint32{unix.S_IFREG},
+		is: func(_ *process, of *openFd) bool { return isMemfd(of) }, dump: (*dumper).dumpMemfd})
+}
+
 // isMemfd tells an fd of a memfd: its link reads "/memfd:NAME (deleted)".
 // A file on disk could be called "/memfd:x" but is not deleted, and a
 // deleted one named so has links left or lives elsewhere than shmem: the

@@ -11,6 +11,10 @@ import (
 	"github.com/ckpt/ckpt/checkpoint/image"
 )
 
+func init() {
+	registerFileKind(fileKind{name: "pidfd", is: anonKind("anon_inode:[pidfd]"), dump: (*dumper).dumpPidFd})
+}
+
 // pidfdRef is a pidfd waiting for resolvePidfds: the process it refers to,
 // by pid as ckpt sees it, and where it was found, for messages.
 type pidfdRef struct {

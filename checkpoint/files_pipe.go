@@ -12,6 +12,12 @@ import (
 	"github.com/ckpt/ckpt/internal/kernel"
 )
 
+func init() {
+	registerFileKind(fileKind{name: "pipe", modes: []uint32{unix.S_IFIFO},
+		is:   func(_ *process, of *openFd) bool { return strings.HasPrefix(of.link, "pipe:") },
+		dump: func(_ *dumper, p *process, of *openFd, obj string) (image.Record, error) { return dumpPipe(p, of, obj) }})
+}
+
 // dumpPipe records a pipe end as external for now: a pipe with one end
 // inside the checkpoint leads outside (a shell pipeline, the parent's log
 // collector) and restore connects it to what the caller gives. Once every

@@ -9,6 +9,16 @@ import (
 	"github.com/ckpt/ckpt/internal/kernel"
 )
 
+func init() {
+	registerFileKind(fileKind{name: "regular file", modes: []uint32{unix.S_IFREG, unix.S_IFDIR}, fallback: true,
+		dump: func(_ *dumper, p *process, of *openFd, obj string) (image.Record, error) {
+			return dumpRegFile(p, of, obj)
+		}})
+	// Devices: /dev/null and the like, and terminals (files_tty.go).
+	registerFileKind(fileKind{name: "character device", modes: []uint32{unix.S_IFCHR}, fallback: true,
+		dump: (*dumper).dumpCharDev})
+}
+
 // openFlagsMask keeps the status flags an fd's description carries and a
 // reopen can reproduce; O_CLOEXEC belongs to the fd, not the description.
 const openFlagsMask = ^uint32(unix.O_CLOEXEC)
@@ -21,8 +31,7 @@ func dumpRegFile(p *process, of *openFd, obj string) (image.Record, error) {
 	if !strings.HasPrefix(path, "/") {
 		return nil, unsupported(p.pid, obj, "no path to reopen it by")
 	}
-	var st unix.Stat_t
-	if err := unix.Stat(taskPath(p.pid, path), &st); err != nil || st.Ino != of.st.Ino || st.Dev != of.st.Dev {
+	if st, err := statInTask(p.pid, path); err != nil || st.Ino != of.st.Ino || st.Dev != of.st.Dev {
 		return nil, unsupported(p.pid, obj, "its path no longer leads to the open file")
 	}
 	return &image.RegFile{

@@ -7,6 +7,13 @@ import (
 	"github.com/ckpt/ckpt/checkpoint/image"
 )
 
+func init() {
+	registerFileKind(fileKind{name: "signalfd", is: anonKind("anon_inode:[signalfd]"),
+		dump: func(_ *dumper, p *process, of *openFd, obj string) (image.Record, error) {
+			return dumpSignalFd(p, of, obj)
+		}})
+}
+
 // dumpSignalFd saves a signalfd's mask, which fdinfo prints as 16 hex
 // digits ("sigmask: 0000000800000200"). Which signals it reads is the
 // reader's business (its own and its process's pending ones), not the

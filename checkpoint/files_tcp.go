@@ -26,7 +26,7 @@ func (d *dumper) dumpTcpStream(pid int, f *os.File, rec *image.InetSocket) ([]im
 	fd := int(f.Fd())
 	var lock []netlock.Conn
 	if !d.opts.LeaveRunning {
-		lock = []netlock.Conn{netlock.SocketConn(rec)}
+		lock = []netlock.Conn{netlock.NewConn(rec.AddrPorts())}
 		if err := netlock.Lock(pid, lock); err != nil {
 			return nil, fmt.Errorf("lock the connection: %w", err)
 		}

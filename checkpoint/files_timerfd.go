@@ -9,6 +9,13 @@ import (
 	"github.com/ckpt/ckpt/checkpoint/image"
 )
 
+func init() {
+	registerFileKind(fileKind{name: "timerfd", is: anonKind("anon_inode:[timerfd]"),
+		dump: func(_ *dumper, p *process, of *openFd, obj string) (image.Record, error) {
+			return dumpTimerFd(p, of, obj)
+		}})
+}
+
 // dumpTimerFd saves a timerfd from its fdinfo:
 //
 //	clockid: 1

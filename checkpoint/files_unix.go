@@ -11,8 +11,22 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/internal/fsroot"
 	"github.com/ckpt/ckpt/internal/kernel"
 )
+
+func init() {
+	// Unix sockets, and the inet sockets dumpSocket hands on to
+	// dumpInetSocket (files_inet.go), with their TCP stream records.
+	registerFileKind(fileKind{name: "socket", modes: []uint32{unix.S_IFSOCK}, fallback: true,
+		dump: (*dumper).dumpSocket,
+		extra: func(d *dumper, rec image.Record) []image.Record {
+			if s, ok := rec.(*image.InetSocket); ok {
+				return d.inetRecords(s)
+			}
+			return nil
+		}})
+}
 
 // unixState is what a checkpoint knows of unix sockets: sock_diag's view
 // of each network namespace, by the namespace's inode, and the sockets of
@@ -131,11 +145,15 @@ func (d *dumper) dumpSocket(p *process, of *openFd, obj string) (image.Record, e
 		if bytes.IndexByte(rec.Name, 0) >= 0 {
 			rec.Name = rec.Name[:bytes.IndexByte(rec.Name, 0)]
 		}
-		// Mode 0 says the socket file is gone (removed after bind).
-		var fst unix.Stat_t
-		if err := unix.Stat(fmt.Sprintf("/proc/%d/root%s", p.pid, rec.Name), &fst); err == nil &&
-			fst.Mode&unix.S_IFMT == unix.S_IFSOCK && uint32(fst.Ino) == ds.VfsIno {
-			rec.Mode = fst.Mode & 0o7777
+		// Mode 0 says the socket file is gone (removed after bind). The
+		// name is looked up inside the task's root: it may lead through
+		// the task's own symlinks, which must not reach the host's files.
+		if root, err := fsroot.OpenTask(p.pid); err == nil {
+			fst, err := root.Stat(string(rec.Name))
+			root.Close()
+			if err == nil && fst.Mode&unix.S_IFMT == unix.S_IFSOCK && uint32(fst.Ino) == ds.VfsIno {
+				rec.Mode = fst.Mode & 0o7777
+			}
 		}
 	}
 	sfd, err := kernel.TakeFd(p.pid, of.fd)
@@ -212,7 +230,7 @@ func (d *dumper) inflightFile(p *process, obj string, fd int) (*fileObj, error) 
 		return nil, fmt.Errorf("task %d %s: %w", p.pid, what, err)
 	}
 	f = &fileObj{objref: d.nextObjref(), rec: rec, dev: of.st.Dev, ino: of.st.Ino, pid: c.pid, fd: fd, link: of.link}
-	setObjref(rec, f.objref)
+	image.SetObjref(rec, f.objref)
 	p.files = append(p.files, f)
 	d.files = append(d.files, f)
 	if n := len(c.pipeFds); n > 0 && c.pipeFds[n-1].fd == fd {

@@ -12,6 +12,7 @@ import (
 	"github.com/ckpt/ckpt/internal/proc"
 	"github.com/ckpt/ckpt/internal/ptrace"
 	"github.com/ckpt/ckpt/internal/remote"
+	"github.com/ckpt/ckpt/internal/sysvipc"
 )
 
 // restartSemops puts back into semop every thread our stop took out of
@@ -48,7 +49,7 @@ func restartSemop(tr *ptrace.Tracer, pid, tid int) (*kernel.Regs, error) {
 	if err != nil {
 		return nil, err
 	}
-	nr := int64(regs.Orig_rax)
+	nr := regs.SyscallNo()
 	if (nr != unix.SYS_SEMOP && nr != unix.SYS_SEMTIMEDOP) || regs.Ret() != -int64(unix.EINTR) {
 		return nil, nil
 	}
@@ -59,8 +60,7 @@ func restartSemop(tr *ptrace.Tracer, pid, tid int) (*kernel.Regs, error) {
 	if (st.SigPnd|st.ShdPnd)&^st.SigBlk != 0 {
 		return nil, nil
 	}
-	regs.Rax = regs.Orig_rax
-	regs.Rip -= 2 // the syscall instruction, 0f 05
+	regs.RewindSyscall()
 	if err := tr.SetRegs(tid, &regs); err != nil {
 		return nil, fmt.Errorf("put it back into semop: %w", err)
 	}
@@ -219,4 +219,33 @@ func (pr *semProber) exceeds(nums []int, k int, up bool) (bool, error) {
 		return false, fmt.Errorf("a probe semop succeeded: the set changed under us")
 	}
 	return false, err
+}
+
+// readSem saves every semaphore set with its values. Which task last
+// operated on a semaphore (GETPID) and the waiters' counts are not saved:
+// the kernel has no way to set the first, and the waiters come back by
+// themselves, restarting their semop.
+func (st *ipcState) readSem(pid int) error {
+	rows, err := sysvipc.Rows("sem")
+	if err != nil {
+		return err
+	}
+	for _, row := range rows {
+		n, err := sysvipc.Nums(row, 0, 1, 2, 3, 4, 5, 6, 7)
+		if err != nil {
+			return err
+		}
+		s := &image.IpcSem{
+			Key: int32(n[0]), Id: int32(n[1]), Mode: uint32(n[2]),
+			Uid: uint32(n[4]), Gid: uint32(n[5]), Cuid: uint32(n[6]), Cgid: uint32(n[7]),
+		}
+		if s.Mode&^image.IpcModeMask != 0 {
+			return unsupported(pid, fmt.Sprintf("System V semaphore set %d", s.Id), "mode %#o has bits we do not know", s.Mode)
+		}
+		if s.Values, err = kernel.SemGetAll(int(s.Id), int(n[3])); err != nil {
+			return err
+		}
+		st.sems = append(st.sems, s)
+	}
+	return nil
 }

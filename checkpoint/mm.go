@@ -3,8 +3,6 @@ package checkpoint
 import (
 	"strings"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/ckpt/ckpt/internal/proc"
 )
 
@@ -16,8 +14,8 @@ func (d *dumper) collectMm(p *process) error {
 	if strings.HasSuffix(exe, " (deleted)") {
 		return unsupported(p.pid, "exe", "the executable %q was deleted", exe)
 	}
-	var st unix.Stat_t
-	if err := unix.Stat(taskPath(p.pid, exe), &st); err != nil {
+	st, err := statInTask(p.pid, exe)
+	if err != nil {
 		return unsupported(p.pid, "exe", "executable %q not reachable: %v", exe, err)
 	}
 	auxv, err := proc.Auxv(p.pid)

@@ -6,6 +6,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/ckpt/ckpt/internal/kernel"
 	"github.com/ckpt/ckpt/internal/proc"
 )
 
@@ -20,8 +21,8 @@ func refuseGuards(pid int, vmas []proc.Vma) error {
 		return err
 	}
 	defer pm.Close()
-	q := proc.ScanQuery{Mask: proc.PAGE_IS_GUARD, Return: proc.PAGE_IS_GUARD}
-	var regs []proc.PageRegion
+	q := proc.ScanQuery{Mask: kernel.PAGE_IS_GUARD, Return: kernel.PAGE_IS_GUARD}
+	var regs []kernel.PageRegion
 	for _, v := range vmas {
 		if isKernelSpecial(v.Path) {
 			continue

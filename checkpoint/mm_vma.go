@@ -128,8 +128,8 @@ func classifyVma(pid int, v proc.Vma) (image.Vma, error) {
 	case v.Inode == 0:
 		return iv, unsupported(pid, obj, "mapping of a file with no inode (%q)", v.Path)
 	default:
-		var st unix.Stat_t
-		if err := unix.Stat(taskPath(pid, v.Path), &st); err != nil {
+		st, err := statInTask(pid, v.Path)
+		if err != nil {
 			return iv, unsupported(pid, obj, "the mapped file is not reachable by this path: %v", err)
 		}
 		if st.Ino != v.Inode || st.Dev != v.Dev {

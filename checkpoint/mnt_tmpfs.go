@@ -119,7 +119,7 @@ func (w *tmpfsWalker) add(dirFd int, name, path string) error {
 		buf := make([]byte, 4096)
 		n, err := unix.Readlinkat(dirFd, name, buf)
 		if err != nil || n >= len(buf) {
-			return fmt.Errorf("%s: readlink %q: %v", w.obj, path, err)
+			return fmt.Errorf("%s: readlink %q: %w", w.obj, path, err)
 		}
 		e.rec.Link = string(buf[:n])
 	case unix.S_IFCHR, unix.S_IFBLK:

@@ -3,7 +3,6 @@ package checkpoint
 import (
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -206,7 +205,7 @@ func (n *mntns) made(d *dumper, root *process, obj string, rec *image.Mount, mou
 // the only one restore can mount again (from the restored task).
 func checkProcMount(pid int, obj string, m *proc.MountInfo) error {
 	own, err1 := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", pid))
-	its, err := os.Readlink(taskPath(pid, joinPath(m.MountPoint, "/1/ns/pid")))
+	its, err := readlinkInTask(pid, joinPath(m.MountPoint, "/1/ns/pid"))
 	if err1 != nil || err != nil || its != own {
 		return unsupported(pid, obj, "a proc mount of another pid namespace (%q, the task's is %q; %v %v)", its, own, err1, err)
 	}
@@ -234,7 +233,7 @@ func (d *dumper) tmpfsRoot(root *process, mounts []proc.MountInfo, i int) (int, 
 	var st unix.Statx_t
 	if err := unix.Statx(fd, "", unix.AT_EMPTY_PATH, unix.STATX_MNT_ID, &st); err != nil || st.Dev_major != m.Major || st.Dev_minor != m.Minor {
 		unix.Close(fd)
-		return -1, fmt.Errorf("the copy of the mount on %q is of device %d:%d, not %d:%d (%v)", m.MountPoint, st.Dev_major, st.Dev_minor, m.Major, m.Minor, err)
+		return -1, fmt.Errorf("the copy of the mount on %q is of device %d:%d, not %d:%d (%w)", m.MountPoint, st.Dev_major, st.Dev_minor, m.Major, m.Minor, err)
 	}
 	return fd, nil
 }
@@ -296,31 +295,6 @@ func openMountRoot(pid int, m *proc.MountInfo) (int, error) {
 		return -1, fmt.Errorf("it is covered by mount %d on the same path", st.Mnt_id)
 	}
 	return fd, nil
-}
-
-// openInRoot opens path as the task sees it: resolved inside its root
-// (symlinks included), from /proc/PID/root.
-func openInRoot(pid int, path string, flags int) (int, error) {
-	root, err := unix.Open(fmt.Sprintf("/proc/%d/root", pid), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return -1, fmt.Errorf("open the root of task %d: %w", pid, err)
-	}
-	defer unix.Close(root)
-	fd, err := unix.Openat2(root, path, &unix.OpenHow{
-		Flags: uint64(flags | unix.O_CLOEXEC), Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
-	})
-	if err != nil {
-		return -1, fmt.Errorf("open %q in task %d's root: %w", path, pid, err)
-	}
-	return fd, nil
-}
-
-// taskPath is path as the task sees it, for a lookup from here: through
-// /proc/PID/root, which leads into the task's mount namespace. (The paths
-// passed are canonical, as the kernel reports them, so no symlink in them
-// leads back to our own root.)
-func taskPath(pid int, path string) string {
-	return "/proc/" + strconv.Itoa(pid) + "/root" + path
 }
 
 // pathWithin reports whether p is dir or below it.

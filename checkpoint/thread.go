@@ -4,11 +4,9 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"unsafe"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/internal/kernel"
 	"github.com/ckpt/ckpt/internal/proc"
 )
 
@@ -91,11 +89,8 @@ func (d *dumper) collectThread(p *process, t *thread) error {
 // robustList asks the kernel for tid's robust futex list head; unlike most
 // per-thread state, get_robust_list(2) takes a tid, so no injection is needed.
 func robustList(tid int) (head, size uint64, err error) {
-	var h, l uint64
-	_, _, e := unix.Syscall(unix.SYS_GET_ROBUST_LIST, uintptr(tid),
-		uintptr(unsafe.Pointer(&h)), uintptr(unsafe.Pointer(&l)))
-	if e != 0 {
-		return 0, 0, fmt.Errorf("get_robust_list(%d): %w", tid, e)
+	if head, size, err = kernel.GetRobustList(tid); err != nil {
+		return 0, 0, fmt.Errorf("get_robust_list(%d): %w", tid, err)
 	}
-	return h, l, nil
+	return head, size, nil
 }

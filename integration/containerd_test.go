@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -84,7 +85,7 @@ func startContainerd(t *testing.T, dir, busyboxTar string) *containerdEnv {
 }
 
 func stderrOf(err error) []byte {
-	if ee, ok := err.(*exec.ExitError); ok {
+	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
 		return ee.Stderr
 	}
 	return nil
@@ -477,7 +478,7 @@ func rewriteCheckpointLayer(t *testing.T, in, out, ref string, edit func([]byte)
 	tr := tar.NewReader(f)
 	for {
 		h, err := tr.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {

@@ -131,7 +131,7 @@ func reap(pid int, timeout time.Duration) (ws unix.WaitStatus, known bool, err e
 		var r result
 		for {
 			_, r.err = unix.Wait4(pid, &r.ws, 0, nil)
-			if r.err != unix.EINTR {
+			if !errors.Is(r.err, unix.EINTR) {
 				break
 			}
 		}

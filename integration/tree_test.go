@@ -28,6 +28,9 @@ func psTree(t *testing.T, root int) string {
 		if f[0] == strconv.Itoa(root) {
 			f[1] = "-"
 		}
+		// Running or sleeping is the scheduler's moment, not restored
+		// state: a busy machine shows a just-released task runnable.
+		f[4] = strings.Replace(f[4], "R", "S", 1)
 		b.WriteString(strings.Join(f, " ") + "\n")
 	}
 	return b.String()
@@ -97,8 +100,9 @@ func buildTestdata(t *testing.T, dir, name string) string {
 	return bin
 }
 
-// startKilled starts cmd and, when the test ends, kills it, its process
-// group (the programs here lead their own sessions) and reaps it.
+// startKilled starts cmd and, when the test ends, kills it and every
+// process of its session (the programs here lead their own sessions, with
+// more than one process group) and reaps it.
 func startKilled(t *testing.T, cmd *exec.Cmd) int {
 	t.Helper()
 	if err := cmd.Start(); err != nil {
@@ -106,11 +110,26 @@ func startKilled(t *testing.T, cmd *exec.Cmd) int {
 	}
 	root := cmd.Process.Pid
 	t.Cleanup(func() {
-		unix.Kill(-root, unix.SIGKILL)
+		killSession(root)
 		unix.Kill(root, unix.SIGKILL)
 		reap(root, exitTimeout)
 	})
 	return root
+}
+
+// killSession kills every process whose session is sid. The restored
+// copy of a tree is in the same session as the original was.
+func killSession(sid int) {
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if s, err := unix.Getsid(pid); err == nil && s == sid {
+			unix.Kill(pid, unix.SIGKILL)
+		}
+	}
 }
 
 func readFile(path string) []byte {

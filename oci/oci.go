@@ -12,9 +12,7 @@ package oci
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 
 	"github.com/ckpt/ckpt/checkpoint/image"
@@ -69,37 +67,35 @@ const RuntimeType = "io.containerd.ckpt.v2"
 
 // ImageName is the engine's image inside the checkpoint layer (the same
 // name the OCI runtime's --image-path directory holds).
-const ImageName = "image.ckpt"
+const ImageName = image.FileName
 
 // CheckDir checks an unpacked checkpoint layer: it must hold ImageName,
-// a complete, well-formed ckpt image (framing, payloads and digest
-// checked) of a container (a CONTAINER record after the HEADER), which
-// it returns. The error names the directory and what is wrong with it.
+// a complete, valid ckpt image (image.Open: framing, payloads, bounds and
+// digest checked) of a container (a CONTAINER record after the HEADER),
+// which it returns. The error names the directory and what is wrong with
+// it. The shim checks here, before the runc shim makes anything: a
+// restore refused later would leave a created task behind.
 func CheckDir(dir string) (*image.Container, error) {
-	path := filepath.Join(dir, ImageName)
-	f, err := os.Open(path)
+	im, err := image.Open(filepath.Join(dir, ImageName))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("checkpoint %s holds no %s: not a ckpt checkpoint (made by another runtime?)", dir, ImageName)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("checkpoint %s: %w", dir, err)
+		return nil, CorruptImage(dir, err)
 	}
-	defer f.Close()
-	if _, err := image.Validate(f); err != nil {
-		return nil, fmt.Errorf("checkpoint %s: corrupt image %s: %w", dir, ImageName, err)
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return nil, fmt.Errorf("checkpoint %s: %w", dir, err)
-	}
-	rd := image.NewReader(f, image.Options{NoDigest: true})
-	for i := 0; i < 2; i++ {
-		rec, err := rd.Next()
-		if err != nil {
-			return nil, fmt.Errorf("checkpoint %s: image %s: %w", dir, ImageName, err)
-		}
-		if c, ok := rec.(*image.Container); ok {
-			return c, nil
-		}
+	defer im.Close()
+	if im.Container != nil {
+		return im.Container, nil
 	}
 	return nil, fmt.Errorf("checkpoint %s: image %s is a process's, not a container's (no CONTAINER record)", dir, ImageName)
+}
+
+// CorruptImage is the error for an image of checkpoint directory dir that
+// does not validate, or cannot be read.
+func CorruptImage(dir string, err error) error {
+	var fe *image.FormatError
+	if errors.As(err, &fe) {
+		return fmt.Errorf("checkpoint %s: corrupt image %s: %w", dir, ImageName, err)
+	}
+	return fmt.Errorf("checkpoint %s: %w", dir, err)
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -24,8 +23,10 @@ type Adopt struct {
 	// Start starts the stub as the container's init. The stub's
 	// executable is /proc/self/fd/4 of the new process, which must get
 	// files as its fds 3, 4, 5... (the stub closes fd 3 when it runs) and
-	// full capabilities, no seccomp filter and no no_new_privs: restore
-	// gives every task its own. It returns the stub's pid in the caller's
+	// full capabilities and no no_new_privs: restore gives every task its
+	// own. A seccomp filter and LSM labels the stub runs under are every
+	// task's too (Options.Grant.Seccomp says whether there is a filter).
+	// It returns the stub's pid in the caller's
 	// pid namespace.
 	Start func(files []*os.File) (pid int, err error)
 	// Rootfs is the container's root directory as the restorer sees it:
@@ -34,10 +35,11 @@ type Adopt struct {
 	// Mounts are the mount points the runtime makes: files under them are
 	// not checked beforehand (the tasks open them in the container).
 	Mounts []string
-	// RootfsCopy says Rootfs is another mount than the checkpointed one,
-	// holding the same files (containerd restores into a new snapshot with
-	// the checkpointed rw diff applied): their device differs, and a
-	// copied-up file's inode too, so files there are checked by path only.
+	// RootfsCopy says Rootfs is another directory than the checkpointed
+	// one, holding the same files (containerd restores into a new snapshot
+	// with the checkpointed rw diff applied): their device differs, and a
+	// copied-up file's inode too, so files there are checked by path
+	// (type, and size for reopened regular files) instead of identity.
 	RootfsCopy bool
 }
 
@@ -143,9 +145,10 @@ func (rs *restorer) setupMntnsOrAdopted(t *taskPlan) error {
 }
 
 // adoptedPath maps a path of the container to where the restorer checks
-// it: in the rootfs, unless the runtime mounts something there (then the
-// task finds it when it opens it) or it is in a saved tmpfs (then it comes
-// from the image).
+// it: in the rootfs (the path itself, resolved inside Adopt.Rootfs by
+// pathRoot, never joined to it as a host path), unless the runtime mounts
+// something there (then the task finds it when it opens it) or it is in a
+// saved tmpfs (then it comes from the image).
 func (rs *restorer) adoptedPath(p string) (string, bool, error) {
 	if rs.mnt != nil {
 		if _, check, err := rs.mnt.resolve(p, len(rs.mnt.mounts)); err != nil || !check {
@@ -160,5 +163,5 @@ func (rs *restorer) adoptedPath(p string) (string, bool, error) {
 	if strings.HasPrefix(p, "/proc/") || strings.HasPrefix(p, "/dev/") || strings.HasPrefix(p, "/sys/") {
 		return "", false, nil
 	}
-	return filepath.Join(rs.opts.Adopt.Rootfs, p), true, nil
+	return p, true, nil
 }

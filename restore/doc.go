@@ -18,7 +18,8 @@
 //	state     signal handlers, timers, personality, rlimits, session
 //	threads   clone3(CLONE_THREAD, set_tid) for every other thread; POSIX
 //	          timers with their ids; seccomp filters; per thread tid
-//	          address, robust list, rseq, sigaltstack, queued signals
+//	          address, robust list, rseq, sigaltstack, queued signals,
+//	          credentials, then all of them read back (creds.go)
 //	finalize  unmap the scratch page; registers, XSAVE state and signal
 //	          mask last; detach every thread at once
 //
@@ -27,4 +28,10 @@
 // failed restore leaves nothing half-alive. They are also traced with
 // PTRACE_O_SUSPEND_SECCOMP, so the seccomp filters restore installs do not
 // judge the syscalls it injects after them.
+//
+// The image is not trusted (docs/security.md). Privileges come from a
+// Grant (privs.go): the bundle's spec when restoring into a container, the
+// caller's own credentials otherwise. Every task's credentials, limits and
+// scheduling are checked against it before the first task exists (and
+// again as each record arrives), and read back before any task runs.
 package restore

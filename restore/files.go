@@ -71,73 +71,56 @@ func (rs *restorer) restoreFiles(t *taskPlan) error {
 	if _, err := lt.Syscall(unix.SYS_CLOSE_RANGE, uintptr(top), ^uintptr(0), 0); err != nil {
 		return fmt.Errorf("close_range(%d): %w", top, err)
 	}
-	// Watches name fds by number, so they go in once every fd has its own.
-	added := map[uint32]bool{}
+	// What names fds by number (an epoll's watches) goes in once every
+	// fd has its own, once per description.
+	placed := map[uint32]bool{}
 	for _, fd := range t.fds {
-		ep, ok := rs.objs[fd.File].(*image.Epoll)
-		if !ok || added[fd.File] {
+		obj := rs.objs[fd.File]
+		if obj == nil || placed[fd.File] {
 			continue
 		}
-		added[fd.File] = true
-		if err := addEpollTargets(lt, int(fd.Fd), ep); err != nil {
-			return fmt.Errorf("epoll fd %d: %w", fd.Fd, err)
+		placed[fd.File] = true
+		if o := byOpen[obj.Type()]; o != nil && o.placed != nil {
+			if err := o.placed(rs, t, fd, obj); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
 }
 
 // openFile gives the task the description fd refers to, at a fd >= min:
-// from the restorer's copy if there is one, else made in the task.
+// from the restorer's copy if there is one, else as its kind opens it
+// (kinds.go): made by the restorer, which keeps it, or in the task.
 func (rs *restorer) openFile(t *taskPlan, fd image.Fd, min int) (int, error) {
-	lt := t.leader
 	obj := rs.objs[fd.File]
-	if ext, ok := obj.(*image.ExtFile); ok {
-		if _, have := rs.ctlFiles[fd.File]; !have {
-			f, err := rs.externalFile(ext, int(fd.Fd))
-			if err != nil {
-				return -1, err
-			}
-			rs.ctlFiles[fd.File] = f
-		}
+	var o *opener
+	if obj != nil {
+		o = byOpen[obj.Type()]
 	}
-	if _, have := rs.ctlFiles[fd.File]; !have {
-		f, err := rs.restorerFile(t, obj)
+	if _, have := rs.ctlFiles[fd.File]; !have && o != nil && o.file != nil {
+		f, err := o.file(rs, t, fd, obj)
 		if err != nil {
 			return -1, err
 		}
-		if f != nil {
-			rs.ctlFiles[fd.File] = f
-		}
+		rs.ctlFiles[fd.File] = f
 	}
 	if f, ok := rs.ctlFiles[fd.File]; ok {
 		got, err := t.pull(f.Fd())
 		if err != nil {
 			return -1, fmt.Errorf("take file %d from the restorer: %w", fd.File, err)
 		}
-		return moveAbove(lt, got, min)
+		return moveAbove(t.leader, got, min)
 	}
-	var tmp int
-	var err error
-	switch f := obj.(type) {
-	case *image.RegFile:
-		tmp, err = rs.openRegFile(t, f, min)
-	case *image.EventFd:
-		tmp, err = openEventFd(lt, f, min)
-	case *image.Epoll:
-		tmp, err = openEpoll(lt, f, min)
-	case *image.Pipe:
-		// Both ends are kept in rs.pipes, not in ctlFiles.
-		return rs.openPipe(t, f, min)
-	case *image.TtyFile:
-		return rs.openTtyFile(t, fd.File, f, min)
-	case *image.InetSocket:
-		// The restorer keeps the copy it set the socket up with.
-		return rs.openInet(t, fd.File, f, min)
-	default:
+	if o == nil || o.inTask == nil {
 		return -1, badImage("fd %d refers to object %d, which is not a file", fd.Fd, fd.File)
 	}
+	tmp, err := o.inTask(rs, t, fd, obj, min)
 	if err != nil {
 		return -1, err
+	}
+	if !o.keep {
+		return tmp, nil // the kind keeps its own copy
 	}
 	// Keep a copy for the tasks that share it.
 	if err := rs.keepCopy(t, fd.File, tmp); err != nil {
@@ -252,4 +235,18 @@ func (rs *restorer) restoreFs(t *taskPlan) error {
 		return fmt.Errorf("chdir %q: %w", fs.Cwd, err)
 	}
 	return nil
+}
+
+func init() {
+	registerKind(kind{name: "regular file", task: true,
+		takes: []taker{object((*restorer).checkRegFile)},
+		opens: []opener{inTaskOf(true, func(rs *restorer, t *taskPlan, _ image.Fd, x *image.RegFile, min int) (int, error) {
+			return rs.openRegFile(t, x, min)
+		})}})
+	// A file outside the image: connected to what the caller gives.
+	registerKind(kind{name: "external file", task: true,
+		takes: []taker{object[*image.ExtFile](nil)},
+		opens: []opener{fileOf(func(rs *restorer, _ *taskPlan, fd image.Fd, x *image.ExtFile) (*os.File, error) {
+			return rs.externalFile(x, int(fd.Fd))
+		})}})
 }

@@ -4,13 +4,21 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path"
 	"strconv"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/ckpt/ckpt/checkpoint/image"
 )
+
+func init() {
+	registerKind(kind{name: "deleted file", task: true,
+		takes: []taker{on((*restorer).addDeletedFile), on((*restorer).addDeletedData), object((*restorer).checkDeletedOpen)},
+		opens: []opener{fileOf(func(rs *restorer, _ *taskPlan, _ image.Fd, x *image.DeletedOpen) (*os.File, error) {
+			return rs.openDeleted(x)
+		})},
+		close: (*restorer).closeDeleted})
+}
 
 // deletedState is the deleted files re-created so far.
 type deletedState struct {
@@ -48,28 +56,14 @@ func (rs *restorer) addDeletedFile(df *image.DeletedFile) error {
 	if rs.deleted.byNode[node] != nil {
 		return badImage("DELETED_FILE %d: a second record for inode %d on %#x", df.Objref, df.Ino, df.Dev)
 	}
-	dir, _, err := rs.imagePath(path.Dir(df.Path))
-	if err != nil {
-		return fmt.Errorf("deleted file %q: %w", df.Path, err)
-	}
-	if dir == "" {
-		return fmt.Errorf("deleted file %q: its directory is on a file system the restore makes anew in the private mount namespace: re-creating it there is not supported yet", df.Path)
-	}
+	// Made inside the restore's root, never through a host path: the
+	// directory may hold the tasks' own symlinks (paths.go).
 	perm := df.Mode & 0o7777
-	name := path.Join(dir, path.Base(df.Path))
-	fd, err := unix.Open(name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC|unix.O_NOFOLLOW, perm)
-	for i := 0; errors.Is(err, unix.EEXIST) && i < 100; i++ {
-		name = path.Join(dir, ".ckpt-deleted-"+strconv.FormatUint(df.Ino, 10)+"-"+strconv.Itoa(os.Getpid())+"-"+strconv.Itoa(i))
-		fd, err = unix.Open(name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC|unix.O_NOFOLLOW, perm)
-	}
+	f, err := rs.createUnlinked(df.Path, perm, tmpNameFor(".ckpt-deleted-", df.Ino))
 	if err != nil {
-		return fmt.Errorf("re-create deleted file %q in %s: %w", df.Path, dir, err)
+		return fmt.Errorf("re-create deleted file %q: %w", df.Path, err)
 	}
-	f := os.NewFile(uintptr(fd), df.Path+" (deleted)")
-	if err := unix.Unlink(name); err != nil {
-		f.Close()
-		return fmt.Errorf("re-created deleted file %q: unlink %s: %w", df.Path, name, err)
-	}
+	fd := int(f.Fd())
 	// The mode again: umask took bits off at creation.
 	if err := errors.Join(unix.Fchown(fd, int(df.Uid), int(df.Gid)), unix.Fchmod(fd, perm), unix.Ftruncate(fd, df.Size)); err != nil {
 		f.Close()

@@ -10,6 +10,20 @@ import (
 	"github.com/ckpt/ckpt/internal/remote"
 )
 
+func init() {
+	o := inTaskOf(true, func(_ *restorer, t *taskPlan, _ image.Fd, x *image.Epoll, min int) (int, error) {
+		return openEpoll(t.leader, x, min)
+	})
+	// Watches name fds by number.
+	o.placed = func(_ *restorer, t *taskPlan, fd image.Fd, obj image.Record) error {
+		if err := addEpollTargets(t.leader, int(fd.Fd), obj.(*image.Epoll)); err != nil {
+			return fmt.Errorf("epoll fd %d: %w", fd.Fd, err)
+		}
+		return nil
+	}
+	registerKind(kind{name: "epoll", task: true, takes: []taker{object[*image.Epoll](nil)}, opens: []opener{o}})
+}
+
 // openEpoll creates an empty epoll instance; its watches are added by
 // addEpollTargets once the fd table is complete.
 func openEpoll(lt *remote.Task, ep *image.Epoll, min int) (int, error) {

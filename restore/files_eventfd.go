@@ -10,6 +10,14 @@ import (
 	"github.com/ckpt/ckpt/internal/remote"
 )
 
+func init() {
+	registerKind(kind{name: "eventfd", task: true,
+		takes: []taker{object[*image.EventFd](nil)},
+		opens: []opener{inTaskOf(true, func(_ *restorer, t *taskPlan, _ image.Fd, x *image.EventFd, min int) (int, error) {
+			return openEventFd(t.leader, x, min)
+		})}})
+}
+
 // openEventFd creates an eventfd with the saved counter and mode. eventfd2
 // takes only a 32-bit initial value, so the counter is written instead.
 func openEventFd(lt *remote.Task, ev *image.EventFd, min int) (int, error) {

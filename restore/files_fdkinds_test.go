@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/internal/allow"
 )
 
 func TestCheckTimerFdRefuses(t *testing.T) {
@@ -62,7 +63,7 @@ func TestAddFileLockRefuses(t *testing.T) {
 	tp.files = &image.Files{Objref: 1, NrFds: 1}
 	tp.fds = []image.Fd{{Fd: 4, File: 2}}
 	good := image.FileLock{Fd: 4, Kind: image.LockPosix, Write: 1, Start: 10, Len: 5}
-	rs := &restorer{opts: Options{FileLocks: true}}
+	rs := &restorer{opts: Options{Allow: allow.Allow{FileLocks: true}}}
 	if err := rs.addFileLock(tp, &good); err != nil {
 		t.Fatalf("a good record refused: %v", err)
 	}

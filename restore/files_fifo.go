@@ -11,6 +11,26 @@ import (
 	"github.com/ckpt/ckpt/checkpoint/image"
 )
 
+// fifoKind is the restore state of FIFOs.
+type fifoKind struct {
+	fifos map[uint32]*fifoState // by PipeID, from FIFO
+}
+
+func init() {
+	registerKind(kind{name: "FIFO", task: true,
+		takes: []taker{object((*restorer).addFifo)},
+		opens: []opener{fileOf(func(rs *restorer, _ *taskPlan, _ image.Fd, x *image.Fifo) (*os.File, error) {
+			return rs.openFifo(x)
+		})},
+		close: func(rs *restorer) {
+			for _, f := range rs.fifos {
+				if f.anchor != nil {
+					f.anchor.Close()
+				}
+			}
+		}})
+}
+
 // fifoState is one FIFO of the image: the record of its first description
 // and, once restore has opened it, the restorer's read-write anchor.
 type fifoState struct {
@@ -47,15 +67,20 @@ func (rs *restorer) addFifo(f *image.Fifo) error {
 	if len(rs.pipeData[f.PipeID]) > 0 {
 		return badImage("PIPE_DATA for FIFO %q comes before its first FIFO record", f.Path)
 	}
-	if err := checkFile("FIFO", f.Path, f.Dev, f.Ino); err != nil {
+	// Looked up inside the restore's root (paths.go), never as a host
+	// path; a FIFO the runtime mounts or a restored tmpfs holds is
+	// checked when it is opened.
+	if err := rs.checkFile("FIFO", f.Path, f.Dev, f.Ino); err != nil {
 		return err
 	}
-	var st unix.Stat_t
-	if err := unix.Stat(f.Path, &st); err != nil {
-		return fmt.Errorf("FIFO %q: %w", f.Path, err)
-	}
-	if st.Mode&unix.S_IFMT != unix.S_IFIFO {
-		return fmt.Errorf("FIFO %q is no longer a FIFO (mode %#o)", f.Path, st.Mode)
+	if where, check, err := rs.imagePath(f.Path); err == nil && check {
+		st, err := rs.statImagePath(where)
+		if err != nil {
+			return fmt.Errorf("FIFO %q: %w", f.Path, err)
+		}
+		if st.Mode&unix.S_IFMT != unix.S_IFIFO {
+			return fmt.Errorf("FIFO %q is no longer a FIFO (mode %#o)", f.Path, st.Mode)
+		}
 	}
 	rs.fifos[f.PipeID] = &fifoState{rec: f}
 	return nil
@@ -105,13 +130,20 @@ func (rs *restorer) openFifo(f *image.Fifo) (*os.File, error) {
 }
 
 // anchorFifo opens the FIFO read-write, checks it is the one of the image
-// and empty, and gives it its capacity and unread data back.
+// and empty, and gives it its capacity and unread data back. The path is
+// resolved inside the tasks' root: symlinks the tasks planted lead
+// nowhere outside it, and no host FIFO is ever opened or written to.
 func (rs *restorer) anchorFifo(f *image.Fifo) (*os.File, error) {
-	fd, err := unix.Open(f.Path, unix.O_RDWR|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	root, err := rs.taskRoot()
 	if err != nil {
 		return nil, fmt.Errorf("open FIFO %q: %w", f.Path, err)
 	}
-	a := os.NewFile(uintptr(fd), f.Path)
+	a, err := root.OpenFile(f.Path, unix.S_IFIFO, unix.O_RDWR|unix.O_NONBLOCK)
+	root.Close()
+	if err != nil {
+		return nil, fmt.Errorf("open FIFO %q: %w", f.Path, err)
+	}
+	fd := int(a.Fd())
 	fail := func(err error) (*os.File, error) {
 		a.Close()
 		return nil, err

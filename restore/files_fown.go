@@ -9,6 +9,16 @@ import (
 	"github.com/ckpt/ckpt/internal/kernel"
 )
 
+// ownerKind is the restore state of file owners.
+type ownerKind struct {
+	owners map[*taskPlan][]*image.FileOwner // FILE_OWNER records by task
+}
+
+func init() {
+	registerKind(kind{name: "file owner", task: true,
+		takes: []taker{on(func(rs *restorer, x *image.FileOwner) error { return rs.addFileOwner(rs.cur, x) })}})
+}
+
 // addFileOwner takes a FILE_OWNER of the current task: it follows the
 // task's FILES and FDs, names one of its fds and an owner in the image.
 func (rs *restorer) addFileOwner(t *taskPlan, o *image.FileOwner) error {

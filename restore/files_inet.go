@@ -12,6 +12,18 @@ import (
 	"github.com/ckpt/ckpt/internal/netlock"
 )
 
+func init() {
+	registerKind(kind{name: "inet socket", task: true,
+		takes: []taker{object((*restorer).checkInetSocket), on((*restorer).addTcpStream), on((*restorer).addTcpQueue)},
+		follow: func(rs *restorer, _ *image.Reader, rec image.Record) (bool, error) {
+			return false, rs.checkInetOrder(rec)
+		},
+		// The restorer keeps the copy it set the socket up with.
+		opens: []opener{inTaskOf(false, func(rs *restorer, t *taskPlan, fd image.Fd, x *image.InetSocket, min int) (int, error) {
+			return rs.openInet(t, fd.File, x, min)
+		})}})
+}
+
 // inetState is what restore knows of the TCP and UDP sockets of the image.
 type inetState struct {
 	streams map[uint32]*tcpStream // by the socket's objref

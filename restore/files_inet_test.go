@@ -7,6 +7,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/internal/allow"
 )
 
 func goodInet() image.InetSocket {
@@ -62,7 +63,7 @@ func TestTcpStreamOrder(t *testing.T) {
 		t.Errorf("without --tcp-established: %v, want a refusal naming the option", err)
 	}
 	feed := func(recs ...image.Record) error {
-		rs := &restorer{opts: Options{TcpEstablished: true}}
+		rs := &restorer{opts: Options{Allow: allow.Allow{TcpEstablished: true}}}
 		e := est
 		if err := rs.checkInetSocket(&e); err != nil {
 			return err

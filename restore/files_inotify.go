@@ -9,7 +9,25 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/internal/fsroot"
 )
+
+func init() {
+	// An INOTIFY's watches come right after it: any other record, and the
+	// end of the image, first checks none is missing.
+	registerKind(kind{name: "inotify", task: true,
+		takes: []taker{object((*restorer).addInotify), on((*restorer).addInotifyWatch)},
+		follow: func(rs *restorer, _ *image.Reader, rec image.Record) (bool, error) {
+			if _, w := rec.(*image.InotifyWatch); w {
+				return false, nil
+			}
+			return false, rs.inotifyComplete()
+		},
+		check: (*restorer).inotifyComplete,
+		opens: []opener{fileOf(func(rs *restorer, t *taskPlan, _ image.Fd, x *image.Inotify) (*os.File, error) {
+			return rs.openInotify(t, x)
+		})}})
+}
 
 // maxInotifyGap bounds the unused watch descriptors restore burns to give a
 // watch its saved number (see openInotify).
@@ -66,7 +84,7 @@ func (rs *restorer) inotifyComplete() error {
 }
 
 // openInotify makes the inotify instance in the restorer and adds its
-// watches by path, resolved in the owner task's mount namespace. A watch
+// watches by path, resolved inside the owner task's root. A watch
 // must get its saved descriptor, which the program knows it by. The kernel
 // hands descriptors out cyclically (the next one above the last given),
 // so a gap before a saved descriptor is used up by adding and removing a
@@ -88,6 +106,14 @@ func (rs *restorer) openInotify(t *taskPlan, in *image.Inotify) (_ *os.File, err
 	if len(watches) > 0 && watches[len(watches)-1].Wd > maxInotifyGap+int32(len(watches)) {
 		return nil, fmt.Errorf("inotify watch descriptor %d: restoring descriptors this far apart is not supported", watches[len(watches)-1].Wd)
 	}
+	// The watched paths are resolved inside the owner's root, never as
+	// host paths: the task's own symlinks must not lead a watch to the
+	// host's files.
+	root, err := fsroot.OpenTask(t.pid)
+	if err != nil {
+		return nil, fmt.Errorf("inotify: %w", err)
+	}
+	defer root.Close()
 	var filler *os.File
 	defer func() {
 		if filler != nil {
@@ -112,8 +138,11 @@ func (rs *restorer) openInotify(t *taskPlan, in *image.Inotify) (_ *os.File, err
 				return nil, fmt.Errorf("inotify: remove watch %d: %w", got, err)
 			}
 		}
-		path := "/proc/" + strconv.Itoa(t.pid) + "/root" + w.Path
-		got, err := unix.InotifyAddWatch(fd, path, w.Mask)
+		// A file the restore makes anew (a restored tmpfs) or the
+		// runtime mounts has a new inode: checked by path only.
+		_, check, _ := rs.imagePath(w.Path)
+		byPath := !check || (rs.opts.Adopt != nil && rs.opts.Adopt.RootfsCopy)
+		got, err := addWatchInRoot(fd, root, w, byPath)
 		if err != nil {
 			return nil, fmt.Errorf("inotify watch %d on %q (mask %#x): %w", w.Wd, w.Path, w.Mask, err)
 		}
@@ -138,4 +167,39 @@ func (rs *restorer) openInotify(t *taskPlan, in *image.Inotify) (_ *os.File, err
 		}
 	}
 	return f, nil
+}
+
+// addWatchInRoot adds w's watch on the file its path names inside root:
+// the file is resolved to an O_PATH fd (with IN_DONT_FOLLOW, its last
+// name not followed), checked to be the inode the image watched (unless
+// byPath: see Adopt.RootfsCopy) and watched through /proc/self/fd, which
+// leads to that very file.
+func addWatchInRoot(fd int, root *fsroot.Root, w *image.InotifyWatch, byPath bool) (int, error) {
+	var h *os.File
+	if w.Mask&unix.IN_DONT_FOLLOW != 0 && w.Path != "/" {
+		d, err := root.Parent(w.Path)
+		if err != nil {
+			return -1, err
+		}
+		hfd, err := unix.Openat(d.Fd(), d.Name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		d.Close()
+		if err != nil {
+			return -1, fmt.Errorf("open %q in %v: %w", w.Path, root, err)
+		}
+		h = os.NewFile(uintptr(hfd), w.Path)
+	} else {
+		var err error
+		if h, err = root.Lookup(w.Path); err != nil {
+			return -1, err
+		}
+	}
+	defer h.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(int(h.Fd()), &st); err != nil {
+		return -1, fmt.Errorf("stat %q in %v: %w", w.Path, root, err)
+	}
+	if !byPath && w.Ino != 0 && (st.Ino != w.Ino || st.Dev != w.Dev) {
+		return -1, fmt.Errorf("%q was replaced since the checkpoint (inode %d on %#x, the image watched %d on %#x)", w.Path, st.Ino, st.Dev, w.Ino, w.Dev)
+	}
+	return unix.InotifyAddWatch(fd, "/proc/self/fd/"+strconv.Itoa(int(h.Fd())), w.Mask&^unix.IN_DONT_FOLLOW)
 }

@@ -9,6 +9,16 @@ import (
 	"github.com/ckpt/ckpt/internal/kernel"
 )
 
+// lockKind is the restore state of file locks.
+type lockKind struct {
+	locks map[*taskPlan][]*image.FileLock // FILE_LOCK records by task
+}
+
+func init() {
+	registerKind(kind{name: "file lock", task: true,
+		takes: []taker{on(func(rs *restorer, x *image.FileLock) error { return rs.addFileLock(rs.cur, x) })}})
+}
+
 // addFileLock takes a FILE_LOCK of the current task: it follows the task's
 // FILES and FDs and names one of its fds.
 func (rs *restorer) addFileLock(t *taskPlan, lk *image.FileLock) error {

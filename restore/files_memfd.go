@@ -10,6 +10,14 @@ import (
 	"github.com/ckpt/ckpt/checkpoint/image"
 )
 
+func init() {
+	registerKind(kind{name: "memfd", task: true,
+		takes: []taker{object((*restorer).checkMemfdFile)},
+		opens: []opener{fileOf(func(rs *restorer, _ *taskPlan, _ image.Fd, x *image.MemfdFile) (*os.File, error) {
+			return rs.openMemfd(x)
+		})}})
+}
+
 // checkMemfdFile checks a MEMFD_FILE as it is read: the object it names
 // is a memfd already in the image.
 func (rs *restorer) checkMemfdFile(m *image.MemfdFile) error {
@@ -46,16 +54,4 @@ func (rs *restorer) openMemfd(m *image.MemfdFile) (*os.File, error) {
 		return nil, fmt.Errorf("memfd %q: seek to %d: %w", sh.Name, m.Pos, err)
 	}
 	return f, nil
-}
-
-// restorerFile opens the descriptions that the restorer makes itself and
-// hands to the tasks (FIFOs, memfds, timerfds...); nil for every other kind.
-func (rs *restorer) restorerFile(t *taskPlan, obj image.Record) (*os.File, error) {
-	switch f := obj.(type) {
-	case *image.Fifo:
-		return rs.openFifo(f)
-	case *image.MemfdFile:
-		return rs.openMemfd(f)
-	}
-	return rs.fdKindFile(t, obj)
 }

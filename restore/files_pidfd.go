@@ -9,6 +9,27 @@ import (
 	"github.com/ckpt/ckpt/checkpoint/image"
 )
 
+func init() {
+	registerKind(kind{name: "pidfd", task: true,
+		takes: []taker{object(func(_ *restorer, x *image.PidFd) error { return checkPidFd(x) })},
+		opens: []opener{fileOf(func(rs *restorer, _ *taskPlan, _ image.Fd, x *image.PidFd) (*os.File, error) {
+			return rs.openPidFd(x)
+		})},
+		// Every PIDFD names a live task of the image.
+		check: func(rs *restorer) error {
+			for _, obj := range rs.objs {
+				pf, ok := obj.(*image.PidFd)
+				if !ok {
+					continue
+				}
+				if t := rs.byPid[pf.Pid]; t == nil || t.helper != helperNone || t.zombie {
+					return badImage("PIDFD %d refers to pid %d, which is not a live task of the image", pf.Objref, pf.Pid)
+				}
+			}
+			return nil
+		}})
+}
+
 // checkPidFd checks a PIDFD as it is read. The process it names may come
 // later in the image; run checks it is there (checkPidFdTargets).
 func checkPidFd(pf *image.PidFd) error {

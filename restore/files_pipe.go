@@ -10,6 +10,31 @@ import (
 	"github.com/ckpt/ckpt/checkpoint/image"
 )
 
+// pipeKind is the restore state of pipes.
+type pipeKind struct {
+	pipes    map[uint32]*pipeEnds // by PipeID
+	pipeData map[uint32][]byte    // by PipeID, from PIPE_DATA
+}
+
+func init() {
+	registerKind(kind{name: "pipe", task: true,
+		start: func(rs *restorer) { rs.pipes, rs.pipeData = map[uint32]*pipeEnds{}, map[uint32][]byte{} },
+		takes: []taker{object((*restorer).checkPipeID), on(func(rs *restorer, x *image.PipeData) error {
+			rs.pipeData[x.PipeID] = append(rs.pipeData[x.PipeID], x.Data...)
+			return rs.checkFifoData(x.PipeID)
+		})},
+		// Both ends are kept in rs.pipes, not in ctlFiles.
+		opens: []opener{inTaskOf(false, func(rs *restorer, t *taskPlan, _ image.Fd, x *image.Pipe, min int) (int, error) {
+			return rs.openPipe(t, x, min)
+		})},
+		close: func(rs *restorer) {
+			for _, p := range rs.pipes {
+				p.read.Close()
+				p.write.Close()
+			}
+		}})
+}
+
 // pipeEnds is a pipe made during this restore: the restorer's copies of
 // its two ends, from which every task that holds an end takes it.
 type pipeEnds struct{ read, write *os.File }
@@ -56,7 +81,7 @@ func (rs *restorer) openPipe(t *taskPlan, pe *image.Pipe, min int) (int, error) 
 		}
 		rs.pipes[pe.PipeID] = ends
 		if data := rs.pipeData[pe.PipeID]; len(data) > 0 {
-			if _, err := ends.write.Write(data); err != nil {
+			if err := refillPipe(ends.write, data); err != nil {
 				return -1, fmt.Errorf("refill pipe %d with %d bytes: %w", pe.PipeID, len(data), err)
 			}
 		}
@@ -78,4 +103,32 @@ func (rs *restorer) openPipe(t *taskPlan, pe *image.Pipe, min int) (int, error) 
 		return -1, fmt.Errorf("pipe end flags: %w", err)
 	}
 	return fd, nil
+}
+
+// refillPipe writes a pipe's unread data back without ever waiting: the
+// image is validated to hold no more than the pipe's capacity, and should
+// the pipe still be too small (a capacity the kernel rounded, a per-user
+// pipe limit), the restore fails instead of hanging with its tasks
+// stopped. Status flags are the description's: each task's end gets its
+// own back when it is handed over (F_SETFL in openPipe).
+func refillPipe(w *os.File, data []byte) error {
+	fd := int(w.Fd())
+	if err := unix.SetNonblock(fd, true); err != nil {
+		return err
+	}
+	defer unix.SetNonblock(fd, false)
+	for len(data) > 0 {
+		n, err := unix.Write(fd, data)
+		if err == unix.EINTR {
+			continue
+		}
+		if err == unix.EAGAIN {
+			return fmt.Errorf("the pipe is full with %d bytes left to write", len(data))
+		}
+		if err != nil {
+			return err
+		}
+		data = data[n:]
+	}
+	return nil
 }

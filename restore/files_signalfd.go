@@ -9,6 +9,14 @@ import (
 	"github.com/ckpt/ckpt/checkpoint/image"
 )
 
+func init() {
+	registerKind(kind{name: "signalfd", task: true,
+		takes: []taker{object[*image.SignalFd](nil)},
+		opens: []opener{fileOf(func(_ *restorer, _ *taskPlan, _ image.Fd, x *image.SignalFd) (*os.File, error) {
+			return openSignalFd(x)
+		})}})
+}
+
 // openSignalFd makes the signalfd in the restorer: the file holds only the
 // mask; the signals it reads are those of whichever task reads it.
 func openSignalFd(sf *image.SignalFd) (*os.File, error) {

@@ -196,7 +196,7 @@ func writeQueue(fd int, data []byte) error {
 func (rs *restorer) finishTcp() error {
 	byPid := map[int][]netlock.Conn{}
 	for _, ts := range rs.inet.pending {
-		byPid[ts.pid] = append(byPid[ts.pid], netlock.SocketConn(ts.sock))
+		byPid[ts.pid] = append(byPid[ts.pid], netlock.NewConn(ts.sock.AddrPorts()))
 	}
 	for pid, conns := range byPid {
 		if err := netlock.Unlock(pid, conns); err != nil {

@@ -3,13 +3,20 @@ package restore
 import (
 	"fmt"
 	"os"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/ckpt/ckpt/checkpoint/image"
 	"github.com/ckpt/ckpt/internal/kernel"
 )
+
+func init() {
+	registerKind(kind{name: "timerfd", task: true,
+		takes: []taker{object(func(_ *restorer, x *image.TimerFd) error { return checkTimerFd(x) })},
+		opens: []opener{fileOf(func(_ *restorer, _ *taskPlan, _ image.Fd, x *image.TimerFd) (*os.File, error) {
+			return openTimerFd(x)
+		})}})
+}
 
 // checkTimerFd checks a TIMERFD as it is read.
 func checkTimerFd(tf *image.TimerFd) error {
@@ -60,10 +67,9 @@ func openTimerFd(tf *image.TimerFd) (*os.File, error) {
 			tf.Clockid, sflags, tf.ValueSec, tf.ValueNsec, tf.IntervalSec, tf.IntervalNsec, err)
 	}
 	if tf.Ticks != 0 {
-		ticks := tf.Ticks
-		if _, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), kernel.TFD_IOC_SET_TICKS, uintptr(unsafe.Pointer(&ticks))); errno != 0 {
+		if err := kernel.TimerfdSetTicks(fd, tf.Ticks); err != nil {
 			f.Close()
-			return nil, fmt.Errorf("timerfd: set %d unread expirations (TFD_IOC_SET_TICKS): %w", tf.Ticks, errno)
+			return nil, fmt.Errorf("timerfd: set %d unread expirations (TFD_IOC_SET_TICKS): %w", tf.Ticks, err)
 		}
 	}
 	return f, nil

@@ -12,6 +12,20 @@ import (
 	"github.com/ckpt/ckpt/internal/pty"
 )
 
+// ttyKind is the restore state of terminals.
+type ttyKind struct {
+	ttys map[uint32]*ttyState // by TtyID, from TTY
+}
+
+func init() {
+	registerKind(kind{name: "terminal",
+		takes: all((*restorer).handleTty, image.TypeTty, image.TypeTtyData, image.TypeTtyFile),
+		opens: []opener{inTaskOf(false, func(rs *restorer, t *taskPlan, fd image.Fd, x *image.TtyFile, min int) (int, error) {
+			return rs.openTtyFile(t, fd.File, x, min)
+		})},
+		close: (*restorer).closeTtys})
+}
+
 // ttyState is one TTY of the image and, once made, the restorer's copies
 // of the new pty's master and of a slave of its own.
 type ttyState struct {
@@ -308,7 +322,7 @@ func (rs *restorer) setForegrounds() error {
 			continue
 		}
 		if leader := rs.byPid[r.Sid]; leader != nil && leader.rec.Sid == r.Sid && !leader.zombie {
-			term := st.slave
+			var term *os.File
 			if r.Kind == image.TtyPty {
 				if err := st.openSlave(); err != nil {
 					return fmt.Errorf("pty %d: %w", r.Index, err)

@@ -6,12 +6,13 @@ import (
 	"testing"
 
 	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/internal/allow"
 )
 
 // ttyRestorer is a restorer that has read a PSTREE: session 10 (leader
 // 10, group 11 in it), and task 20 in session 10 whose leader is outside.
 func ttyRestorer(shellJob bool) *restorer {
-	rs := &restorer{byPid: map[int32]*taskPlan{}, objs: map[uint32]image.Record{}, opts: Options{ShellJob: shellJob}, tree: true}
+	rs := &restorer{byPid: map[int32]*taskPlan{}, objs: map[uint32]image.Record{}, opts: Options{Allow: allow.Allow{ShellJob: shellJob}}, tree: true}
 	for _, tk := range []image.Task{{Pid: 10, Pgid: 10, Sid: 10}, {Pid: 11, PPid: 10, Pgid: 11, Sid: 10}} {
 		t := newPlan(tk)
 		rs.plans = append(rs.plans, t)

@@ -11,6 +11,13 @@ import (
 	"github.com/ckpt/ckpt/internal/remote"
 )
 
+func init() {
+	// The sockets are made all at once (makeUnixSockets), into ctlFiles.
+	registerKind(kind{name: "unix socket", task: true,
+		takes: []taker{on((*restorer).addUnixSk), on((*restorer).addUnixQueue)},
+		close: (*restorer).closeUnix})
+}
+
 // Unix sockets are all made at once, before the first task takes its fds:
 // a connection needs both of its ends, a pending one its listener, queued
 // data its sender. The syscalls that record who made a socket (socketpair,
@@ -404,7 +411,8 @@ func (rs *restorer) connectUnix(s *unixSock) error {
 			l = o
 		}
 	}
-	lfd, cleanup := -1, func() {}
+	var lfd int
+	cleanup := func() {}
 	if l != nil {
 		lfd = l.fd
 	} else {
@@ -499,7 +507,8 @@ func (rs *restorer) refillUnix(s *unixSock, q *image.UnixQueue) error {
 		}
 		oob = append(oob, unix.UnixRights(fds...)...)
 	}
-	fd, byName := -1, false
+	var fd int
+	byName := false
 	switch {
 	case from != nil:
 		fd = from.fd
@@ -531,7 +540,7 @@ func (rs *restorer) refillUnix(s *unixSock, q *image.UnixQueue) error {
 	// The data counts against the sender's send buffer until it is read:
 	// make room for all of it (finishUnix sets the buffer as it was).
 	if len(q.Data) > 0 {
-		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, 64<<20)
+		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, image.MaxUnixQueue)
 	}
 	for data := q.Data; ; {
 		n, err := unix.SendmsgN(fd, data, oob, to, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)

@@ -7,6 +7,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/internal/fsroot"
 	"github.com/ckpt/ckpt/internal/remote"
 )
 
@@ -17,42 +18,44 @@ import (
 // tempListener listens at the name of an accepted socket whose listener
 // is not in the image, for the time of one connection. A socket file it
 // creates is removed by cleanup; a stale one there already stays, as the
-// closed listener left it.
+// closed listener left it. The name is looked at inside the task's root
+// (internal/fsroot), never as a host path.
 func (rs *restorer) tempListener(t *taskPlan, s *unixSock) (int, func(), error) {
 	r := &image.UnixSk{SockType: s.rec.SockType, Name: s.rec.Name}
-	path := ""
+	var root *fsroot.Root
 	existed := false
 	if r.Name[0] != 0 {
-		path = rs.hostPath(t, string(r.Name))
-		var st unix.Stat_t
-		existed = unix.Lstat(path, &st) == nil
+		var err error
+		if root, err = fsroot.OpenTask(t.pid); err != nil {
+			return -1, nil, fmt.Errorf("%v: temporary listener: %w", s, err)
+		}
+		_, err = root.Lstat(string(r.Name))
+		existed = err == nil
 		r.Mode = keepMode
 	}
 	fd, err := rs.newSocket(t, r, true)
 	if err != nil {
+		root.Close()
 		return -1, nil, fmt.Errorf("%v: temporary listener: %w", s, err)
 	}
 	if _, err := rs.inTask(t, fd, func(lt *remote.Task, tfd uintptr) (uintptr, error) {
 		return lt.Syscall(unix.SYS_LISTEN, tfd, 1)
 	}); err != nil {
 		unix.Close(fd)
+		root.Close()
 		return -1, nil, fmt.Errorf("%v: temporary listener: listen: %w", s, err)
 	}
 	return fd, func() {
 		unix.Close(fd)
-		if path != "" && !existed {
-			_ = unix.Unlink(path)
+		if root != nil && !existed {
+			_, _ = root.RemoveIf(string(r.Name), unix.S_IFSOCK)
 		}
+		root.Close()
 	}, nil
 }
 
 // keepMode in a UNIX_SK given to newSocket leaves the socket file be.
 const keepMode = ^uint32(0)
-
-// hostPath is path as the task t sees it, reachable from the restorer.
-func (rs *restorer) hostPath(t *taskPlan, path string) string {
-	return fmt.Sprintf("/proc/%d/root%s", t.pid, path)
-}
 
 // newSocket makes a socket of r's type in task t and, if bind and r has a
 // name, binds it there (a stale socket file at a path is removed first);
@@ -86,12 +89,18 @@ func (rs *restorer) bindSocket(t *taskPlan, fd int, r *image.UnixSk) error {
 	}
 	path := ""
 	if r.Name[0] != 0 {
-		path = rs.hostPath(t, string(r.Name))
-		var st unix.Stat_t
-		if err := unix.Lstat(path, &st); err == nil && st.Mode&unix.S_IFMT == unix.S_IFSOCK {
-			if err := unix.Unlink(path); err != nil {
-				return fmt.Errorf("remove the stale socket file %s: %w", r.Name, err)
-			}
+		// The socket file is looked at and removed inside the task's
+		// root: the name may lead through the container's own
+		// symlinks, which must not reach the host's files.
+		path = string(r.Name)
+		root, err := fsroot.OpenTask(t.pid)
+		if err != nil {
+			return fmt.Errorf("socket %d: %w", r.Ino, err)
+		}
+		_, err = root.RemoveIf(path, unix.S_IFSOCK)
+		root.Close()
+		if err != nil {
+			return fmt.Errorf("remove the stale socket file %s: %w", r.Name, err)
 		}
 	}
 	if _, err := rs.inTask(t, fd, func(lt *remote.Task, tfd uintptr) (uintptr, error) {
@@ -104,13 +113,17 @@ func (rs *restorer) bindSocket(t *taskPlan, fd int, r *image.UnixSk) error {
 		return fmt.Errorf("socket %d: bind to %s: %w", r.Ino, showName(r.Name), err)
 	}
 	if path != "" && r.Mode != keepMode {
-		mode, name := r.Mode, r.Name
+		mode, name, pid := r.Mode, r.Name, t.pid
 		rs.ux.fixes = append(rs.ux.fixes, func() error {
-			var err error
+			root, err := fsroot.OpenTask(pid)
+			if err != nil {
+				return fmt.Errorf("socket file %s: %w", name, err)
+			}
+			defer root.Close()
 			if mode == 0 {
-				err = unix.Unlink(path) // it was removed after bind
+				_, err = root.RemoveIf(path, unix.S_IFSOCK) // it was removed after bind
 			} else {
-				err = unix.Chmod(path, mode&0o7777)
+				err = root.ChmodIf(path, unix.S_IFSOCK, mode&0o7777)
 			}
 			if err != nil {
 				return fmt.Errorf("socket file %s: %w", name, err)
@@ -204,15 +217,20 @@ func putSockaddr(lt *remote.Task, name []byte) (uint64, int, error) {
 
 // sockaddr is name as x/sys/unix takes it, reachable from the restorer:
 // an abstract name with a leading @; a path through an O_PATH fd of the
-// socket file opened through the task's root (/proc/self/fd/N: short
+// socket file resolved inside the task's root (/proc/self/fd/N: short
 // enough for sun_path however long the path), which done closes.
 func (rs *restorer) sockaddr(name []byte) (sa *unix.SockaddrUnix, done func(), err error) {
 	if name[0] == 0 {
 		return &unix.SockaddrUnix{Name: "@" + string(name[1:])}, func() {}, nil
 	}
-	fd, err := unix.Open(rs.hostPath(rs.plans[0], string(name)), unix.O_PATH|unix.O_CLOEXEC, 0)
+	root, err := fsroot.OpenTask(rs.plans[0].pid)
 	if err != nil {
 		return nil, nil, fmt.Errorf("socket file %s: %w", name, err)
 	}
-	return &unix.SockaddrUnix{Name: fmt.Sprintf("/proc/self/fd/%d", fd)}, func() { unix.Close(fd) }, nil
+	defer root.Close()
+	f, err := root.Lookup(string(name))
+	if err != nil {
+		return nil, nil, fmt.Errorf("socket file %s: %w", name, err)
+	}
+	return &unix.SockaddrUnix{Name: fmt.Sprintf("/proc/self/fd/%d", f.Fd())}, func() { f.Close() }, nil
 }

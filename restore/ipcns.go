@@ -1,7 +1,6 @@
 package restore
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/ckpt/ckpt/checkpoint/image"
 	"github.com/ckpt/ckpt/internal/kernel"
-	"github.com/ckpt/ckpt/internal/sysvipc"
 )
 
 // ipcRestore is the restore state of the tree's private IPC namespace.
@@ -30,10 +28,46 @@ type ipcRestore struct {
 	left   uint32        // messages still to come for msg
 }
 
-// handleNs takes the records of the private IPC and network namespaces,
-// and the PAGES of a shared memory segment. It reports whether rec was
-// one of them.
-func (rs *restorer) handleNs(r *image.Reader, rec image.Record) (bool, error) {
+// ipcKind is the tree's private IPC namespace, made while reading the
+// image, and the IPC objects being made in it.
+type ipcKind struct {
+	ipcNs *os.File
+	ipc   ipcRestore
+}
+
+func init() {
+	registerKind(kind{name: "IPC namespace",
+		takes: []taker{
+			inIpcns("IPC_NS", (*restorer).makeIpcns),
+			inIpcns("IPC_SHM", (*restorer).makeIpcShm),
+			inIpcns("IPC_SEM", (*restorer).makeIpcSem),
+			inIpcns("IPC_MSG", (*restorer).makeIpcMsg),
+			on((*restorer).addIpcMsg),
+			on((*restorer).addSemUndo),
+		},
+		follow: (*restorer).followIpc,
+		close: func(rs *restorer) {
+			if rs.ipcNs != nil {
+				rs.ipcNs.Close()
+			}
+		}})
+}
+
+// inIpcns takes an IPC object's record once ipcPlace agrees.
+func inIpcns[R image.Record](name string, make func(rs *restorer, x R) error) taker {
+	return on(func(rs *restorer, x R) error {
+		if err := rs.ipcPlace(name); err != nil {
+			return err
+		}
+		return make(rs, x)
+	})
+}
+
+// followIpc sees every record: it takes the PAGES of a shared memory
+// segment, ends the segment at any other record, checks that a message
+// queue has all its messages, and checks a task's System V shared memory
+// mappings as they come.
+func (rs *restorer) followIpc(r *image.Reader, rec image.Record) (bool, error) {
 	ip := &rs.ipc
 	if p, ok := rec.(*image.Pages); ok && ip.shm != nil {
 		return true, rs.fillIpcShm(r, p)
@@ -44,7 +78,7 @@ func (rs *restorer) handleNs(r *image.Reader, rec image.Record) (bool, error) {
 		// tasks have it.
 		var err error
 		if ip.shm.Mode&image.IpcShmDest == 0 {
-			err = sysvipc.ShmDetach(ip.shmAt)
+			err = kernel.ShmDetach(ip.shmAt)
 		} else {
 			ip.destAt = append(ip.destAt, ip.shmAt)
 		}
@@ -53,50 +87,14 @@ func (rs *restorer) handleNs(r *image.Reader, rec image.Record) (bool, error) {
 			return true, fmt.Errorf("detach our copy of a shared memory segment: %w", err)
 		}
 	}
-	if m, ok := rec.(*image.IpcMsgData); ok {
-		return true, rs.addIpcMsg(m)
-	}
-	if ip.left > 0 {
+	if _, ok := rec.(*image.IpcMsgData); !ok && ip.left > 0 {
 		return true, badImage("message queue %d: %d of its messages are missing", ip.msg.Id, ip.left)
 	}
-	var err error
-	switch x := rec.(type) {
-	case *image.Netns:
-		return true, rs.handleNetns(x)
-	case *image.IpcNs:
-		if err = rs.ipcPlace("IPC_NS"); err == nil {
-			err = rs.makeIpcns(x)
-		}
-	case *image.IpcShm:
-		if err = rs.ipcPlace("IPC_SHM"); err == nil {
-			err = rs.makeIpcShm(x)
-		}
-	case *image.IpcSem:
-		if err = rs.ipcPlace("IPC_SEM"); err == nil {
-			err = rs.makeIpcSem(x)
-		}
-	case *image.IpcMsg:
-		if err = rs.ipcPlace("IPC_MSG"); err == nil {
-			err = rs.makeIpcMsg(x)
-		}
-	case *image.SemUndo:
-		err = rs.addSemUndo(x)
-	case *image.Task:
-		// The namespace records are all in before the first task's section.
-		if rs.tree && rs.cur == nil && rs.plans[0].rec.Flags&image.TaskFlagNetns != 0 && rs.netNs == nil {
-			return true, badImage("the first task had its own network namespace, but the image has no NETNS record")
-		}
-		return false, nil
-	case *image.Vma:
+	if x, ok := rec.(*image.Vma); ok && x.Kind == image.VmaSysvShm {
 		// Checked here, before the task is made; handle keeps it.
-		if x.Kind == image.VmaSysvShm {
-			return false, rs.checkSysvVma(x)
-		}
-		return false, nil
-	default:
-		return false, nil
+		return false, rs.checkSysvVma(x)
 	}
-	return true, err
+	return false, nil
 }
 
 // ipcPlace checks that an IPC object record is where it belongs: after the
@@ -224,217 +222,21 @@ func asCreator(uid, gid uint32, fn func() error) error {
 	if uid == euid && gid == egid {
 		return fn()
 	}
-	keep := ^uintptr(0)
-	if _, _, e := unix.RawSyscall(unix.SYS_SETRESGID, keep, uintptr(gid), keep); e != 0 {
-		return fmt.Errorf("setresgid(-1, %d, -1): %w", gid, e)
+	const keep = ^uint32(0)
+	if err := kernel.ThreadSetresgid(keep, gid, keep); err != nil {
+		return fmt.Errorf("setresgid(-1, %d, -1): %w", gid, err)
 	}
-	if _, _, e := unix.RawSyscall(unix.SYS_SETRESUID, keep, uintptr(uid), keep); e != 0 {
-		_, _, _ = unix.RawSyscall(unix.SYS_SETRESGID, keep, uintptr(egid), keep)
-		return fmt.Errorf("setresuid(-1, %d, -1): %w", uid, e)
+	if err := kernel.ThreadSetresuid(keep, uid, keep); err != nil {
+		_ = kernel.ThreadSetresgid(keep, egid, keep)
+		return fmt.Errorf("setresuid(-1, %d, -1): %w", uid, err)
 	}
 	err := fn()
-	_, _, e1 := unix.RawSyscall(unix.SYS_SETRESUID, keep, uintptr(euid), keep)
-	_, _, e2 := unix.RawSyscall(unix.SYS_SETRESGID, keep, uintptr(egid), keep)
-	if err == nil && (e1 != 0 || e2 != 0) {
-		err = fmt.Errorf("take back our uid and gid: %v %v", e1, e2)
+	e1 := kernel.ThreadSetresuid(keep, euid, keep)
+	e2 := kernel.ThreadSetresgid(keep, egid, keep)
+	if err == nil && (e1 != nil || e2 != nil) {
+		err = fmt.Errorf("take back our uid and gid: %w", errors.Join(e1, e2))
 	}
 	return err
-}
-
-// makeIpcShm creates a segment and attaches it to us, for its PAGES.
-func (rs *restorer) makeIpcShm(s *image.IpcShm) error {
-	o := ipcObject{"shm", s.Id, s.Key, s.Mode, s.Uid, s.Gid, s.Cuid, s.Cgid}
-	if _, err := rs.ipcNamespace(); err != nil {
-		return err
-	}
-	ip := &rs.ipc
-	if err := o.check(ip.shms[s.Id] != nil); err != nil {
-		return err
-	}
-	if s.Mode&^(image.IpcModeMask|image.IpcShmDest|image.IpcShmLocked) != 0 || s.Size == 0 || s.Size > 1<<46 {
-		return badImage("%v: mode %#o, size %d", o, s.Mode, s.Size)
-	}
-	err := rs.inIpcns(func() error {
-		if err := o.create(func(flags int) (int, error) { return unix.SysvShmGet(int(s.Key), int(s.Size), flags) }); err != nil {
-			return err
-		}
-		ds, err := sysvipc.ShmStat(int(s.Id))
-		if err != nil {
-			return fmt.Errorf("%v: IPC_STAT: %w", o, err)
-		}
-		if ds.Perm.Uid != s.Uid || ds.Perm.Gid != s.Gid {
-			ds.Perm.Uid, ds.Perm.Gid = s.Uid, s.Gid
-			if err := sysvipc.ShmCtl(int(s.Id), unix.IPC_SET, ds); err != nil {
-				return fmt.Errorf("%v: set owner %d:%d: %w", o, s.Uid, s.Gid, err)
-			}
-		}
-		if s.Mode&image.IpcShmLocked != 0 {
-			if err := sysvipc.ShmCtl(int(s.Id), kernel.SHM_LOCK, nil); err != nil {
-				return fmt.Errorf("%v: SHM_LOCK: %w", o, err)
-			}
-		}
-		at, err := sysvipc.ShmAttach(int(s.Id), 0)
-		if err != nil {
-			return fmt.Errorf("%v: attach to fill it: %w", o, err)
-		}
-		ip.shmAt = at
-		if s.Mode&image.IpcShmDest != 0 {
-			// Removed while attached: made with its old key, which
-			// names it in the tasks' maps, and removed again right
-			// away, which frees the key. Our attachment keeps it.
-			if err := sysvipc.ShmCtl(int(s.Id), unix.IPC_RMID, nil); err != nil {
-				return fmt.Errorf("%v: remove it again: %w", o, err)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	ip.shms[s.Id], ip.shm = s, s
-	return nil
-}
-
-// fillIpcShm copies one PAGES record into the segment being filled.
-func (rs *restorer) fillIpcShm(r *image.Reader, p *image.Pages) error {
-	ip := &rs.ipc
-	off := p.DataOffset
-	for _, run := range p.Runs {
-		n := uint64(run.Pages) * pageSize
-		if run.Vaddr%pageSize != 0 || run.Vaddr+n > uint64(len(ip.shmAt)) {
-			return badImage("shared memory segment %d: pages at offset %#x past its size %d", ip.shm.Id, run.Vaddr, ip.shm.Size)
-		}
-		buf := ip.shmAt[run.Vaddr : run.Vaddr+n]
-		if rs.imageFile != nil {
-			if _, err := rs.imageFile.ReadAt(buf, off); err != nil {
-				return fmt.Errorf("shared memory segment %d: read from the image: %w", ip.shm.Id, err)
-			}
-		} else if err := r.ReadPageData(buf); err != nil {
-			return err
-		}
-		off += int64(n)
-	}
-	rs.pages += uint64(p.NrPages)
-	return nil
-}
-
-// makeIpcSem creates a semaphore set with its values.
-func (rs *restorer) makeIpcSem(s *image.IpcSem) error {
-	o := ipcObject{"sem", s.Id, s.Key, s.Mode, s.Uid, s.Gid, s.Cuid, s.Cgid}
-	if _, err := rs.ipcNamespace(); err != nil {
-		return err
-	}
-	if err := o.check(rs.ipc.sems[s.Id] != nil); err != nil {
-		return err
-	}
-	if s.Mode&^image.IpcModeMask != 0 || len(s.Values) == 0 {
-		return badImage("%v: mode %#o, %d semaphores", o, s.Mode, len(s.Values))
-	}
-	for i, v := range s.Values {
-		if v > kernel.SEMVMX {
-			return badImage("%v: semaphore %d has value %d, above %d", o, i, v, kernel.SEMVMX)
-		}
-	}
-	err := rs.inIpcns(func() error {
-		if err := o.create(func(flags int) (int, error) { return sysvipc.SemGet(int(s.Key), len(s.Values), flags) }); err != nil {
-			return err
-		}
-		if err := sysvipc.SemSetAll(int(s.Id), s.Values); err != nil {
-			return fmt.Errorf("%v: SETALL: %w", o, err)
-		}
-		ds, err := sysvipc.SemStat(int(s.Id))
-		if err != nil {
-			return fmt.Errorf("%v: IPC_STAT: %w", o, err)
-		}
-		if ds.Perm.Uid != s.Uid || ds.Perm.Gid != s.Gid {
-			ds.Perm.Uid, ds.Perm.Gid = s.Uid, s.Gid
-			if err := sysvipc.SemSet(int(s.Id), ds); err != nil {
-				return fmt.Errorf("%v: set owner %d:%d: %w", o, s.Uid, s.Gid, err)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	rs.ipc.sems[s.Id] = s
-	return nil
-}
-
-// makeIpcMsg creates a message queue; its messages follow.
-func (rs *restorer) makeIpcMsg(q *image.IpcMsg) error {
-	o := ipcObject{"msg", q.Id, q.Key, q.Mode, q.Uid, q.Gid, q.Cuid, q.Cgid}
-	if _, err := rs.ipcNamespace(); err != nil {
-		return err
-	}
-	if err := o.check(rs.ipc.msgs[q.Id]); err != nil {
-		return err
-	}
-	if q.Mode&^image.IpcModeMask != 0 {
-		return badImage("%v: mode %#o", o, q.Mode)
-	}
-	err := rs.inIpcns(func() error {
-		if err := o.create(func(flags int) (int, error) { return sysvipc.MsgGet(int(q.Key), flags) }); err != nil {
-			return err
-		}
-		ds, err := sysvipc.MsgStat(int(q.Id))
-		if err != nil {
-			return fmt.Errorf("%v: IPC_STAT: %w", o, err)
-		}
-		if ds.Perm.Uid != q.Uid || ds.Perm.Gid != q.Gid || ds.Qbytes != q.Qbytes {
-			ds.Perm.Uid, ds.Perm.Gid, ds.Qbytes = q.Uid, q.Gid, q.Qbytes
-			if err := sysvipc.MsgSet(int(q.Id), ds); err != nil {
-				return fmt.Errorf("%v: set owner %d:%d and byte limit %d: %w", o, q.Uid, q.Gid, q.Qbytes, err)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	rs.ipc.msgs[q.Id] = true
-	rs.ipc.msg, rs.ipc.left = q, q.NrMsgs
-	return nil
-}
-
-// addIpcMsg queues one message at the end of the queue before it.
-func (rs *restorer) addIpcMsg(m *image.IpcMsgData) error {
-	ip := &rs.ipc
-	if ip.left == 0 {
-		return badImage("IPC_MSG_DATA with no message queue expecting it")
-	}
-	if m.Mtype <= 0 {
-		return badImage("message queue %d: message of type %d", ip.msg.Id, m.Mtype)
-	}
-	ip.left--
-	return rs.inIpcns(func() error {
-		if err := sysvipc.MsgSend(int(ip.msg.Id), m.Mtype, m.Data); err != nil {
-			return fmt.Errorf("message queue %d: queue a message of %d bytes: %w", ip.msg.Id, len(m.Data), err)
-		}
-		return nil
-	})
-}
-
-// addSemUndo keeps a task's undo adjustments for finishIpc.
-func (rs *restorer) addSemUndo(u *image.SemUndo) error {
-	t := rs.cur
-	if t == nil {
-		return badImage("SEM_UNDO before any TASK")
-	}
-	s := rs.ipc.sems[u.SemId]
-	if s == nil {
-		return badImage("task %d: SEM_UNDO for semaphore set %d, which the image does not hold", t.rec.Pid, u.SemId)
-	}
-	if len(u.Adj) != len(s.Values) {
-		return badImage("task %d: SEM_UNDO for set %d has %d adjustments, the set %d semaphores", t.rec.Pid, u.SemId, len(u.Adj), len(s.Values))
-	}
-	for _, prev := range rs.ipc.undo[t.rec.Pid] {
-		if prev.SemId == u.SemId {
-			return badImage("task %d: a second SEM_UNDO for set %d", t.rec.Pid, u.SemId)
-		}
-	}
-	rs.ipc.undo[t.rec.Pid] = append(rs.ipc.undo[t.rec.Pid], u)
-	return nil
 }
 
 // finishIpc, once every task is made and attached, gives each task its
@@ -462,53 +264,10 @@ func (rs *restorer) finishIpc() error {
 		return nil
 	})
 	for _, at := range rs.ipc.destAt {
-		if derr := sysvipc.ShmDetach(at); derr != nil && err == nil {
+		if derr := kernel.ShmDetach(at); derr != nil && err == nil {
 			err = fmt.Errorf("detach our copy of a removed shared memory segment: %w", derr)
 		}
 	}
 	rs.ipc.destAt = nil
 	return err
-}
-
-// applySemUndo makes the task's semadj what it was with one semop(2) in
-// the task: for each semaphore, an operation of -adj with SEM_UNDO (which
-// adds adj to semadj) and one of +adj without, in the order that keeps the
-// value within 0..SEMVMX, so that the value ends where it was. The kernel
-// applies operations on one semaphore in order and all of them or none.
-func (rs *restorer) applySemUndo(t *taskPlan, u *image.SemUndo) error {
-	s := rs.ipc.sems[u.SemId]
-	var sops []byte
-	add := func(num int, op int, flg int16) {
-		sops = binary.LittleEndian.AppendUint16(sops, uint16(num))
-		sops = binary.LittleEndian.AppendUint16(sops, uint16(int16(op)))
-		sops = binary.LittleEndian.AppendUint16(sops, uint16(flg))
-	}
-	for i, a := range u.Adj {
-		adj, v := int(a), int(s.Values[i])
-		switch {
-		case adj == 0:
-		case v-adj >= 0 && v-adj <= kernel.SEMVMX:
-			add(i, -adj, kernel.SEM_UNDO|unix.IPC_NOWAIT)
-			add(i, adj, unix.IPC_NOWAIT)
-		default:
-			add(i, adj, unix.IPC_NOWAIT)
-			add(i, -adj, kernel.SEM_UNDO|unix.IPC_NOWAIT)
-		}
-	}
-	if len(sops) == 0 {
-		return nil
-	}
-	lt := t.leader
-	defer lt.Reset()
-	addr, err := lt.Put(sops)
-	if err != nil {
-		return err
-	}
-	if _, err := lt.Syscall(unix.SYS_SEMOP, uintptr(u.SemId), uintptr(addr), uintptr(len(sops)/6)); err != nil {
-		if errors.Is(err, unix.E2BIG) {
-			return fmt.Errorf("semop with %d operations: more than this kernel's SEMOPM: %w", len(sops)/6, err)
-		}
-		return fmt.Errorf("semop: %w", err)
-	}
-	return nil
 }

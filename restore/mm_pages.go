@@ -3,7 +3,6 @@ package restore
 import (
 	"encoding/binary"
 	"fmt"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -217,8 +216,6 @@ func nameVma(lt *remote.Task, v *image.Vma, name string) error {
 	}
 	return nil
 }
-
-var _ = unsafe.Pointer(nil)
 
 // pagesFit reports whether [addr, addr+size) lies in mappings that take
 // pages; a run may continue from one VMA into the next.

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ckpt/ckpt/internal/fsroot"
 )
 
 // fillTmpfs writes the saved content into the tmpfs just mounted on
@@ -22,7 +24,7 @@ func fillTmpfs(pid int, mp *mountPlan) error {
 	defer unix.Close(root)
 	var fs unix.Statfs_t
 	if err := unix.Fstatfs(root, &fs); err != nil || fs.Type != unix.TMPFS_MAGIC {
-		return fmt.Errorf("%q is not the tmpfs just mounted (%v)", mp.rec.MountPoint, err)
+		return fmt.Errorf("%q is not the tmpfs just mounted (%w)", mp.rec.MountPoint, err)
 	}
 	var dirs []*tmpfsEntry
 	for _, e := range mp.files {
@@ -111,7 +113,7 @@ func makeTmpfsEntry(root int, e *tmpfsEntry) error {
 			return fmt.Errorf("chown %d:%d: %w", r.Uid, r.Gid, err)
 		}
 		if typ != unix.S_IFLNK {
-			if err := chmodAt(dir, name, r.Mode&0o7777); err != nil {
+			if err := chmodAt(dir, name, typ, r.Mode&0o7777); err != nil {
 				return fmt.Errorf("chmod %#o: %w", r.Mode&0o7777, err)
 			}
 		}
@@ -124,9 +126,11 @@ func makeTmpfsEntry(root int, e *tmpfsEntry) error {
 	})
 }
 
-// chmodAt changes the mode of name in dir, or of dir itself ("" name).
-// name is never a symlink here.
-func chmodAt(dir int, name string, mode uint32) error {
+// chmodAt changes the mode of name in dir, or of dir itself ("" name),
+// if it is of type typ, never through a symlink: a hard link record may
+// name an earlier symlink whatever its own mode says, and a followed
+// absolute symlink would lead to the host's file (internal/fsroot).
+func chmodAt(dir int, name string, typ, mode uint32) error {
 	if name == "" {
 		fd, err := unix.Openat(dir, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 		if err != nil {
@@ -135,7 +139,7 @@ func chmodAt(dir int, name string, mode uint32) error {
 		defer unix.Close(fd)
 		return unix.Fchmod(fd, mode)
 	}
-	return unix.Fchmodat(dir, name, mode, 0)
+	return fsroot.ChmodAt(dir, name, typ, mode)
 }
 
 func setTimes(dir int, name string, atime, mtime *int64) error {
@@ -173,10 +177,10 @@ func writeTmpfsFile(dir int, name string, e *tmpfsEntry) error {
 			for p := data; p < hole; {
 				n, err := unix.Pread(src, buf[:min(hole-p, int64(len(buf)))], p)
 				if err != nil || n == 0 {
-					return fmt.Errorf("staged content at %d: %v", p, err)
+					return fmt.Errorf("staged content at %d: %w", p, err)
 				}
 				if w, err := unix.Pwrite(fd, buf[:n], p); err != nil || w != n {
-					return fmt.Errorf("write %d bytes at %d: %d written (%v)", n, p, w, err)
+					return fmt.Errorf("write %d bytes at %d: %d written (%w)", n, p, w, err)
 				}
 				p += int64(n)
 			}

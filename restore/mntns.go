@@ -9,8 +9,18 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/internal/fsroot"
 	"github.com/ckpt/ckpt/internal/proc"
 )
+
+func init() {
+	registerKind(kind{name: "mount",
+		takes: all((*restorer).handleMount, image.TypeMount, image.TypeTmpfsFile, image.TypeTmpfsData),
+		follow: func(rs *restorer, _ *image.Reader, rec image.Record) (bool, error) {
+			return false, rs.endTmpfsRun(rec)
+		},
+		close: func(rs *restorer) { rs.mnt.close() }})
+}
 
 // mntRestore is the private mount namespace of the image: its MOUNT
 // records in order, and the content of its tmpfs mounts, staged in memfds
@@ -38,17 +48,10 @@ type tmpfsEntry struct {
 // handleMount takes the MOUNT, TMPFS_FILE and TMPFS_DATA records. It
 // returns false for any other record.
 func (rs *restorer) handleMount(rec image.Record) (bool, error) {
-	m := rs.mnt
-	if m != nil {
-		_, data := rec.(*image.TmpfsData)
-		_, file := rec.(*image.TmpfsFile)
-		if !data && !file {
-			m.file = nil // data follows its file directly
-			if last := m.mounts[len(m.mounts)-1]; last.rec.Kind == image.MountTmpfs && len(last.files) == 0 {
-				return true, badImage("tmpfs MOUNT %d on %q has no TMPFS_FILE records", last.rec.ID, last.rec.MountPoint)
-			}
-		}
+	if err := rs.endTmpfsRun(rec); err != nil {
+		return true, err
 	}
+	m := rs.mnt
 	switch x := rec.(type) {
 	case *image.Mount:
 		return true, rs.addMount(x)
@@ -64,6 +67,25 @@ func (rs *restorer) handleMount(rec image.Record) (bool, error) {
 		return true, m.addData(x)
 	}
 	return false, nil
+}
+
+// endTmpfsRun sees every record: one that is not a TMPFS_FILE or
+// TMPFS_DATA ends the run of the last tmpfs MOUNT, which must have had
+// its files.
+func (rs *restorer) endTmpfsRun(rec image.Record) error {
+	m := rs.mnt
+	if m == nil {
+		return nil
+	}
+	_, data := rec.(*image.TmpfsData)
+	_, file := rec.(*image.TmpfsFile)
+	if !data && !file {
+		m.file = nil // data follows its file directly
+		if last := m.mounts[len(m.mounts)-1]; last.rec.Kind == image.MountTmpfs && len(last.files) == 0 {
+			return badImage("tmpfs MOUNT %d on %q has no TMPFS_FILE records", last.rec.ID, last.rec.MountPoint)
+		}
+	}
+	return nil
 }
 
 func (rs *restorer) addMount(x *image.Mount) error {
@@ -118,6 +140,10 @@ func (m *mntRestore) addFile(x *image.TmpfsFile) error {
 	if x.Flags&image.TmpfsHardLink != 0 {
 		if first := mp.byPath[x.Link]; first == nil || first.rec.Flags != 0 || first.rec.Mode&unix.S_IFMT == unix.S_IFDIR {
 			return badImage("TMPFS_FILE %q: a hard link to %q, which is not an earlier file", x.Path, x.Link)
+		} else if first.rec.Mode&unix.S_IFMT != x.Mode&unix.S_IFMT {
+			// Its mode is set on the file linked to (a symlink's
+			// would be set on what it points to).
+			return badImage("TMPFS_FILE %q: a hard link of mode %#o to %q of mode %#o", x.Path, x.Mode, x.Link, first.rec.Mode)
 		}
 	}
 	e := &tmpfsEntry{rec: *x}
@@ -332,7 +358,7 @@ func (rs *restorer) remountIn(t *taskPlan, mp *mountPlan, id int) error {
 		err = unix.Statx(fd, "", unix.AT_EMPTY_PATH, unix.STATX_MNT_ID, &st)
 		unix.Close(fd)
 		if err != nil || st.Mnt_id != uint64(id) {
-			return fmt.Errorf("remount %q: the path leads to mount %d, not %d (%v)", mp.rec.MountPoint, st.Mnt_id, id, err)
+			return fmt.Errorf("remount %q: the path leads to mount %d, not %d (%w)", mp.rec.MountPoint, st.Mnt_id, id, err)
 		}
 	}
 	if _, err := rs.mountIn(t, "", mp.rec.MountPoint, "", unix.MS_REMOUNT|unix.MS_BIND|uintptr(mp.rec.Flags), ""); err != nil {
@@ -446,20 +472,24 @@ func (rs *restorer) checkMounts(t *taskPlan) error {
 }
 
 // openInTaskRoot opens path as the task sees it, symlinks resolved inside
-// its root.
+// its root (internal/fsroot); flags other than O_PATH open a directory.
 func openInTaskRoot(pid int, p string, flags int) (int, error) {
-	root, err := unix.Open(fmt.Sprintf("/proc/%d/root", pid), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	root, err := fsroot.OpenTask(pid)
 	if err != nil {
-		return -1, fmt.Errorf("open the root of task %d: %w", pid, err)
+		return -1, err
 	}
-	defer unix.Close(root)
-	fd, err := unix.Openat2(root, p, &unix.OpenHow{
-		Flags: uint64(flags | unix.O_CLOEXEC), Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
-	})
+	defer root.Close()
+	var f *os.File
+	if flags == unix.O_PATH {
+		f, err = root.Lookup(p)
+	} else {
+		f, err = root.OpenFile(p, unix.S_IFDIR, flags)
+	}
 	if err != nil {
-		return -1, fmt.Errorf("open %q in task %d's root: %w", p, pid, err)
+		return -1, err
 	}
-	return fd, nil
+	defer f.Close()
+	return unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, 0)
 }
 
 // imagePath maps a path of the image's namespace to where the restorer
@@ -467,8 +497,9 @@ func openInTaskRoot(pid int, p string, flags int) (int, error) {
 // restore makes leads into the bind mount's source, or is a file of a
 // tmpfs we write ourselves (which is then looked up in the image), or is
 // in a proc instance (not checked). check is false when no identity check
-// applies.
-func (rs *restorer) imagePath(p string) (host string, check bool, err error) {
+// applies. The result is a path inside rs.pathRoot(), to be resolved
+// there (paths.go), never a host path.
+func (rs *restorer) imagePath(p string) (where string, check bool, err error) {
 	if rs.opts.Adopt != nil {
 		return rs.adoptedPath(p)
 	}
@@ -512,27 +543,4 @@ func (m *mntRestore) resolve(p string, upto int) (string, bool, error) {
 
 func pathUnder(p, dir string) bool {
 	return dir == "/" || p == dir || strings.HasPrefix(p, dir+"/")
-}
-
-// checkFile is the package's checkFile for a path of the image's mount
-// namespace.
-func (rs *restorer) checkFile(what, p string, dev, ino uint64) error {
-	host, check, err := rs.imagePath(p)
-	if err != nil || !check {
-		return err
-	}
-	if rs.opts.Adopt != nil && rs.opts.Adopt.RootfsCopy {
-		ino = 0 // by path only: see Adopt.RootfsCopy
-	}
-	return checkFile(what, host, dev, ino)
-}
-
-func (rs *restorer) checkRegFile(f *image.RegFile) error {
-	host, check, err := rs.imagePath(f.Path)
-	if err != nil || !check {
-		return err
-	}
-	g := *f
-	g.Path = host
-	return checkRegFile(&g)
 }

@@ -10,6 +10,29 @@ import (
 	"github.com/ckpt/ckpt/checkpoint/image"
 )
 
+// netnsKind is the tree's private network namespace, made while reading
+// the image.
+type netnsKind struct {
+	netNs *os.File
+}
+
+func init() {
+	registerKind(kind{name: "network namespace",
+		takes: []taker{on((*restorer).handleNetns)},
+		// The namespace records are all in before the first task's section.
+		follow: func(rs *restorer, _ *image.Reader, rec image.Record) (bool, error) {
+			if _, ok := rec.(*image.Task); ok && rs.tree && rs.cur == nil && rs.plans[0].rec.Flags&image.TaskFlagNetns != 0 && rs.netNs == nil {
+				return true, badImage("the first task had its own network namespace, but the image has no NETNS record")
+			}
+			return false, nil
+		},
+		close: func(rs *restorer) {
+			if rs.netNs != nil {
+				rs.netNs.Close()
+			}
+		}})
+}
+
 // nsNames are the /proc/thread-self/ns names of the namespaces we make.
 var nsNames = map[int]string{unix.CLONE_NEWIPC: "ipc", unix.CLONE_NEWNET: "net"}
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/internal/allow"
 	"github.com/ckpt/ckpt/internal/ptrace"
 )
 
@@ -27,27 +28,25 @@ type Options struct {
 	// parent-death signal would fire as soon as the caller exits, so it is
 	// not restored on the root task.
 	Detached bool
-	// FileLocks takes again the file locks of the image; an image with
-	// locks is refused without it.
-	FileLocks bool
-	// ExtUnixSk accepts the image's external sockets other than fds 0, 1
-	// and 2 (a checkpoint with --ext-unix-sk): each is connected to its
-	// InheritFds entry.
-	ExtUnixSk bool
-	// ShellJob attaches terminals that were outside the checkpoint
-	// (checkpointed with --shell-job) to the terminal on the restorer's
-	// stdin: their files are opened again on it, and a session of the
-	// image whose controlling terminal it was gets it, with its
-	// foreground group.
-	ShellJob bool
-	// TcpEstablished allows restoring established TCP connections; an
-	// image holding one is refused without it, as its checkpoint was.
-	TcpEstablished bool
-	Logger         *slog.Logger
+	// Allow: FileLocks takes again the file locks of the image; ExtUnixSk
+	// accepts the image's external sockets other than fds 0, 1 and 2,
+	// each connected to its InheritFds entry; ShellJob attaches terminals
+	// that were outside the checkpoint to the terminal on the restorer's
+	// stdin (their files are opened again on it, and a session whose
+	// controlling terminal it was gets it, with its foreground group);
+	// TcpEstablished restores established TCP connections. An image
+	// holding such state is refused without its permission, as its
+	// checkpoint was.
+	allow.Allow
+	Logger *slog.Logger
 
 	// Adopt, when set, restores a whole container into one a runtime
 	// makes (adopt.go): the image must have a CONTAINER record.
 	Adopt *Adopt
+	// Grant is the most privilege any task may get (privs.go): the
+	// bundle's spec's, which a restore into a container must give; nil
+	// for a process means the caller's own credentials.
+	Grant *Grant
 }
 
 // Result describes the restored process.
@@ -62,12 +61,21 @@ type Result struct {
 }
 
 // Restore rebuilds the process in the image read from r and lets it run.
-// When r is a regular file the whole image is validated (framing, tail,
-// digest) before anything is created and pages are read by the restored
-// task straight from the file; from a pipe the image is read once, in
-// order, and the tail is checked before the process is released: a bad
-// image never runs.
+// The whole image is validated (framing, bounds, tail, digest) before
+// anything is created (image.OpenReader): a regular file in place, a
+// stream through an unlinked temporary copy. A bad image never runs.
 func Restore(ctx context.Context, r io.Reader, opts Options) (*Result, error) {
+	im, err := image.OpenReader(r)
+	if err != nil {
+		return nil, fmt.Errorf("validate image: %w", err)
+	}
+	defer im.Close()
+	return RestoreImage(ctx, im, opts)
+}
+
+// RestoreImage rebuilds the process in an image already validated by
+// image.Open or image.OpenReader (which the caller closes).
+func RestoreImage(ctx context.Context, im *image.Image, opts Options) (*Result, error) {
 	start := time.Now()
 	log := opts.Logger
 	if log == nil {
@@ -75,21 +83,24 @@ func Restore(ctx context.Context, r io.Reader, opts Options) (*Result, error) {
 	}
 	log = log.With("component", "restore")
 
-	var ropts image.Options
-	f, seekable := r.(*os.File)
-	if seekable {
-		if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
-			seekable = false
-		}
+	grant, err := restoreGrant(&opts)
+	if err != nil {
+		return nil, err
 	}
-	if seekable {
-		if _, err := image.Validate(f); err != nil {
-			return nil, fmt.Errorf("validate image: %w", err)
-		}
-		if _, err := f.Seek(0, io.SeekStart); err != nil {
-			return nil, err
-		}
-		ropts.NoDigest = true
+	opts.Grant = grant
+	if opts.Adopt != nil && grant.Seccomp && ptrace.SuspendSeccomp() == 0 {
+		// The stub runs under the spec's filter: the syscalls restore
+		// injects must not.
+		return nil, fmt.Errorf("the spec has a seccomp profile, and this restorer cannot suspend seccomp filters while it injects syscalls: %w", ptrace.ErrNoSuspendSeccomp)
+	}
+	// Privileges are checked before the first task exists (and again as
+	// each record arrives, run.go).
+	if err := CheckPrivileges(im.File(), grant); err != nil {
+		return nil, err
+	}
+	rd, err := im.Reader()
+	if err != nil {
+		return nil, fmt.Errorf("read image: %w", err)
 	}
 
 	tr, err := ptrace.New()
@@ -100,17 +111,14 @@ func Restore(ctx context.Context, r io.Reader, opts Options) (*Result, error) {
 
 	rs := &restorer{ctx: ctx, log: log, opts: opts, tr: tr, objs: map[uint32]image.Record{},
 		byPid: map[int32]*taskPlan{}, ctlFiles: map[uint32]*os.File{},
-		pipes: map[uint32]*pipeEnds{}, pipeData: map[uint32][]byte{},
-		shmFiles: map[uint64]*os.File{}, shmRecs: map[uint64]*image.Shmem{}}
-	if seekable {
-		rs.imageFile = f
-	}
-	rs.in = &spoolReader{r: r}
-	defer rs.in.close()
+		privs: privScan{g: grant}}
+	rs.startKinds()
+	// Tasks read their pages straight from the image file.
+	rs.imageFile = im.File()
 	// All of it on the tracer's thread: ptrace calls are direct, not
 	// handed to that thread and back.
 	err = tr.Do(func() error {
-		if err := rs.run(image.NewReader(rs.in, ropts)); err != nil {
+		if err := rs.run(rd); err != nil {
 			rs.abort()
 			return err
 		}

@@ -8,8 +8,6 @@ import (
 	"log/slog"
 	"os"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/ckpt/ckpt/checkpoint/image"
 	"github.com/ckpt/ckpt/internal/ptrace"
 	"github.com/ckpt/ckpt/internal/remote"
@@ -21,8 +19,7 @@ type restorer struct {
 	log       *slog.Logger
 	opts      Options
 	tr        *ptrace.Tracer
-	imageFile *os.File // the image when it is a regular file, else nil
-	in        *spoolReader
+	imageFile *os.File // the validated image (image.Image.File): tasks read pages from it
 
 	hdr   *image.Header
 	objs  map[uint32]image.Record
@@ -44,41 +41,33 @@ type restorer struct {
 	// pidfd_getfd(2), through a pidfd of the restorer every task inherits.
 	ctlFiles map[uint32]*os.File
 	ctlPidfd *os.File
-	pipes    map[uint32]*pipeEnds // by PipeID
-	pipeData map[uint32][]byte    // by PipeID, from PIPE_DATA
 
-	fifos map[uint32]*fifoState // by PipeID, from FIFO
-	ux    unixRestore           // unix sockets (files_unix.go)
-
-	inotify inotifyState                    // INOTIFY_WATCH records by INOTIFY
-	locks   map[*taskPlan][]*image.FileLock // FILE_LOCK records by task
-	deleted deletedState                    // re-created deleted files
-	ttys    map[uint32]*ttyState            // by TtyID, from TTY (files_tty.go)
-
-	inet inetState // TCP and UDP sockets (files_inet.go)
-
-	owners map[*taskPlan][]*image.FileOwner // FILE_OWNER records by task (files_fown.go)
-
-	uts *image.Uts  // the tree's private UTS namespace
-	mnt *mntRestore // the tree's private mount namespace (MOUNT records)
+	// The state of each kind of object (kinds.go), in the kind's file.
+	pipeKind               // files_pipe.go
+	fifoKind               // files_fifo.go
+	ux        unixRestore  // files_unix.go
+	inet      inetState    // files_inet.go
+	inotify   inotifyState // files_inotify.go
+	lockKind               // files_locks.go
+	ownerKind              // files_fown.go
+	deleted   deletedState // files_deleted.go
+	ttyKind                // files_tty.go
+	mnt       *mntRestore  // mntns.go
+	ipcKind                // ipcns.go
+	netnsKind              // netns.go
+	shmemKind              // shmem.go
+	utsKind                // utsns.go
 
 	// mmUsers counts, by the task whose address space it is, the tasks
 	// that still need it to hold the scratch area (share.go).
 	mmUsers map[*taskPlan]int
 
-	// The tree's private IPC and network namespaces, made while reading
-	// the image, and the IPC objects being made in the first.
-	ipcNs, netNs *os.File
-	ipc          ipcRestore
-
-	shmFiles map[uint64]*os.File     // shared memory objects, by inode
-	shmRecs  map[uint64]*image.Shmem // their records
-	curShmem uint64                  // PAGES now belong to this object (0: to the task)
-
 	// Restoring into a container (adopt.go): its CONTAINER record, and
 	// the stdio the runtime gave the stub.
 	container *image.Container
 	stdio     [3]*os.File
+
+	privs privScan // every task's privileges against the grant (privs.go)
 }
 
 // taskPlan is one process: what the image says about it, then the live
@@ -132,6 +121,9 @@ func (rs *restorer) run(r *image.Reader) error {
 		if err != nil {
 			return err
 		}
+		if err := image.CheckPaths(rec); err != nil {
+			return badImage("%v", err) // before anything is made of it: paths.go
+		}
 		if err := rs.handle(r, rec); err != nil {
 			return err
 		}
@@ -150,7 +142,7 @@ func (rs *restorer) run(r *image.Reader) error {
 			return err
 		}
 	}
-	if err := rs.checkFdKinds(); err != nil {
+	if err := rs.checkKinds(); err != nil {
 		return err
 	}
 	return rs.finish()
@@ -158,68 +150,50 @@ func (rs *restorer) run(r *image.Reader) error {
 
 // handle takes one record. Records are checked as they come; the process is
 // only created when its memory layout is known (first PAGES or TASK_OBJS),
-// after every file it needs has been found.
+// after every file it needs has been found. The records of the image as a
+// whole and of the tree come first; those of an object kind go to the
+// kind's row (kinds.go); the rest describe the current task.
 func (rs *restorer) handle(r *image.Reader, rec image.Record) error {
-	if _, pages := rec.(*image.Pages); !pages && rs.curShmem != 0 {
-		// The object's contents are complete.
-		if err := rs.sealShmem(rs.curShmem); err != nil {
-			return err
-		}
-		rs.curShmem = 0
-	}
-	if done, err := rs.handleNs(r, rec); done || err != nil {
+	if err := rs.privs.take(rec); err != nil {
 		return err
 	}
-	if h, ok := rec.(*image.Header); ok {
-		return rs.checkHeader(h)
+	if done, err := rs.followKinds(r, rec); done || err != nil {
+		return err
 	}
-	switch rec.(type) {
+	switch x := rec.(type) {
+	case *image.Header:
+		return rs.checkHeader(x)
 	case *image.Tail, *image.Stats:
 		return nil
-	}
-	if c, ok := rec.(*image.Container); ok {
-		return rs.addContainer(c)
+	case *image.Container:
+		return rs.addContainer(x)
 	}
 	if rs.opts.Adopt != nil && rs.container == nil {
 		return badImage("the image is not a whole container (no CONTAINER record after the HEADER): restore it with 'ckpt restore --image-path', not into a container")
 	}
-	if pt, ok := rec.(*image.Pstree); ok {
-		return rs.addPstree(pt)
+	switch x := rec.(type) {
+	case *image.Pstree:
+		return rs.addPstree(x)
+	case *image.Shares:
+		return rs.addShares(x)
+	case *image.ExitSignals:
+		return rs.addExitSignals(x)
+	case *image.Task:
+		return rs.startTask(x)
 	}
-	if u, ok := rec.(*image.Uts); ok {
-		if !rs.tree || rs.cur != nil || rs.uts != nil {
-			return badImage("UTS out of place: it follows the PSTREE, once")
-		}
-		rs.uts = u
-		return nil
-	}
-	if sh, ok := rec.(*image.Shares); ok {
-		return rs.addShares(sh)
-	}
-	if es, ok := rec.(*image.ExitSignals); ok {
-		return rs.addExitSignals(es)
-	}
-	if ok, err := rs.handleMount(rec); ok {
+	if ok, err := rs.takeKind(r, rec); ok {
 		return err
 	}
-	if ok, err := rs.handleTty(rec); ok {
-		return err
-	}
-	if tk, ok := rec.(*image.Task); ok {
-		return rs.startTask(tk)
-	}
+	return rs.handleTaskRecord(r, rec)
+}
 
+// handleTaskRecord takes a record of the current task's own state.
+func (rs *restorer) handleTaskRecord(r *image.Reader, rec image.Record) error {
 	t := rs.cur
 	if t == nil {
 		return badImage("record %v before any TASK", rec.Type())
 	}
 	if err := rs.checkNotShared(t, rec); err != nil {
-		return err
-	}
-	if err := rs.checkInetOrder(rec); err != nil {
-		return err
-	}
-	if ok, err := rs.handleFdKind(rec); ok {
 		return err
 	}
 	switch x := rec.(type) {
@@ -237,50 +211,6 @@ func (rs *restorer) handle(r *image.Reader, rec image.Record) error {
 		rs.objs[x.Objref] = x
 	case *image.Fs:
 		rs.objs[x.Objref] = x
-	case *image.RegFile:
-		if err := rs.checkRegFile(x); err != nil {
-			return err
-		}
-		rs.objs[x.Objref] = x
-	case *image.ExtFile:
-		rs.objs[x.Objref] = x
-	case *image.EventFd:
-		rs.objs[x.Objref] = x
-	case *image.Epoll:
-		rs.objs[x.Objref] = x
-	case *image.Pipe:
-		if err := rs.checkPipeID(x); err != nil {
-			return err
-		}
-		rs.objs[x.Objref] = x
-	case *image.PipeData:
-		rs.pipeData[x.PipeID] = append(rs.pipeData[x.PipeID], x.Data...)
-		if err := rs.checkFifoData(x.PipeID); err != nil {
-			return err
-		}
-	case *image.Fifo:
-		if err := rs.addFifo(x); err != nil {
-			return err
-		}
-		rs.objs[x.Objref] = x
-	case *image.MemfdFile:
-		if err := rs.checkMemfdFile(x); err != nil {
-			return err
-		}
-		rs.objs[x.Objref] = x
-	case *image.UnixSk:
-		return rs.addUnixSk(x)
-	case *image.UnixQueue:
-		return rs.addUnixQueue(x)
-	case *image.InetSocket:
-		if err := rs.checkInetSocket(x); err != nil {
-			return err
-		}
-		rs.objs[x.Objref] = x
-	case *image.TcpStream:
-		return rs.addTcpStream(x)
-	case *image.TcpQueue:
-		return rs.addTcpQueue(x)
 	case *image.Files:
 		rs.objs[x.Objref] = x
 		t.files = x
@@ -307,16 +237,7 @@ func (rs *restorer) handle(r *image.Reader, rec image.Record) error {
 			}
 		}
 		t.vmas = append(t.vmas, *x)
-	case *image.Shmem:
-		rs.objs[x.Objref] = x
-		if err := rs.makeShmem(x); err != nil {
-			return err
-		}
-		rs.curShmem = x.Ino
 	case *image.Pages:
-		if rs.curShmem != 0 {
-			return rs.fillShmem(r, rs.curShmem, x)
-		}
 		if err := rs.ensureTask(t); err != nil {
 			return err
 		}
@@ -433,30 +354,6 @@ func (rs *restorer) checkHeader(h *image.Header) error {
 	return checkXState(h)
 }
 
-// checkFile makes sure what the image refers to by path is still there and
-// is the same file; dev and ino 0 mean "any".
-func checkFile(what, path string, dev, ino uint64) error {
-	var st unix.Stat_t
-	if err := unix.Stat(path, &st); err != nil {
-		return fmt.Errorf("%s %q: %w", what, path, err)
-	}
-	if ino != 0 && (st.Ino != ino || st.Dev != dev) {
-		return fmt.Errorf("%s %q was replaced since the checkpoint (inode %d on %#x, image has %d on %#x)", what, path, st.Ino, st.Dev, ino, dev)
-	}
-	return nil
-}
-
-func checkRegFile(f *image.RegFile) error {
-	var st unix.Stat_t
-	if err := unix.Stat(f.Path, &st); err != nil {
-		return fmt.Errorf("open file %q: %w", f.Path, err)
-	}
-	if st.Mode&unix.S_IFMT != f.Mode&unix.S_IFMT {
-		return fmt.Errorf("open file %q changed type since the checkpoint (mode %#o, image has %#o)", f.Path, st.Mode, f.Mode)
-	}
-	return nil
-}
-
 // abort kills whatever was created. The stub and the tasks are traced with
 // PTRACE_O_EXITKILL, so even if this never runs they die with the tracer.
 func (rs *restorer) abort() {
@@ -473,32 +370,13 @@ func (rs *restorer) abort() {
 	rs.closeCopies()
 }
 
-// closeCopies closes the restorer's copies of the tasks' files.
+// closeCopies closes the restorer's copies of the tasks' files: each
+// kind's (kinds.go), then those it took from the tasks or its caller.
 func (rs *restorer) closeCopies() {
-	rs.mnt.close()
-	rs.closeDeleted()
-	rs.closeUnix()
-	rs.closeTtys()
+	rs.closeKinds()
 	rs.closeAdoptedStdio()
 	for _, f := range rs.ctlFiles {
 		if f != os.Stdin && f != os.Stdout && f != os.Stderr {
-			f.Close()
-		}
-	}
-	for _, p := range rs.pipes {
-		p.read.Close()
-		p.write.Close()
-	}
-	for _, f := range rs.shmFiles {
-		f.Close()
-	}
-	for _, f := range rs.fifos {
-		if f.anchor != nil {
-			f.anchor.Close()
-		}
-	}
-	for _, f := range []*os.File{rs.ipcNs, rs.netNs} {
-		if f != nil {
 			f.Close()
 		}
 	}

@@ -1,6 +1,7 @@
 package restore
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 
@@ -8,6 +9,7 @@ import (
 
 	"github.com/ckpt/ckpt/checkpoint/image"
 	"github.com/ckpt/ckpt/internal/kernel"
+	"github.com/ckpt/ckpt/internal/proc"
 	"github.com/ckpt/ckpt/internal/ptrace"
 )
 
@@ -97,10 +99,14 @@ func (rs *restorer) restoreSeccomp(t *taskPlan) error {
 	if len(t.seccomp) == 0 {
 		return nil
 	}
+	base, err := rs.baseFilters(t)
+	if err != nil {
+		return err
+	}
 	chains := map[int32][]*image.SeccompFilter{}
 	strict := map[int32]bool{}
 	for _, x := range t.seccomp {
-		chains[x.Tid] = rs.chain(x)
+		chains[x.Tid] = stripBase(rs.chain(x), base)
 		strict[x.Tid] = x.Mode == image.SeccompModeStrict
 	}
 	common := -1 // length of the chain prefix all threads share
@@ -166,4 +172,50 @@ func (rs *restorer) installFilter(t *taskPlan, tid int32, f *image.SeccompFilter
 		return fmt.Errorf("thread %d: seccomp filter %d: thread %d could not be synchronized", tid, f.Objref, ret)
 	}
 	return nil
+}
+
+// baseFilter is a seccomp filter a task has before restore installs the
+// image's.
+type baseFilter struct {
+	prog  []byte
+	flags uint64
+}
+
+// baseFilters are the filters task t has from the stub it was made from,
+// oldest first: when restoring into a container, the spec's seccomp
+// profile, which libcontainer installed in the stub.
+//
+// Preconditions:
+//   - must run on the tracer thread; no filter of the image is installed
+//     in t yet.
+func (rs *restorer) baseFilters(t *taskPlan) ([]baseFilter, error) {
+	st, err := proc.ReadTaskStatus(t.pid, t.pid)
+	if err != nil {
+		return nil, err
+	}
+	if st.Seccomp != int(image.SeccompModeFilter) {
+		return nil, nil
+	}
+	var base []baseFilter
+	for i := 0; i < st.SeccompFilters; i++ {
+		prog, flags, err := rs.tr.SeccompFilter(t.pid, i)
+		if err != nil {
+			return nil, fmt.Errorf("read the seccomp filters task %d starts with: %w", t.rec.Pid, err)
+		}
+		base = append(base, baseFilter{prog, flags})
+	}
+	return base, nil
+}
+
+// stripBase drops from a thread's chain the filters the task already has
+// from its stub: a container checkpointed under its spec's profile has
+// that profile as the oldest filters of its chain, and restoring it under
+// the same profile must not stack a second copy (filters add up against
+// the kernel's limit of instructions per chain).
+func stripBase(chain []*image.SeccompFilter, base []baseFilter) []*image.SeccompFilter {
+	k := 0
+	for k < len(chain) && k < len(base) && uint64(chain[k].Flags) == base[k].flags && bytes.Equal(chain[k].Prog, base[k].prog) {
+		k++
+	}
+	return chain[k:]
 }

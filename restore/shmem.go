@@ -3,12 +3,54 @@ package restore
 import (
 	"fmt"
 	"os"
-	"unsafe"
+	"path"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/internal/kernel"
 )
+
+// shmemKind is the restore state of shared memory objects (SHMEM and the
+// PAGES after it).
+type shmemKind struct {
+	shmFiles map[uint64]*os.File     // shared memory objects, by inode
+	shmRecs  map[uint64]*image.Shmem // their records
+	curShmem uint64                  // PAGES now belong to this object (0: to the task)
+}
+
+func init() {
+	registerKind(kind{name: "shared memory", task: true,
+		start: func(rs *restorer) { rs.shmFiles, rs.shmRecs = map[uint64]*os.File{}, map[uint64]*image.Shmem{} },
+		takes: []taker{on(func(rs *restorer, x *image.Shmem) error {
+			rs.objs[x.Objref] = x
+			if err := rs.makeShmem(x); err != nil {
+				return err
+			}
+			rs.curShmem = x.Ino
+			return nil
+		})},
+		follow: func(rs *restorer, r *image.Reader, rec image.Record) (bool, error) {
+			if rs.curShmem == 0 {
+				return false, nil
+			}
+			if p, ok := rec.(*image.Pages); ok {
+				return true, rs.fillShmem(r, rs.curShmem, p)
+			}
+			// The object's contents are complete.
+			if err := rs.sealShmem(rs.curShmem); err != nil {
+				return true, err
+			}
+			rs.curShmem = 0
+			return false, nil
+		},
+		close: func(rs *restorer) {
+			for _, f := range rs.shmFiles {
+				f.Close()
+			}
+		}})
+}
 
 // makeShmem creates a shared memory object in the restorer, which keeps it
 // open; the contents come from the PAGES records that follow, and every
@@ -40,17 +82,14 @@ func (rs *restorer) makeShmem(sh *image.Shmem) error {
 	case image.ShmemFile:
 		// Make it where it was, then delete it again; if the name is
 		// taken now, next to it.
-		name := sh.Name
-		fd, err := unix.Open(name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o600)
-		for i := 0; err == unix.EEXIST && i < 100; i++ {
-			name = fmt.Sprintf("%s.ckpt%d", sh.Name, i)
-			fd, err = unix.Open(name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o600)
-		}
+		// Made inside the restore's root, never through a host
+		// path (paths.go).
+		base := path.Base(sh.Name)
+		var err error
+		f, err = rs.createUnlinked(sh.Name, 0o600, func(i int) string { return base + ".ckpt" + strconv.Itoa(i) })
 		if err != nil {
 			return fmt.Errorf("re-create deleted file %q: %w", sh.Name, err)
 		}
-		_ = unix.Unlink(name)
-		f = os.NewFile(uintptr(fd), name)
 		if err := f.Truncate(int64(sh.Size)); err != nil {
 			f.Close()
 			return fmt.Errorf("deleted file %q size %d: %w", sh.Name, sh.Size, err)
@@ -63,7 +102,7 @@ func (rs *restorer) makeShmem(sh *image.Shmem) error {
 		if err != nil {
 			return fmt.Errorf("map %d bytes of shared memory: %w", sh.Size, err)
 		}
-		start := uint64(uintptr(unsafe.Pointer(&m[0])))
+		start := uint64(kernel.BytesAddr(m))
 		f, err = os.OpenFile(fmt.Sprintf("/proc/self/map_files/%x-%x", start, start+sh.Size), os.O_RDWR, 0)
 		_ = unix.Munmap(m)
 		if err != nil {

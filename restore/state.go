@@ -116,16 +116,19 @@ func (rs *restorer) restoreRlimits(t *taskPlan) error {
 	return nil
 }
 
-// restoreCreds gives a thread its credentials. Capabilities go last: until
-// then the thread needs ours to set the rest. Threads whose credentials are
-// the restorer's own keep them as they are.
-func restoreCreds(rt *remote.Task, c *image.Creds) error {
+// restoreCreds gives a thread its credentials: the image's, checked
+// against the grant before anything was created, with no_new_privs forced
+// on when the grant says so. Capabilities go last: until then the thread
+// needs ours to set the rest. A thread that already has them (the stub's
+// are the image's) keeps them as they are. Every step's result is checked;
+// verifyThread then reads the outcome back.
+func restoreCreds(rt *remote.Task, pid int, c *image.Creds, g *Grant) error {
 	defer rt.Reset()
 	if c == nil {
-		return nil
+		return badImage("no CREDS record")
 	}
-	self := currentCreds()
-	if self != nil && credsEqual(self, c) {
+	c = wantCreds(c, g)
+	if cur, _, err := statusCreds(pid, rt.Tid); err == nil && credsEqual(cur, c) {
 		return nil
 	}
 	call := func(what string, nr uintptr, args ...uintptr) error {
@@ -148,10 +151,15 @@ func restoreCreds(rt *remote.Task, c *image.Creds) error {
 	// Order matters: the bounding set and securebits need CAP_SETPCAP,
 	// which setresuid to a non-root uid takes out of the effective set;
 	// keep-caps keeps the permitted set across it so capset can finish.
-	for c2 := 0; c2 < 64; c2++ {
+	last, err := lastCap()
+	if err != nil {
+		return err
+	}
+	for c2 := 0; c2 <= last; c2++ {
 		if c.CapBnd&(1<<c2) == 0 {
-			// EINVAL past the last capability this kernel knows.
-			_, _ = rt.Syscall(unix.SYS_PRCTL, unix.PR_CAPBSET_DROP, uintptr(c2))
+			if err := call(fmt.Sprintf("prctl(PR_CAPBSET_DROP, %d)", c2), unix.SYS_PRCTL, unix.PR_CAPBSET_DROP, uintptr(c2)); err != nil {
+				return err
+			}
 		}
 	}
 	steps := []func() error{
@@ -200,9 +208,13 @@ func restoreCreds(rt *remote.Task, c *image.Creds) error {
 			return err
 		}
 	}
-	for c2 := 0; c2 < 64; c2++ {
+	// The stub's own ambient set (the restorer's) is not the image's.
+	if err := call("PR_CAP_AMBIENT_CLEAR_ALL", unix.SYS_PRCTL, unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil {
+		return err
+	}
+	for c2 := 0; c2 <= last; c2++ {
 		if c.CapAmb&(1<<c2) != 0 {
-			if err := call("raise ambient capability", unix.SYS_PRCTL, unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, uintptr(c2)); err != nil {
+			if err := call(fmt.Sprintf("raise ambient capability %d", c2), unix.SYS_PRCTL, unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, uintptr(c2), 0, 0); err != nil {
 				return err
 			}
 		}

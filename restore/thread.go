@@ -130,7 +130,10 @@ func (rs *restorer) restoreThread(t *taskPlan, rt *remote.Task, th *image.Thread
 	if err := rs.queueSignals(t, rt, th.Tid); err != nil {
 		return err
 	}
-	return restoreCreds(rt, t.creds)
+	if err := restoreCreds(rt, t.pid, t.creds, rs.opts.Grant); err != nil {
+		return err
+	}
+	return rs.verifyThread(t, rt, th.Tid)
 }
 
 // ssAutodisarm is SS_AUTODISARM (include/uapi/linux/signal.h); SS_ONSTACK

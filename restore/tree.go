@@ -192,14 +192,11 @@ func (rs *restorer) createRest(root *taskPlan, base uint64, s *stub) error {
 }
 
 // pidFree waits, within limits, for the pid the root needs: in a pipeline
-// the checkpointer kills the original only after writing the image, so the
-// rest of the stream is spooled meanwhile (see spoolReader).
+// the checkpointer kills the original only after writing the image (which
+// image.OpenReader has read whole by now).
 func (rs *restorer) pidFree(pid int32) error {
 	if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err != nil {
 		return nil
-	}
-	if err := rs.in.drain(); err != nil {
-		return err
 	}
 	rs.log.Info("waiting for the pid to be released", "pid", pid)
 	return waitPidFree(int(pid))
@@ -357,26 +354,4 @@ func (rs *restorer) killWith(t *taskPlan, sig unix.Signal) error {
 		}
 	}
 	return fmt.Errorf("task did not die of signal %d", sig)
-}
-
-// setupUtsns names the root's new UTS namespace.
-func (rs *restorer) setupUtsns(t *taskPlan) error {
-	if t.rec.Flags&image.TaskFlagUtsns == 0 {
-		return nil
-	}
-	lt := t.leader
-	defer lt.Reset()
-	for _, n := range []struct {
-		nr   uintptr
-		name string
-	}{{unix.SYS_SETHOSTNAME, rs.uts.Hostname}, {unix.SYS_SETDOMAINNAME, rs.uts.Domainname}} {
-		addr, err := lt.Put([]byte(n.name))
-		if err != nil {
-			return err
-		}
-		if _, err := lt.Syscall(n.nr, uintptr(addr), uintptr(len(n.name))); err != nil {
-			return fmt.Errorf("set name %q: %w", n.name, err)
-		}
-	}
-	return nil
 }

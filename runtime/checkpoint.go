@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,18 +16,19 @@ import (
 
 	"github.com/ckpt/ckpt/checkpoint"
 	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/internal/allow"
+	"github.com/ckpt/ckpt/internal/lockfile"
+	"github.com/ckpt/ckpt/oci"
 )
-
-// ImageName is the image file inside an --image-path directory.
-const ImageName = "image.ckpt"
 
 // CheckpointOpts are `checkpoint <id>`'s options.
 type CheckpointOpts struct {
 	ImagePath    string
 	LeaveRunning bool
 	// The engine's permissions for state leading outside the container
-	// (runc's flags of the same names).
-	TcpEstablished, FileLocks, ExtUnixSk bool
+	// (runc's flags of the same names). ShellJob is always given: a
+	// container's stdio, a console included, is its caller's.
+	allow.Allow
 }
 
 // Checkpoint saves the whole container (every process of its pid
@@ -54,6 +54,11 @@ func (r *Runtime) Checkpoint(ctx context.Context, id string, o CheckpointOpts) (
 	if err != nil {
 		return err
 	}
+	if !paused {
+		if err := waitExeced(ls.InitProcessPid); err != nil {
+			return err
+		}
+	}
 	cfg := c.Config()
 	if !cfg.Namespaces.IsPrivate(configs.NEWPID) {
 		return notSupported("checkpoint of container %s: it shares its pid namespace, so its processes are not a whole pid namespace", id)
@@ -68,42 +73,41 @@ func (r *Runtime) Checkpoint(ctx context.Context, id string, o CheckpointOpts) (
 	if err := os.MkdirAll(o.ImagePath, 0o700); err != nil {
 		return err
 	}
-	path := filepath.Join(o.ImagePath, ImageName)
-	_, statErr := os.Lstat(path)
-	created := os.IsNotExist(statErr)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	// One checkpoint of a container at a time; the engine locks the
+	// process tree and image.Create the image too.
+	lk, err := lockfile.Acquire("container-"+id, "container "+id)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if cerr := f.Close(); cerr != nil && err == nil {
-			err = cerr
-		}
-		// A refusal before anything was written leaves no file; a later
-		// failure leaves the image with its ERROR record, which says why.
-		if fi, serr := os.Stat(path); err != nil && created && serr == nil && fi.Size() == 0 {
-			os.Remove(path)
-		}
-	}()
+	defer lk.Release()
+	f, err := image.Create(filepath.Join(o.ImagePath, image.FileName))
+	if err != nil {
+		return err
+	}
+	defer f.Abort()
 	opts := checkpoint.Options{
 		LeaveRunning:   o.LeaveRunning,
 		FreezeCgroup:   freezerOf(ls.CgroupPaths),
 		Container:      rec,
 		ContainerTmpfs: tmpfsMounts(&cfg),
-		// The container's stdio, a console included, is its caller's:
-		// restore connects it to what its own caller gives.
-		ShellJob:       true,
-		TcpEstablished: o.TcpEstablished,
-		FileLocks:      o.FileLocks,
-		ExtUnixSk:      o.ExtUnixSk,
+		Allow:          containerAllow(o.Allow),
 		Logger:         r.log(),
+		Commit:         f.Commit,
 	}
-	if _, err := checkpoint.Dump(ctx, ls.InitProcessPid, f, opts); err != nil {
-		return fmt.Errorf("checkpoint of container %s (init %d): %w", id, ls.InitProcessPid, err)
-	}
-	if err := f.Sync(); err != nil {
+	res, err := checkpoint.Dump(ctx, ls.InitProcessPid, f, opts)
+	if err != nil {
+		err = fmt.Errorf("checkpoint of container %s (init %d): %w", id, ls.InitProcessPid, err)
+		// The engine resumed the tasks as it found them, thawed: a
+		// container that came paused goes back to paused, where its
+		// caller (containerd, which paused it) resumes it from.
+		if paused {
+			if perr := c.Pause(); perr != nil {
+				err = fmt.Errorf("%w; pause it again: %v", err, perr)
+			}
+		}
 		return err
 	}
+	r.noteStats(res)
 	if o.LeaveRunning {
 		if paused {
 			if err := c.Pause(); err != nil {
@@ -162,48 +166,53 @@ func containerRecord(c *libcontainer.Container, cfg *configs.Config) (*image.Con
 	return rec, nil
 }
 
-// readContainerRecord reads the CONTAINER record that follows the image's
-// HEADER, and checks the whole image's framing and digest.
-func readContainerRecord(f *os.File) (*image.Container, error) {
-	if _, err := image.Validate(f); err != nil {
-		return nil, fmt.Errorf("image %s: %w", f.Name(), err)
+// openContainerImage opens and validates (once: the restore reads the
+// same validated image) a container's image and returns its CONTAINER
+// record.
+func openContainerImage(path string) (*image.Image, *image.Container, error) {
+	im, err := image.Open(path)
+	if err != nil {
+		return nil, nil, oci.CorruptImage(filepath.Dir(path), err)
 	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return nil, err
+	if im.Container == nil {
+		im.Close()
+		return nil, nil, fmt.Errorf("image %s is not a container's (no CONTAINER record): restore it with 'ckpt restore --image-path DIR' without a container id", path)
 	}
-	defer f.Seek(0, io.SeekStart)
-	rd := image.NewReader(f, image.Options{NoDigest: true})
-	for i := 0; i < 2; i++ {
-		rec, err := rd.Next()
-		if err != nil {
-			return nil, fmt.Errorf("image %s: %w", f.Name(), err)
-		}
-		if c, ok := rec.(*image.Container); ok {
-			return c, nil
-		}
-	}
-	return nil, fmt.Errorf("image %s is not a container's (no CONTAINER record): restore it with 'ckpt restore --image-path DIR' without a container id", f.Name())
+	return im, im.Container, nil
 }
 
 // checkBundle refuses a bundle the image cannot be restored into, before
-// anything is made: another root file system, or a mount the container had
-// that the bundle lacks. A changed config.json is fine otherwise (limits,
-// host name, environment may change), and noted in the log.
+// anything is made: a rootfs that is not a directory, or a mount the
+// container had that the bundle lacks. A changed config.json is fine
+// otherwise (limits, host name, environment may change), and noted in the
+// log.
 //
-// With rootfsCopy (the bundle's RootfsCopyAnnotation), the rootfs may be
-// another mount: its maker vouches that it holds the checkpointed rootfs's
-// files, as containerd's restore does (the image's snapshot with the
-// checkpointed rw-layer diff applied).
-func (r *Runtime) checkBundle(rec *image.Container, cfg *configs.Config, rootfsCopy bool) error {
+// The rootfs need not be the checkpointed directory: the bundle is the
+// caller's, trusted as its spec is, and restoring into another copy of the
+// same files is what containerd does (its runc shim and ours restore into
+// a new snapshot of the image with the checkpointed rw diff applied;
+// nerdctl remounts the container's snapshot), where an overlay mount has
+// other device and inode numbers for the same content. What the processes
+// need from it is checked file by file instead: copy says the rootfs is
+// another directory than the checkpointed one (or the bundle says so with
+// RootfsCopyAnnotation), and then the engine checks every file the image
+// names there by path (executables and mapped files are regular files,
+// reopened files have the type and size they had) instead of by device and
+// inode. The same directory keeps the identity checks.
+func (r *Runtime) checkBundle(rec *image.Container, cfg *configs.Config, annotated bool) (copy bool, err error) {
 	var st unix.Stat_t
 	if err := unix.Stat(cfg.Rootfs, &st); err != nil {
-		return fmt.Errorf("bundle rootfs: %w", err)
+		return false, fmt.Errorf("bundle rootfs: %w", err)
 	}
-	if rootfsCopy && (st.Dev != rec.RootfsDev || st.Ino != rec.RootfsIno) {
-		r.log().Info("the bundle's rootfs is a copy of the checkpointed container's", "rootfs", cfg.Rootfs, "was", rec.Rootfs)
-	} else if st.Dev != rec.RootfsDev || st.Ino != rec.RootfsIno {
-		return fmt.Errorf("the bundle's rootfs %s is not the checkpointed container's (%s, inode %d on %#x; this is inode %d on %#x): the processes' files would not be there",
-			cfg.Rootfs, rec.Rootfs, rec.RootfsIno, rec.RootfsDev, st.Ino, st.Dev)
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return false, fmt.Errorf("the bundle's rootfs %s is not a directory (mode %#o)", cfg.Rootfs, st.Mode)
+	}
+	if st.Dev != rec.RootfsDev || st.Ino != rec.RootfsIno {
+		copy = true
+		r.log().Info("the bundle's rootfs is another directory than the checkpointed container's: the image's files are checked there by path",
+			"rootfs", cfg.Rootfs, "was", rec.Rootfs, "inode", st.Ino, "dev", st.Dev, "was_inode", rec.RootfsIno, "was_dev", rec.RootfsDev)
+	} else if annotated {
+		r.log().Info("the bundle's rootfs, marked as a copy, is the checkpointed directory: the image's files are checked by identity", "rootfs", cfg.Rootfs)
 	}
 	have := map[string]bool{}
 	for _, m := range cfg.Mounts {
@@ -216,9 +225,9 @@ func (r *Runtime) checkBundle(rec *image.Container, cfg *configs.Config, rootfsC
 		}
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("the bundle lacks mounts the checkpointed container had: %s", strings.Join(missing, ", "))
+		return false, fmt.Errorf("the bundle lacks mounts the checkpointed container had: %s", strings.Join(missing, ", "))
 	}
-	return nil
+	return copy, nil
 }
 
 // configDigest is "sha256:" and the hex digest of the bundle's
@@ -254,3 +263,11 @@ func waitExit(pid int) (int, error) {
 
 // since is for the log.
 func since(t time.Time) string { return time.Since(t).Round(time.Millisecond).String() }
+
+// containerAllow is a container's permissions as the engine takes them:
+// its stdio, a console included, is its caller's, which restore connects
+// to what its own caller gives (shell-job, always).
+func containerAllow(a allow.Allow) allow.Allow {
+	a.ShellJob = true
+	return a
+}

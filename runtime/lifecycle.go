@@ -13,6 +13,8 @@ import (
 	"github.com/opencontainers/runc/libcontainer/utils"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/ckpt/ckpt/internal/atomicfile"
 )
 
 // StartOpts are create's and run's options beyond the bundle.
@@ -20,6 +22,9 @@ type StartOpts struct {
 	CreateOpts
 	IO
 	PidFile string
+	// Keep leaves a container run in the foreground in place, stopped,
+	// once its init exits (runc's run --keep): delete removes it.
+	Keep bool
 }
 
 // Create makes the container and its init, which waits for Start before it
@@ -74,6 +79,9 @@ func (r *Runtime) launch(id string, o StartOpts, run bool) (code int, err error)
 		return 0, nil
 	}
 	code, werr := forward(p)
+	if o.Keep {
+		return code, werr
+	}
 	if derr := c.Destroy(); derr != nil && werr == nil {
 		werr = derr
 	}
@@ -87,17 +95,14 @@ func bundleOr(b string) string {
 	return b
 }
 
-// writePidFile writes the file atomically: the caller may poll for it.
+// writePidFile writes the file atomically (the caller may poll for it),
+// through a temporary file made with O_EXCL|O_NOFOLLOW: a link planted at
+// a predictable name cannot redirect the write.
 func writePidFile(path string, pid int) error {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return err
-	}
-	tmp := filepath.Join(filepath.Dir(abs), "."+filepath.Base(abs)+".tmp")
-	if err := os.WriteFile(tmp, []byte(strconv.Itoa(pid)), 0o644); err != nil {
+	if err := atomicfile.WriteFile(path, []byte(strconv.Itoa(pid)), 0o644); err != nil {
 		return fmt.Errorf("pid file: %w", err)
 	}
-	return os.Rename(tmp, abs)
+	return nil
 }
 
 // Start lets a created container's init exec its process.
@@ -139,6 +144,11 @@ func (r *Runtime) Kill(id string, sig unix.Signal, all bool) error {
 		return nil
 	}
 	if err := c.Signal(sig); err != nil {
+		// As runc: --all (obsolete there) makes a stopped container no
+		// error.
+		if all && errors.Is(err, libcontainer.ErrNotRunning) {
+			return nil
+		}
 		return fmt.Errorf("container %s: %w", id, err)
 	}
 	return nil

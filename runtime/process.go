@@ -5,13 +5,16 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/containerd/console"
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runc/libcontainer/configs"
 	"github.com/opencontainers/runc/libcontainer/utils"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 )
 
@@ -49,7 +52,21 @@ func newProcess(p *specs.Process, init bool) (*libcontainer.Process, error) {
 		AppArmorProfile: p.ApparmorProfile,
 		NoNewPrivileges: &p.NoNewPrivileges,
 		Init:            init,
+		Scheduler:       p.Scheduler,
+		IOPriority:      p.IOPriority,
+		// libcontainer's init and nsexec log to a pipe at this level, and
+		// libcontainer forwards their lines to logrus (where --log and
+		// --debug send them), as runc has it do.
+		LogLevel: strconv.Itoa(int(logrus.GetLevel())),
 	}
+	if p.ConsoleSize != nil {
+		lp.ConsoleWidth, lp.ConsoleHeight = uint16(p.ConsoleSize.Width), uint16(p.ConsoleSize.Height)
+	}
+	aff, err := configs.ConvertCPUAffinity(p.ExecCPUAffinity)
+	if err != nil {
+		return nil, err
+	}
+	lp.CPUAffinity = aff
 	if len(p.Args) == 0 {
 		return nil, fmt.Errorf("the process has no args")
 	}
@@ -82,7 +99,11 @@ type stdio struct {
 	terminal bool
 	detach   bool
 	master   console.Console
-	restore  func()
+	// copied is closed once all the terminal's output reached our
+	// stdout (the master reads EIO when the last process holding the
+	// terminal is gone).
+	copied  chan struct{}
+	restore func()
 }
 
 func setupIO(p *libcontainer.Process, terminal bool, o IO) (*stdio, error) {
@@ -137,13 +158,21 @@ func (s *stdio) started() error {
 	if s.console == nil {
 		return nil
 	}
-	f, err := utils.RecvFile(s.console)
+	// runc 1.5 deprecated RecvFile for its internal cmsg package, which we
+	// cannot import; it is there until runc 1.6, when this moves with it.
+	f, err := utils.RecvFile(s.console) //nolint:staticcheck // SA1019, see above
 	if err != nil {
 		return fmt.Errorf("receive the terminal: %w", err)
 	}
 	c, err := console.ConsoleFromFile(f)
 	if err != nil {
 		return err
+	}
+	// Copied to our stdout, the process's "\n" stays "\n", as with runc:
+	// the terminal that shows it (ours, raw) does its own translation,
+	// and a pipe or file gets the bytes the process wrote.
+	if err := console.ClearONLCR(c.Fd()); err != nil {
+		return fmt.Errorf("the terminal: %w", err)
 	}
 	s.master = c
 	if cur, err := console.ConsoleFromFile(os.Stdin); err == nil {
@@ -155,7 +184,11 @@ func (s *stdio) started() error {
 		}
 	}
 	go func() { _, _ = copyTo(c, os.Stdin) }()
-	go func() { _, _ = copyTo(os.Stdout, c) }()
+	s.copied = make(chan struct{})
+	go func() {
+		defer close(s.copied)
+		_, _ = copyTo(os.Stdout, c)
+	}()
 	return nil
 }
 
@@ -188,6 +221,15 @@ func (s *stdio) close() {
 		s.console.Close()
 	}
 	if s.master != nil {
+		// What the process wrote just before it exited is still in the
+		// terminal: let it reach our stdout first, as runc does. A process
+		// left holding the terminal must not keep us: bounded.
+		if s.copied != nil && !s.detach {
+			select {
+			case <-s.copied:
+			case <-time.After(2 * time.Second):
+			}
+		}
 		s.master.Close()
 	}
 }
@@ -221,14 +263,15 @@ func forward(p *libcontainer.Process) (int, error) {
 	return utils.ExitStatus(ws), nil
 }
 
-// ParseSignal accepts "KILL", "SIGKILL" and "9".
+// ParseSignal accepts "KILL", "SIGKILL", "9" and "0".
 func ParseSignal(s string) (unix.Signal, error) {
 	if s == "" {
 		return unix.SIGTERM, nil
 	}
 	var n int
 	if _, err := fmt.Sscanf(s, "%d", &n); err == nil && fmt.Sprint(n) == s {
-		if n <= 0 || n > 64 {
+		// 0 checks that the container's init exists, as kill(2) does.
+		if n < 0 || n > 64 {
 			return 0, fmt.Errorf("signal %s out of range", s)
 		}
 		return unix.Signal(n), nil

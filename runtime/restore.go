@@ -3,16 +3,21 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/moby/sys/capability"
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runc/libcontainer/configs"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/internal/allow"
 	"github.com/ckpt/ckpt/internal/proc"
 	"github.com/ckpt/ckpt/oci"
 	"github.com/ckpt/ckpt/restore"
@@ -30,7 +35,11 @@ type RestoreOpts struct {
 	ConsoleSocket string
 	// As in CheckpointOpts: each must be given again to restore what its
 	// checkpoint allowed.
-	TcpEstablished, FileLocks, ExtUnixSk bool
+	allow.Allow
+	// DryRun checks the image, the bundle and the host as a restore
+	// would, prints what would be restored to Out and creates nothing.
+	DryRun bool
+	Out    io.Writer
 }
 
 // Restore makes container id from the bundle and the image: libcontainer
@@ -46,15 +55,11 @@ func (r *Runtime) Restore(ctx context.Context, id string, o RestoreOpts) (code i
 	if o.ImagePath == "" {
 		return 0, fmt.Errorf("restore needs --image-path DIR")
 	}
-	f, err := os.Open(o.ImagePath + "/" + ImageName)
+	im, rec, err := openContainerImage(filepath.Join(o.ImagePath, image.FileName))
 	if err != nil {
 		return 0, err
 	}
-	defer f.Close()
-	rec, err := readContainerRecord(f)
-	if err != nil {
-		return 0, err
-	}
+	defer im.Close()
 	spec, err := LoadSpec(bundleOr(o.Bundle))
 	if err != nil {
 		return 0, err
@@ -63,15 +68,26 @@ func (r *Runtime) Restore(ctx context.Context, id string, o RestoreOpts) (code i
 	if err != nil {
 		return 0, err
 	}
-	rootfsCopy := spec.Annotations[oci.RootfsCopyAnnotation] == "true"
-	if err := r.checkBundle(rec, cfg, rootfsCopy); err != nil {
+	rootfsCopy, err := r.checkBundle(rec, cfg, spec.Annotations[oci.RootfsCopyAnnotation] == "true")
+	if err != nil {
 		return 0, fmt.Errorf("restore of container %s into bundle %s: %w", rec.ID, Bundle0(cfg), err)
 	}
+	r.ownCgroup(cfg, rec.ID, id)
 	if rec.ConfigDigest != "" && rec.ConfigDigest != configDigest(Bundle0(cfg)) {
 		r.log().Info("the bundle's config.json differs from the checkpointed container's", "id", id)
 	}
-	// The stub runs with our capabilities, no seccomp filter and without
-	// no_new_privs: the engine gives every task its own. The container
+	grant, err := specGrant(im.File(), spec, rec.ID, Bundle0(cfg))
+	if err != nil {
+		return 0, err
+	}
+	if o.DryRun {
+		return 0, r.dryRun(id, im, o.Out)
+	}
+	// The stub runs with our capabilities and without no_new_privs: the
+	// engine gives every task the image's, within the grant. It does run
+	// under the spec's seccomp profile and LSM labels, which libcontainer
+	// applies as for any init: every task is made from the stub, so the
+	// profile is the base filter beneath the image's own. The container
 	// keeps the bundle's configuration for everything else (exec uses
 	// it), which is put back once the tasks are restored.
 	orig := *cfg
@@ -80,13 +96,12 @@ func (r *Runtime) Restore(ctx context.Context, id string, o RestoreOpts) (code i
 		return 0, err
 	}
 	cfg.Capabilities = caps
-	cfg.Seccomp = nil
 	cfg.NoNewPrivileges = false
 	root, err := r.root()
 	if err != nil {
 		return 0, err
 	}
-	if err := os.MkdirAll(root, 0o711); err != nil {
+	if err := os.MkdirAll(root, 0o700); err != nil {
 		return 0, err
 	}
 	c, err := libcontainer.Create(root, id, cfg)
@@ -134,8 +149,8 @@ func (r *Runtime) Restore(ctx context.Context, id string, o RestoreOpts) (code i
 			return p.Pid()
 		},
 	}
-	res, err := restore.Restore(ctx, f, restore.Options{Detached: o.Detach, Adopt: adopt, ShellJob: true,
-		TcpEstablished: o.TcpEstablished, FileLocks: o.FileLocks, ExtUnixSk: o.ExtUnixSk, Logger: r.log()})
+	res, err := restore.RestoreImage(ctx, im, restore.Options{Detached: o.Detach, Adopt: adopt,
+		Allow: containerAllow(o.Allow), Logger: r.log(), Grant: grant})
 	if err != nil {
 		return 0, fmt.Errorf("restore of container %s: %w", id, err)
 	}
@@ -143,6 +158,7 @@ func (r *Runtime) Restore(ctx context.Context, id string, o RestoreOpts) (code i
 		_ = unix.Kill(res.Pid, unix.SIGKILL)
 		return 0, fmt.Errorf("container %s: put back the bundle's configuration: %w", id, err)
 	}
+	r.noteStats(res)
 	r.log().Info("container restored", "id", id, "init", res.Pid, "tasks", res.Tasks, "elapsed", since(start))
 	if o.PidFile != "" {
 		if err := writePidFile(o.PidFile, res.Pid); err != nil {
@@ -167,6 +183,20 @@ func (r *Runtime) Restore(ctx context.Context, id string, o RestoreOpts) (code i
 		err = derr
 	}
 	return code, err
+}
+
+// specGrant is the privilege the bundle's spec grants the container's
+// tasks. Privileges come from the spec: an image asking for more is
+// refused here, before the container exists.
+func specGrant(f *os.File, spec *specs.Spec, id, bundle string) (*restore.Grant, error) {
+	grant, err := restore.SpecGrant(spec)
+	if err != nil {
+		return nil, fmt.Errorf("bundle %s: %w", bundle, err)
+	}
+	if err := restore.CheckPrivileges(f, grant); err != nil {
+		return nil, fmt.Errorf("restore of container %s into bundle %s: %w", id, bundle, err)
+	}
+	return grant, nil
 }
 
 // Bundle0 is the bundle a configuration was made from.
@@ -194,4 +224,20 @@ func ownCaps() (*configs.Capabilities, error) {
 		}
 	}
 	return &configs.Capabilities{Bounding: names, Effective: names, Permitted: names}, nil
+}
+
+// dryRun is Restore's --dry-run, once the image and the bundle are
+// checked: the id must be free, then the engine's own checks.
+func (r *Runtime) dryRun(id string, im *image.Image, out io.Writer) error {
+	if _, err := r.Load(id); err == nil {
+		return fmt.Errorf("dry run: container %s exists", id)
+	}
+	report, err := restore.DryRun(im, restore.Options{Adopt: &restore.Adopt{}})
+	if err != nil {
+		return fmt.Errorf("dry run: restore of container %s would fail: %w", id, err)
+	}
+	if out != nil {
+		fmt.Fprint(out, report)
+	}
+	return nil
 }

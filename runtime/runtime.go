@@ -30,6 +30,9 @@ type Runtime struct {
 	Root          string
 	SystemdCgroup bool
 	Log           *slog.Logger
+	// workPath, set by WithWorkPath, receives a checkpoint's or restore's
+	// statistics.
+	workPath string
 }
 
 func (r *Runtime) log() *slog.Logger {
@@ -134,7 +137,7 @@ func (r *Runtime) create(id string, spec *specs.Spec, o CreateOpts) (*libcontain
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(root, 0o711); err != nil {
+	if err := os.MkdirAll(root, 0o700); err != nil {
 		return nil, err
 	}
 	c, err := libcontainer.Create(root, id, cfg)

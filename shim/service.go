@@ -32,11 +32,13 @@ import (
 	"github.com/containerd/containerd/v2/pkg/sys/reaper"
 	"github.com/containerd/containerd/v2/plugins"
 	"github.com/containerd/errdefs"
+	"github.com/containerd/log"
 	"github.com/containerd/plugin"
 	"github.com/containerd/plugin/registry"
 	"github.com/containerd/ttrpc"
 	"github.com/containerd/typeurl/v2"
 
+	"github.com/ckpt/ckpt/internal/allow"
 	"github.com/ckpt/ckpt/oci"
 )
 
@@ -82,6 +84,10 @@ type service struct {
 	// binaries are the OCI runtime binaries of this shim's containers, by
 	// container id.
 	binaries sync.Map
+	// callers are the kinds of client (callerKind) that made this shim's
+	// containers, by id: what a checkpoint request without options means
+	// (caller.go).
+	callers sync.Map
 }
 
 var _ = shim.TTRPCService(&service{})
@@ -129,9 +135,14 @@ func (s *service) Create(ctx context.Context, r *taskAPI.CreateTaskRequest) (*ta
 			return nil, fmt.Errorf("restore %s: %w", r.ID, err)
 		}
 	}
+	kind, err := callerOf(r.Bundle)
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", r.ID, err)
+	}
 	resp, err := s.TTRPCTaskService.Create(ctx, r)
 	if err == nil {
 		s.binaries.Store(r.ID, opts.BinaryName)
+		s.callers.Store(r.ID, kind)
 	}
 	return resp, err
 }
@@ -140,7 +151,8 @@ func (s *service) Create(ctx context.Context, r *taskAPI.CreateTaskRequest) (*ta
 // does not implement; the rest go on to `ckpt checkpoint` through the runc
 // shim (exit, open TCP, external unix sockets, file locks, work path; the
 // image path is containerd's, which sets r.Path to it). A request without
-// options leaves the container running.
+// options is given those its client means (caller.go): nerdctl's stops
+// the container, any other leaves it running.
 func (s *service) Checkpoint(ctx context.Context, r *taskAPI.CheckpointTaskRequest) (*ptypes.Empty, error) {
 	o := &options.CheckpointOptions{}
 	if r.Options != nil && r.Options.GetValue() != nil {
@@ -154,10 +166,22 @@ func (s *service) Checkpoint(ctx context.Context, r *taskAPI.CheckpointTaskReque
 				"checkpoint %s: options of type %T: %s takes runc CheckpointOptions only", r.ID, v, oci.RuntimeType))
 		}
 		o = co
+	} else {
+		// No options: what the client means is read from the container's
+		// spec (caller.go), and the runc shim gets it as options.
+		kind, _ := s.callers.Load(r.ID)
+		k, _ := kind.(callerKind)
+		o = defaultCheckpointOptions(k)
+		a, err := typeurl.MarshalAnyToProto(o)
+		if err != nil {
+			return nil, fmt.Errorf("checkpoint %s: %w", r.ID, err)
+		}
+		r.Options = a
 	}
 	if err := checkCheckpointOptions(o); err != nil {
 		return nil, errdefs.ErrNotImplemented.WithMessage(fmt.Sprintf("checkpoint %s: %v", r.ID, err))
 	}
+	log.G(ctx).WithField("allow", fmt.Sprintf("%+v", allowOf(o))).Debug("checkpoint permissions, passed on as ckpt's flags of the same names")
 	if bin, ok := s.binaries.Load(r.ID); ok {
 		if err := isCkpt(bin.(string)); err != nil {
 			return nil, errdefs.ErrFailedPrecondition.WithMessage(fmt.Sprintf("checkpoint %s: %v", r.ID, err))
@@ -184,6 +208,13 @@ func checkCheckpointOptions(o *options.CheckpointOptions) error {
 		return fmt.Errorf("parent path %s: incremental checkpoints are not supported by ckpt", o.ParentPath)
 	}
 	return nil
+}
+
+// allowOf maps runc's checkpoint options to ckpt's permissions: the runc
+// shim passes each on as the ckpt flag of allow.Permissions of the same
+// meaning (go-runc spells them as runc and ckpt do).
+func allowOf(o *options.CheckpointOptions) allow.Allow {
+	return allow.Allow{TcpEstablished: o.OpenTcp, FileLocks: o.FileLocks, ExtUnixSk: o.ExternalUnixSockets, ShellJob: o.Terminal}
 }
 
 // createOptions are a create request's runc options; containerd sends

@@ -10,6 +10,7 @@ import (
 	"github.com/containerd/containerd/api/types/runc/options"
 	"github.com/containerd/typeurl/v2"
 
+	"github.com/ckpt/ckpt/internal/allow"
 	"github.com/ckpt/ckpt/oci"
 )
 
@@ -93,5 +94,15 @@ func TestRestoreBundle(t *testing.T) {
 		if m["process"].(map[string]any)["args"].([]any)[0] != "sh" || m["ociVersion"] != "1.2.0" {
 			t.Errorf("%v: other fields changed: %v", c, m)
 		}
+	}
+}
+
+func TestAllowOf(t *testing.T) {
+	got := allowOf(&options.CheckpointOptions{OpenTcp: true, ExternalUnixSockets: true, Terminal: true, FileLocks: true})
+	if !got.TcpEstablished || !got.ExtUnixSk || !got.ShellJob || !got.FileLocks {
+		t.Fatalf("every runc permission set: %+v", got)
+	}
+	if got := allowOf(&options.CheckpointOptions{}); got != (allow.Allow{}) {
+		t.Fatalf("none set: %+v", got)
 	}
 }

@@ -301,7 +301,7 @@ func TestSkippableAndUnknownTypes(t *testing.T) {
 	img := rawImage(t, func(w *Writer) {
 		writeRaw(t, w, SkippableTypes+0x7ff0, []byte("thirteen byte"))
 		writeRaw(t, w, 0xffffffff, bytes.Repeat([]byte{7}, 70000))
-		if err := w.Write(&Fs{Objref: 1, Cwd: "/"}); err != nil {
+		if err := w.Write(&Fs{Objref: 1, Cwd: "/", Root: "/"}); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -367,9 +367,9 @@ func TestObjrefErrors(t *testing.T) {
 		recs []Record
 		text string
 	}{
-		{"defined twice", []Record{&Fs{Objref: 2}, &Files{Objref: 2}}, "objref 2 defined twice"},
+		{"defined twice", []Record{&Fs{Objref: 2, Cwd: "/", Root: "/"}, &Files{Objref: 2}}, "objref 2 defined twice"},
 		{"zero", []Record{&Fs{Objref: 0}}, "objref 0"},
-		{"unknown ref", []Record{&Fs{Objref: 2}, &Fd{Fd: 1, File: 3}}, "refers to objref 3"},
+		{"unknown ref", []Record{&Fs{Objref: 2, Cwd: "/", Root: "/"}, &Fd{Fd: 1, File: 3}}, "refers to objref 3"},
 		{"forward ref", []Record{&TaskObjs{Fs: 5}, &Fs{Objref: 5}}, "field Fs refers to objref 5"},
 		{"ref to nothing", []Record{&TaskObjs{Mm: 1, Files: 1}}, "field Mm refers to objref 1"},
 	}

@@ -40,6 +40,9 @@ var (
 	// ErrBadObjref: an objref defined twice or as 0, or a reference to an
 	// object not defined earlier in the image.
 	ErrBadObjref = errors.New("bad objref")
+	// ErrOverCapacity: queued data beyond what its object can hold (a
+	// pipe's or FIFO's PIPE_DATA beyond its capacity).
+	ErrOverCapacity = errors.New("data beyond its object's capacity")
 )
 
 // FormatError locates a problem in an image: the stream offset of the

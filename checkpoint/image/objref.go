@@ -46,3 +46,26 @@ func (t *objTable) check(c *recCodec, v reflect.Value, off int64) string {
 	t.defined[ref] = off
 	return ""
 }
+
+// Objref is the objref of a record that defines an object (its field
+// tagged `ckpt:"objref"`, found once per type at init): 0 for a record
+// of a type that defines none.
+func Objref(r Record) uint32 {
+	c := byGoType[reflect.TypeOf(r)]
+	if c == nil || c.objref < 0 {
+		return 0
+	}
+	return uint32(reflect.ValueOf(r).Elem().Field(c.objref).Uint())
+}
+
+// SetObjref sets the objref of a record that defines an object; it
+// reports false, changing nothing, for a record of a type that defines
+// none.
+func SetObjref(r Record, ref uint32) bool {
+	c := byGoType[reflect.TypeOf(r)]
+	if c == nil || c.objref < 0 {
+		return false
+	}
+	reflect.ValueOf(r).Elem().Field(c.objref).SetUint(uint64(ref))
+	return true
+}

@@ -94,7 +94,7 @@ func (r *Reader) next() (Record, error) {
 		var h [recordHeaderLen]byte
 		n, err := io.ReadFull(r.br, h[:])
 		r.off += int64(n)
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			if r.records == 0 {
 				return nil, formatErr(off, 0, ErrTruncated, "the stream is empty")
 			}

@@ -1,6 +1,10 @@
 package image
 
-import "golang.org/x/sys/unix"
+import (
+	"net/netip"
+
+	"golang.org/x/sys/unix"
+)
 
 // InetSocket (INET_SOCKET, type 330, object) is a TCP or UDP socket of
 // family AF_INET or AF_INET6. A TCP socket in state InetEstablished has
@@ -131,3 +135,14 @@ const MaxTcpQueueChunk = 256 << 10
 func (*InetSocket) Type() Type { return TypeInetSocket }
 func (*TcpStream) Type() Type  { return TypeTcpStream }
 func (*TcpQueue) Type() Type   { return TypeTcpQueue }
+
+// AddrPorts returns the socket's local and peer addresses with their ports.
+func (s *InetSocket) AddrPorts() (local, peer netip.AddrPort) {
+	addr := func(b [16]byte, port uint32) netip.AddrPort {
+		if s.Family == unix.AF_INET {
+			return netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[:4])), uint16(port))
+		}
+		return netip.AddrPortFrom(netip.AddrFrom16(b), uint16(port))
+	}
+	return addr(s.Local, s.LocalPort), addr(s.Peer, s.PeerPort)
+}

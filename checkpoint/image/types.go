@@ -199,6 +199,14 @@ var registry = []typeInfo{
 	{typ: TypeStats, name: "STATS", new: func() Record { return new(Stats) }, skippable: true},
 }
 
+// registerType adds a record type that its kind defines in a file of its
+// own (rec_*.go), as `var _ = registerType(...)`: package variables are
+// all set before init builds the tables below.
+func registerType(ti typeInfo) bool {
+	registry = append(registry, ti)
+	return true
+}
+
 var (
 	byType   = map[Type]*typeInfo{}
 	byGoType = map[reflect.Type]*recCodec{} // keyed by the pointer type (*Vma)

@@ -2,12 +2,15 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 
 	ucli "github.com/urfave/cli/v2"
+
+	"github.com/ckpt/ckpt/checkpoint/image"
 )
 
 // App returns the ckpt command line application.
@@ -25,16 +28,21 @@ func App() *ucli.App {
 			inspectCommand(),
 		}, runtimeCommands()...),
 		ExitErrHandler: logError,
+		// A repeated flag gives one value each time, commas included, as
+		// runc's flags do: `exec --env A=1,2`, `exec --cgroup
+		// cpu,cpuacct:sub`.
+		DisableSliceFlagSeparator: true,
 	}
 }
 
 // Main runs the application and returns the process exit code.
 func Main(args []string) int {
-	err := App().Run(args)
+	app := App()
+	err := app.Run(reorderArgs(app, args))
 	if err == nil {
 		return 0
 	}
-	if ec, ok := err.(ucli.ExitCoder); ok {
+	if ec := ucli.ExitCoder(nil); errors.As(err, &ec) {
 		if msg := ec.Error(); msg != "" {
 			fmt.Fprintln(os.Stderr, "ckpt:", msg)
 		}
@@ -56,14 +64,11 @@ func logger(c *ucli.Context) *slog.Logger {
 }
 
 // imageFlags are how every command names an image: a file, "-" for
-// stdin/stdout, or a directory holding imageName.
+// stdin/stdout, or a directory holding image.FileName.
 var imageFlags = []ucli.Flag{
 	&ucli.StringFlag{Name: "image", Usage: "image `FILE`, or - for standard input/output"},
-	&ucli.StringFlag{Name: "image-path", Usage: "`DIR`ectory holding " + imageName},
+	&ucli.StringFlag{Name: "image-path", Usage: "`DIR`ectory holding " + image.FileName},
 }
-
-// imageName is the image file's name inside an --image-path directory.
-const imageName = "image.ckpt"
 
 func imagePath(c *ucli.Context) (string, error) {
 	file, dir := c.String("image"), c.String("image-path")
@@ -73,7 +78,7 @@ func imagePath(c *ucli.Context) (string, error) {
 	case file != "":
 		return file, nil
 	case dir != "":
-		return dir + "/" + imageName, nil
+		return dir + "/" + image.FileName, nil
 	}
 	return "", fmt.Errorf("no image: give --image FILE, --image - or --image-path DIR")
 }
@@ -82,10 +87,12 @@ func imagePath(c *ucli.Context) (string, error) {
 // stands for the image inside it.
 func openImage(path string) (io.ReadCloser, error) {
 	if path == "-" {
-		return io.NopCloser(os.Stdin), nil
+		// The *os.File itself: a regular file redirected to stdin is
+		// then validated and read in place, not copied (image.OpenReader).
+		return os.Stdin, nil
 	}
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-		path = path + "/" + imageName
+		path = path + "/" + image.FileName
 	}
 	return os.Open(path)
 }

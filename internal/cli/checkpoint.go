@@ -2,12 +2,14 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/ckpt/ckpt/checkpoint"
+	"github.com/ckpt/ckpt/checkpoint/image"
 )
 
 func checkpointCommand() *ucli.Command {
@@ -29,16 +31,12 @@ afterwards unless --leave-running is given.`,
 			&ucli.StringFlag{Name: "freeze-cgroup", Usage: "freeze this cgroup `DIR` (v1 freezer or v2) while seizing the tasks it holds; " +
 				"by default the process's own cgroup is frozen when it holds the process's tree and nothing else"},
 			&ucli.BoolFlag{Name: "no-freeze", Usage: "do not look for a cgroup to freeze"},
-			&ucli.BoolFlag{Name: "file-locks", Usage: "save the file locks (flock, POSIX, OFD) the tasks hold; without it a held lock refuses the checkpoint"},
-			&ucli.BoolFlag{Name: "ext-unix-sk", Usage: "allow unix sockets connected outside the tree (saved as external files, given back at restore with --inherit-fd)"},
-			&ucli.BoolFlag{Name: "shell-job", Usage: "allow terminals outside the checkpoint (the user's terminal); restore needs --shell-job too"},
-			&ucli.BoolFlag{Name: "tcp-established", Usage: "save established TCP connections (in TCP repair mode) instead of refusing them"},
-		}, imageFlags...),
+		}, append(allowFlags(false), imageFlags...)...),
 		Action: runCheckpoint,
 	}
 }
 
-func runCheckpoint(c *ucli.Context) (err error) {
+func runCheckpoint(c *ucli.Context) error {
 	if c.NArg() > 0 {
 		return checkpointContainer(c)
 	}
@@ -52,41 +50,26 @@ func runCheckpoint(c *ucli.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	out := os.Stdout
+	var out io.Writer = os.Stdout
+	var commit func() error
 	if path != "-" {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return err
 		}
-		// Only a file this command creates may be removed on failure.
-		_, statErr := os.Lstat(path)
-		created := os.IsNotExist(statErr)
-		f, oerr := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-		if oerr != nil {
-			return oerr
+		// Written aside and renamed into place once complete: a failed
+		// checkpoint leaves whatever was at path as it was.
+		f, err := image.Create(path)
+		if err != nil {
+			return ucli.Exit(fmt.Sprintf("checkpoint of %d failed: %v", c.Int("pid"), err), 1)
 		}
-		defer func() {
-			if cerr := f.Close(); cerr != nil && err == nil {
-				err = cerr
-			}
-			// A refusal found before anything was written leaves no file
-			// behind; a later failure leaves the image with its ERROR
-			// record, which says why.
-			if fi, serr := os.Stat(path); err != nil && created && serr == nil && fi.Mode().IsRegular() && fi.Size() == 0 {
-				os.Remove(path)
-			}
-		}()
-		out = f
+		defer f.Abort()
+		out, commit = f, f.Commit
 	}
-	opts := checkpoint.Options{LeaveRunning: c.Bool("leave-running"), FreezeCgroup: c.String("freeze-cgroup"), NoFreeze: c.Bool("no-freeze"), FileLocks: c.Bool("file-locks"), ExtUnixSk: c.Bool("ext-unix-sk"), ShellJob: c.Bool("shell-job"),
-		TcpEstablished: c.Bool("tcp-established"), Logger: logger(c)}
+	opts := checkpoint.Options{LeaveRunning: c.Bool("leave-running"), FreezeCgroup: c.String("freeze-cgroup"), NoFreeze: c.Bool("no-freeze"), Allow: allowOf(c),
+		Logger: logger(c), Commit: commit}
 	res, err := checkpoint.Dump(c.Context, c.Int("pid"), out, opts)
 	if err != nil {
 		return ucli.Exit(fmt.Sprintf("checkpoint of %d failed: %v", c.Int("pid"), err), 1)
-	}
-	if fi, err := out.Stat(); err == nil && fi.Mode().IsRegular() {
-		if err := out.Sync(); err != nil {
-			return err
-		}
 	}
 	opts.Logger.Info("checkpointed", "pid", res.Pid, "tasks", res.Tasks, "threads", res.Threads, "bytes", res.Bytes, "freeze", res.FreezeWindow)
 	return nil

@@ -9,6 +9,8 @@ import (
 	ucli "github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
+	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/internal/atomicfile"
 	"github.com/ckpt/ckpt/restore"
 )
 
@@ -38,12 +40,9 @@ checkpoint <id>' into a new container of that id made from --bundle (see
 		Flags: append([]ucli.Flag{
 			&ucli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return once the process runs"},
 			&ucli.StringFlag{Name: "pid-file", Usage: "write the restored process's pid to `FILE`"},
-			&ucli.BoolFlag{Name: "file-locks", Usage: "take again the file locks the image holds (checkpointed with --file-locks)"},
-			&ucli.BoolFlag{Name: "ext-unix-sk", Usage: "restore unix sockets connected outside the image, each to its --inherit-fd"},
-			&ucli.BoolFlag{Name: "shell-job", Usage: "attach the tasks' terminal (checkpointed with --shell-job) to ours: our stdin must be a terminal"},
-			&ucli.BoolFlag{Name: "tcp-established", Usage: "restore the established TCP connections the image holds"},
 			&ucli.StringSliceFlag{Name: "inherit-fd", Usage: "connect external file KEY to our fd N: fd[N]:KEY"},
-		}, imageFlags...),
+			&ucli.BoolFlag{Name: "dry-run", Usage: "validate the whole image against this host (free pids, our capabilities; with a container id, the bundle) and print what would be restored, creating nothing"},
+		}, append(allowFlags(true), imageFlags...)...),
 		Action: runRestore,
 	}
 }
@@ -82,14 +81,27 @@ func runRestore(c *ucli.Context) error {
 		return err
 	}
 	defer in.Close()
-	opts := restore.Options{InheritFds: inherit, Detached: c.Bool("detach"), FileLocks: c.Bool("file-locks"), ExtUnixSk: c.Bool("ext-unix-sk"), ShellJob: c.Bool("shell-job"),
-		TcpEstablished: c.Bool("tcp-established"), Logger: logger(c)}
+	if c.Bool("dry-run") {
+		im, err := image.OpenReader(in)
+		if err != nil {
+			return ucli.Exit(fmt.Sprintf("dry run: invalid image: %v", err), 1)
+		}
+		defer im.Close()
+		out, err := restore.DryRun(im, restore.Options{})
+		if err != nil {
+			return ucli.Exit(fmt.Sprintf("dry run: restore would fail: %v", err), 1)
+		}
+		fmt.Fprint(c.App.Writer, out)
+		return nil
+	}
+	opts := restore.Options{InheritFds: inherit, Detached: c.Bool("detach"), Allow: allowOf(c),
+		Logger: logger(c)}
 	res, err := restore.Restore(c.Context, in, opts)
 	if err != nil {
 		return ucli.Exit(fmt.Sprintf("restore failed: %v", err), 1)
 	}
 	if pf := c.String("pid-file"); pf != "" {
-		if err := os.WriteFile(pf, []byte(strconv.Itoa(res.Pid)), 0o644); err != nil {
+		if err := atomicfile.WriteFile(pf, []byte(strconv.Itoa(res.Pid)), 0o644); err != nil {
 			return err
 		}
 	}

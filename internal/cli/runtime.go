@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	units "github.com/docker/go-units"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/sirupsen/logrus"
 	ucli "github.com/urfave/cli/v2"
 
@@ -42,7 +44,7 @@ func logError(c *ucli.Context, err error) {
 		return
 	}
 	msg := err.Error()
-	if ec, ok := err.(ucli.ExitCoder); ok && ec.Error() == "" {
+	if ec := ucli.ExitCoder(nil); errors.As(err, &ec) && ec.Error() == "" {
 		return // an exit code passed through (run, exec), not a failure of ours
 	}
 	setupLogrus(c)
@@ -151,17 +153,16 @@ func runtimeCommands() []*ucli.Command {
 			Name: "run", Usage: "create and start a container", ArgsUsage: "<container-id>",
 			Flags: append([]ucli.Flag{
 				&ucli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return once the container runs"},
-				&ucli.BoolFlag{Name: "keep", Usage: "not supported: keep the container after it exits"},
+				&ucli.BoolFlag{Name: "keep", Usage: "keep the container, stopped, after it exits (delete removes it)"},
 			}, bundleFlags...),
 			Action: func(c *ucli.Context) error {
 				id, err := oneID(c)
 				if err != nil {
 					return err
 				}
-				if c.Bool("keep") {
-					return ckptrt.NotSupported("run --keep")
-				}
-				code, err := runtimeOf(c).Run(id, startOpts(c))
+				o := startOpts(c)
+				o.Keep = c.Bool("keep")
+				code, err := runtimeOf(c).Run(id, o)
 				if err != nil {
 					return err
 				}
@@ -311,6 +312,14 @@ func printJSON(v any, indent bool) error {
 }
 
 func runList(c *ucli.Context) error {
+	// As runc: a state root that was named and does not exist is an
+	// error (a typo must not list nothing); the default one may not
+	// exist yet.
+	if c.IsSet("root") {
+		if _, err := os.Stat(c.String("root")); err != nil {
+			return fmt.Errorf("state root: %w", err)
+		}
+	}
 	states, err := runtimeOf(c).List()
 	if err != nil {
 		return err
@@ -408,6 +417,7 @@ func execCommand() *ucli.Command {
 			&ucli.StringSliceFlag{Name: "cap", Aliases: []string{"c"}, Usage: "add a capability"},
 			&ucli.IntFlag{Name: "preserve-fds", Usage: "pass this many fds beyond stdio (3, 4, ...) to the process"},
 			&ucli.BoolFlag{Name: "ignore-paused", Usage: "not supported: exec into a paused container"},
+			&ucli.StringSliceFlag{Name: "cgroup", Usage: "a sub-cgroup of the container's to run the process in: `PATH` (cgroup v2) or CONTROLLER[,CONTROLLER]:PATH"},
 		},
 		Action: func(c *ucli.Context) error {
 			if c.NArg() < 1 {
@@ -423,11 +433,14 @@ func execCommand() *ucli.Command {
 				ProcessFile: absPath(c, "process"), Args: c.Args().Tail(), Env: c.StringSlice("env"),
 				Cwd: c.String("cwd"), User: c.String("user"), AddGroups: c.IntSlice("additional-gids"),
 				Caps: c.StringSlice("cap"), Tty: c.Bool("tty"), NoNewPrivs: c.Bool("no-new-privs"),
-				PidFile: absPath(c, "pid-file"),
+				PidFile: absPath(c, "pid-file"), Cgroups: c.StringSlice("cgroup"),
 			}
 			code, err := runtimeOf(c).Exec(c.Args().First(), o)
 			if err != nil {
-				return err
+				// runc's code for an exec that did not run the process
+				// (no container, no binary, a bad pid file): a process's
+				// own codes are 0-254 or 128+signal.
+				return ucli.Exit("exec failed: "+err.Error(), 255)
 			}
 			return exitCode(code)
 		},
@@ -438,18 +451,23 @@ func updateCommand() *ucli.Command {
 	return &ucli.Command{
 		Name: "update", Usage: "change a container's cgroup limits", ArgsUsage: "<container-id>",
 		Flags: []ucli.Flag{
-			&ucli.StringFlag{Name: "resources", Aliases: []string{"r"}, Usage: "a LinuxResources JSON `FILE`, - for stdin"},
-			&ucli.StringFlag{Name: "memory", Usage: "memory limit (bytes, or 100M...)"},
-			&ucli.StringFlag{Name: "memory-swap", Usage: "memory+swap limit"},
-			&ucli.StringFlag{Name: "memory-reservation", Usage: "memory soft limit"},
-			&ucli.Int64Flag{Name: "pids-limit", Usage: "maximum number of tasks"},
-			&ucli.Uint64Flag{Name: "cpu-shares", Usage: "CPU shares"},
-			&ucli.Int64Flag{Name: "cpu-quota", Usage: "CFS quota (µs)"},
-			&ucli.Uint64Flag{Name: "cpu-period", Usage: "CFS period (µs)"},
+			&ucli.StringFlag{Name: "resources", Aliases: []string{"r"}, Usage: "a LinuxResources JSON `FILE`, - for stdin (the other flags are then ignored, as by runc)"},
+			&ucli.IntFlag{Name: "blkio-weight", Usage: "block I/O weight (10-1000)"},
+			&ucli.StringFlag{Name: "cpu-period", Usage: "CFS period (µs)"},
+			&ucli.StringFlag{Name: "cpu-quota", Usage: "CFS quota (µs)"},
+			&ucli.StringFlag{Name: "cpu-burst", Usage: "CFS burst (µs)"},
+			&ucli.StringFlag{Name: "cpu-share", Aliases: []string{"cpu-shares"}, Usage: "CPU shares"},
+			&ucli.StringFlag{Name: "cpu-rt-period", Usage: "realtime period (µs)"},
+			&ucli.StringFlag{Name: "cpu-rt-runtime", Usage: "realtime runtime (µs)"},
+			&ucli.StringFlag{Name: "cpu-idle", Usage: "cpu.idle (0 or 1)"},
 			&ucli.StringFlag{Name: "cpuset-cpus", Usage: "CPUs allowed"},
 			&ucli.StringFlag{Name: "cpuset-mems", Usage: "memory nodes allowed"},
-			&ucli.StringFlag{Name: "kernel-memory", Hidden: true},
-			&ucli.StringFlag{Name: "blkio-weight", Hidden: true},
+			&ucli.StringFlag{Name: "memory", Usage: "memory limit (bytes, or 100M...; -1 unlimited)"},
+			&ucli.StringFlag{Name: "memory-swap", Usage: "memory+swap limit"},
+			&ucli.StringFlag{Name: "memory-reservation", Usage: "memory soft limit"},
+			&ucli.StringFlag{Name: "kernel-memory", Hidden: true, Usage: "ignored with a warning, as by runc"},
+			&ucli.StringFlag{Name: "kernel-memory-tcp", Hidden: true, Usage: "ignored with a warning, as by runc"},
+			&ucli.IntFlag{Name: "pids-limit", Usage: "maximum number of tasks"},
 			&ucli.StringFlag{Name: "l3-cache-schema", Hidden: true},
 			&ucli.StringFlag{Name: "mem-bw-schema", Hidden: true},
 		},
@@ -457,62 +475,94 @@ func updateCommand() *ucli.Command {
 	}
 }
 
+// runUpdate builds the LinuxResources runc's update builds from the same
+// flags (or reads them from --resources) and has the runtime apply them.
 func runUpdate(c *ucli.Context) error {
 	id, err := oneID(c)
 	if err != nil {
 		return err
 	}
-	for _, f := range []string{"kernel-memory", "blkio-weight", "l3-cache-schema", "mem-bw-schema"} {
+	for _, f := range []string{"l3-cache-schema", "mem-bw-schema"} {
 		if c.IsSet(f) {
-			return ckptrt.NotSupported("update --" + f)
+			return ckptrt.NotSupported("update --" + f + " (Intel RDT)")
 		}
 	}
-	var res ckptrt.Resources
-	if p := c.String("resources"); p != "" {
-		if err := res.FromJSONFile(p); err != nil {
-			return err
-		}
+	no := false
+	r := specs.LinuxResources{
+		Memory:  &specs.LinuxMemory{CheckBeforeUpdate: &no},
+		CPU:     &specs.LinuxCPU{},
+		BlockIO: &specs.LinuxBlockIO{},
+		Pids:    &specs.LinuxPids{},
 	}
-	bytes := func(name string, dst **int64) error {
-		if !c.IsSet(name) {
-			return nil
-		}
-		v := c.String(name)
-		n := int64(-1)
-		if v != "-1" {
-			var err error
-			if n, err = units.RAMInBytes(v); err != nil {
-				return fmt.Errorf("--%s %q: %w", name, v, err)
+	if in := c.String("resources"); in != "" {
+		f := os.Stdin
+		if in != "-" {
+			if f, err = os.Open(in); err != nil {
+				return fmt.Errorf("--resources: %w", err)
 			}
+			defer f.Close()
 		}
-		*dst = &n
-		return nil
+		if err := json.NewDecoder(f).Decode(&r); err != nil {
+			return fmt.Errorf("--resources %s: %w", in, err)
+		}
+		// A JSON null leaves a section nil: the runtime takes nil as
+		// "unchanged".
+		return runtimeOf(c).Update(id, &r)
 	}
-	if err := bytes("memory", &res.Memory); err != nil {
-		return err
+	if v := c.Int("blkio-weight"); v != 0 {
+		w := uint16(v)
+		r.BlockIO.Weight = &w
 	}
-	if err := bytes("memory-swap", &res.MemorySwap); err != nil {
-		return err
+	r.CPU.Cpus, r.CPU.Mems = c.String("cpuset-cpus"), c.String("cpuset-mems")
+	if v := c.String("cpu-idle"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("--cpu-idle %q: %w", v, err)
+		}
+		r.CPU.Idle = &n
 	}
-	if err := bytes("memory-reservation", &res.MemoryReservation); err != nil {
-		return err
+	for _, x := range []struct {
+		name string
+		dst  **uint64
+	}{{"cpu-burst", &r.CPU.Burst}, {"cpu-period", &r.CPU.Period}, {"cpu-rt-period", &r.CPU.RealtimePeriod}, {"cpu-share", &r.CPU.Shares}} {
+		if v := c.String(x.name); v != "" {
+			n, err := strconv.ParseUint(v, 10, 64)
+			if err != nil {
+				return fmt.Errorf("--%s %q: %w", x.name, v, err)
+			}
+			*x.dst = &n
+		}
+	}
+	for _, x := range []struct {
+		name string
+		dst  **int64
+	}{{"cpu-quota", &r.CPU.Quota}, {"cpu-rt-runtime", &r.CPU.RealtimeRuntime}} {
+		if v := c.String(x.name); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return fmt.Errorf("--%s %q: %w", x.name, v, err)
+			}
+			*x.dst = &n
+		}
+	}
+	for _, x := range []struct {
+		name string
+		dst  **int64
+	}{{"memory", &r.Memory.Limit}, {"memory-swap", &r.Memory.Swap}, {"memory-reservation", &r.Memory.Reservation},
+		{"kernel-memory", &r.Memory.Kernel}, {"kernel-memory-tcp", &r.Memory.KernelTCP}} { //nolint:staticcheck // runc's flags
+		if v := c.String(x.name); v != "" {
+			n := int64(-1)
+			if v != "-1" {
+				if n, err = units.RAMInBytes(v); err != nil {
+					return fmt.Errorf("--%s %q: %w", x.name, v, err)
+				}
+			}
+			*x.dst = &n
+		}
 	}
 	if c.IsSet("pids-limit") {
-		v := c.Int64("pids-limit")
-		res.PidsLimit = &v
+		n := int64(c.Int("pids-limit"))
+		r.Pids.Limit = &n
 	}
-	if c.IsSet("cpu-shares") {
-		v := c.Uint64("cpu-shares")
-		res.CPUShares = &v
-	}
-	if c.IsSet("cpu-quota") {
-		v := c.Int64("cpu-quota")
-		res.CPUQuota = &v
-	}
-	if c.IsSet("cpu-period") {
-		v := c.Uint64("cpu-period")
-		res.CPUPeriod = &v
-	}
-	res.CpusetCpus, res.CpusetMems = c.String("cpuset-cpus"), c.String("cpuset-mems")
-	return runtimeOf(c).Update(id, res)
+	return runtimeOf(c).Update(id, &r)
 }

@@ -3,6 +3,8 @@ package kernel
 import (
 	"structs"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // From include/uapi/asm-generic/fcntl.h: the kinds of owner
@@ -25,4 +27,15 @@ type FOwnerEx struct {
 // Bytes returns the struct's memory, to copy into or out of a task.
 func (f *FOwnerEx) Bytes() []byte {
 	return unsafe.Slice((*byte)(unsafe.Pointer(f)), unsafe.Sizeof(*f))
+}
+
+// GetOwnerEx is fcntl(fd, F_GETOWN_EX): the owner that receives fd's SIGIO
+// and SIGURG. x/sys/unix has F_GETOWN_EX but no call that fills the struct.
+func GetOwnerEx(fd int) (FOwnerEx, error) {
+	var own FOwnerEx
+	_, _, e := unix.Syscall(unix.SYS_FCNTL, uintptr(fd), unix.F_GETOWN_EX, uintptr(unsafe.Pointer(&own)))
+	if e != 0 {
+		return own, e
+	}
+	return own, nil
 }

@@ -95,9 +95,17 @@ func (r *Regs) FixupRestart() {
 	}
 	switch int64(r.Rax) {
 	case -ERESTARTSYS, -ERESTARTNOINTR, -ERESTARTNOHAND:
-		r.Rax = r.Orig_rax
-		r.Rip -= 2
+		r.RewindSyscall()
 	case -ERESTART_RESTARTBLOCK:
 		r.Rax = ^uint64(unix.EINTR) + 1 // -EINTR
 	}
+}
+
+// RewindSyscall sets a thread stopped after a syscall back onto its syscall
+// instruction (2 bytes, 0f 05) with the syscall's number in rax, so that it
+// makes the same call again when it resumes: what the kernel's restart
+// fix-up does for -ERESTART* returns.
+func (r *Regs) RewindSyscall() {
+	r.Rax = r.Orig_rax
+	r.Rip -= 2
 }

@@ -1,6 +1,11 @@
 package kernel
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
 
 // SiTimer is SI_TIMER, the si_code of a signal sent by a POSIX timer
 // (include/uapi/asm-generic/siginfo.h).
@@ -52,3 +57,13 @@ func CPUClockPid(clock int32) (pid int32, perThread bool) {
 // DynamicClock reports whether a negative clockid names a posix clock
 // device by its fd (CLOCKFD, 3, in the low bits) rather than a CPU clock.
 func DynamicClock(clock int32) bool { return clock < 0 && clock&3 == 3 }
+
+// TimerfdSetTicks is ioctl(fd, TFD_IOC_SET_TICKS): it sets the number of
+// expirations a read of timerfd fd returns before the next one.
+func TimerfdSetTicks(fd int, ticks uint64) error {
+	_, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), TFD_IOC_SET_TICKS, uintptr(unsafe.Pointer(&ticks)))
+	if e != 0 {
+		return e
+	}
+	return nil
+}

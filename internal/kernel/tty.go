@@ -54,3 +54,14 @@ func TtyNrDev(ttyNr int) uint64 {
 	minor := (n & 0xff) | ((n >> 12) & 0xfff00)
 	return unix.Mkdev(major, minor)
 }
+
+// PtyPeer is ioctl(master, TIOCGPTPEER, flags): it opens the slave of pty
+// master by the master itself, not by a /dev/pts path that a mount
+// namespace could hide or redirect. It returns the new fd.
+func PtyPeer(master, flags int) (int, error) {
+	fd, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(master), unix.TIOCGPTPEER, uintptr(flags))
+	if e != 0 {
+		return -1, e
+	}
+	return int(fd), nil
+}

@@ -15,10 +15,6 @@ import (
 	"net/netip"
 	"os/exec"
 	"strings"
-
-	"golang.org/x/sys/unix"
-
-	"github.com/ckpt/ckpt/checkpoint/image"
 )
 
 // Conn is one TCP connection as its local end sees it.
@@ -26,16 +22,8 @@ type Conn struct {
 	Local, Peer netip.AddrPort
 }
 
-// SocketConn is the connection of an established INET_SOCKET.
-func SocketConn(s *image.InetSocket) Conn {
-	addr := func(b [16]byte, port uint32) netip.AddrPort {
-		if s.Family == unix.AF_INET {
-			return netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[:4])), uint16(port))
-		}
-		return netip.AddrPortFrom(netip.AddrFrom16(b), uint16(port))
-	}
-	return Conn{Local: addr(s.Local, s.LocalPort), Peer: addr(s.Peer, s.PeerPort)}
-}
+// NewConn is the connection between local and peer.
+func NewConn(local, peer netip.AddrPort) Conn { return Conn{Local: local, Peer: peer} }
 
 const setup = `add table inet ckpt
 add set inet ckpt tcp4 { type ipv4_addr . inet_service . ipv4_addr . inet_service ; }

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ckpt/ckpt/internal/kernel"
 )
 
 // manyVmas maps n pages with alternating protections, n VMAs that cannot
@@ -90,7 +92,7 @@ func BenchmarkScanPresent1GiB(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			addr := touched1GiB(b, c.scattered)
 			pm := openSelfPagemap(b)
-			var dst []PageRegion
+			var dst []kernel.PageRegion
 			for b.Loop() {
 				var err error
 				if dst, err = pm.ScanPresent(addr, addr+benchSpan, dst); err != nil {

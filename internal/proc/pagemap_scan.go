@@ -3,6 +3,8 @@ package proc
 import (
 	"fmt"
 	"slices"
+
+	"github.com/ckpt/ckpt/internal/kernel"
 )
 
 // ScanQuery selects pages for Scan, as struct pm_scan_arg does. A page
@@ -10,7 +12,7 @@ import (
 // is not 0, (c^Inverted)&AnyOf != 0. Matching pages with equal
 // categories&Return are reported as one region.
 type ScanQuery struct {
-	Flags                         uint64 // PM_SCAN_WP_MATCHING, PM_SCAN_CHECK_WPASYNC
+	Flags                         uint64 // kernel.PM_SCAN_WP_MATCHING, kernel.PM_SCAN_CHECK_WPASYNC
 	Inverted, Mask, AnyOf, Return uint64 // PAGE_IS_* bits
 }
 
@@ -19,8 +21,8 @@ type ScanQuery struct {
 // differently: page-cache pages of a private file mapping need not be
 // saved, zero pages need not be read.
 var presentQuery = ScanQuery{
-	AnyOf:  PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
-	Return: PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_FILE | PAGE_IS_PFNZERO,
+	AnyOf:  kernel.PAGE_IS_PRESENT | kernel.PAGE_IS_SWAPPED,
+	Return: kernel.PAGE_IS_PRESENT | kernel.PAGE_IS_SWAPPED | kernel.PAGE_IS_FILE | kernel.PAGE_IS_PFNZERO,
 }
 
 // minScanVec is the least free room handed to the kernel per ioctl; a
@@ -30,25 +32,25 @@ const minScanVec = 256
 
 // ScanPresent appends to dst[:0] the regions of [start,end) whose pages
 // are PRESENT or SWAPPED, in address order, adjacent regions with equal
-// categories merged. Categories carry PAGE_IS_PRESENT or PAGE_IS_SWAPPED,
-// and PAGE_IS_FILE (page cache: file or shared memory) and PAGE_IS_PFNZERO
+// categories merged. Categories carry kernel.PAGE_IS_PRESENT or kernel.PAGE_IS_SWAPPED,
+// and kernel.PAGE_IS_FILE (page cache: file or shared memory) and kernel.PAGE_IS_PFNZERO
 // (the shared zero page) where they apply; runs that differ in any of
 // these are separate regions. It issues PAGEMAP_SCAN (kernel 6.7+) until
 // the whole range is walked. The part of the range above the user address
 // space ([vsyscall]) has no regions.
-func (p *Pagemap) ScanPresent(start, end uint64, dst []PageRegion) ([]PageRegion, error) {
+func (p *Pagemap) ScanPresent(start, end uint64, dst []kernel.PageRegion) ([]kernel.PageRegion, error) {
 	return p.scan(start, end, presentQuery, dst[:0], 0)
 }
 
 // Scan appends to dst the regions of [start,end) that match q, merging
 // adjacent regions with equal categories, walking the whole range.
-func (p *Pagemap) Scan(start, end uint64, q ScanQuery, dst []PageRegion) ([]PageRegion, error) {
+func (p *Pagemap) Scan(start, end uint64, q ScanQuery, dst []kernel.PageRegion) ([]kernel.PageRegion, error) {
 	return p.scan(start, end, q, dst, 0)
 }
 
 // scan does Scan. maxVec, when not 0, limits the regions per ioctl, so
 // tests can make the kernel stop early.
-func (p *Pagemap) scan(start, end uint64, q ScanQuery, dst []PageRegion, maxVec int) ([]PageRegion, error) {
+func (p *Pagemap) scan(start, end uint64, q ScanQuery, dst []kernel.PageRegion, maxVec int) ([]kernel.PageRegion, error) {
 	if err := p.checkRange(start, end); err != nil {
 		return dst, err
 	}
@@ -63,8 +65,8 @@ func (p *Pagemap) scan(start, end uint64, q ScanQuery, dst []PageRegion, maxVec 
 		if maxVec > 0 {
 			free = free[:min(len(free), maxVec)]
 		}
-		arg := pmScanArg{
-			Size:              pmScanArgSize,
+		arg := kernel.PmScanArg{
+			Size:              kernel.PmScanArgSize,
 			Flags:             q.Flags,
 			Start:             cur,
 			End:               end,
@@ -73,7 +75,7 @@ func (p *Pagemap) scan(start, end uint64, q ScanQuery, dst []PageRegion, maxVec 
 			CategoryAnyofMask: q.AnyOf,
 			ReturnMask:        q.Return,
 		}
-		n, err := pagemapScan(p.fd, &arg, free)
+		n, err := kernel.PagemapScan(p.fd, &arg, free)
 		if err != nil {
 			return dst, fmt.Errorf("ioctl(PAGEMAP_SCAN) on /proc/%d/pagemap at %#x-%#x: %w",
 				p.pid, cur, end, markGone(err))
@@ -117,7 +119,7 @@ func (p *Pagemap) scan(start, end uint64, q ScanQuery, dst []PageRegion, maxVec 
 // with >512 regions in one call). The walk stops before end only when the
 // vector is full, so a call that left room walked everything; otherwise
 // the walk ended no earlier than the last region returned.
-func nextScanStart(walkEnd, end uint64, regs []PageRegion, room int) uint64 {
+func nextScanStart(walkEnd, end uint64, regs []kernel.PageRegion, room int) uint64 {
 	if len(regs) < room {
 		return end
 	}

@@ -6,26 +6,28 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ckpt/ckpt/internal/kernel"
 )
 
 // regionsFromEntries derives what ScanPresent should report from plain
 // pagemap entries.
-func regionsFromEntries(start uint64, ents []uint64, zpfn uint64) []PageRegion {
-	var out []PageRegion
+func regionsFromEntries(start uint64, ents []uint64, zpfn uint64) []kernel.PageRegion {
+	var out []kernel.PageRegion
 	for i, raw := range ents {
 		e := PME(raw)
 		var c uint64
 		if e.Present() {
-			c |= PAGE_IS_PRESENT
+			c |= kernel.PAGE_IS_PRESENT
 			if e.PFN() == zpfn {
-				c |= PAGE_IS_PFNZERO
+				c |= kernel.PAGE_IS_PFNZERO
 			}
 		}
 		if e.Swapped() {
-			c |= PAGE_IS_SWAPPED
+			c |= kernel.PAGE_IS_SWAPPED
 		}
 		if c != 0 && e.FileOrSharedAnon() {
-			c |= PAGE_IS_FILE
+			c |= kernel.PAGE_IS_FILE
 		}
 		if c == 0 {
 			continue
@@ -35,13 +37,13 @@ func regionsFromEntries(start uint64, ents []uint64, zpfn uint64) []PageRegion {
 			out[n-1].End += pageSize
 			continue
 		}
-		out = append(out, PageRegion{addr, addr + pageSize, c})
+		out = append(out, kernel.PageRegion{Start: addr, End: addr + pageSize, Categories: c})
 	}
 	return out
 }
 
 // fmtRegions formats up to 8 regions.
-func fmtRegions(rs []PageRegion) string {
+func fmtRegions(rs []kernel.PageRegion) string {
 	s := fmt.Sprintf("%d regions:", len(rs))
 	for _, r := range rs[:min(len(rs), 8)] {
 		s += fmt.Sprintf(" %#x-%#x/%#x", r.Start, r.End, r.Categories)
@@ -51,7 +53,7 @@ func fmtRegions(rs []PageRegion) string {
 
 // firstDiff returns the index of the first region where a and b differ,
 // or -1.
-func firstDiff(a, b []PageRegion) int {
+func firstDiff(a, b []kernel.PageRegion) int {
 	for i := range min(len(a), len(b)) {
 		if a[i] != b[i] {
 			return i
@@ -130,9 +132,9 @@ func TestScanPresentChild(t *testing.T) {
 		var want uint64
 		switch {
 		case memWritten(i):
-			want = PAGE_IS_PRESENT
+			want = kernel.PAGE_IS_PRESENT
 		case memRead(i):
-			want = PAGE_IS_PRESENT | PAGE_IS_PFNZERO
+			want = kernel.PAGE_IS_PRESENT | kernel.PAGE_IS_PFNZERO
 		}
 		if c != want {
 			t.Fatalf("anon page %d: categories %#x, want %#x", i, c, want)
@@ -152,10 +154,10 @@ func TestScanPresentChild(t *testing.T) {
 		}
 		return 0
 	}
-	if c := catAt(file); c != PAGE_IS_PRESENT|PAGE_IS_FILE {
+	if c := catAt(file); c != kernel.PAGE_IS_PRESENT|kernel.PAGE_IS_FILE {
 		t.Errorf("file page 0: categories %#x", c)
 	}
-	if c := catAt(file + 2*pageSize); c != PAGE_IS_PRESENT {
+	if c := catAt(file + 2*pageSize); c != kernel.PAGE_IS_PRESENT {
 		t.Errorf("file page 2 (written): categories %#x", c)
 	}
 }
@@ -170,23 +172,23 @@ func TestScanQuery(t *testing.T) {
 	anon := h.addr(t, "anon")
 	end := anon + memPages*pageSize
 	// Only zero pages, reported with no categories.
-	got, err := pm.Scan(anon, end, ScanQuery{Mask: PAGE_IS_PFNZERO}, nil)
+	got, err := pm.Scan(anon, end, ScanQuery{Mask: kernel.PAGE_IS_PFNZERO}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var want []PageRegion
+	var want []kernel.PageRegion
 	for i := range memPages {
 		if memRead(i) {
 			a := anon + uint64(i)*pageSize
-			want = append(want, PageRegion{a, a + pageSize, 0})
+			want = append(want, kernel.PageRegion{Start: a, End: a + pageSize, Categories: 0})
 		}
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("zero pages:%s\nwant:%s", fmtRegions(got), fmtRegions(want))
 	}
 	// Scan appends after what dst holds and never merges into it.
-	prefix := []PageRegion{{0, anon, 0}}
-	got, err = pm.Scan(anon, end, ScanQuery{Inverted: PAGE_IS_PRESENT, Mask: PAGE_IS_PRESENT}, prefix)
+	prefix := []kernel.PageRegion{{Start: 0, End: anon, Categories: 0}}
+	got, err = pm.Scan(anon, end, ScanQuery{Inverted: kernel.PAGE_IS_PRESENT, Mask: kernel.PAGE_IS_PRESENT}, prefix)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,14 +212,14 @@ func TestScanPresentOneCall(t *testing.T) {
 	if err := unix.Madvise(mem, unix.MADV_NOHUGEPAGE); err != nil {
 		t.Fatal(err)
 	}
-	var want []PageRegion
+	var want []kernel.PageRegion
 	for i := 0; i < n; i += 2 {
 		mem[i*pageSize] = 1
 		a := addr + uint64(i)*pageSize
-		want = append(want, PageRegion{a, a + pageSize, PAGE_IS_PRESENT})
+		want = append(want, kernel.PageRegion{Start: a, End: a + pageSize, Categories: kernel.PAGE_IS_PRESENT})
 	}
 	pm := openSelfPagemap(t)
-	got, err := pm.ScanPresent(addr, addr+n*pageSize, make([]PageRegion, 0, n))
+	got, err := pm.ScanPresent(addr, addr+n*pageSize, make([]kernel.PageRegion, 0, n))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,7 +47,7 @@ func TestForEachLine(t *testing.T) {
 		t.Errorf("got %d lines, want %d, or they differ", len(got), len(want))
 	}
 	stop := errors.New("stop")
-	if err := forEachLine(path, func([]byte) error { return stop }); err != stop {
+	if err := forEachLine(path, func([]byte) error { return stop }); !errors.Is(err, stop) {
 		t.Errorf("fn's error not returned: %v", err)
 	}
 	if err := forEachLine(path+".none", func([]byte) error { return nil }); !IsGone(err) {

@@ -102,7 +102,7 @@ func (c *child) exitStatus(t *testing.T) (unix.WaitStatus, error) {
 	}
 	ws, ok := c.cmd.ProcessState.Sys().(syscall.WaitStatus)
 	if !ok {
-		return 0, fmt.Errorf("no wait status: %v", err)
+		return 0, fmt.Errorf("no wait status: %w", err)
 	}
 	return unix.WaitStatus(ws), nil
 }

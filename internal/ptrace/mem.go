@@ -1,6 +1,7 @@
 package ptrace
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -119,7 +120,7 @@ func ReadMemVec(pid int, local [][]byte, remote []unix.RemoteIovec) (int, error)
 			}
 		}
 		n, err := unix.ProcessVMReadv(pid, liov, riov, 0)
-		if err == unix.ESRCH {
+		if errors.Is(err, unix.ESRCH) {
 			return total, fmt.Errorf("read memory of process %d: %w", pid, os.NewSyscallError("process_vm_readv", err))
 		}
 		if err == nil && n > 0 {

@@ -13,7 +13,7 @@ import (
 // thread. ptrace(2) never returns EINTR, so nothing is retried.
 
 // ptrace issues one request and returns the kernel's return value.
-// go:uintptrescapes moves every pointer converted to uintptr in a call to
+// The go:uintptrescapes directive moves every pointer converted to uintptr in a call to
 // ptrace to the heap and keeps it alive for the call, the guarantee
 // unix.Syscall6 alone gives only to conversions written in its own call
 // (a stack can move under a plain uintptr).

@@ -21,7 +21,7 @@ func (t *Tracer) Seize(tid int, opts int) error {
 func (t *Tracer) seize(tid int, opts int) error {
 	_, err := ptrace(unix.PTRACE_SEIZE, tid, 0, uintptr(opts))
 	if err != nil {
-		if err == unix.ESRCH || (err == unix.EPERM && exiting(tid)) {
+		if errors.Is(err, unix.ESRCH) || (errors.Is(err, unix.EPERM) && exiting(tid)) {
 			return goneErr("seize", tid, ptraceErr("PTRACE_SEIZE", tid, err))
 		}
 		return ptraceErr("PTRACE_SEIZE", tid, err)
@@ -140,17 +140,6 @@ func (t *Tracer) RseqConfig(tid int) (kernel.RseqConfig, error) {
 		return err
 	})
 	return c, err
-}
-
-// GetEventMsg returns the message of tid's last PTRACE_EVENT stop (the new
-// task's pid for FORK, VFORK and CLONE; the exit status for EXIT).
-func (t *Tracer) GetEventMsg(tid int) (uint64, error) {
-	var m uint64
-	err := t.Do(func() (err error) {
-		m, err = getEventMsg(tid)
-		return err
-	})
-	return m, err
 }
 
 // SetOptions replaces tid's PTRACE_O_* options.

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ckpt/ckpt/internal/kernel"
 )
 
 // MaxQueue bounds what one direction of a pty can hold: the line
@@ -38,11 +40,11 @@ func Peer(master *os.File, flags int) (*os.File, error) {
 		}
 		defer func() { _ = setLock(mfd, true) }()
 	}
-	fd, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(mfd), unix.TIOCGPTPEER, uintptr(flags|unix.O_NOCTTY|unix.O_CLOEXEC))
-	if errno != 0 {
-		return nil, fmt.Errorf("TIOCGPTPEER: %w", errno)
+	fd, err := kernel.PtyPeer(mfd, flags|unix.O_NOCTTY|unix.O_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("TIOCGPTPEER: %w", err)
 	}
-	return os.NewFile(fd, "pty-slave"), nil
+	return os.NewFile(uintptr(fd), "pty-slave"), nil
 }
 
 // SetLock locks or unlocks the slave of master (TIOCSPTLCK).

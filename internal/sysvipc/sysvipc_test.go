@@ -2,6 +2,7 @@ package sysvipc
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -9,6 +10,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ckpt/ckpt/internal/kernel"
 )
 
 // inNewIpcns runs fn on a thread of its own in a new, empty IPC namespace;
@@ -34,19 +37,19 @@ func inNewIpcns(t *testing.T, fn func() error) {
 
 func TestMsgCopyLeavesTheQueue(t *testing.T) {
 	inNewIpcns(t, func() error {
-		id, err := MsgGet(unix.IPC_PRIVATE, 0o600)
+		id, err := kernel.MsgGet(unix.IPC_PRIVATE, 0o600)
 		if err != nil {
 			return err
 		}
 		texts := [][]byte{[]byte("one"), {}, bytes.Repeat([]byte{7}, 300)}
 		for i, text := range texts {
-			if err := MsgSend(id, int64(i+1), text); err != nil {
+			if err := kernel.MsgSend(id, int64(i+1), text); err != nil {
 				return err
 			}
 		}
 		for round := 0; round < 2; round++ {
 			for i, want := range texts {
-				mtype, text, err := MsgCopy(id, i, 300)
+				mtype, text, err := kernel.MsgCopy(id, i, 300)
 				if err != nil {
 					return fmt.Errorf("copy %d: %w", i, err)
 				}
@@ -55,10 +58,10 @@ func TestMsgCopyLeavesTheQueue(t *testing.T) {
 				}
 			}
 		}
-		if _, _, err := MsgCopy(id, 2, 299); err != unix.E2BIG {
-			return fmt.Errorf("copy into too small a buffer: %v, want E2BIG", err)
+		if _, _, err := kernel.MsgCopy(id, 2, 299); !errors.Is(err, unix.E2BIG) {
+			return fmt.Errorf("copy into too small a buffer: %w, want E2BIG", err)
 		}
-		ds, err := MsgStat(id)
+		ds, err := kernel.MsgStat(id)
 		if err != nil {
 			return err
 		}
@@ -85,22 +88,22 @@ func TestMsgCopyLeavesTheQueue(t *testing.T) {
 
 func TestSemValues(t *testing.T) {
 	inNewIpcns(t, func() error {
-		id, err := SemGet(unix.IPC_PRIVATE, 3, 0o600)
+		id, err := kernel.SemGet(unix.IPC_PRIVATE, 3, 0o600)
 		if err != nil {
 			return err
 		}
 		want := []uint16{32767, 0, 9}
-		if err := SemSetAll(id, want); err != nil {
+		if err := kernel.SemSetAll(id, want); err != nil {
 			return err
 		}
-		got, err := SemGetAll(id, 3)
+		got, err := kernel.SemGetAll(id, 3)
 		if err != nil {
 			return err
 		}
 		if !slices.Equal(got, want) {
 			return fmt.Errorf("GETALL %v, want %v", got, want)
 		}
-		ds, err := SemStat(id)
+		ds, err := kernel.SemStat(id)
 		if err != nil {
 			return err
 		}

@@ -1,4 +1,4 @@
-package proc
+package kernel
 
 import (
 	"testing"
@@ -8,12 +8,12 @@ import (
 // The structs PAGEMAP_SCAN reads and writes must match
 // include/uapi/linux/fs.h byte for byte.
 func TestScanABILayout(t *testing.T) {
-	var a pmScanArg
+	var a PmScanArg
 	for _, c := range []struct {
 		name      string
 		got, want uintptr
 	}{
-		{"sizeof(pm_scan_arg)", unsafe.Sizeof(a), pmScanArgSize},
+		{"sizeof(pm_scan_arg)", unsafe.Sizeof(a), PmScanArgSize},
 		{"walk_end", unsafe.Offsetof(a.WalkEnd), 32},
 		{"vec", unsafe.Offsetof(a.Vec), 40},
 		{"max_pages", unsafe.Offsetof(a.MaxPages), 56},
@@ -26,7 +26,7 @@ func TestScanABILayout(t *testing.T) {
 		}
 	}
 	// _IOWR('f', 16, struct pm_scan_arg): dir 3 << 30 | size << 16 | 'f' << 8 | 16.
-	if want := uintptr(3<<30 | pmScanArgSize<<16 | 'f'<<8 | 16); PAGEMAP_SCAN != want {
+	if want := uintptr(3<<30 | PmScanArgSize<<16 | 'f'<<8 | 16); PAGEMAP_SCAN != want {
 		t.Errorf("PAGEMAP_SCAN = %#x, want %#x", PAGEMAP_SCAN, want)
 	}
 }

@@ -1,4 +1,7 @@
-package sysvipc
+package kernel
+
+// System V IPC calls x/sys/unix lacks (semctl, msgctl, msgrcv, msgsnd, shmctl
+// with our structs), from ipc/sem.c, ipc/msg.c and ipc/shm.c.
 
 import (
 	"encoding/binary"
@@ -7,8 +10,6 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/ckpt/ckpt/internal/kernel"
 )
 
 func errnoErr(e unix.Errno) error {
@@ -21,7 +22,7 @@ func errnoErr(e unix.Errno) error {
 // SemGetAll returns the values of the n semaphores of set id (GETALL).
 func SemGetAll(id, n int) ([]uint16, error) {
 	vals := make([]uint16, max(n, 1))
-	_, _, e := unix.Syscall6(unix.SYS_SEMCTL, uintptr(id), 0, kernel.GETALL, uintptr(unsafe.Pointer(&vals[0])), 0, 0)
+	_, _, e := unix.Syscall6(unix.SYS_SEMCTL, uintptr(id), 0, GETALL, uintptr(unsafe.Pointer(&vals[0])), 0, 0)
 	if e != 0 {
 		return nil, fmt.Errorf("semctl(%d, GETALL): %w", id, e)
 	}
@@ -33,19 +34,19 @@ func SemSetAll(id int, vals []uint16) error {
 	if len(vals) == 0 {
 		return nil
 	}
-	_, _, e := unix.Syscall6(unix.SYS_SEMCTL, uintptr(id), 0, kernel.SETALL, uintptr(unsafe.Pointer(&vals[0])), 0, 0)
+	_, _, e := unix.Syscall6(unix.SYS_SEMCTL, uintptr(id), 0, SETALL, uintptr(unsafe.Pointer(&vals[0])), 0, 0)
 	return errnoErr(e)
 }
 
 // SemStat is semctl(IPC_STAT).
-func SemStat(id int) (*kernel.SemidDs, error) {
-	var ds kernel.SemidDs
+func SemStat(id int) (*SemidDs, error) {
+	var ds SemidDs
 	_, _, e := unix.Syscall6(unix.SYS_SEMCTL, uintptr(id), 0, unix.IPC_STAT, uintptr(unsafe.Pointer(&ds)), 0, 0)
 	return &ds, errnoErr(e)
 }
 
 // SemSet is semctl(IPC_SET): the owner and mode in ds.Perm.
-func SemSet(id int, ds *kernel.SemidDs) error {
+func SemSet(id int, ds *SemidDs) error {
 	_, _, e := unix.Syscall6(unix.SYS_SEMCTL, uintptr(id), 0, unix.IPC_SET, uintptr(unsafe.Pointer(ds)), 0, 0)
 	return errnoErr(e)
 }
@@ -63,14 +64,14 @@ func MsgGet(key, flags int) (int, error) {
 }
 
 // MsgStat is msgctl(IPC_STAT).
-func MsgStat(id int) (*kernel.MsqidDs, error) {
-	var ds kernel.MsqidDs
+func MsgStat(id int) (*MsqidDs, error) {
+	var ds MsqidDs
 	_, _, e := unix.Syscall(unix.SYS_MSGCTL, uintptr(id), unix.IPC_STAT, uintptr(unsafe.Pointer(&ds)))
 	return &ds, errnoErr(e)
 }
 
 // MsgSet is msgctl(IPC_SET): owner, mode and msg_qbytes.
-func MsgSet(id int, ds *kernel.MsqidDs) error {
+func MsgSet(id int, ds *MsqidDs) error {
 	_, _, e := unix.Syscall(unix.SYS_MSGCTL, uintptr(id), unix.IPC_SET, uintptr(unsafe.Pointer(ds)))
 	return errnoErr(e)
 }
@@ -81,7 +82,7 @@ func MsgSet(id int, ds *kernel.MsqidDs) error {
 func MsgCopy(id, i, max int) (int64, []byte, error) {
 	buf := make([]byte, 8+max)
 	r, _, e := unix.Syscall6(unix.SYS_MSGRCV, uintptr(id), uintptr(unsafe.Pointer(&buf[0])), uintptr(max),
-		uintptr(i), kernel.MSG_COPY|unix.IPC_NOWAIT, 0)
+		uintptr(i), MSG_COPY|unix.IPC_NOWAIT, 0)
 	if e != 0 {
 		return 0, nil, e
 	}
@@ -112,11 +113,6 @@ func ShmAttach(id, flags int) ([]byte, error) {
 // ShmDetach detaches an attachment ShmAttach made.
 func ShmDetach(b []byte) error {
 	return unix.SysvShmDetach(b)
-}
-
-// Addr is the address of an attachment in our address space.
-func Addr(b []byte) uintptr {
-	return uintptr(unsafe.Pointer(&b[0]))
 }
 
 // ShmStat is shmctl(IPC_STAT).

@@ -1,6 +1,12 @@
-package proc
+package kernel
 
-import "structs"
+import (
+	"runtime"
+	"structs"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
 
 // From include/uapi/linux/fs.h (PAGEMAP_SCAN, kernel 6.7+): the ioctl
 // number, _IOWR('f', 16, struct pm_scan_arg), and its flags and page
@@ -23,12 +29,12 @@ const (
 	PAGE_IS_GUARD      = 1 << 8 // a guard region (MADV_GUARD_INSTALL), kernel 6.15+
 )
 
-// pmScanArgSize is sizeof(struct pm_scan_arg), which the kernel checks.
-const pmScanArgSize = 96
+// PmScanArgSize is sizeof(struct pm_scan_arg), which the kernel checks.
+const PmScanArgSize = 96
 
 // From include/uapi/linux/fs.h (struct pm_scan_arg). Addresses are u64 in
 // the caller's address space; walk_end is written back by the kernel.
-type pmScanArg struct {
+type PmScanArg struct {
 	_                 structs.HostLayout
 	Size              uint64 // sizeof(struct pm_scan_arg), 96
 	Flags             uint64
@@ -50,4 +56,26 @@ type pmScanArg struct {
 type PageRegion struct {
 	Start, End uint64 // [Start, End)
 	Categories uint64 // PAGE_IS_* bits, limited to the scan's return mask
+}
+
+// PagemapScan issues PAGEMAP_SCAN on fd (an open /proc/PID/pagemap) with
+// vec as the output array and returns the number of regions the kernel
+// filled. arg.Vec and arg.VecLen are set from vec.
+func PagemapScan(fd int, arg *PmScanArg, vec []PageRegion) (int, error) {
+	if len(vec) > 0 {
+		arg.Vec = uint64(uintptr(unsafe.Pointer(&vec[0])))
+	}
+	arg.VecLen = uint64(len(vec))
+	for {
+		r, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), PAGEMAP_SCAN, uintptr(unsafe.Pointer(arg)))
+		runtime.KeepAlive(vec)
+		runtime.KeepAlive(arg)
+		if errno == unix.EINTR {
+			continue
+		}
+		if errno != 0 {
+			return 0, errno
+		}
+		return int(r), nil
+	}
 }
