@@ -44,11 +44,9 @@ func (d *dumper) collectTaskProc(p *process, rt *remote.Task) error {
 		return err
 	}
 	tp.TimerSlackNs = uint64(slack)
-	prio, _, errno := unix.Syscall(unix.SYS_IOPRIO_GET, kernel.IOPRIO_WHO_PROCESS, uintptr(p.pid), 0)
-	if errno != 0 {
-		return fmt.Errorf("ioprio_get(%d): %w", p.pid, errno)
+	if tp.IoPrio, err = kernel.IoprioGet(p.pid); err != nil {
+		return err
 	}
-	tp.IoPrio = uint32(prio)
 	if p.stopped {
 		tp.Flags |= image.TaskProcStopped
 	}

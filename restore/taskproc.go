@@ -222,13 +222,13 @@ func restoreLeaderSettings(pid int, tp *image.TaskProc) error {
 	if err := writeProcIfDiffers(pid, "timerslack_ns", slack, func(cur string) bool { return cur == slack }); err != nil {
 		return err
 	}
-	cur, _, errno := unix.Syscall(unix.SYS_IOPRIO_GET, kernel.IOPRIO_WHO_PROCESS, uintptr(pid), 0)
-	if errno != 0 {
-		return fmt.Errorf("ioprio_get: %w", errno)
+	cur, err := kernel.IoprioGet(pid)
+	if err != nil {
+		return err
 	}
-	if uint32(cur) != tp.IoPrio {
-		if _, _, errno := unix.Syscall(unix.SYS_IOPRIO_SET, kernel.IOPRIO_WHO_PROCESS, uintptr(pid), uintptr(tp.IoPrio)); errno != 0 {
-			return fmt.Errorf("ioprio_set(%#x): %w", tp.IoPrio, errno)
+	if cur != tp.IoPrio {
+		if err := kernel.IoprioSet(pid, tp.IoPrio); err != nil {
+			return fmt.Errorf("I/O priority %#x: %w", tp.IoPrio, err)
 		}
 	}
 	return nil

@@ -1,5 +1,11 @@
 package kernel
 
+import (
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
 // membarrier(2) commands (include/uapi/linux/membarrier.h); x/sys/unix has
 // the syscall number only.
 const (
@@ -20,3 +26,21 @@ const (
 const (
 	IOPRIO_WHO_PROCESS = 1
 )
+
+// IoprioGet returns the I/O priority of thread tid (ioprio_get(2) with
+// IOPRIO_WHO_PROCESS); x/sys/unix has no wrapper.
+func IoprioGet(tid int) (uint32, error) {
+	prio, _, errno := unix.Syscall(unix.SYS_IOPRIO_GET, IOPRIO_WHO_PROCESS, uintptr(tid), 0)
+	if errno != 0 {
+		return 0, os.NewSyscallError("ioprio_get", errno)
+	}
+	return uint32(prio), nil
+}
+
+// IoprioSet sets the I/O priority of thread tid (ioprio_set(2)).
+func IoprioSet(tid int, prio uint32) error {
+	if _, _, errno := unix.Syscall(unix.SYS_IOPRIO_SET, IOPRIO_WHO_PROCESS, uintptr(tid), uintptr(prio)); errno != 0 {
+		return os.NewSyscallError("ioprio_set", errno)
+	}
+	return nil
+}
