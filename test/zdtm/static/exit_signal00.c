@@ -37,17 +37,26 @@ static int exit_signal_of(pid_t pid)
 	return p ? atoi(p + 1) : -1;
 }
 
+/* ready carries one byte from each waiting child once it holds only the
+ * read end of the pipe it waits on: the runner's view of its fds is then
+ * settled. */
+static int ready[2];
+
 /* child forks with exit signal sig; the child waits on the pipe p, or
  * exits with code at once if p is NULL. */
 static pid_t child(int sig, int *p, int code)
 {
 	pid_t pid = syscall(SYS_clone, sig, NULL, NULL, NULL, 0);
-	char c;
+	char c = 0;
 
 	if (pid == 0) {
 		if (!p)
 			_exit(code);
 		close(p[1]);
+		close(ready[0]);
+		if (write(ready[1], &c, 1) != 1)
+			_exit(2);
+		close(ready[1]);
 		_exit(read(p[0], &c, 1) == 0 ? 0 : 1);
 	}
 	return pid;
@@ -65,7 +74,7 @@ int main(int argc, char **argv)
 	test_init(argc, argv);
 	signal(SIGUSR1, SIG_IGN);
 	signal(SIGUSR2, SIG_IGN);
-	if (pipe(p)) {
+	if (pipe(p) || pipe(ready)) {
 		fail("pipe");
 		return 1;
 	}
@@ -77,6 +86,20 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	close(p[0]);
+	close(ready[1]);
+	/* Two bytes, then end of file once both have closed their end. */
+	{
+		char b;
+		int n = 0;
+
+		while (read(ready[0], &b, 1) == 1)
+			n++;
+		if (n != 2) {
+			fail("%d children got ready, want 2", n);
+			return 1;
+		}
+	}
+	close(ready[0]);
 	if (waitid(P_PID, c[2].pid, &si, WEXITED | WNOWAIT | __WCLONE)) {
 		fail("wait for the zombie");
 		return 1;

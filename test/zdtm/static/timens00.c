@@ -22,7 +22,7 @@
 int main(int argc, char **argv)
 {
 	char path[64], buf[256] = "";
-	int fd, p[2];
+	int fd, p[2], q[2];
 	pid_t pid;
 	FILE *f;
 
@@ -37,19 +37,31 @@ int main(int argc, char **argv)
 		fail("write timens_offsets");
 		return 1;
 	}
-	if (pipe(p)) {
+	if (pipe(p) || pipe(q)) {
 		fail("pipe");
 		return 1;
 	}
 	pid = test_fork();
 	if (pid == 0) {
-		char c;
+		char c = 0;
 
 		close(p[1]);
+		close(q[0]);
+		/* Ready once it holds only what it keeps. */
+		if (write(q[1], &c, 1) != 1)
+			_exit(2);
+		close(q[1]);
 		/* Stays until the test closes the pipe. */
 		_exit(read(p[0], &c, 1) == 0 ? 0 : 1);
 	}
 	close(p[0]);
+	close(q[1]);
+	/* A byte, then end of file once the child has closed its end. */
+	if (read(q[0], buf, 1) != 1 || read(q[0], buf, 1) != 0) {
+		fail("the child did not get ready");
+		return 1;
+	}
+	close(q[0]);
 
 	test_daemon();
 	test_waitsig();

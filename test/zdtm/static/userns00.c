@@ -44,12 +44,14 @@ int main(int argc, char **argv)
 		close(q[0]);
 		if (unshare(CLONE_NEWUSER) || write(q[1], "x", 1) != 1)
 			_exit(1);
+		close(q[1]);
 		/* Stays until the test closes the pipe. */
 		_exit(read(p[0], &c, 1) == 0 ? 0 : 1);
 	}
 	close(p[0]);
 	close(q[1]);
-	if (read(q[0], &c, 1) != 1) {
+	/* A byte, then end of file once the child has closed its end. */
+	if (read(q[0], &c, 1) != 1 || read(q[0], &c, 1) != 0) {
 		fail("the child made no user namespace");
 		return 1;
 	}
