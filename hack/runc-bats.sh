@@ -22,13 +22,14 @@ done
 ver=$(cd "$repo" && go list -m -f '{{.Version}}' github.com/opencontainers/runc)
 mod=$(cd "$repo" && go mod download -json "github.com/opencontainers/runc@$ver" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
 work=${CKPT_CACHE:-$repo/.cache}/runc-bats-$ver
-if [ ! -x "$work/runc/tests/cmd/_bin/recvtty" ]; then
+if [ ! -x "$work/runc/tests/cmd/_bin/remap-rootfs" ]; then
 	rm -rf "$work"
 	mkdir -p "$work"
 	cp -r "$mod" "$work/runc"
 	chmod -R u+w "$work/runc"
 	find "$work/runc" -name '*.sh' -exec chmod +x {} +
-	(cd "$work/runc" && go build -o tests/cmd/_bin/recvtty ./tests/cmd/recvtty)
+	# The suite's helper programs (recvtty, remap-rootfs, ...).
+	(cd "$work/runc" && go build -o tests/cmd/_bin/ ./tests/cmd/...)
 	r=$work/rootfs
 	mkdir -p "$r/bin" "$r/etc" "$r/tmp" "$r/root"
 	cp /bin/busybox "$r/bin/"

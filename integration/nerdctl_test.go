@@ -3,12 +3,15 @@ package integration
 import (
 	"bytes"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // nerdctl end to end: nerdctl (built from its Go module by
@@ -145,9 +148,13 @@ func TestNerdctl(t *testing.T) {
 	if out, err := exec.Command(filepath.Join(repoRoot, "hack", "mkimage.sh"), busyboxTar).CombinedOutput(); err != nil {
 		t.Fatalf("mkimage.sh: %v\n%s", err, out)
 	}
+	ns := fmt.Sprintf("nerdctl-%d", os.Getpid())
+	// nerdctl puts its containers' cgroups under /<namespace>: removed
+	// once containerd is stopped (this cleanup runs after its).
+	t.Cleanup(func() { removeCgroupDirs(ns) })
 	c := startContainerd(t, filepath.Join(dir, "containerd"), busyboxTar)
 	e := &nerdctlEnv{containerdEnv: c, bin: filepath.Join(strings.TrimSpace(string(out)), "nerdctl"),
-		ns: fmt.Sprintf("nerdctl-%d", os.Getpid()), dataRoot: filepath.Join(dir, "nerdctl")}
+		ns: ns, dataRoot: filepath.Join(dir, "nerdctl")}
 	e.ok("load", "-i", busyboxTar)
 	run := func(name, runtime string) {
 		e.t.Helper()
@@ -203,4 +210,23 @@ func TestNerdctl(t *testing.T) {
 		e.ok("checkpoint", "rm", name, "lr1")
 		e.ok("rm", name)
 	})
+}
+
+// removeCgroupDirs removes the (empty) cgroup directory name at the top of
+// every hierarchy, cgroup v1's and v2's, and the empty ones under it.
+func removeCgroupDirs(name string) {
+	dirs, _ := filepath.Glob("/sys/fs/cgroup/*/" + name)
+	dirs = append(dirs, "/sys/fs/cgroup/"+name)
+	for _, d := range dirs {
+		var all []string
+		_ = filepath.WalkDir(d, func(p string, de fs.DirEntry, err error) error {
+			if err == nil && de.IsDir() {
+				all = append(all, p)
+			}
+			return nil
+		})
+		for i := len(all) - 1; i >= 0; i-- {
+			_ = unix.Rmdir(all[i])
+		}
+	}
 }

@@ -3,9 +3,11 @@ package integration
 import (
 	"context"
 	"encoding/json"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -52,6 +54,17 @@ func (rt *ociRuntime) okIn(dir string, args ...string) string {
 	return out
 }
 
+// quiet waits until the container's init has moved its stdio off ckpt's
+// (the bundles' `exec </dev/null >/dev/null 2>&1`): a checkpoint before
+// that would find the caller's output file, which is not the container's.
+func (rt *ociRuntime) quiet(id string) {
+	rt.t.Helper()
+	waitFor(rt.t, id+"'s init to redirect its stdio", func() bool {
+		l, err := os.Readlink("/proc/" + strconv.Itoa(rt.state(id).Pid) + "/fd/1")
+		return err == nil && l == "/dev/null"
+	})
+}
+
 // TestRuncParityCheckpoint: runc's checkpoint.bats flows. checkpoint and
 // restore without --image-path use ./checkpoint; twice in a row, with
 // --debug; a process exec'd into a restored container is restored the
@@ -61,6 +74,7 @@ func TestRuncParityCheckpoint(t *testing.T) {
 	rt := newOCIRuntime(t)
 	b := rt.bundle("cr", nil, "sh", "-c", "exec </dev/null >/dev/null 2>&1; exec sleep 1000")
 	rt.ok("run", "-d", "--bundle", b, "cr")
+	rt.quiet("cr")
 	execed := ""
 	for i := range 2 {
 		debug := []string{}
@@ -101,6 +115,7 @@ func TestRuncParityCheckpoint(t *testing.T) {
 		c["linux"].(map[string]any)["cgroupsPath"] = cgPath("a")
 	})
 	rt.ok("run", "-d", "--bundle", b, "cg")
+	rt.quiet("cg")
 	orig := "/sys/fs/cgroup/pids" + cgPath("a")
 	if _, err := os.Stat(orig); err != nil {
 		if _, err2 := os.Stat("/sys/fs/cgroup" + cgPath("a")); err2 != nil {
@@ -196,6 +211,22 @@ func TestRuncParityVerbs(t *testing.T) {
 	rt.fails("container not running", "kill", "cr", "0")
 	rt.ok("kill", "-a", "cr", "0")
 	rt.ok("delete", "cr")
+
+	// features: the seccomp details callers choose flags and actions
+	// from (seccomp.bats reads supportedFlags), as runc's.
+	var feat struct {
+		Linux struct {
+			Seccomp struct {
+				Enabled    bool     `json:"enabled"`
+				Actions    []string `json:"actions"`
+				KnownFlags []string `json:"knownFlags"`
+			} `json:"seccomp"`
+		} `json:"linux"`
+	}
+	if err := json.Unmarshal([]byte(rt.ok("features")), &feat); err != nil || !feat.Linux.Seccomp.Enabled ||
+		!slices.Contains(feat.Linux.Seccomp.Actions, "SCMP_ACT_ALLOW") || len(feat.Linux.Seccomp.KnownFlags) == 0 {
+		t.Errorf("features: %v %+v", err, feat.Linux.Seccomp)
+	}
 
 	// list.bats: a named root that does not exist is an error.
 	if _, _, err := rt.try("--root", filepath.Join(rt.dir, "non-existent"), "list"); err == nil {
@@ -492,9 +523,9 @@ func TestRuncParityCheckpointBundles(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			rt.t = t
-			var dir string
-			dir = rt.bundle(c.name, func(m map[string]any) { c.edit(filepath.Join(rt.dir, c.name), m) }, "sh", "-c", quiet)
+			dir := rt.bundle(c.name, func(m map[string]any) { c.edit(filepath.Join(rt.dir, c.name), m) }, "sh", "-c", quiet)
 			rt.ok("run", "-d", "--bundle", dir, c.name)
+			rt.quiet(c.name)
 			for range 2 {
 				rt.okIn(dir, "checkpoint", "--work-path", "./work-dir", c.name)
 				rt.gone(c.name)
@@ -524,4 +555,103 @@ func statIno(path string) uint64 {
 		return 0
 	}
 	return st.Ino
+}
+
+// TestRuncParityMore: cgroups.bats (exec into a paused container),
+// hooks.bats (a failing hook's message), capabilities.bats (exec --cap is
+// ambient when the spec has inheritable capabilities).
+func TestRuncParityMore(t *testing.T) {
+	rt := newOCIRuntime(t)
+	b := rt.bundle("more", func(c map[string]any) {
+		caps := c["process"].(map[string]any)["capabilities"].(map[string]any)
+		caps["inheritable"] = []string{"CAP_CHOWN", "CAP_SYSLOG"}
+		caps["bounding"] = []string{"CAP_CHOWN", "CAP_KILL", "CAP_SYSLOG"}
+		caps["effective"] = []string{"CAP_CHOWN", "CAP_KILL"}
+		caps["permitted"] = []string{"CAP_CHOWN", "CAP_KILL"}
+		caps["ambient"] = []string{"CAP_CHOWN"}
+	}, "sh", "-c", "exec </dev/null >/dev/null 2>&1; exec sleep 1000")
+	rt.ok("run", "-d", "--bundle", b, "mo")
+
+	// --cap adds the capability, ambient too (CAP_SYSLOG is bit 34).
+	status := rt.ok("exec", "--cap", "CAP_SYSLOG", "mo", "cat", "/proc/self/status")
+	if !strings.Contains(status, "CapAmb:\t0000000400000001") || !strings.Contains(status, "CapEff:\t0000000400000021") {
+		t.Errorf("exec --cap CAP_SYSLOG:\n%s", status)
+	}
+
+	// A paused container refuses exec unless --ignore-paused; then the
+	// process runs once the container is resumed.
+	rt.ok("pause", "mo")
+	rt.fails("cannot exec in a paused container", "exec", "mo", "echo", "ok")
+	cmd := exec.Command(ckptBin, "--root", rt.root, "exec", "--ignore-paused", "mo", "echo", "ok")
+	var out strings.Builder
+	cmd.Stdout = &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the exec'd process to be in the paused container", func() bool {
+		var pids []int
+		_ = json.Unmarshal([]byte(rt.ok("ps", "--format", "json", "mo")), &pids)
+		return len(pids) > 1
+	})
+	rt.ok("resume", "mo")
+	if err := cmd.Wait(); err != nil || out.String() != "ok\n" {
+		t.Errorf("exec --ignore-paused: %v %q", err, out.String())
+	}
+	rt.ok("delete", "--force", "mo")
+
+	// A failing hook: the error says which.
+	hb := rt.bundle("hooks", func(c map[string]any) {
+		c["hooks"] = map[string]any{"createRuntime": []any{
+			map[string]any{"path": "/bin/true"}, map[string]any{"path": "/bin/false"}}}
+	}, "true")
+	rt.fails("error running createRuntime hook #1:", "create", "--bundle", hb, "hk")
+	rt.gone("hk")
+}
+
+// TestRuncParityPidfdSocket: pidfd-socket.bats — run --pidfd-socket sends
+// a pidfd of the container's init, which signals it.
+func TestRuncParityPidfdSocket(t *testing.T) {
+	rt := newOCIRuntime(t)
+	b := rt.bundle("pidfd", nil, "sh", "-c", "exec </dev/null >/dev/null 2>&1; exec sleep 1000")
+	sock := filepath.Join(rt.dir, "pidfd.sock")
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	got := make(chan int, 1)
+	go func() {
+		defer close(got)
+		conn, err := l.AcceptUnix()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		oob := make([]byte, unix.CmsgSpace(4))
+		_, oobn, _, _, err := conn.ReadMsgUnix(make([]byte, 64), oob)
+		if err != nil {
+			return
+		}
+		msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+		if err != nil || len(msgs) != 1 {
+			return
+		}
+		if fds, err := unix.ParseUnixRights(&msgs[0]); err == nil && len(fds) == 1 {
+			got <- fds[0]
+		}
+	}()
+	rt.ok("run", "-d", "--pidfd-socket", sock, "--bundle", b, "pf")
+	fd, ok := <-got
+	if !ok {
+		t.Fatalf("no pidfd arrived on the socket")
+	}
+	defer unix.Close(fd)
+	if link, _ := os.Readlink("/proc/self/fd/" + strconv.Itoa(fd)); link != "anon_inode:[pidfd]" {
+		t.Fatalf("the file sent is %q, not a pidfd", link)
+	}
+	if err := unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0); err != nil {
+		t.Fatalf("pidfd_send_signal: %v", err)
+	}
+	waitFor(t, "pf to stop", func() bool { return rt.state("pf").Status == "stopped" })
+	rt.ok("delete", "pf")
 }

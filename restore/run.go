@@ -121,6 +121,9 @@ func (rs *restorer) run(r *image.Reader) error {
 		if err != nil {
 			return err
 		}
+		if err := rs.ctx.Err(); err != nil {
+			return fmt.Errorf("restore cancelled at record %s: %w", rec.Type(), err)
+		}
 		if err := image.CheckPaths(rec); err != nil {
 			return badImage("%v", err) // before anything is made of it: paths.go
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/ckpt/ckpt/checkpoint/image"
 	"github.com/ckpt/ckpt/internal/allow"
 	"github.com/ckpt/ckpt/internal/lockfile"
+	"github.com/ckpt/ckpt/internal/logctx"
 	"github.com/ckpt/ckpt/oci"
 )
 
@@ -74,8 +75,18 @@ func (r *Runtime) Checkpoint(ctx context.Context, id string, o CheckpointOpts) (
 		return err
 	}
 	// One checkpoint of a container at a time; the engine locks the
-	// process tree and image.Create the image too.
-	lk, err := lockfile.Acquire("container-"+id, "container "+id)
+	// process tree and image.Create the image too. A container is its id
+	// under one state root: the lock is named after the root's identity
+	// (two runtimes with other roots may each have a c1).
+	root, err := r.root()
+	if err != nil {
+		return err
+	}
+	var rootSt unix.Stat_t
+	if err := unix.Stat(root, &rootSt); err != nil {
+		return fmt.Errorf("state root %s: %w", root, err)
+	}
+	lk, err := lockfile.Acquire(fmt.Sprintf("container-%x-%x-%s", rootSt.Dev, rootSt.Ino, id), "container "+id)
 	if err != nil {
 		return err
 	}
@@ -91,10 +102,9 @@ func (r *Runtime) Checkpoint(ctx context.Context, id string, o CheckpointOpts) (
 		Container:      rec,
 		ContainerTmpfs: tmpfsMounts(&cfg),
 		Allow:          containerAllow(o.Allow),
-		Logger:         r.log(),
 		Commit:         f.Commit,
 	}
-	res, err := checkpoint.Dump(ctx, ls.InitProcessPid, f, opts)
+	res, err := checkpoint.Dump(logctx.With(ctx, r.log()), ls.InitProcessPid, f, opts)
 	if err != nil {
 		err = fmt.Errorf("checkpoint of container %s (init %d): %w", id, ls.InitProcessPid, err)
 		// The engine resumed the tasks as it found them, thawed: a
@@ -102,7 +112,7 @@ func (r *Runtime) Checkpoint(ctx context.Context, id string, o CheckpointOpts) (
 		// caller (containerd, which paused it) resumes it from.
 		if paused {
 			if perr := c.Pause(); perr != nil {
-				err = fmt.Errorf("%w; pause it again: %v", err, perr)
+				err = fmt.Errorf("%w; pause it again: %w", err, perr)
 			}
 		}
 		return err

@@ -25,6 +25,9 @@ type ExecOpts struct {
 	Tty         bool
 	NoNewPrivs  bool
 	PidFile     string
+	// IgnorePaused lets a process start in a paused container (frozen
+	// with it until it is resumed).
+	IgnorePaused bool
 	// Cgroups are runc's --cgroup values: "PATH" (cgroup v2) or
 	// "CONTROLLER[,CONTROLLER...]:PATH", a sub-cgroup of the container's
 	// to put the process in.
@@ -112,6 +115,12 @@ func (o *ExecOpts) processSpec(c *libcontainer.Container) (*specs.Process, error
 			cp.Bounding = append(cp.Bounding, c)
 			cp.Effective = append(cp.Effective, c)
 			cp.Permitted = append(cp.Permitted, c)
+			// An ambient capability needs its inheritable bit: with the
+			// spec giving inheritable ones, --cap is ambient too, as
+			// with runc (the process keeps it across its own execve).
+			if cp.Inheritable != nil {
+				cp.Ambient = append(cp.Ambient, c)
+			}
 		}
 		p.Capabilities = &cp
 	}
@@ -133,9 +142,16 @@ func (r *Runtime) Exec(id string, o ExecOpts) (int, error) {
 		return 0, err
 	}
 	// A created container's init waits in the container's namespaces for
-	// start: a process can join them already, as with runc.
-	if st != libcontainer.Running && st != libcontainer.Created {
-		return 0, fmt.Errorf("container %s is %s: exec needs a running container", id, st)
+	// start: a process can join them already, as with runc. A paused one
+	// takes it only when asked (the process starts frozen).
+	switch st {
+	case libcontainer.Running, libcontainer.Created:
+	case libcontainer.Paused:
+		if !o.IgnorePaused {
+			return 0, fmt.Errorf("container %s: cannot exec in a paused container (use --ignore-paused to override)", id)
+		}
+	default:
+		return 0, fmt.Errorf("container %s: cannot exec in a %s container", id, st)
 	}
 	ps, err := o.processSpec(c)
 	if err != nil {

@@ -28,6 +28,9 @@ type IO struct {
 	ConsoleSocket string
 	// ExtraFiles become the process's fds 3, 4, ... (--preserve-fds).
 	ExtraFiles []*os.File
+	// PidfdSocket is a unix socket path a pidfd of the process is sent to
+	// (runc's --pidfd-socket), for a caller that signals it race-free.
+	PidfdSocket string
 }
 
 // rlimitNames maps the spec's rlimit names to their numbers.
@@ -102,13 +105,38 @@ type stdio struct {
 	// copied is closed once all the terminal's output reached our
 	// stdout (the master reads EIO when the last process holding the
 	// terminal is gone).
-	copied  chan struct{}
-	restore func()
+	copied    chan struct{}
+	restore   func()
+	pidfdConn *os.File
+}
+
+// dialUnix connects to a unix socket and returns the connection as a
+// file, for libcontainer to send on.
+func dialUnix(path string) (*os.File, error) {
+	conn, err := net.Dial("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	defer conn.Close()
+	uc, ok := conn.(*net.UnixConn)
+	if !ok {
+		return nil, fmt.Errorf("%s is not a unix socket", path)
+	}
+	return uc.File()
 }
 
 func setupIO(p *libcontainer.Process, terminal bool, o IO) (*stdio, error) {
 	s := &stdio{terminal: terminal, detach: o.Detach}
 	p.ExtraFiles = append(p.ExtraFiles, o.ExtraFiles...)
+	if o.PidfdSocket != "" {
+		// libcontainer sends the pidfd from the new process itself.
+		f, err := dialUnix(o.PidfdSocket)
+		if err != nil {
+			return nil, fmt.Errorf("pidfd socket: %w", err)
+		}
+		s.pidfdConn = f
+		p.PidfdSocket = f
+	}
 	if !terminal {
 		if o.ConsoleSocket != "" {
 			return nil, fmt.Errorf("--console-socket is for a process with a terminal: the process has terminal false")
@@ -216,6 +244,9 @@ func (s *stdio) close() {
 	}
 	if s.conn != nil {
 		s.conn.Close()
+	}
+	if s.pidfdConn != nil {
+		s.pidfdConn.Close()
 	}
 	if s.console != nil {
 		s.console.Close()

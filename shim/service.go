@@ -154,7 +154,7 @@ func (s *service) Create(ctx context.Context, r *taskAPI.CreateTaskRequest) (*ta
 // options is given those its client means (caller.go): nerdctl's stops
 // the container, any other leaves it running.
 func (s *service) Checkpoint(ctx context.Context, r *taskAPI.CheckpointTaskRequest) (*ptypes.Empty, error) {
-	o := &options.CheckpointOptions{}
+	var o *options.CheckpointOptions
 	if r.Options != nil && r.Options.GetValue() != nil {
 		v, err := typeurl.UnmarshalAny(r.Options)
 		if err != nil {

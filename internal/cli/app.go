@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 
 	ucli "github.com/urfave/cli/v2"
 
@@ -42,8 +43,13 @@ func Main(args []string) int {
 	if err == nil {
 		return 0
 	}
-	if ec := ucli.ExitCoder(nil); errors.As(err, &ec) {
-		if msg := ec.Error(); msg != "" {
+	// An exit code of ours (ucli.Exit), maybe wrapped; not that of a
+	// program something of ours ran (a hook's *exec.ExitError deep in
+	// libcontainer's error), whose message would hide the reason: that
+	// is a failure like any other, reported whole.
+	var xe *exec.ExitError
+	if ec := ucli.ExitCoder(nil); errors.As(err, &ec) && !errors.As(err, &xe) {
+		if msg := err.Error(); msg != "" {
 			fmt.Fprintln(os.Stderr, "ckpt:", msg)
 		}
 		return ec.ExitCode()
