@@ -167,6 +167,9 @@ var madvAdvice = []struct {
 	{image.VmaMadvHugePage, unix.MADV_HUGEPAGE},
 	{image.VmaMadvNoHugePage, unix.MADV_NOHUGEPAGE},
 	{image.VmaMadvDontDump, unix.MADV_DONTDUMP},
+	{image.VmaMadvMergeable, unix.MADV_MERGEABLE},
+	{image.VmaMadvSequential, unix.MADV_SEQUENTIAL},
+	{image.VmaMadvRandom, unix.MADV_RANDOM},
 }
 
 // madvise replays the VMA's madvise(2) state.

@@ -180,7 +180,7 @@ func (rs *restorer) finishMemory(t *taskPlan) error {
 	if _, err := lt.Syscall(unix.SYS_PRCTL, unix.PR_SET_MM, unix.PR_SET_MM_MAP, uintptr(mmAddr), uintptr(len(mm)), 0); err != nil {
 		return fmt.Errorf("prctl(PR_SET_MM_MAP): %w", err)
 	}
-	return nil
+	return lockAndSeal(lt, t.vmas)
 }
 
 const atFdcwd = ^uintptr(99) // AT_FDCWD, -100

@@ -78,6 +78,7 @@ type taskPlan struct {
 	rec      image.Task
 	creds    *image.Creds
 	misc     *image.TaskMisc
+	taskProc *image.TaskProc
 	rlimits  *image.Rlimits
 	pending  []*image.SigPending
 	files    *image.Files
@@ -95,15 +96,19 @@ type taskPlan struct {
 	// birth (image.Share* bits, the clone flags that make it so).
 	shares      uint32
 	shareParent *taskPlan
-	helper      helperKind // not a task of the image: a helper (helpers.go)
-	pid         int        // in our pid namespace
-	leader      *remote.Task
-	memReady    bool
-	scratch     uint64 // the injection page (syscall insn, then arguments)
-	imageFd     int    // the image file's fd in the task, -1 if none
-	ctlPidfd    int    // the task's fd of a pidfd of the restorer
-	threadRTs   map[int]*remote.Task
-	lazy        *lazyTask // its private anonymous pages arrive lazily (lazy.go)
+	// exitSignal is the signal the parent gets when the task ends, if not
+	// SIGCHLD (hasExitSignal; EXIT_SIGNALS).
+	exitSignal    uint32
+	hasExitSignal bool
+	helper        helperKind // not a task of the image: a helper (helpers.go)
+	pid           int        // in our pid namespace
+	leader        *remote.Task
+	memReady      bool
+	scratch       uint64 // the injection page (syscall insn, then arguments)
+	imageFd       int    // the image file's fd in the task, -1 if none
+	ctlPidfd      int    // the task's fd of a pidfd of the restorer
+	threadRTs     map[int]*remote.Task
+	lazy          *lazyTask // its private anonymous pages arrive lazily (lazy.go)
 }
 
 func newPlan(rec image.Task) *taskPlan {
@@ -177,6 +182,8 @@ func (rs *restorer) handle(r *image.Reader, rec image.Record) error {
 		return rs.addPstree(x)
 	case *image.Shares:
 		return rs.addShares(x)
+	case *image.ExitSignals:
+		return rs.addExitSignals(x)
 	case *image.Task:
 		return rs.startTask(x)
 	}
@@ -200,6 +207,8 @@ func (rs *restorer) handleTaskRecord(r *image.Reader, rec image.Record) error {
 		t.creds = x
 	case *image.TaskMisc:
 		t.misc = x
+	case *image.TaskProc:
+		return rs.addTaskProc(t, x)
 	case *image.Rlimits:
 		t.rlimits = x
 	case *image.SigPending:
@@ -220,6 +229,9 @@ func (rs *restorer) handleTaskRecord(r *image.Reader, rec image.Record) error {
 		rs.objs[x.Objref] = x
 		t.mm = x
 	case *image.Vma:
+		if err := checkVmaMadv(x); err != nil {
+			return err
+		}
 		if x.Kind == image.VmaDeleted {
 			if err := rs.checkDeletedVma(x); err != nil {
 				return err

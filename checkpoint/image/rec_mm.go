@@ -68,6 +68,13 @@ const (
 	VmaMadvNoHugePage uint64 = 8
 	VmaMadvDontDump   uint64 = 16
 	VmaMadvLocked     uint64 = 32
+	// Since 2.6:
+	VmaMadvLockOnFault uint64 = 64   // mlock2(MLOCK_ONFAULT), with VmaMadvLocked
+	VmaMadvMergeable   uint64 = 128  // MADV_MERGEABLE (KSM)
+	VmaMadvSequential  uint64 = 256  // MADV_SEQUENTIAL
+	VmaMadvRandom      uint64 = 512  // MADV_RANDOM
+	VmaMadvSealed      uint64 = 1024 // mseal(2)
+	VmaMadvAll                = 2047 // every bit defined
 )
 
 var madvNames = []struct {
@@ -76,6 +83,8 @@ var madvNames = []struct {
 }{
 	{VmaMadvDontFork, "dontfork"}, {VmaMadvWipeOnFork, "wipeonfork"}, {VmaMadvHugePage, "hugepage"},
 	{VmaMadvNoHugePage, "nohugepage"}, {VmaMadvDontDump, "dontdump"}, {VmaMadvLocked, "locked"},
+	{VmaMadvLockOnFault, "lockonfault"}, {VmaMadvMergeable, "mergeable"}, {VmaMadvSequential, "sequential"},
+	{VmaMadvRandom, "random"}, {VmaMadvSealed, "sealed"},
 }
 
 // Pages (PAGES, type 402) carries NrPages pages of memory in one or more

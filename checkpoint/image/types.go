@@ -140,6 +140,8 @@ var registry = []typeInfo{
 	{typ: TypeCreds, name: "CREDS", new: func() Record { return new(Creds) }},
 	{typ: TypeTaskMisc, name: "TASK_MISC", new: func() Record { return new(TaskMisc) }},
 	{typ: TypeRlimits, name: "RLIMITS", new: func() Record { return new(Rlimits) }},
+	{typ: TypeTaskProc, name: "TASK_PROC", new: func() Record { return new(TaskProc) }},
+	{typ: TypeExitSignals, name: "EXIT_SIGNALS", new: func() Record { return new(ExitSignals) }},
 	{typ: TypeSighand, name: "SIGHAND", new: func() Record { return new(Sighand) }},
 	{typ: TypeSigPending, name: "SIGPENDING", new: func() Record { return new(SigPending) }},
 	{typ: TypeThread, name: "THREAD", new: func() Record { return new(Thread) }},
