@@ -12,9 +12,9 @@ import (
 	"github.com/containerd/containerd/api/types/runc/options"
 	"github.com/containerd/errdefs"
 	"github.com/containerd/errdefs/pkg/errgrpc"
+	"github.com/containerd/typeurl/v2"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"github.com/containerd/typeurl/v2"
 
 	"github.com/ckpt/ckpt/internal/allow"
 	"github.com/ckpt/ckpt/oci"
