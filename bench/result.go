@@ -83,6 +83,9 @@ type Round struct {
 	// PreCopy is the final checkpoint after a --pre-dump, for workloads
 	// of kind dirty and tools that do pre-copy (precopy.go).
 	PreCopy *Op `json:"pre_copy,omitempty"`
+	// RestoreLazy restores the same image again with --lazy (tools that
+	// can, LazyRestorer), after the plain restore's process was killed.
+	RestoreLazy *Op `json:"restore_lazy,omitempty"`
 }
 
 // ToolSummary holds the summaries of a tool's three operations.
@@ -91,6 +94,7 @@ type ToolSummary struct {
 	Dump             OpSummary `json:"dump"`
 	Restore          OpSummary `json:"restore"`
 	PreCopy          OpSummary `json:"pre_copy"`
+	RestoreLazy      OpSummary `json:"restore_lazy"`
 }
 
 // OpSummary summarizes the successful runs of one operation. OK counts
@@ -173,7 +177,7 @@ func (r *Results) Summarize() {
 				t.Summary = nil
 				continue
 			}
-			var lr, d, rs, pc []*Op
+			var lr, d, rs, pc, lz []*Op
 			for _, run := range t.Runs {
 				lr = append(lr, run.DumpLeaveRunning)
 				d = append(d, run.Dump)
@@ -181,9 +185,12 @@ func (r *Results) Summarize() {
 				if run.PreCopy != nil {
 					pc = append(pc, run.PreCopy)
 				}
+				if run.RestoreLazy != nil {
+					lz = append(lz, run.RestoreLazy)
+				}
 			}
 			t.Summary = &ToolSummary{DumpLeaveRunning: SummarizeOps(lr), Dump: SummarizeOps(d), Restore: SummarizeOps(rs),
-				PreCopy: SummarizeOps(pc)}
+				PreCopy: SummarizeOps(pc), RestoreLazy: SummarizeOps(lz)}
 		}
 	}
 }

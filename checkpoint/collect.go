@@ -44,6 +44,20 @@ func (d *dumper) collect(p *process) error {
 	return nil
 }
 
+// inRootPidns: with Options.SharedPidns, the task is in the pid
+// namespace of the tree's root (the container's, shared with its pod).
+func (d *dumper) inRootPidns(pid int) bool {
+	if !d.opts.SharedPidns || d.opts.Container == nil {
+		return false
+	}
+	ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", pid))
+	if err != nil {
+		return false
+	}
+	root, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", d.root))
+	return err == nil && ns == root
+}
+
 func (d *dumper) collectTask(p *process) error {
 	var err error
 	if p.stat, err = proc.ReadStat(p.pid); err != nil {
@@ -65,7 +79,7 @@ func (d *dumper) collectTask(p *process) error {
 		switch {
 		case st.NSpid[n-1] == 1:
 			flags |= taskFlagPidnsInit
-		case n != len(self.NSpid) && !d.inPidns:
+		case n != len(self.NSpid) && !d.inPidns && !d.inRootPidns(p.pid):
 			return unsupported(p.pid, "pid namespace", "the process lives in another pid namespace (pid %d there) and is not its init", st.NSpid[n-1])
 		}
 		if flags != 0 && d.inPidns {

@@ -2,6 +2,10 @@ package checkpoint
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -18,7 +22,7 @@ import (
 // the fresh tmpfs the bundle mounts at the same place.
 func (d *dumper) collectContainerMounts(t *tree) error {
 	root := t.procs[0]
-	if root.task.Flags&image.TaskFlagPidnsInit == 0 {
+	if root.task.Flags&image.TaskFlagPidnsInit == 0 && !d.opts.SharedPidns {
 		return unsupported(root.pid, "container", "the container's init is not pid 1 of its own pid namespace: a container sharing its pid namespace cannot be checkpointed whole")
 	}
 	rootNs := mntnsOf(root.pid)
@@ -72,6 +76,31 @@ func (d *dumper) collectContainerMounts(t *tree) error {
 		}
 		d.mnt.tmpfs[rec.ID] = tree
 		d.mnt.mounts = append(d.mnt.mounts, rec)
+	}
+	return nil
+}
+
+// checkSharedPidns: a container sharing its pod's pid namespace is the
+// subtree under its first task, so a process of the container that is not
+// in that subtree (one started with exec: its parent is the shim, outside)
+// would be left behind silently. The container's cgroup tells which
+// processes are the container's: every one must be in the tree.
+func (d *dumper) checkSharedPidns(t *tree, fz *freezer) error {
+	if fz == nil {
+		return unsupported(d.root, "container", "it shares its pid namespace and has no cgroup to freeze: which processes are the container's cannot be told")
+	}
+	b, err := os.ReadFile(filepath.Join(fz.dir, "cgroup.procs"))
+	if err != nil {
+		return fmt.Errorf("the container's cgroup %s: %w", fz.dir, err)
+	}
+	for _, f := range strings.Fields(string(b)) {
+		pid, err := strconv.Atoi(f)
+		if err != nil {
+			return fmt.Errorf("the container's cgroup %s: cgroup.procs: %q", fz.dir, f)
+		}
+		if _, ok := t.byPid[pid]; !ok {
+			return unsupported(pid, "process", "it is in the container's cgroup %s but not a descendant of the container's first task %d (started with exec?): the checkpoint would leave it behind", fz.dir, d.root)
+		}
 	}
 	return nil
 }

@@ -23,6 +23,15 @@ type Options struct {
 	// the tasks: it is frozen while they are seized, so that nothing forks
 	// or exits meanwhile.
 	FreezeCgroup string
+	// LeaveFrozen, with LeaveRunning, lets the tasks go into their frozen
+	// cgroup (FreezeCgroup, or the one found) once the image is written:
+	// the caller had it frozen and thaws it itself. containerd pauses a
+	// container around its checkpoint and copies the container's rw layer
+	// before resuming it: tasks running in between would make the files
+	// newer than the memory image. Memory is then read from the stopped
+	// tasks, not from copy-on-write copies: they would be in the frozen
+	// cgroup too, where they cannot be reaped.
+	LeaveFrozen bool
 	// NoFreeze: without FreezeCgroup, do not look for a cgroup that holds
 	// the tree and nothing else to freeze while seizing.
 	NoFreeze bool
@@ -37,6 +46,14 @@ type Options struct {
 	// the tmpfs mounts on ContainerTmpfs is saved (container.go).
 	Container      *image.Container
 	ContainerTmpfs []string
+	// SharedPidns, with Container: the container shares its pid
+	// namespace (a pod's, whose init is the pause process outside the
+	// container): its tasks are the subtree under its first task, their
+	// pids recorded as that namespace sees them. The first task is then
+	// no init (TASK without TaskFlagPidnsInit); processes of the namespace
+	// outside the subtree are outsiders like any other, the leak checks
+	// refuse what the tasks share with them.
+	SharedPidns bool
 	// Commit, when set, is called once the image is complete and before
 	// the tasks are killed (image.NewFile.Commit: fsync and rename into
 	// place). If it fails, the tasks are left running: a process is never
@@ -97,7 +114,7 @@ func Dump(ctx context.Context, pid int, w io.Writer, opts Options) (*Result, err
 	if opts.PreDump {
 		opts.LeaveRunning = true
 	}
-	d := &dumper{ctx: ctx, log: log, opts: opts, tr: tr, j: j, shmems: map[uint64]*shmemObj{}}
+	d := &dumper{ctx: ctx, log: log, opts: opts, tr: tr, j: j, shmems: map[uint64]*shmemObj{}, root: pid}
 	if opts.ParentPath != "" {
 		recorded := opts.ParentRecorded
 		if recorded == "" {
@@ -183,9 +200,13 @@ func (d *dumper) steps() []step {
 	each := func(fn func(*tree) error) func(r *dumpRun) error {
 		return func(r *dumpRun) error { return fn(r.t) }
 	}
-	leaveRunning := func() bool { return d.opts.LeaveRunning }
+	// With LeaveFrozen the tasks are let go into their frozen cgroup once
+	// the image is written (the "release" undo): no copies, no early
+	// release.
+	snapshotted := func() bool { return d.opts.LeaveRunning && !d.leaveFrozen() }
 	return []step{
 		{name: "seize", run: d.stepSeize},
+		{name: "shared pid namespace", when: func() bool { return d.opts.SharedPidns }, run: func(r *dumpRun) error { return d.checkSharedPidns(r.t, d.fz) }},
 		{name: "leak check", run: each(d.checkTaskLeaks)},
 		{name: "shares", run: each(d.findShares)},
 		{name: "semops", run: func(r *dumpRun) error { return d.restartSemops(r.live) }},
@@ -203,8 +224,8 @@ func (d *dumper) steps() []step {
 		{name: "ipc namespace", run: each(d.collectIpcns)},
 		{name: "network namespace", run: each(d.collectNetns)},
 		{name: "dirty tracking", run: d.stepTracking},
-		{name: "snapshot", when: leaveRunning, run: d.stepSnapshot},
-		{name: "release", when: leaveRunning, run: d.stepRelease},
+		{name: "snapshot", when: snapshotted, run: d.stepSnapshot},
+		{name: "release", when: snapshotted, run: d.stepRelease},
 		{name: "write", run: d.stepWrite},
 		{name: "commit", when: func() bool { return d.opts.Commit != nil }, run: d.stepCommit},
 		{name: "kill", when: func() bool { return !d.opts.LeaveRunning }, run: d.stepKill},
@@ -291,9 +312,10 @@ func (d *dumper) stepSeize(r *dumpRun) error {
 	if err != nil {
 		return err
 	}
+	d.fz = fz
 	r.stopped = r.start
 	r.live = r.t.live()
-	r.push("release", func() { d.releaseTree(r.t) })
+	r.push("release", func() { d.releaseMaybeFrozen(r.t) })
 	r.push("tcp repair", func() { d.endTcpRepair(false) })
 	return nil
 }
@@ -338,6 +360,22 @@ func (d *dumper) stepSnapshot(r *dumpRun) error {
 	return nil
 }
 
+// leaveFrozen: the tasks go back into their frozen cgroup, not running
+// (Options.LeaveFrozen, with a cgroup to freeze).
+func (d *dumper) leaveFrozen() bool { return d.opts.LeaveRunning && d.opts.LeaveFrozen && d.fz != nil }
+
+// releaseMaybeFrozen lets the tasks go; with LeaveFrozen into their
+// cgroup frozen again, which the caller thaws.
+func (d *dumper) releaseMaybeFrozen(t *tree) {
+	if d.opts.LeaveFrozen && d.fz != nil {
+		if err := d.fz.freezeAround(func() { d.releaseTree(t) }); err != nil {
+			d.log.Warn("freeze the cgroup again for the caller", "err", err)
+		}
+		return
+	}
+	d.releaseTree(t)
+}
+
 // stepRelease (--leave-running) lets the tasks go once their copies exist.
 func (d *dumper) stepRelease(r *dumpRun) error {
 	d.endTcpRepair(false)
@@ -356,7 +394,7 @@ func (d *dumper) stepWrite(r *dumpRun) error {
 		return err
 	}
 	freeze := r.res.FreezeWindow
-	if !d.opts.LeaveRunning {
+	if !d.opts.LeaveRunning || d.leaveFrozen() {
 		freeze = time.Since(r.stopped) // they stay stopped until killed
 	}
 	stats := &image.Stats{FreezeNs: uint64(freeze), TotalNs: uint64(time.Since(r.start)),
@@ -396,6 +434,7 @@ type dumper struct {
 	opts   Options
 	tr     *ptrace.Tracer
 	j      *guard.Journal // the guardian's: what to undo if ckpt dies
+	fz     *freezer       // the cgroup frozen while seizing, if any
 	objref uint32
 	pages  uint64
 	// parent is the parent image of a pre-copy chain; made the processes
@@ -406,6 +445,8 @@ type dumper struct {
 	released bool
 	files    []*fileObj           // every open file description collected, for sharing
 	shmems   map[uint64]*shmemObj // shared memory objects by inode
+	// root is the tree's root task, whose stdio is its caller's.
+	root int
 	// inPidns: the tree is a pid namespace (its root is the init).
 	inPidns bool
 	uts     *image.Uts // the tree's private UTS namespace, if any

@@ -92,11 +92,27 @@ func printName(name []byte) string {
 	return string(name)
 }
 
+// rootStdio tells whether the socket with inode ino is at one of the
+// tree root's fds 0, 1, 2.
+func (d *dumper) rootStdio(ino uint64) bool {
+	for fd := 0; fd <= 2; fd++ {
+		var st unix.Stat_t
+		if err := unix.Stat(fmt.Sprintf("/proc/%d/fd/%d", d.root, fd), &st); err == nil && st.Ino == ino && st.Mode&unix.S_IFMT == unix.S_IFSOCK {
+			return true
+		}
+	}
+	return false
+}
+
 // dumpSocket records a socket fd. Unix sockets are looked up with
 // sock_diag in the task's network namespace; whether the peer is inside
 // the tree is only known once every task is collected (resolveUnix). Other
-// sockets at fds 0, 1 and 2 lead to whoever started the tree and are
-// external; elsewhere they are inet sockets (files_inet.go) or refused.
+// sockets at the root's fds 0, 1 and 2 (also where its children inherited
+// them) lead to whoever started the tree and are external; any other is an
+// inet socket (files_inet.go) or refused: a server's child with its
+// connection at fds 0 and 1 (inetd-style, busybox httpd) holds a socket of
+// the tree's, not its caller's.
+
 func (d *dumper) dumpSocket(p *process, of *openFd, obj string) (image.Record, error) {
 	nsPath := fmt.Sprintf("/proc/%d/ns/net", p.pid)
 	var st unix.Stat_t
@@ -117,7 +133,7 @@ func (d *dumper) dumpSocket(p *process, of *openFd, obj string) (image.Record, e
 	}
 	ds := all[uint32(of.st.Ino)]
 	if ds == nil {
-		if of.fd <= 2 {
+		if of.fd <= 2 && d.rootStdio(of.st.Ino) {
 			return extFile(of, image.ExtSocket), nil
 		}
 		return d.dumpInetSocket(p, of, obj)

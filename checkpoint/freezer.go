@@ -29,15 +29,27 @@ func newFreezer(dir string) (*freezer, error) {
 	return nil, fmt.Errorf("%s is neither a cgroup v2 directory nor a v1 freezer cgroup", dir)
 }
 
-func (f *freezer) freeze() error {
+func (f *freezer) freeze() error { return f.freezeAround(nil) }
+
+// freezeAround starts freezing the cgroup, runs between (if any), and
+// waits until the cgroup is frozen: tasks ptrace-stopped by us are let go
+// in between and freeze as they leave the stop, wherever the kernel
+// counts a traced task as frozen or not.
+func (f *freezer) freezeAround(between func()) error {
 	if f.v2 {
 		if err := os.WriteFile(filepath.Join(f.dir, "cgroup.freeze"), []byte("1"), 0); err != nil {
 			return fmt.Errorf("freeze %s: %w", f.dir, err)
+		}
+		if between != nil {
+			between()
 		}
 		return f.wait(filepath.Join(f.dir, "cgroup.events"), []byte("frozen 1"))
 	}
 	if err := os.WriteFile(filepath.Join(f.dir, "freezer.state"), []byte("FROZEN"), 0); err != nil {
 		return fmt.Errorf("freeze %s: %w", f.dir, err)
+	}
+	if between != nil {
+		between()
 	}
 	return f.wait(filepath.Join(f.dir, "freezer.state"), []byte("FROZEN"))
 }

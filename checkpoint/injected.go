@@ -70,6 +70,9 @@ func (d *dumper) collectInjectedWith(p *process, leader *remote.Task, insn, addr
 	if err := d.collectMisc(p, leader); err != nil {
 		return err
 	}
+	if err := d.collectTaskProc(p, leader); err != nil {
+		return fmt.Errorf("process settings: %w", err)
+	}
 	if err := d.collectTimers(p, leader); err != nil {
 		return fmt.Errorf("POSIX timers: %w", err)
 	}

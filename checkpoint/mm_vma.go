@@ -20,6 +20,9 @@ var refusedVmFlags = []struct{ code, why string }{
 	{"um", "registered with userfaultfd (missing)"},
 	{"uw", "registered with userfaultfd (write-protect): if by ckpt checkpoint --pre-dump, checkpoint with --parent-path naming its image"},
 	{"ss", "a shadow stack"},
+	{"ui", "registered with userfaultfd (minor faults)"},
+	{"dp", "droppable (MAP_DROPPABLE)"},
+	{"sf", "a synchronous DAX mapping (MAP_SYNC)"},
 }
 
 // madvBits maps smaps VmFlags to the madvise(2) advice we replay.
@@ -33,6 +36,11 @@ var madvBits = []struct {
 	{"nh", image.VmaMadvNoHugePage},
 	{"dd", image.VmaMadvDontDump},
 	{"lo", image.VmaMadvLocked},
+	{"lf", image.VmaMadvLockOnFault},
+	{"mg", image.VmaMadvMergeable},
+	{"sr", image.VmaMadvSequential},
+	{"rr", image.VmaMadvRandom},
+	{"sl", image.VmaMadvSealed},
 }
 
 func (d *dumper) collectVmas(p *process) error {
@@ -56,6 +64,9 @@ func (d *dumper) collectVmas(p *process) error {
 		}
 		p.imgVmas = append(p.imgVmas, iv)
 	}
+	if err := refuseGuards(p.pid, vmas); err != nil {
+		return err
+	}
 	if p.track != nil {
 		if err := d.scanTracked(p, d.opts.PreDump); err != nil {
 			return fmt.Errorf("dirty tracking: %w", err)
@@ -75,6 +86,9 @@ func classifyVma(pid int, v proc.Vma) (image.Vma, error) {
 			return iv, unsupported(pid, obj, "%s", f.why)
 		}
 	}
+	if v.Flags&proc.VmUnknown != 0 {
+		return iv, unsupported(pid, obj, "its VmFlags (%s) include one this version does not know", v.Flags)
+	}
 	for _, m := range madvBits {
 		if v.Flags.Has(m.code) {
 			iv.Madv |= m.bit
@@ -87,6 +101,11 @@ func classifyVma(pid int, v proc.Vma) (image.Vma, error) {
 	}
 	if v.Flags.Has("gd") {
 		iv.Flags |= unix.MAP_GROWSDOWN
+	}
+	// VM_NORESERVE: mapped with MAP_NORESERVE (under overcommit modes 0
+	// and 1), no swap space accounted for it.
+	if v.Flags.Has("nr") && !v.Shared {
+		iv.Flags |= unix.MAP_NORESERVE
 	}
 	switch {
 	case v.Shared && v.Deleted && strings.HasPrefix(v.Path, "/SYSV"):

@@ -332,7 +332,7 @@ func (d *dumper) injectUffd(p *process) (int, error) {
 		return -1, err
 	}
 	defer rt.Close()
-	low, err := rt.Syscall(unix.SYS_USERFAULTFD, unix.O_CLOEXEC|unix.O_NONBLOCK|kernel.UFFD_USER_MODE_ONLY)
+	low, err := rt.Syscall(unix.SYS_USERFAULTFD, unix.O_CLOEXEC|unix.O_NONBLOCK|kernel.UffdUserModeOnly)
 	if err != nil {
 		return -1, fmt.Errorf("userfaultfd in the task: %w", err)
 	}

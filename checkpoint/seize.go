@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -22,22 +23,26 @@ type process struct {
 	status  *proc.Status
 	vmas    []proc.Vma
 
-	task    image.Task
-	creds   image.Creds
-	misc    image.TaskMisc
-	rlimits image.Rlimits
-	sighand image.Sighand
-	pending []kernel.Siginfo // process-wide queue
-	fs      image.Fs
-	files   []*fileObj // open file descriptions first used here, in objref order
-	fds     []image.Fd
-	mm      image.Mm
-	imgVmas []image.Vma
-	pipeFds []pipeFd
-	shmems  []*shmemObj // shared memory first mapped here
-	semUndo []image.SemUndo
-	timers  *image.PosixTimers
-	seccomp []image.Record // SECCOMP_FILTERs first written here, then the SECCOMP of each thread
+	task  image.Task
+	creds image.Creds
+	misc  image.TaskMisc
+	// taskProc: see taskproc.go; stopped: in a job-control stop when
+	// first seen, before it was seized.
+	taskProc image.TaskProc
+	stopped  bool
+	rlimits  image.Rlimits
+	sighand  image.Sighand
+	pending  []kernel.Siginfo // process-wide queue
+	fs       image.Fs
+	files    []*fileObj // open file descriptions first used here, in objref order
+	fds      []image.Fd
+	mm       image.Mm
+	imgVmas  []image.Vma
+	pipeFds  []pipeFd
+	shmems   []*shmemObj // shared memory first mapped here
+	semUndo  []image.SemUndo
+	timers   *image.PosixTimers
+	seccomp  []image.Record // SECCOMP_FILTERs first written here, then the SECCOMP of each thread
 
 	// shares says which of its objects the process shares with its
 	// parent, shareParent (image.Share* bits; see share.go). Its image
@@ -140,12 +145,22 @@ func (d *dumper) releaseTids(tids map[int]bool) {
 	}
 }
 
-// release detaches every thread; the process runs on as before.
+// release detaches every thread; the process runs on as before. One that
+// was in a job-control stop has its leader let go with SIGSTOP, delivered
+// before it runs anything: being traced and resumed for the checkpoint
+// may have ended its stop.
 func (d *dumper) release(p *process) {
-	for _, t := range p.threads {
-		if err := d.tr.Detach(t.tid, 0); err != nil && !errors.Is(err, unix.ESRCH) {
+	for i, t := range p.threads {
+		sig := 0
+		if i == 0 && p.stopped {
+			sig = int(unix.SIGSTOP)
+		}
+		if err := d.tr.Detach(t.tid, sig); err != nil && !errors.Is(err, unix.ESRCH) {
 			d.log.Warn("detach failed", "tid", t.tid, "err", err)
 		}
+	}
+	if p.stopped && !proc.WaitState([]int{p.pid}, 'T', 2*time.Second) {
+		d.log.Warn("a stopped task let go has not stopped again yet", "pid", p.pid)
 	}
 }
 

@@ -68,6 +68,9 @@ func walk(root int, stop func(pid int) (*process, error)) (*tree, error) {
 				return t, err
 			}
 			p.stat = st
+			// Once seized a task shows 't' whatever it was doing: a
+			// job-control stop is only seen before (taskproc.go).
+			p.stopped = st.State == 'T'
 			for _, th := range p.threads {
 				kids, err := proc.Children(pid, th.tid)
 				if err != nil {

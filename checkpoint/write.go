@@ -30,6 +30,9 @@ func (d *dumper) write(w *image.Writer, t *tree, snaps map[*process]*snapshot) e
 	if sh := sharesRecord(t); sh != nil {
 		recs = append(recs, sh)
 	}
+	if es := exitSignalsRecord(t); es != nil {
+		recs = append(recs, es)
+	}
 	if d.uts != nil {
 		recs = append(recs, d.uts)
 	}
@@ -66,7 +69,7 @@ func (d *dumper) write(w *image.Writer, t *tree, snaps map[*process]*snapshot) e
 
 // writeTask writes the section of one live task.
 func (d *dumper) writeTask(w *image.Writer, p *process, snap *snapshot) error {
-	recs := []image.Record{&p.task, &p.creds, &p.misc, &p.rlimits}
+	recs := []image.Record{&p.task, &p.creds, &p.misc, &p.taskProc, &p.rlimits}
 	if p.shares&image.ShareSighand == 0 {
 		recs = append(recs, &p.sighand)
 	}

@@ -92,7 +92,7 @@ next=$(grep -A1 -x "$last" "$log" | sed -n 2p)
 [ "$next" = "$((last + 1))" ] || die "after $last the log says $next"
 run tail -n 4 "$log"
 
-step "What the image holds (first records)"
+step "What the image holds (ckpt inspect: a summary; --records for every record)"
 "$CKPT" inspect "$img" >"$work/inspect.txt" || die "ckpt inspect failed"
 printf '$ %s\n' "$CKPT inspect $img | head"
 head -n 12 "$work/inspect.txt"

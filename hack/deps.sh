@@ -13,8 +13,12 @@ set -euo pipefail
 # servers of integration/servers_test.go, iproute2 the named network
 # namespaces they run in); busybox-static (the OCI bundle
 # fixture, hack/mkbundle.sh), libseccomp-dev and pkg-config (libcontainer
-# installs seccomp profiles through libseccomp: the "seccomp" build tag).
-packages=(gcc make libc6-dev python3 procps util-linux psmisc file tmux nftables redis-server nginx-light iproute2 busybox-static libseccomp-dev pkg-config)
+# installs seccomp profiles through libseccomp: the "seccomp" build tag);
+# containernetworking-plugins (the CNI bridge, host-local and loopback
+# plugins of TestCRI's pod networks) and criu (containerd's CRI plugin
+# checkpoints only with a criu >= 3.16 on its PATH; ckpt never runs it,
+# see docs/kubernetes.md).
+packages=(gcc make libc6-dev python3 procps util-linux psmisc file tmux nftables redis-server nginx-light iproute2 busybox-static libseccomp-dev pkg-config containernetworking-plugins criu)
 
 installed() {
 	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
@@ -55,6 +59,14 @@ fi
 # module proxy into .cache/ (about a minute the first time).
 if ! "$(dirname "$0")/containerd.sh" build >/dev/null; then
 	echo "deps: could not build containerd (hack/containerd.sh build): TestContainerd will fail, make demo falls back to the process demo" >&2
+fi
+# TestCRI: containerd 2.3 (the last with restore through CreateContainer),
+# crictl (the kubelet's stand-in) and checkpointctl (which must read our
+# archives).
+if ! CONTAINERD_VERSION=v2.3.7 "$(dirname "$0")/containerd.sh" build >/dev/null ||
+	! "$(dirname "$0")/containerd.sh" crictl >/dev/null ||
+	! "$(dirname "$0")/containerd.sh" checkpointctl >/dev/null; then
+	echo "deps: could not build containerd v2.3.7, crictl or checkpointctl (hack/containerd.sh): TestCRI will fail" >&2
 fi
 
 # nerdctl for TestNerdctl, built once from its Go module into the cache

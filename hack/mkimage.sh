@@ -5,7 +5,9 @@
 # REF (default docker.io/library/ckpt-busybox:latest) is the name the
 # image gets when imported. The layer and the JSON documents are built
 # deterministically (fixed times and owners): the same busybox gives the
-# same digests.
+# same digests. IMAGE_CMD (a JSON array, default ["sh"]) is the image's
+# Cmd: a pod's sandbox ("pause") image is this one with a command that
+# waits forever.
 set -euo pipefail
 out=${1:?usage: mkimage.sh OUT.tar [REF]}
 ref=${2:-docker.io/library/ckpt-busybox:latest}
@@ -14,10 +16,10 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 # mkbundle.sh writes a config.json with ckpt; only its rootfs is used.
 CKPT=${CKPT:-$here/../bin/ckpt} "$here/mkbundle.sh" "$tmp/bundle" >/dev/null
-python3 - "$tmp/bundle/rootfs" "$tmp/layout" "$ref" <<'PY'
+python3 - "$tmp/bundle/rootfs" "$tmp/layout" "$ref" "${IMAGE_CMD:-[\"sh\"]}" <<'PY'
 import hashlib, io, json, os, sys, tarfile
 
-rootfs, layout, ref = sys.argv[1:]
+rootfs, layout, ref, cmd = sys.argv[1:]
 blobs = os.path.join(layout, "blobs", "sha256")
 os.makedirs(blobs)
 
@@ -50,7 +52,7 @@ lay = layer()
 layer_desc = blob(lay)
 config = {
     "architecture": "amd64", "os": "linux",
-    "config": {"Cmd": ["sh"], "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], "WorkingDir": "/"},
+    "config": {"Cmd": json.loads(cmd), "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], "WorkingDir": "/"},
     "rootfs": {"type": "layers", "diff_ids": [layer_desc["digest"]]},
     "history": [{"created_by": "ckpt hack/mkimage.sh: busybox-static"}],
 }

@@ -192,7 +192,7 @@ func recordTypes(recs []record) string {
 func TestCheckpointToPipe(t *testing.T) {
 	tp, counter := startCounter(t)
 	status := filepath.Join(tp.dir, "checkpoint.status")
-	script := `("$0" checkpoint --pid "$1" --image - --leave-running; echo $? >"$2") | "$0" inspect -`
+	script := `("$0" checkpoint --pid "$1" --image - --leave-running; echo $? >"$2") | "$0" inspect --records -`
 	cmd := exec.Command("sh", "-c", script, ckptBin, strconv.Itoa(tp.pid), status)
 	out, err := cmd.CombinedOutput()
 	if err != nil {

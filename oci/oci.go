@@ -18,32 +18,23 @@ import (
 	"github.com/ckpt/ckpt/checkpoint/image"
 )
 
-// Media types of a containerd checkpoint image's parts. containerd picks
-// the layer to unpack for a restore by MediaTypeCheckpoint: a checkpoint
-// layer must carry exactly this type.
+// Media types of the containerd checkpoint image's parts that ckpt reads
+// (docs/containerd.md lists them all). containerd picks the layer to
+// unpack for a restore by MediaTypeCheckpoint: a checkpoint layer must
+// carry exactly this type.
 const (
 	// MediaTypeCheckpoint is the checkpoint layer: a tar of the checkpoint
 	// directory (for ckpt, ImageName alone).
 	MediaTypeCheckpoint = "application/vnd.containerd.container.criu.checkpoint.criu.tar"
 	// MediaTypeCheckpointConfig is the container's OCI spec (a protobuf Any).
 	MediaTypeCheckpointConfig = "application/vnd.containerd.container.checkpoint.config.v1+proto"
-	// MediaTypeCheckpointRuntimeOptions holds the container's runtime
-	// options (runc Options) when it has any.
-	MediaTypeCheckpointRuntimeOptions = "application/vnd.containerd.container.checkpoint.runtime.options+proto"
-	// MediaTypeCheckpointOptions holds the checkpoint's options.
-	MediaTypeCheckpointOptions = "application/vnd.containerd.container.checkpoint.options.v1+proto"
-	// MediaTypeRWLayer is the diff of the container's rw layer against
-	// its base image (`--rw`).
-	MediaTypeRWLayer = "application/vnd.oci.image.layer.v1.tar+gzip"
 )
 
 // Annotations and labels containerd puts on a checkpoint image.
 const (
 	// AnnotationRefName on the index names the base image (`ctr
-	// containers checkpoint`); `ctr task checkpoint` writes
-	// AnnotationImageName instead.
-	AnnotationRefName   = "org.opencontainers.image.ref.name"
-	AnnotationImageName = "image.name"
+	// containers checkpoint`).
+	AnnotationRefName = "org.opencontainers.image.ref.name"
 	// AnnotationRuntime on the index names the runtime type to restore
 	// with (RuntimeType).
 	AnnotationRuntime = "io.containerd.checkpoint.runtime"
@@ -89,6 +80,13 @@ func CheckDir(dir string) (*image.Container, error) {
 	}
 	return nil, fmt.Errorf("checkpoint %s: image %s is a process's, not a container's (no CONTAINER record)", dir, ImageName)
 }
+
+// RestoreFlagAnnotation, followed by a restore flag's name
+// (tcp-established, file-locks, ext-unix-sk) and "true" in a bundle's
+// config.json, gives the OCI runtime's restore that flag: containerd's
+// runc-shim code runs `restore` with none, so the shim passes the
+// handler's defaults (docs/kubernetes.md) this way.
+const RestoreFlagAnnotation = "io.ckpt.restore.flag."
 
 // CorruptImage is the error for an image of checkpoint directory dir that
 // does not validate, or cannot be read.

@@ -4,12 +4,16 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/ckpt/ckpt/checkpoint/image"
 	"github.com/ckpt/ckpt/internal/kernel"
+	"github.com/ckpt/ckpt/internal/proc"
 )
 
 // Adopt restores a whole container (an image with a CONTAINER record) into
@@ -41,6 +45,15 @@ type Adopt struct {
 	// copied-up file's inode too, so files there are checked by path
 	// (type, and size for reopened regular files) instead of identity.
 	RootfsCopy bool
+	// SharedPidns is the pid namespace the container joins (a pod's, whose
+	// init is outside the container: the image's first task is no init),
+	// or "" when the container has a pid namespace of its own. The stub
+	// must then get the first task's pid in that namespace: the next pid
+	// the namespace hands out is set to it right before Start (its
+	// ns_last_pid), and a stub with another pid (the pid was taken, or
+	// another process of the namespace forked in between) fails the
+	// restore naming the pid, as CRIU's restore into a taken pid fails.
+	SharedPidns string
 }
 
 // StubExe is the path of the stub's executable in the new process, for
@@ -62,10 +75,19 @@ func (rs *restorer) addContainer(c *image.Container) error {
 // code, as startStub does for a stub of ours.
 func (rs *restorer) adoptStub(base uint64) (*stub, error) {
 	root := rs.plans[0]
-	if root.rec.Flags&image.TaskFlagPidnsInit == 0 {
-		return nil, badImage("a container image whose first task %d is not its pid namespace's init", root.rec.Pid)
+	shared := rs.opts.Adopt.SharedPidns
+	switch init := root.rec.Flags&image.TaskFlagPidnsInit != 0; {
+	case init && shared != "":
+		return nil, fmt.Errorf("the image's first task %d was its pid namespace's init: it cannot go into a shared pid namespace (%s)", root.rec.Pid, shared)
+	case !init && shared == "":
+		return nil, fmt.Errorf("the image's first task %d was not its pid namespace's init (the container shared a pod's): it goes into a shared pid namespace only", root.rec.Pid)
 	}
 	pid, err := runStub(base, func(syncW, memfd *os.File) (int, error) {
+		if shared != "" {
+			if err := setNextPid(shared, root.rec.Pid); err != nil {
+				return 0, err
+			}
+		}
 		pid, err := rs.opts.Adopt.Start([]*os.File{syncW, memfd, rs.ctlPidfd})
 		if err != nil {
 			return 0, fmt.Errorf("start the stub as the container's init: %w", err)
@@ -75,10 +97,77 @@ func (rs *restorer) adoptStub(base uint64) (*stub, error) {
 	if err != nil {
 		return nil, err
 	}
+	if shared != "" {
+		st, err := proc.ReadStatus(pid)
+		if err != nil {
+			return nil, err
+		}
+		if got := st.NSpid[len(st.NSpid)-1]; got != int(root.rec.Pid) {
+			return nil, fmt.Errorf("task %d: the container's first process got pid %d in the shared pid namespace, not %d (%s)",
+				root.rec.Pid, got, root.rec.Pid, pidHolder(pid, int(root.rec.Pid)))
+		}
+	}
 	if err := rs.takeStdio(pid); err != nil {
 		return nil, err
 	}
 	return &stub{base: base, adopted: pid}, nil
+}
+
+// pidHolder says who holds pid in the pid namespace of task ns: pid is
+// taken there, or was free and another process was born at the same time.
+func pidHolder(ns, pid int) string {
+	link, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", ns))
+	if err != nil {
+		return fmt.Sprintf("pid %d is taken there, or another process of the namespace was born at the same time", pid)
+	}
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		host, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if l, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", host)); err != nil || l != link {
+			continue
+		}
+		st, err := proc.ReadStatus(host)
+		if err == nil && len(st.NSpid) > 0 && st.NSpid[len(st.NSpid)-1] == pid {
+			comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", host))
+			return fmt.Sprintf("pid %d is taken there by %q (pid %d here)", pid, strings.TrimSpace(string(comm)), host)
+		}
+	}
+	return fmt.Sprintf("pid %d was free: another process of the namespace was born at the same time; try again", pid)
+}
+
+// setNextPid makes pid the next pid the pid namespace at nsPath hands out,
+// unless it is taken: a short-lived child of ours in that namespace writes
+// pid-1 into its /proc/sys/kernel/ns_last_pid (the file is the writer's
+// pid namespace's). The child is made from a thread that joined the
+// namespace for its children and then ends with its goroutine.
+func setNextPid(nsPath string, pid int32) error {
+	if pid < 2 {
+		return fmt.Errorf("pid %d cannot be asked for in a shared pid namespace", pid)
+	}
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread is in another pid namespace for its children
+		fd, err := unix.Open(nsPath, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			errc <- fmt.Errorf("pid namespace %s: %w", nsPath, err)
+			return
+		}
+		defer unix.Close(fd)
+		if err := unix.Setns(fd, unix.CLONE_NEWPID); err != nil {
+			errc <- fmt.Errorf("join pid namespace %s: %w", nsPath, err)
+			return
+		}
+		cmd := exec.Command("/bin/sh", "-c", `echo "$1" > /proc/sys/kernel/ns_last_pid`, "sh", strconv.Itoa(int(pid-1)))
+		if out, err := cmd.CombinedOutput(); err != nil {
+			errc <- fmt.Errorf("set the next pid of %s to %d: %w: %s", nsPath, pid, err, out)
+			return
+		}
+		errc <- nil
+	}()
+	return <-errc
 }
 
 // takeStdio keeps copies of the stdio the runtime gave the stub (what the

@@ -39,6 +39,7 @@ func (rs *restorer) taskSteps() []taskStep {
 		{"fs", rs.restoreFs, image.ShareFS},
 		{"signal handlers", rs.restoreSighand, image.ShareSighand},
 		{"task state", rs.restoreMisc, 0},
+		{"process settings", rs.restoreTaskProc, 0},
 		{"rlimits", rs.restoreRlimits, 0},
 		{"threads", rs.createThreads, 0},
 		{"POSIX timers", rs.restoreTimers, 0},
@@ -51,6 +52,9 @@ func (rs *restorer) taskSteps() []taskStep {
 
 func (rs *restorer) finishSteps() []finishStep {
 	return []finishStep{
+		// First: before anything may touch lazily restored memory
+		// (lazy.go; nothing to do without --lazy).
+		{"lazy pages", rs.startPageServer},
 		{"unix sockets", rs.makeUnixSockets},
 		{"ipc", rs.stepIpc},
 		{"tasks", rs.stepTasks},
@@ -140,7 +144,7 @@ func (rs *restorer) release() error {
 		}
 		for i := range t.threads {
 			tid := t.threadRTs[int(t.threads[i].Tid)].Tid
-			if err := rs.tr.Detach(tid, 0); err != nil {
+			if err := rs.tr.Detach(tid, detachSignal(t, i)); err != nil {
 				return fmt.Errorf("task %d thread %d: detach: %w", t.rec.Pid, t.threads[i].Tid, err)
 			}
 		}
@@ -148,6 +152,7 @@ func (rs *restorer) release() error {
 			guard.Fault(faultPartial)
 		}
 	}
+	rs.waitStopped()
 	return nil
 }
 

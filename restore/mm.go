@@ -58,6 +58,12 @@ func (rs *restorer) layout(t *taskPlan) error {
 	if err := rs.mapVmas(t); err != nil {
 		return err
 	}
+	if rs.opts.Lazy {
+		// Before any page is filled (lazy.go).
+		if err := rs.lazyRegister(t); err != nil {
+			return err
+		}
+	}
 	if rs.imageFile != nil {
 		// The task reads its pages straight from the image file.
 		fd, err := t.pull(rs.imageFile.Fd())
@@ -161,6 +167,9 @@ var madvAdvice = []struct {
 	{image.VmaMadvHugePage, unix.MADV_HUGEPAGE},
 	{image.VmaMadvNoHugePage, unix.MADV_NOHUGEPAGE},
 	{image.VmaMadvDontDump, unix.MADV_DONTDUMP},
+	{image.VmaMadvMergeable, unix.MADV_MERGEABLE},
+	{image.VmaMadvSequential, unix.MADV_SEQUENTIAL},
+	{image.VmaMadvRandom, unix.MADV_RANDOM},
 }
 
 // madvise replays the VMA's madvise(2) state.

@@ -21,6 +21,9 @@ func (rs *restorer) fillPages(r *image.Reader, t *taskPlan, p *image.Pages) erro
 			return badImage("pages %#x+%d at offset %d are outside every mapping that takes pages", run.Vaddr, run.Pages, p.DataOffset)
 		}
 	}
+	if t.lazy != nil {
+		return rs.fillLazy(t, p) // lazy.go
+	}
 	size := uint64(p.NrPages) * pageSize
 	if t.imageFd >= 0 {
 		if err := rs.preadRuns(t, p); err != nil {
@@ -177,7 +180,7 @@ func (rs *restorer) finishMemory(t *taskPlan) error {
 	if _, err := lt.Syscall(unix.SYS_PRCTL, unix.PR_SET_MM, unix.PR_SET_MM_MAP, uintptr(mmAddr), uintptr(len(mm)), 0); err != nil {
 		return fmt.Errorf("prctl(PR_SET_MM_MAP): %w", err)
 	}
-	return nil
+	return lockAndSeal(lt, t.vmas)
 }
 
 const atFdcwd = ^uintptr(99) // AT_FDCWD, -100

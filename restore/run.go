@@ -69,6 +69,8 @@ type restorer struct {
 	stdio     [3]*os.File
 
 	privs privScan // every task's privileges against the grant (privs.go)
+
+	pageServer int // the lazy page server's pid (lazy.go)
 }
 
 // taskPlan is one process: what the image says about it, then the live
@@ -77,6 +79,7 @@ type taskPlan struct {
 	rec      image.Task
 	creds    *image.Creds
 	misc     *image.TaskMisc
+	taskProc *image.TaskProc
 	rlimits  *image.Rlimits
 	pending  []*image.SigPending
 	files    *image.Files
@@ -94,15 +97,20 @@ type taskPlan struct {
 	// birth (image.Share* bits, the clone flags that make it so).
 	shares      uint32
 	shareParent *taskPlan
-	helper      helperKind // not a task of the image: a helper (helpers.go)
-	pid         int        // in our pid namespace
-	leader      *remote.Task
-	memReady    bool
-	scratch     uint64 // the injection page (syscall insn, then arguments)
-	imageFd     int    // the image file's fd in the task, -1 if none
-	ctlPidfd    int    // the task's fd of a pidfd of the restorer
-	threadRTs   map[int]*remote.Task
-	parentRuns  []image.PageRun // PARENT_PAGES taken so far (chain.go)
+	// exitSignal is the signal the parent gets when the task ends, if not
+	// SIGCHLD (hasExitSignal; EXIT_SIGNALS).
+	exitSignal    uint32
+	hasExitSignal bool
+	helper        helperKind // not a task of the image: a helper (helpers.go)
+	pid           int        // in our pid namespace
+	leader        *remote.Task
+	memReady      bool
+	scratch       uint64 // the injection page (syscall insn, then arguments)
+	imageFd       int    // the image file's fd in the task, -1 if none
+	ctlPidfd      int    // the task's fd of a pidfd of the restorer
+	threadRTs     map[int]*remote.Task
+	lazy          *lazyTask       // its private anonymous pages arrive lazily (lazy.go)
+	parentRuns    []image.PageRun // PARENT_PAGES taken so far (chain.go)
 }
 
 func newPlan(rec image.Task) *taskPlan {
@@ -178,6 +186,8 @@ func (rs *restorer) handle(r *image.Reader, rec image.Record) error {
 		return rs.addPstree(x)
 	case *image.Shares:
 		return rs.addShares(x)
+	case *image.ExitSignals:
+		return rs.addExitSignals(x)
 	case *image.Task:
 		return rs.startTask(x)
 	}
@@ -201,6 +211,8 @@ func (rs *restorer) handleTaskRecord(r *image.Reader, rec image.Record) error {
 		t.creds = x
 	case *image.TaskMisc:
 		t.misc = x
+	case *image.TaskProc:
+		return rs.addTaskProc(t, x)
 	case *image.Rlimits:
 		t.rlimits = x
 	case *image.SigPending:
@@ -221,6 +233,9 @@ func (rs *restorer) handleTaskRecord(r *image.Reader, rec image.Record) error {
 		rs.objs[x.Objref] = x
 		t.mm = x
 	case *image.Vma:
+		if err := checkVmaMadv(x); err != nil {
+			return err
+		}
 		if x.Kind == image.VmaDeleted {
 			if err := rs.checkDeletedVma(x); err != nil {
 				return err
@@ -370,6 +385,7 @@ func (rs *restorer) abort() {
 		}
 	}
 	rs.closeCopies()
+	rs.closeLazy()
 }
 
 // closeCopies closes the restorer's copies of the tasks' files: each

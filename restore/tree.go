@@ -138,7 +138,11 @@ func (rs *restorer) createRest(root *taskPlan, base uint64, s *stub) error {
 		if err := ensure(c); err != nil {
 			return err
 		}
-		sig := uint64(unix.SIGCHLD) | uint64(t.shares)
+		sig := uint64(unix.SIGCHLD)
+		if t.hasExitSignal {
+			sig = uint64(t.exitSignal)
+		}
+		sig |= uint64(t.shares)
 		if t.helper != helperNone {
 			sig = 0
 		}
@@ -156,6 +160,14 @@ func (rs *restorer) createRest(root *taskPlan, base uint64, s *stub) error {
 	}
 	for _, t := range rs.plans[1:] {
 		if err := ensure(t); err != nil {
+			return err
+		}
+	}
+	// A group helper no task is born from (its group's members are all
+	// children of their own parents, or zombies) is still needed: it makes
+	// the group that setGroups puts them in.
+	for _, h := range rs.helpers {
+		if err := ensure(h); err != nil {
 			return err
 		}
 	}
@@ -250,6 +262,11 @@ func (rs *restorer) setGroups() error {
 					continue // the root's group is outside: it stays in ours
 				}
 				return fmt.Errorf("task %d: its process group %d has no leader in the image", t.rec.Pid, g)
+			}
+			if t.leader == nil {
+				// Every task and helper is born by now; a gap is a
+				// bug, never a reason to crash.
+				return fmt.Errorf("task %d: not created before its process group %d is set", t.rec.Pid, g)
 			}
 			if _, err := t.leader.Syscall(unix.SYS_SETPGID, 0, uintptr(g)); err != nil {
 				return fmt.Errorf("task %d: setpgid(%d): %w", t.rec.Pid, g, err)

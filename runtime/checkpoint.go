@@ -61,8 +61,12 @@ func (r *Runtime) Checkpoint(ctx context.Context, id string, o CheckpointOpts) (
 		}
 	}
 	cfg := c.Config()
-	if !cfg.Namespaces.IsPrivate(configs.NEWPID) {
-		return notSupported("checkpoint of container %s: it shares its pid namespace, so its processes are not a whole pid namespace", id)
+	// A container sharing a pid namespace (a pod's, shareProcessNamespace)
+	// is the subtree under its init; the engine refuses whatever its tasks
+	// share with the namespace's other processes.
+	sharedPidns := !cfg.Namespaces.IsPrivate(configs.NEWPID)
+	if sharedPidns && !cfg.Namespaces.Contains(configs.NEWPID) {
+		return notSupported("checkpoint of container %s: it runs in the host's pid namespace", id)
 	}
 	rec, err := containerRecord(c, &cfg)
 	if err != nil {
@@ -97,10 +101,13 @@ func (r *Runtime) Checkpoint(ctx context.Context, id string, o CheckpointOpts) (
 	}
 	defer f.Abort()
 	opts := checkpoint.Options{
-		LeaveRunning:   o.LeaveRunning,
+		LeaveRunning: o.LeaveRunning,
+		// Paused on entry (by containerd), it stays paused throughout.
+		LeaveFrozen:    paused,
 		FreezeCgroup:   freezerOf(ls.CgroupPaths),
 		Container:      rec,
 		ContainerTmpfs: tmpfsMounts(&cfg),
+		SharedPidns:    sharedPidns,
 		Allow:          containerAllow(o.Allow),
 		Commit:         f.Commit,
 	}
@@ -119,7 +126,9 @@ func (r *Runtime) Checkpoint(ctx context.Context, id string, o CheckpointOpts) (
 	}
 	r.noteStats(res)
 	if o.LeaveRunning {
-		if paused {
+		// The engine left it frozen (LeaveFrozen); if that failed, it is
+		// paused again now.
+		if st, err := c.Status(); paused && (err != nil || st != libcontainer.Paused) {
 			if err := c.Pause(); err != nil {
 				return fmt.Errorf("container %s: pause again after checkpoint: %w", id, err)
 			}

@@ -68,7 +68,7 @@ func (r *Runtime) Restore(ctx context.Context, id string, o RestoreOpts) (code i
 	if err != nil {
 		return 0, err
 	}
-	cfg, err := r.config(id, spec, o.CreateOpts)
+	cfg, sharedPidns, err := r.restoreConfig(id, spec, &o)
 	if err != nil {
 		return 0, err
 	}
@@ -133,9 +133,10 @@ func (r *Runtime) Restore(ctx context.Context, id string, o RestoreOpts) (code i
 		mounts = append(mounts, m.Destination)
 	}
 	adopt := &restore.Adopt{
-		Rootfs:     cfg.Rootfs,
-		Mounts:     mounts,
-		RootfsCopy: rootfsCopy,
+		Rootfs:      cfg.Rootfs,
+		Mounts:      mounts,
+		RootfsCopy:  rootfsCopy,
+		SharedPidns: sharedPidns,
 		Start: func(files []*os.File) (int, error) {
 			p.ExtraFiles = files
 			if err := c.Run(p); err != nil {
@@ -306,4 +307,37 @@ func (r *Runtime) dryRun(id string, im *image.Image, out io.Writer) error {
 		fmt.Fprint(out, report)
 	}
 	return nil
+}
+
+// restoreConfig is the container's configuration from its bundle, and
+// what else a restore takes from the bundle (fromBundle).
+func (r *Runtime) restoreConfig(id string, spec *specs.Spec, o *RestoreOpts) (*configs.Config, string, error) {
+	cfg, err := r.config(id, spec, o.CreateOpts)
+	if err != nil {
+		return nil, "", err
+	}
+	shared, err := fromBundle(id, spec, cfg, &o.Allow)
+	return cfg, shared, err
+}
+
+// fromBundle reads what a restore takes from the bundle besides the
+// container's configuration: the shared pid namespace it joins (a pod's,
+// shareProcessNamespace: the tasks go back into it with their pids, the
+// first one as the stub's, restore.Adopt.SharedPidns; a pid taken there
+// fails the restore), "" for one of its own; and the shim's handler
+// defaults (oci.RestoreFlagAnnotation), added to a: containerd gives a
+// restore no flags of its own.
+func fromBundle(id string, spec *specs.Spec, cfg *configs.Config, a *allow.Allow) (string, error) {
+	var sharedPidns string
+	if !cfg.Namespaces.IsPrivate(configs.NEWPID) {
+		if sharedPidns = cfg.Namespaces.PathOf(configs.NEWPID); sharedPidns == "" {
+			return "", NotSupported(fmt.Sprintf("restore of container %s into the host's pid namespace", id))
+		}
+	}
+	for _, p := range allow.Permissions {
+		if spec.Annotations[oci.RestoreFlagAnnotation+p.Flag] == "true" {
+			*p.Field(a) = true
+		}
+	}
+	return sharedPidns, nil
 }

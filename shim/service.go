@@ -32,6 +32,7 @@ import (
 	"github.com/containerd/containerd/v2/pkg/sys/reaper"
 	"github.com/containerd/containerd/v2/plugins"
 	"github.com/containerd/errdefs"
+	"github.com/containerd/errdefs/pkg/errgrpc"
 	"github.com/containerd/log"
 	"github.com/containerd/plugin"
 	"github.com/containerd/plugin/registry"
@@ -84,6 +85,9 @@ type service struct {
 	// binaries are the OCI runtime binaries of this shim's containers, by
 	// container id.
 	binaries sync.Map
+	// defaults are the checkpoint defaults of this shim's containers'
+	// handler options (*allow.Allow, by container id; options.go).
+	defaults sync.Map
 	// callers are the kinds of client (callerKind) that made this shim's
 	// containers, by id: what a checkpoint request without options means
 	// (caller.go).
@@ -101,22 +105,38 @@ func (s *service) RegisterTTRPC(server *ttrpc.Server) error {
 // Create makes bin/ckpt the container's runtime unless its runc options
 // name a binary, and checks a checkpoint directory it is to be restored
 // from: a malformed or foreign checkpoint fails here, before the task
-// exists, not later at Start.
+// exists, not later at Start. Its errors reach containerd with their
+// errdefs class (invalid argument, failed precondition...), as the runc
+// shim's do, not as Unknown.
 func (s *service) Create(ctx context.Context, r *taskAPI.CreateTaskRequest) (*taskAPI.CreateTaskResponse, error) {
-	opts, err := createOptions(r.Options)
+	resp, err := s.create(ctx, r)
+	return resp, errgrpc.ToGRPC(err)
+}
+
+// classed gives err the errdefs class kind unless it has one.
+func classed(kind error, format string, args ...any) error {
+	err := fmt.Errorf(format, args...)
+	if errdefs.Resolve(err) != errdefs.ErrUnknown {
+		return err
+	}
+	return fmt.Errorf("%w: %w", kind, err)
+}
+
+func (s *service) create(ctx context.Context, r *taskAPI.CreateTaskRequest) (*taskAPI.CreateTaskResponse, error) {
+	opts, defaults, err := handlerOptions(r.Options)
 	if err != nil {
-		return nil, fmt.Errorf("create %s: %w", r.ID, err)
+		return nil, classed(errdefs.ErrInvalidArgument, "create %s: %w", r.ID, err)
 	}
 	if opts.BinaryName == "" {
 		if opts.BinaryName, err = runtimeBinary(); err != nil {
-			return nil, fmt.Errorf("create %s: %w", r.ID, err)
+			return nil, classed(errdefs.ErrFailedPrecondition, "create %s: %w", r.ID, err)
 		}
 	}
 	if opts.Root == "" {
 		opts.Root = DefaultRoot
 	}
 	if r.Options, err = typeurl.MarshalAnyToProto(opts); err != nil {
-		return nil, fmt.Errorf("create %s: %w", r.ID, err)
+		return nil, classed(errdefs.ErrInternal, "create %s: %w", r.ID, err)
 	}
 	if r.Checkpoint != "" {
 		if err := isCkpt(opts.BinaryName); err != nil {
@@ -132,16 +152,20 @@ func (s *service) Create(ctx context.Context, r *taskAPI.CreateTaskRequest) (*ta
 		}
 		ns, _ := namespaces.Namespace(ctx)
 		if err := restoreBundle(filepath.Join(r.Bundle, "config.json"), ns, rec.ID, r.ID); err != nil {
-			return nil, fmt.Errorf("restore %s: %w", r.ID, err)
+			return nil, classed(errdefs.ErrFailedPrecondition, "restore %s: %w", r.ID, err)
+		}
+		if err := restoreDefaults(filepath.Join(r.Bundle, "config.json"), defaults); err != nil {
+			return nil, classed(errdefs.ErrFailedPrecondition, "restore %s: %w", r.ID, err)
 		}
 	}
 	kind, err := callerOf(r.Bundle)
 	if err != nil {
-		return nil, fmt.Errorf("create %s: %w", r.ID, err)
+		return nil, classed(errdefs.ErrFailedPrecondition, "create %s: %w", r.ID, err)
 	}
 	resp, err := s.TTRPCTaskService.Create(ctx, r)
 	if err == nil {
 		s.binaries.Store(r.ID, opts.BinaryName)
+		s.defaults.Store(r.ID, defaults)
 		s.callers.Store(r.ID, kind)
 	}
 	return resp, err
@@ -154,11 +178,16 @@ func (s *service) Create(ctx context.Context, r *taskAPI.CreateTaskRequest) (*ta
 // options is given those its client means (caller.go): nerdctl's stops
 // the container, any other leaves it running.
 func (s *service) Checkpoint(ctx context.Context, r *taskAPI.CheckpointTaskRequest) (*ptypes.Empty, error) {
+	resp, err := s.checkpoint(ctx, r)
+	return resp, errgrpc.ToGRPC(err)
+}
+
+func (s *service) checkpoint(ctx context.Context, r *taskAPI.CheckpointTaskRequest) (*ptypes.Empty, error) {
 	var o *options.CheckpointOptions
 	if r.Options != nil && r.Options.GetValue() != nil {
 		v, err := typeurl.UnmarshalAny(r.Options)
 		if err != nil {
-			return nil, fmt.Errorf("checkpoint %s: options: %w", r.ID, err)
+			return nil, classed(errdefs.ErrInvalidArgument, "checkpoint %s: options: %w", r.ID, err)
 		}
 		co, ok := v.(*options.CheckpointOptions)
 		if !ok {
@@ -172,9 +201,13 @@ func (s *service) Checkpoint(ctx context.Context, r *taskAPI.CheckpointTaskReque
 		kind, _ := s.callers.Load(r.ID)
 		k, _ := kind.(callerKind)
 		o = defaultCheckpointOptions(k)
+		// The handler's defaults (options.go): what the kubelet cannot say.
+		if d, ok := s.defaults.Load(r.ID); ok {
+			applyDefaults(o, d.(*allow.Allow))
+		}
 		a, err := typeurl.MarshalAnyToProto(o)
 		if err != nil {
-			return nil, fmt.Errorf("checkpoint %s: %w", r.ID, err)
+			return nil, classed(errdefs.ErrInternal, "checkpoint %s: %w", r.ID, err)
 		}
 		r.Options = a
 	}

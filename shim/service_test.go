@@ -1,14 +1,20 @@
 package shim
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	taskAPI "github.com/containerd/containerd/api/runtime/task/v3"
 	"github.com/containerd/containerd/api/types/runc/options"
+	"github.com/containerd/errdefs"
+	"github.com/containerd/errdefs/pkg/errgrpc"
 	"github.com/containerd/typeurl/v2"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/ckpt/ckpt/internal/allow"
 	"github.com/ckpt/ckpt/oci"
@@ -104,5 +110,24 @@ func TestAllowOf(t *testing.T) {
 	}
 	if got := allowOf(&options.CheckpointOptions{}); got != (allow.Allow{}) {
 		t.Fatalf("none set: %+v", got)
+	}
+}
+
+// TestCreateErrorClass: a refusal reaches containerd with its errdefs class
+// (here invalid argument), not as Unknown.
+func TestCreateErrorClass(t *testing.T) {
+	a, err := typeurl.MarshalAnyToProto(&options.CheckpointOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = (&service{}).Create(context.Background(), &taskAPI.CreateTaskRequest{ID: "c1", Options: a})
+	if err == nil {
+		t.Fatal("create with checkpoint options as its options succeeded")
+	}
+	if st, ok := status.FromError(err); !ok || st.Code() != codes.InvalidArgument {
+		t.Fatalf("create with bad options: %v (a gRPC status %v), want code InvalidArgument", err, ok)
+	}
+	if !errdefs.IsInvalidArgument(errgrpc.ToNative(err)) {
+		t.Fatalf("create with bad options: %v, not an invalid argument once back in containerd", err)
 	}
 }

@@ -215,7 +215,7 @@ func TestCorruption(t *testing.T) {
 		{"tail magic", flipped(s.bytes, tailOff+8, 0x80), ErrBadMagic, "tail magic"},
 		{"tail record count", flipped(s.bytes, tailOff+16, 0x01), ErrBadPayload, "records"},
 		{"tail offset", flipped(s.bytes, tailOff+24, 0x08), ErrBadPayload, "offset"},
-		{"major version", flipped(s.bytes, 8+8, 0x02), ErrVersion, "format version 0."},
+		{"major version", flipped(s.bytes, 8+8, 0x04), ErrVersion, "format version 7."},
 		{"minor version (newer minor is accepted, digest is not)", flipped(s.bytes, 8+10, 0x01), ErrDigest, ""},
 		{"arch", flipped(s.bytes, 8+12, 0x02), ErrVersion, "arch"},
 		{"header flags", flipped(s.bytes, 8+16, 0x01), ErrVersion, "flags"},
@@ -431,5 +431,28 @@ func TestValidateSummary(t *testing.T) {
 	}
 	if !reflect.DeepEqual(sum.Header, s.recs[0]) {
 		t.Fatalf("header %+v", sum.Header)
+	}
+}
+
+// TestOlderMajor: a 3.x reader reads 2.x images (3.0 only gave existing
+// fields new values), and refuses 1.x and 4.x ones.
+func TestOlderMajor(t *testing.T) {
+	for _, c := range []struct {
+		major uint16
+		ok    bool
+	}{{1, false}, {OldestMajor, true}, {VersionMajor, true}, {VersionMajor + 1, false}} {
+		h := NewHeader()
+		h.Major, h.Minor = c.major, 5
+		b, err := AppendRecord(nil, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = NewReader(bytes.NewReader(b), Options{}).Next()
+		if c.ok && err != nil {
+			t.Errorf("major %d: %v", c.major, err)
+		}
+		if !c.ok && !errors.Is(err, ErrVersion) {
+			t.Errorf("major %d: %v, want %v", c.major, err, ErrVersion)
+		}
 	}
 }

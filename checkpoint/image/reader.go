@@ -257,8 +257,8 @@ func checkHeader(h *Header) (detail string, err error) {
 	switch {
 	case h.Magic != MagicHead:
 		return fmt.Sprintf("header magic %#x, want %#x", h.Magic, MagicHead), ErrBadMagic
-	case h.Major != VersionMajor:
-		return fmt.Sprintf("format version %d.%d, this reader reads %d.x", h.Major, h.Minor, VersionMajor), ErrVersion
+	case h.Major < OldestMajor || h.Major > VersionMajor:
+		return fmt.Sprintf("format version %d.%d, this reader reads %d.x to %d.x", h.Major, h.Minor, OldestMajor, VersionMajor), ErrVersion
 	case h.Arch != ArchAMD64:
 		return fmt.Sprintf("arch %d, this reader reads only amd64 (%d)", h.Arch, ArchAMD64), ErrVersion
 	case h.PageShift != PageShift:

@@ -1,10 +1,5 @@
 package image
 
-import (
-	"fmt"
-	"strings"
-)
-
 // Mm (MM, type 400, object) is an address space, possibly shared by
 // several tasks (CLONE_VM). NrVmas VMA records follow it, then the PAGES
 // records of its memory.
@@ -65,14 +60,6 @@ var vmaKindNames = map[uint32]string{
 	VmaDeleted: "deleted",
 }
 
-// VmaKindName returns the name of a Vma.Kind value, for inspect.
-func VmaKindName(k uint32) string {
-	if s, ok := vmaKindNames[k]; ok {
-		return s
-	}
-	return fmt.Sprintf("kind(%d)", k)
-}
-
 // Vma.Madv bits: the madvise(2) state restore replays.
 const (
 	VmaMadvDontFork   uint64 = 1
@@ -81,6 +68,13 @@ const (
 	VmaMadvNoHugePage uint64 = 8
 	VmaMadvDontDump   uint64 = 16
 	VmaMadvLocked     uint64 = 32
+	// Since 2.6:
+	VmaMadvLockOnFault uint64 = 64   // mlock2(MLOCK_ONFAULT), with VmaMadvLocked
+	VmaMadvMergeable   uint64 = 128  // MADV_MERGEABLE (KSM)
+	VmaMadvSequential  uint64 = 256  // MADV_SEQUENTIAL
+	VmaMadvRandom      uint64 = 512  // MADV_RANDOM
+	VmaMadvSealed      uint64 = 1024 // mseal(2)
+	VmaMadvAll                = 2047 // every bit defined
 )
 
 var madvNames = []struct {
@@ -89,24 +83,8 @@ var madvNames = []struct {
 }{
 	{VmaMadvDontFork, "dontfork"}, {VmaMadvWipeOnFork, "wipeonfork"}, {VmaMadvHugePage, "hugepage"},
 	{VmaMadvNoHugePage, "nohugepage"}, {VmaMadvDontDump, "dontdump"}, {VmaMadvLocked, "locked"},
-}
-
-// MadvString renders Vma.Madv bits as "dontfork|hugepage", for inspect.
-func MadvString(m uint64) string {
-	var parts []string
-	for _, n := range madvNames {
-		if m&n.bit != 0 {
-			parts = append(parts, n.name)
-			m &^= n.bit
-		}
-	}
-	if m != 0 {
-		parts = append(parts, fmt.Sprintf("%#x", m))
-	}
-	if len(parts) == 0 {
-		return "0"
-	}
-	return strings.Join(parts, "|")
+	{VmaMadvLockOnFault, "lockonfault"}, {VmaMadvMergeable, "mergeable"}, {VmaMadvSequential, "sequential"},
+	{VmaMadvRandom, "random"}, {VmaMadvSealed, "sealed"},
 }
 
 // Pages (PAGES, type 402) carries NrPages pages of memory in one or more

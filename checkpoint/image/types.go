@@ -10,8 +10,13 @@ const (
 	MagicHead uint64 = 0x00feed0cc0a2d200
 	MagicTail uint64 = 0x002d2a0cc0deef00
 
-	VersionMajor uint16 = 2
-	VersionMinor uint16 = 5
+	VersionMajor uint16 = 3
+	VersionMinor uint16 = 0
+	// OldestMajor is the oldest Major this reader also reads: 3.0 gave
+	// existing fields new values (VMA Madv and Flags bits) that a 2.x
+	// reader would ignore, so 2.x readers must refuse 3.x images; no 2.x
+	// image means anything else to a 3.x reader.
+	OldestMajor uint16 = 2
 
 	PageSize          = 4096
 	PageShift         = 12
@@ -140,6 +145,8 @@ var registry = []typeInfo{
 	{typ: TypeCreds, name: "CREDS", new: func() Record { return new(Creds) }},
 	{typ: TypeTaskMisc, name: "TASK_MISC", new: func() Record { return new(TaskMisc) }},
 	{typ: TypeRlimits, name: "RLIMITS", new: func() Record { return new(Rlimits) }},
+	{typ: TypeTaskProc, name: "TASK_PROC", new: func() Record { return new(TaskProc) }},
+	{typ: TypeExitSignals, name: "EXIT_SIGNALS", new: func() Record { return new(ExitSignals) }},
 	{typ: TypeSighand, name: "SIGHAND", new: func() Record { return new(Sighand) }},
 	{typ: TypeSigPending, name: "SIGPENDING", new: func() Record { return new(SigPending) }},
 	{typ: TypeThread, name: "THREAD", new: func() Record { return new(Thread) }},

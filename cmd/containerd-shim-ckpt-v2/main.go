@@ -10,9 +10,9 @@ import (
 	"github.com/containerd/containerd/v2/pkg/shim"
 
 	"github.com/ckpt/ckpt/oci"
-	_ "github.com/ckpt/ckpt/shim"
+	ckptshim "github.com/ckpt/ckpt/shim"
 )
 
 func main() {
-	shim.RunShim(context.Background(), manager.NewShimManager(oci.RuntimeType))
+	shim.RunShim(context.Background(), ckptshim.Manager(manager.NewShimManager(oci.RuntimeType)))
 }

@@ -27,6 +27,8 @@ func App() *ucli.App {
 			withFlags(checkpointCommand(), containerCheckpointFlags),
 			withFlags(restoreCommand(), containerRestoreFlags),
 			inspectCommand(),
+			importCommand(),
+			lazyPagesCommand(),
 		}, runtimeCommands()...),
 		ExitErrHandler: logError,
 		// A repeated flag gives one value each time, commas included, as

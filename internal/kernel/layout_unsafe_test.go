@@ -14,10 +14,9 @@ func TestLayout(t *testing.T) {
 	}{
 		{"sizeof(struct clone_args)", unsafe.Sizeof(CloneArgs{}), 88},
 
-		// The ioctl numbers encode these sizes: UFFDIO_API 0x18, UFFDIO_REGISTER 0x20.
-		{"sizeof(struct uffdio_api)", unsafe.Sizeof(UffdioApi{}), (UFFDIO_API >> 16) & 0x3fff},
-		{"sizeof(struct uffdio_register)", unsafe.Sizeof(UffdioRegister{}), (UFFDIO_REGISTER >> 16) & 0x3fff},
-		{"uffdio_register.mode", unsafe.Offsetof(UffdioRegister{}.Mode), 16},
+		{"sizeof(struct uffdio_api)", unsafe.Sizeof(UffdioAPIArg{}), 24},
+		{"sizeof(struct uffdio_register)", unsafe.Sizeof(UffdioRegisterArg{}), 32},
+		{"uffdio_register.mode", unsafe.Offsetof(UffdioRegisterArg{}.Mode), 16},
 
 		{"sizeof(struct msqid64_ds)", unsafe.Sizeof(MsqidDs{}), 120},
 		{"msqid64_ds.msg_qbytes", unsafe.Offsetof(MsqidDs{}.Qbytes), 88},

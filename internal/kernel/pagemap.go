@@ -26,6 +26,7 @@ const (
 	PAGE_IS_PFNZERO    = 1 << 5
 	PAGE_IS_HUGE       = 1 << 6
 	PAGE_IS_SOFT_DIRTY = 1 << 7
+	PAGE_IS_GUARD      = 1 << 8 // a guard region (MADV_GUARD_INSTALL), kernel 6.15+
 )
 
 // PmScanArgSize is sizeof(struct pm_scan_arg), which the kernel checks.

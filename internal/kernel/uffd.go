@@ -1,73 +1,146 @@
 package kernel
 
 import (
+	"encoding/binary"
 	"runtime"
-	"structs"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
-// From include/uapi/linux/userfaultfd.h: what dirty tracking with
-// userfaultfd write protection needs (UFFD_FEATURE_WP_ASYNC, kernel 6.7+).
-// x/sys/unix defines none of them.
+// userfaultfd(2) ABI, from include/uapi/linux/userfaultfd.h (golang.org/x/sys
+// has none of it). Lazy restore (restore/lazy.go, restore/pageserver) uses
+// the missing-page mode and the non-cooperative events.
+
+// UffdAPI is UFFD_API, the only API version.
+const UffdAPI = 0xAA
+
+// Features asked for with UFFDIO_API.
 const (
-	// UFFD_USER_MODE_ONLY: faults from user mode only, which an
-	// unprivileged task may ask for with vm.unprivileged_userfaultfd=0.
-	UFFD_USER_MODE_ONLY = 1
-
-	UFFD_API              = 0xaa
-	UFFD_FEATURE_WP_ASYNC = 1 << 15
-
-	UFFDIO_API              = 0xc018aa3f // _IOWR(0xAA, 0x3F, struct uffdio_api)
-	UFFDIO_REGISTER         = 0xc020aa00 // _IOWR(0xAA, 0x00, struct uffdio_register)
-	UFFDIO_REGISTER_MODE_WP = 1 << 1
+	UffdFeatureEventFork   = 1 << 1
+	UffdFeatureEventRemap  = 1 << 2
+	UffdFeatureEventRemove = 1 << 3
+	UffdFeatureEventUnmap  = 1 << 6
+	UffdFeaturePoison      = 1 << 14 // UFFDIO_POISON (Linux 6.6)
 )
 
-// UffdioApi is struct uffdio_api.
-type UffdioApi struct {
-	_        structs.HostLayout
-	Api      uint64
-	Features uint64
-	Ioctls   uint64
-}
+// UffdioRegisterModeMissing is UFFDIO_REGISTER_MODE_MISSING.
+const UffdioRegisterModeMissing = 1
 
-// UffdioRegister is struct uffdio_register.
-type UffdioRegister struct {
-	_      structs.HostLayout
-	Start  uint64
-	Len    uint64
+// Events in uffd_msg.event.
+const (
+	UffdEventPagefault = 0x12
+	UffdEventFork      = 0x13
+	UffdEventRemap     = 0x14
+	UffdEventRemove    = 0x15
+	UffdEventUnmap     = 0x16
+)
+
+func iowr(nr, size uintptr) uintptr { return 3<<30 | size<<16 | 0xAA<<8 | nr }
+func ior(nr, size uintptr) uintptr  { return 2<<30 | size<<16 | 0xAA<<8 | nr }
+
+// UffdioAPIArg is struct uffdio_api.
+type UffdioAPIArg struct{ API, Features, Ioctls uint64 }
+
+// UffdioRange is struct uffdio_range.
+type UffdioRange struct{ Start, Len uint64 }
+
+// UffdioRegisterArg is struct uffdio_register.
+type UffdioRegisterArg struct {
+	Range  UffdioRange
 	Mode   uint64
 	Ioctls uint64
 }
 
+// UffdioCopyArg is struct uffdio_copy; Copy is what the kernel copied, or
+// a negated errno.
+type UffdioCopyArg struct {
+	Dst, Src, Len, Mode uint64
+	Copy                int64
+}
+
+// UffdioFillArg is struct uffdio_zeropage and struct uffdio_poison (the
+// same layout): Done is what was filled, or a negated errno.
+type UffdioFillArg struct {
+	Range UffdioRange
+	Mode  uint64
+	Done  int64
+}
+
+// Ioctl request numbers.
+var (
+	UffdioAPI      = iowr(0x3F, unsafe.Sizeof(UffdioAPIArg{}))
+	UffdioRegister = iowr(0x00, unsafe.Sizeof(UffdioRegisterArg{}))
+	UffdioWake     = ior(0x02, unsafe.Sizeof(UffdioRange{}))
+	UffdioCopy     = iowr(0x03, unsafe.Sizeof(UffdioCopyArg{}))
+	UffdioZeropage = iowr(0x04, unsafe.Sizeof(UffdioFillArg{}))
+	UffdioPoison   = iowr(0x08, unsafe.Sizeof(UffdioFillArg{}))
+)
+
+// UffdIoctl runs one of the ioctls above with arg, a pointer to its struct.
+func UffdIoctl(fd int, req uintptr, arg unsafe.Pointer) error {
+	_, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), req, uintptr(arg))
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
+// UffdMsgSize is sizeof(struct uffd_msg).
+const UffdMsgSize = 32
+
+// UffdMsg is a decoded struct uffd_msg: Event, then the union's words as
+// each event uses them (pagefault: A=flags, B=address; fork: A's low 32
+// bits = the new uffd; remap: A=from, B=to, C=len; remove and unmap:
+// A=start, B=end).
+type UffdMsg struct {
+	Event   uint8
+	A, B, C uint64
+}
+
+// ParseUffdMsg decodes one message of UffdMsgSize bytes.
+func ParseUffdMsg(b []byte) UffdMsg {
+	le := binary.LittleEndian
+	return UffdMsg{Event: b[0], A: le.Uint64(b[8:]), B: le.Uint64(b[16:]), C: le.Uint64(b[24:])}
+}
+
+// Dirty tracking with write protection (checkpoint/precopy.go), kernel 6.7+.
+const (
+	// UffdUserModeOnly is UFFD_USER_MODE_ONLY, a userfaultfd(2) flag:
+	// faults from user mode only, which an unprivileged task may ask for
+	// with vm.unprivileged_userfaultfd=0.
+	UffdUserModeOnly = 1
+	// UffdFeatureWPAsync is UFFD_FEATURE_WP_ASYNC: a write to a protected
+	// page just clears the protection, which PAGEMAP_SCAN reports as
+	// PAGE_IS_WRITTEN.
+	UffdFeatureWPAsync = 1 << 15
+	// UffdioRegisterModeWP is UFFDIO_REGISTER_MODE_WP.
+	UffdioRegisterModeWP = 1 << 1
+)
+
 // UffdWPAsync enables asynchronous write protection on fd, a userfaultfd
-// no UFFDIO_API was issued on yet: a write to a protected page just
-// clears the protection, which PAGEMAP_SCAN reports as PAGE_IS_WRITTEN.
-// The ioctls act on the userfaultfd's own address space, so the fd may
-// have been created in another task and taken with pidfd_getfd.
+// no UFFDIO_API was issued on yet. The ioctls act on the userfaultfd's own
+// address space, so the fd may have been created in another task and
+// taken with pidfd_getfd.
 func UffdWPAsync(fd int) error {
-	api := UffdioApi{Api: UFFD_API, Features: UFFD_FEATURE_WP_ASYNC}
-	return uffdIoctl(fd, UFFDIO_API, unsafe.Pointer(&api))
+	api := UffdioAPIArg{API: UffdAPI, Features: UffdFeatureWPAsync}
+	return uffdRetry(fd, UffdioAPI, unsafe.Pointer(&api))
 }
 
 // UffdRegisterWP registers [start, start+length) of the userfaultfd's
 // address space for write protection.
 func UffdRegisterWP(fd int, start, length uint64) error {
-	reg := UffdioRegister{Start: start, Len: length, Mode: UFFDIO_REGISTER_MODE_WP}
-	return uffdIoctl(fd, UFFDIO_REGISTER, unsafe.Pointer(&reg))
+	reg := UffdioRegisterArg{Range: UffdioRange{Start: start, Len: length}, Mode: UffdioRegisterModeWP}
+	return uffdRetry(fd, UffdioRegister, unsafe.Pointer(&reg))
 }
 
-func uffdIoctl(fd int, req uintptr, arg unsafe.Pointer) error {
+// uffdRetry is UffdIoctl, again after EINTR.
+func uffdRetry(fd int, req uintptr, arg unsafe.Pointer) error {
 	for {
-		_, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), req, uintptr(arg))
+		err := UffdIoctl(fd, req, arg)
 		runtime.KeepAlive(arg)
-		if errno == unix.EINTR {
-			continue
+		if err != unix.EINTR {
+			return err
 		}
-		if errno != 0 {
-			return errno
-		}
-		return nil
 	}
 }

@@ -137,3 +137,7 @@ func parseVmFlags(b []byte) VmFlags {
 		f |= bit
 	}
 }
+
+// VmFlagCodes returns every code this package knows, in bit order: the
+// rows docs/state.md must have.
+func VmFlagCodes() []string { return append([]string(nil), vmFlagCodes[:]...) }

@@ -1,0 +1,554 @@
+package integration
+
+import (
+	"archive/tar"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Kubernetes end to end, with crictl standing in for the kubelet: a
+// private containerd with its CRI plugin (hack/containerd.sh, CONTAINERD_CRI=1)
+// whose default runtime handler `ckpt` is io.containerd.ckpt.v2, Debian's
+// CNI plugins for pod networks, `crictl checkpoint --export` (the kubelet's
+// checkpoint API) and containerd 2.3's restore through CreateContainer with
+// the archive as the image.
+
+// criEnv is one private containerd with CRI.
+type criEnv struct {
+	t       *testing.T
+	dir     string
+	version string
+	crictl  string
+	ctr     string
+	address string
+}
+
+const (
+	pauseRef = "docker.io/library/ckpt-pause:latest"
+	// CRI's NamespaceMode: POD 0, CONTAINER 1, NODE 2.
+	nsPod, nsContainer, nsNode = 0, 1, 2
+)
+
+// criImages builds the busybox image and a sandbox ("pause") image of it
+// whose command sleeps forever.
+func criImages(t *testing.T, dir string) (busybox, pause string) {
+	t.Helper()
+	busybox, pause = filepath.Join(dir, "busybox.tar"), filepath.Join(dir, "pause.tar")
+	mk := filepath.Join(repoRoot, "hack", "mkimage.sh")
+	if out, err := exec.Command(mk, busybox).CombinedOutput(); err != nil {
+		t.Fatalf("mkimage.sh: %v\n%s", err, out)
+	}
+	cmd := exec.Command(mk, pause, pauseRef)
+	// A sandbox that never forks: in a shared pid namespace it holds pid
+	// 1 and nothing else, so a restore finds its pids free. (CRI kills a
+	// sandbox with SIGKILL; orphans it would reap are not made here.)
+	cmd.Env = append(os.Environ(), `IMAGE_CMD=["sleep","86400000"]`)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("mkimage.sh (pause): %v\n%s", err, out)
+	}
+	return busybox, pause
+}
+
+// startCRI starts containerd VERSION with CRI under dir, its handler's
+// options table handlerOptions (TOML lines, "" for none), and imports the
+// images into CRI's namespace. Stopped, its pods removed, when the test
+// ends.
+func startCRI(t *testing.T, dir, version, handlerOptions string, imgs ...string) *criEnv {
+	t.Helper()
+	script := filepath.Join(repoRoot, "hack", "containerd.sh")
+	env := append(os.Environ(), "CONTAINERD_VERSION="+version, "CONTAINERD_CRI=1", "CKPT_HANDLER_OPTIONS="+handlerOptions)
+	run := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(script, args...)
+		cmd.Env = env
+		// containerd must not hold the test's stdout or stderr.
+		cmd.Stderr = nil
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("hack/containerd.sh %s: %v\n%s", strings.Join(args, " "), err, stderrOf(err))
+		}
+		return strings.TrimSpace(string(out))
+	}
+	cache := run("build")
+	crictlDir := run("crictl")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	e := &criEnv{t: t, dir: dir, version: version, crictl: filepath.Join(crictlDir, "crictl"), ctr: filepath.Join(cache, "ctr")}
+	e.address = run("start", dir)
+	t.Cleanup(func() {
+		cmd := exec.Command(script, "stop", dir)
+		cmd.Env = env
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("hack/containerd.sh stop: %v\n%s", err, out)
+		}
+		reapContainerd()
+	})
+	cfg := fmt.Sprintf("runtime-endpoint: unix://%s\nimage-endpoint: unix://%s\ntimeout: 60\n", e.address, e.address)
+	if err := os.WriteFile(filepath.Join(dir, "crictl.yaml"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := os.ReadFile(filepath.Join(dir, "snapshotter"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, img := range imgs {
+		cmd := exec.Command(e.ctr, "--address", e.address, "--namespace", "k8s.io", "image", "import", "--snapshotter", strings.TrimSpace(string(snap)), img)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("ctr image import %s: %v\n%s", img, err, out)
+		}
+	}
+	return e
+}
+
+// try runs crictl; its warnings (no crictl.yaml in /etc, cgroup v1) are
+// dropped from the error.
+func (e *criEnv) try(args ...string) (string, error) {
+	cmd := exec.Command(e.crictl, append([]string{"--config", filepath.Join(e.dir, "crictl.yaml")}, args...)...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	if err != nil {
+		var errs []string
+		for _, l := range strings.Split(stderr.String(), "\n") {
+			if l != "" && !strings.Contains(l, "level=warning") {
+				errs = append(errs, l)
+			}
+		}
+		return stdout.String(), fmt.Errorf("crictl %s (containerd %s): %w: %s", strings.Join(args, " "), e.version, err, strings.Join(errs, "\n"))
+	}
+	return strings.TrimSpace(stdout.String()), nil
+}
+
+func (e *criEnv) crictlOK(args ...string) string {
+	e.t.Helper()
+	out, err := e.try(args...)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return out
+}
+
+// writeJSON writes v as a crictl config file named name under the env's
+// directory and returns its path.
+func (e *criEnv) writeJSON(name string, v any) string {
+	e.t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	p := filepath.Join(e.dir, name)
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		e.t.Fatal(err)
+	}
+	return p
+}
+
+// pod starts a pod sandbox with the network and pid namespace modes
+// given, a unique uid, logs under the env's directory; it returns the
+// pod's id and its config file.
+func (e *criEnv) pod(name string, network, pid int) (string, string) {
+	e.t.Helper()
+	cfg := e.writeJSON(name+".pod.json", map[string]any{
+		"metadata":      map[string]any{"name": name, "namespace": "default", "uid": fmt.Sprintf("%s-%d-%d", name, os.Getpid(), time.Now().UnixNano())},
+		"log_directory": filepath.Join(e.dir, "logs", name),
+		"linux":         map[string]any{"security_context": map[string]any{"namespace_options": map[string]any{"network": network, "pid": pid}}},
+	})
+	return e.crictlOK("runp", cfg), cfg
+}
+
+// container creates and starts a container in pod from image (an image
+// reference, or an archive to restore from) running script; it returns
+// its id.
+func (e *criEnv) container(pod, podCfg, name, image, script string, network, pid int) string {
+	e.t.Helper()
+	cfg := map[string]any{
+		"metadata": map[string]any{"name": name},
+		"image":    map[string]any{"image": image},
+		"log_path": name + ".log",
+		"linux":    map[string]any{"security_context": map[string]any{"namespace_options": map[string]any{"network": network, "pid": pid}}},
+	}
+	if script != "" {
+		cfg["command"] = []string{"sh", "-c", script}
+	}
+	id := e.crictlOK("create", pod, e.writeJSON(name+".ctr.json", cfg), podCfg)
+	e.crictlOK("start", id)
+	return id
+}
+
+// counts reads the container's /count through `crictl exec` and checks it
+// holds 1, 2, ... n; it returns n.
+func (e *criEnv) counts(id string) int {
+	e.t.Helper()
+	return consecutive(e.t, id+":/count", e.crictlOK("exec", id, "cat", "/count"), 1)
+}
+
+func (e *criEnv) waitCount(id string, n int) int {
+	e.t.Helper()
+	for range 200 {
+		if c := e.counts(id); c > n {
+			return c
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	e.t.Fatalf("%s does not count past %d", id, n)
+	return 0
+}
+
+// podIP is the pod's address on the CNI network.
+func (e *criEnv) podIP(pod string) string {
+	e.t.Helper()
+	var st struct {
+		Status struct {
+			Network struct {
+				IP string `json:"ip"`
+			} `json:"network"`
+		} `json:"status"`
+	}
+	if err := json.Unmarshal([]byte(e.crictlOK("inspectp", "-o", "json", pod)), &st); err != nil {
+		e.t.Fatal(err)
+	}
+	if st.Status.Network.IP == "" {
+		e.t.Fatalf("pod %s has no IP", pod)
+	}
+	return st.Status.Network.IP
+}
+
+// served fetches /count from the server on addr (host:port) and checks
+// it holds 1, 2, ... n; it returns n.
+func served(t *testing.T, addr string) int {
+	t.Helper()
+	var last error
+	for range 100 {
+		c := http.Client{Timeout: 5 * time.Second}
+		resp, err := c.Get("http://" + addr + "/count")
+		if err == nil {
+			b, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err == nil && resp.StatusCode == http.StatusOK {
+				return consecutive(t, addr+"/count", string(b), 1)
+			}
+			last = fmt.Errorf("status %s", resp.Status)
+			if err != nil {
+				last = fmt.Errorf("status %s: %w", resp.Status, err)
+			}
+		} else {
+			last = err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("GET http://%s/count: %v", addr, last)
+	return 0
+}
+
+func waitServed(t *testing.T, addr string, n int) int {
+	t.Helper()
+	for range 200 {
+		if c := served(t, addr); c > n {
+			return c
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s does not count past %d", addr, n)
+	return 0
+}
+
+// criServer counts into /www/count (and /count) and serves /www on port
+// 8080 with busybox httpd; a connection to it is served by a child of
+// httpd holding the established socket.
+const criServer = `mkdir -p /www; (i=0; while :; do i=$((i+1)); echo $i >> /www/count; echo $i >> /count; sleep 0.05; done) & exec httpd -f -p 8080 -h /www`
+
+func TestCRI(t *testing.T) {
+	requireRoot(t)
+	needCkpt(t)
+	for _, p := range []string{"/usr/lib/cni/bridge", "/usr/lib/cni/host-local", "/usr/lib/cni/loopback"} {
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("no CNI plugin %s (hack/deps.sh installs containernetworking-plugins): %v", p, err)
+		}
+	}
+	if _, err := exec.LookPath("criu"); err != nil {
+		t.Fatalf("containerd's CRI plugin checkpoints only with a criu binary on its PATH (hack/deps.sh installs Debian's): %v", err)
+	}
+	dir := t.TempDir()
+	busybox, pause := criImages(t, dir)
+
+	// containerd 2.3: restore through CreateContainer with the archive as
+	// the image; a handler without options.
+	t.Run("v2.3.7", func(t *testing.T) {
+		e := startCRI(t, filepath.Join(dir, "v237"), "v2.3.7", "", busybox, pause)
+
+		// A host-network pod, the container in a pid namespace of its own.
+		pod, podCfg := e.pod("host", nsNode, nsContainer)
+		c := e.container(pod, podCfg, "counter", busyboxRef, ctrdCounter, nsNode, nsContainer)
+		n := e.waitCount(c, 10)
+		archive := filepath.Join(e.dir, "host.tar")
+		e.crictlOK("checkpoint", "--export="+archive, c)
+		// Left running, counting on.
+		n = e.waitCount(c, n)
+		checkArchive(t, archive, "counter")
+		// containerd 2.4 has no restore through CreateContainer: the archive
+		// becomes a checkpoint image with ckpt import, restored by ctr
+		// (while the pod it came from still runs: the spec's bind mounts
+		// are its files).
+		t.Run("import", func(t *testing.T) {
+			b := startContainerd(t, filepath.Join(dir, "import"), busybox)
+			out, err := exec.Command(ckptBin, "import", "--address", b.address, "--namespace", "default", "--snapshotter", b.snap, archive, "ckpt/imported:1").CombinedOutput()
+			if err != nil {
+				t.Fatalf("ckpt import: %v\n%s", err, out)
+			}
+			b.ctr("containers", "restore", "--rw", "--live", "imported", "ckpt/imported:1")
+			b.waitCount("default", "imported", b.counts("default", "imported"))
+			b.remove("default", "imported")
+		})
+		pod2, pod2Cfg := e.pod("host-restored", nsNode, nsContainer)
+		r := e.container(pod2, pod2Cfg, "counter", archive, "", nsNode, nsContainer)
+		// It goes on from its checkpoint: /count is 1, 2, ... with
+		// nothing counted twice, past where the checkpoint left it.
+		e.waitCount(r, e.counts(r))
+		e.waitCount(c, n)
+		e.crictlOK("rmp", "-f", pod, pod2)
+
+		// A pod sharing its pid namespace (shareProcessNamespace): the
+		// container is a subtree of it, under the pause process.
+		pod, podCfg = e.pod("shared", nsNode, nsPod)
+		c = e.container(pod, podCfg, "counter", busyboxRef, ctrdCounter, nsNode, nsPod)
+		if out := e.crictlOK("exec", c, "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '"); !strings.Contains(out, "sleep 86400000") {
+			t.Fatalf("pid 1 of the container's pid namespace is %q, not the pod's pause process", out)
+		}
+		n = e.waitCount(c, 10)
+		// A process started in the container with exec is in its cgroup
+		// but not under its first task: refused, not left behind.
+		execd := exec.Command(e.crictl, "--config", filepath.Join(e.dir, "crictl.yaml"), "exec", c, "sleep", "7777")
+		if err := execd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		var sleeper string
+		for range 200 {
+			out, _ := e.try("exec", c, "sh", "-c", "ps -o pid,args | grep '[s]leep 7777'")
+			if f := strings.Fields(out); len(f) > 0 {
+				sleeper = f[0]
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if sleeper == "" {
+			t.Fatal("the exec'd sleep does not run")
+		}
+		if _, err := e.try("checkpoint", "--export="+filepath.Join(e.dir, "exec.tar"), c); err == nil || !strings.Contains(err.Error(), "started with exec") {
+			t.Fatalf("checkpoint with an exec'd process outside the container's tree: %v, want it refused", err)
+		}
+		e.crictlOK("exec", c, "kill", sleeper)
+		_ = execd.Wait()
+		n = e.waitCount(c, n)
+		archive = filepath.Join(e.dir, "shared.tar")
+		e.crictlOK("checkpoint", "--export="+archive, c)
+		n = e.waitCount(c, n)
+		checkArchive(t, archive, "counter")
+		// Restored into a new pod's shared pid namespace, with its pids
+		// there, it carries on.
+		pod2, pod2Cfg = e.pod("shared-restored", nsNode, nsPod)
+		r = e.container(pod2, pod2Cfg, "counter", archive, "", nsNode, nsPod)
+		e.waitCount(r, e.counts(r))
+		if out := e.crictlOK("exec", r, "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '"); !strings.Contains(out, "sleep 86400000") {
+			t.Fatalf("pid 1 of the restored container's pid namespace is %q, not the new pod's pause process", out)
+		}
+		// Once more into the same pod: its pids are taken now, refused.
+		if id, err := e.try("create", pod2, e.writeJSON("shared-again.ctr.json", map[string]any{
+			"metadata": map[string]any{"name": "again"}, "image": map[string]any{"image": archive}, "log_path": "again.log",
+			"linux": map[string]any{"security_context": map[string]any{"namespace_options": map[string]any{"network": nsNode, "pid": nsPod}}},
+		}), pod2Cfg); err == nil {
+			if _, err = e.try("start", id); err == nil || !strings.Contains(err.Error(), "is taken there by") {
+				t.Fatalf("restore into a pid namespace where its pids are taken: %v, want it refused naming the pid", err)
+			}
+		} else {
+			t.Fatalf("create: %v", err)
+		}
+		e.waitCount(r, e.counts(r))
+		e.waitCount(c, n)
+		e.crictlOK("rmp", "-f", pod, pod2)
+
+		// A pod on the CNI bridge serving TCP on its IP.
+		pod, podCfg = e.pod("net", nsPod, nsContainer)
+		c = e.container(pod, podCfg, "server", busyboxRef, criServer, nsPod, nsContainer)
+		ip := e.podIP(pod)
+		addr := net.JoinHostPort(ip, "8080")
+		n = waitServed(t, addr, 10)
+		// A connection open across the checkpoint needs tcp_established,
+		// which this handler does not give: refused, naming TCP.
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitEstablished(t, e, c)
+		_, err = e.try("checkpoint", "--export="+filepath.Join(e.dir, "refused.tar"), c)
+		if err == nil || !strings.Contains(strings.ToLower(err.Error()), "tcp") {
+			conn.Close()
+			t.Fatalf("checkpoint with an established connection and no tcp_established: %v, want a refusal naming TCP", err)
+		}
+		conn.Close()
+		n = waitServed(t, addr, n)
+		archive = filepath.Join(e.dir, "net.tar")
+		e.crictlOK("checkpoint", "--export="+archive, c)
+		n = waitServed(t, addr, n)
+		pod2, pod2Cfg = e.pod("net-restored", nsPod, nsContainer)
+		ip2 := e.podIP(pod2)
+		if ip2 == ip {
+			t.Fatalf("the new pod has the old one's IP %s", ip)
+		}
+		e.container(pod2, pod2Cfg, "server", archive, "", nsPod, nsContainer)
+		addr2 := net.JoinHostPort(ip2, "8080")
+		waitServed(t, addr2, served(t, addr2))
+		waitServed(t, addr, n)
+	})
+
+	// containerd 2.4: a handler with an options table naming a config
+	// file of ckpt defaults (and a runc key CRI's examples carry): pods
+	// start, and a checkpoint the kubelet asks for (no options) takes
+	// the established connection because the file says tcp_established.
+	t.Run("v2.4.2-handler-options", func(t *testing.T) {
+		sub := filepath.Join(dir, "v242")
+		if err := os.MkdirAll(sub, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		conf := filepath.Join(sub, "ckpt.toml")
+		if err := os.WriteFile(conf, []byte("tcp_established = true\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		e := startCRI(t, sub, "v2.4.2", fmt.Sprintf("SystemdCgroup = false\nConfigPath = %q", conf), busybox, pause)
+		pod, podCfg := e.pod("net", nsPod, nsContainer)
+		c := e.container(pod, podCfg, "server", busyboxRef, criServer, nsPod, nsContainer)
+		addr := net.JoinHostPort(e.podIP(pod), "8080")
+		n := waitServed(t, addr, 10)
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		waitEstablished(t, e, c)
+		archive := filepath.Join(e.dir, "net.tar")
+		e.crictlOK("checkpoint", "--export="+archive, c)
+		checkArchive(t, archive, "server")
+		// The connection (at fds 0 and 1 of httpd's child) is in the image
+		// as the established TCP socket it is.
+		if out, err := exec.Command(ckptBin, "inspect", archive, "--sockets").CombinedOutput(); err != nil ||
+			!strings.Contains(string(out), "ESTABLISHED") || !strings.Contains(string(out), "LISTEN") {
+			t.Fatalf("ckpt inspect --sockets: %v\n%s", err, out)
+		}
+		// Still serving, the held connection too.
+		n = waitServed(t, addr, n)
+		if _, err := fmt.Fprintf(conn, "GET /count HTTP/1.0\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		b, err := io.ReadAll(conn)
+		if err != nil || !bytes.Contains(b, []byte(" 200 OK")) {
+			t.Fatalf("the connection held across the checkpoint: %q, %v", b, err)
+		}
+		waitServed(t, addr, n)
+	})
+}
+
+// waitEstablished waits until the server's httpd has accepted a
+// connection: busybox httpd forks a child per connection, so there are
+// two httpd processes (a connection still in the accept queue is refused
+// by a checkpoint whatever its options).
+func waitEstablished(t *testing.T, e *criEnv, c string) {
+	t.Helper()
+	for range 100 {
+		out, err := e.try("exec", c, "sh", "-c", "ps -o comm | grep -c '^httpd'")
+		if err == nil && strings.TrimSpace(out) == "2" {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("container %s does not serve the connection", c)
+}
+
+// checkArchive checks a kubelet checkpoint archive: ckpt inspect reads
+// it (every view) and names the container and its image; checkpointctl
+// show reads it too.
+func checkArchive(t *testing.T, archive, name string) {
+	t.Helper()
+	for _, view := range [][]string{nil, {"--all"}, {"--format", "json"}, {"--records"}} {
+		out, err := exec.Command(ckptBin, append([]string{"inspect", archive}, view...)...).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), busyboxRef) && view == nil {
+			t.Fatalf("ckpt inspect %s %v: %v\n%s", archive, view, err, out)
+		}
+		if view == nil && !strings.Contains(string(out), name) {
+			t.Fatalf("ckpt inspect %s does not name the container %s:\n%s", archive, name, out)
+		}
+	}
+	out, err := exec.Command(filepath.Join(repoRoot, "hack", "containerd.sh"), "checkpointctl").Output()
+	if err != nil {
+		t.Fatalf("hack/containerd.sh checkpointctl: %v\n%s", err, stderrOf(err))
+	}
+	bin := filepath.Join(strings.TrimSpace(string(out)), "checkpointctl")
+	show, err := exec.Command(bin, "show", archive).CombinedOutput()
+	if err != nil || !strings.Contains(string(show), name) || !strings.Contains(string(show), ckptRuntime) {
+		t.Fatalf("checkpointctl show %s: %v\n%s", archive, err, show)
+	}
+}
+
+// TestInspectArchiveRefuses: hostile kubelet archives (a member leading
+// out with "..", an absolute name, container.log a symbolic link, a hard
+// link, a device, an oversized member) are refused by ckpt inspect and
+// ckpt import, by name, with nothing written anywhere (nothing is
+// unpacked).
+func TestInspectArchiveRefuses(t *testing.T) {
+	needCkpt(t)
+	dir := t.TempDir()
+	for _, c := range []struct {
+		name  string
+		h     tar.Header
+		data  string
+		flags []string
+		want  string
+	}{
+		{"traversal", tar.Header{Name: "../../../tmp/ckpt-evil", Typeflag: tar.TypeReg}, "x", nil, "leads out"},
+		{"absolute", tar.Header{Name: "/tmp/ckpt-evil", Typeflag: tar.TypeReg}, "x", nil, "absolute"},
+		{"symlinked log", tar.Header{Name: "container.log", Typeflag: tar.TypeSymlink, Linkname: "/etc/shadow"}, "", nil, "symbolic link"},
+		{"hard link", tar.Header{Name: "checkpoint/shadow", Typeflag: tar.TypeLink, Linkname: "/etc/shadow"}, "", nil, "hard link"},
+		{"device", tar.Header{Name: "checkpoint/mem", Typeflag: tar.TypeChar, Devmajor: 1, Devminor: 1}, "", nil, "device"},
+		{"oversized", tar.Header{Name: "rootfs-diff.tar", Typeflag: tar.TypeReg}, strings.Repeat("x", 4096), []string{"--max-member-size", "1024"}, "more than 1024"},
+	} {
+		var buf bytes.Buffer
+		tw := tar.NewWriter(&buf)
+		add := func(h tar.Header, data string) {
+			h.Mode, h.Size = 0o644, int64(len(data))
+			if err := tw.WriteHeader(&h); err != nil {
+				t.Fatal(err)
+			}
+			io.WriteString(tw, data)
+		}
+		add(tar.Header{Name: "config.dump", Typeflag: tar.TypeReg}, `{"id":"x","name":"evil"}`)
+		add(c.h, c.data)
+		add(tar.Header{Name: "checkpoint/image.ckpt", Typeflag: tar.TypeReg}, "")
+		tw.Close()
+		p := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "-")+".tar")
+		if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command(ckptBin, append([]string{"inspect", p}, c.flags...)...).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), c.want) {
+			t.Errorf("%s: ckpt inspect: %v, want a refusal saying %q\n%s", c.name, err, c.want, out)
+		}
+		// ckpt import checks the archive before it connects to anything.
+		out, err = exec.Command(ckptBin, append(append([]string{"import", "--address", filepath.Join(dir, "no.sock")}, c.flags...), p, "x")...).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), c.want) {
+			t.Errorf("%s: ckpt import: %v, want a refusal saying %q\n%s", c.name, err, c.want, out)
+		}
+	}
+	if _, err := os.Lstat("/tmp/ckpt-evil"); err == nil {
+		t.Errorf("/tmp/ckpt-evil was written")
+	}
+}
