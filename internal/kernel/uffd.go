@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"encoding/binary"
+	"errors"
 	"runtime"
 	"unsafe"
 
@@ -139,7 +140,7 @@ func uffdRetry(fd int, req uintptr, arg unsafe.Pointer) error {
 	for {
 		err := UffdIoctl(fd, req, arg)
 		runtime.KeepAlive(arg)
-		if err != unix.EINTR {
+		if !errors.Is(err, unix.EINTR) {
 			return err
 		}
 	}
