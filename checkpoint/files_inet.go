@@ -63,6 +63,21 @@ func (d *dumper) dumpInetSocket(p *process, of *openFd, obj string) (image.Recor
 		return nil, fmt.Errorf("task %d %s: %w", p.pid, obj, err)
 	}
 	name := fmt.Sprintf("%s %s", obj, describeInet(rec))
+	ss, err := sockState(p.pid, fd, of.st.Ino, family, proto)
+	if err != nil {
+		return nil, fmt.Errorf("task %d %s: %w", p.pid, name, err)
+	}
+	if ss != nil {
+		if ss.Shutdown != 0 && proto == unix.IPPROTO_TCP {
+			return nil, unsupported(p.pid, name, "a TCP socket shut down (shutdown(2) bits %#x) is not supported", ss.Shutdown)
+		}
+		if d.inetExtra == nil {
+			d.inetExtra = map[*image.InetSocket][]image.Record{}
+		}
+		// After the TCP_STREAM and TCP_QUEUEs (dumpTcpStream sets them
+		// first), as restore expects.
+		defer func() { d.inetExtra[rec] = append(d.inetExtra[rec], ss) }()
+	}
 	if proto == unix.IPPROTO_UDP {
 		if n, err := unix.IoctlGetInt(fd, unix.SIOCINQ); err == nil && n > 0 {
 			// Datagrams are not saved (docs/image-format.md, INET_SOCKET):
@@ -112,6 +127,8 @@ func (d *dumper) inetRecords(rec *image.InetSocket) []image.Record {
 		case *image.TcpStream:
 			x.Socket = rec.Objref
 		case *image.TcpQueue:
+			x.Socket = rec.Objref
+		case *image.SockState:
 			x.Socket = rec.Objref
 		}
 	}
@@ -208,4 +225,37 @@ func readInetOpts(fd int, rec *image.InetSocket) error {
 	}
 	rec.LingerOn, rec.LingerSec = uint32(l.Onoff), uint32(l.Linger)
 	return nil
+}
+
+// sockState reads the socket-level state SOCK_STATE saves; nil when all of
+// it is a new socket's.
+func sockState(pid, fd int, ino uint64, family, proto int) (*image.SockState, error) {
+	ss := &image.SockState{}
+	dev, err := unix.GetsockoptString(fd, unix.SOL_SOCKET, unix.SO_BINDTODEVICE)
+	if err != nil {
+		return nil, fmt.Errorf("getsockopt SO_BINDTODEVICE: %w", err)
+	}
+	ss.BindDev = dev
+	lock, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_BUF_LOCK)
+	if err != nil && err != unix.ENOPROTOOPT { // before Linux 5.14: no such option
+		return nil, fmt.Errorf("getsockopt SO_BUF_LOCK: %w", err)
+	}
+	ss.BufLock = uint32(lock)
+	if ss.Filter, err = kernel.SocketFilter(fd); err != nil {
+		return nil, fmt.Errorf("getsockopt SO_GET_FILTER: %w", err)
+	}
+	locked, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_LOCK_FILTER)
+	if err != nil {
+		return nil, fmt.Errorf("getsockopt SO_LOCK_FILTER: %w", err)
+	}
+	ss.FilterLocked = uint32(locked)
+	shut, err := kernel.InetShutdown(fmt.Sprintf("/proc/%d/ns/net", pid), uint8(family), uint8(proto), ino)
+	if err != nil {
+		return nil, fmt.Errorf("shutdown state: %w", err)
+	}
+	ss.Shutdown = uint32(shut)
+	if ss.BindDev == "" && ss.BufLock == 0 && len(ss.Filter) == 0 && ss.FilterLocked == 0 && ss.Shutdown == 0 {
+		return nil, nil
+	}
+	return ss, nil
 }

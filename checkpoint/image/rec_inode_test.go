@@ -12,3 +12,14 @@ func init() {
 			AtimeNs: math.MinInt64, MtimeNs: math.MaxInt64, Flags: u32max, Reserved: u32max}},
 	}...)
 }
+
+func init() {
+	roundTripCases = append(roundTripCases, []struct {
+		name string
+		rec  Record
+	}{
+		{"sock_state/empty", &SockState{}},
+		{"sock_state/extremes", &SockState{Socket: u32max, BufLock: u32max, Shutdown: u32max, FilterLocked: u32max,
+			BindDev: "0123456789abcdef", Filter: make([]byte, 8*SockStateMaxFilter)}},
+	}...)
+}
