@@ -289,6 +289,18 @@ func (s *unixSock) readOptions(fd int) error {
 		return fmt.Errorf("SO_PEEK_OFF: %w", err)
 	}
 	r.PeekOff = int32(po)
+	// A filter or a device is not in UNIX_SK (SOCK_STATE is inet sockets'):
+	// refused rather than lost.
+	if n, err := kernel.SocketFilterLen(fd); err != nil {
+		return fmt.Errorf("SO_GET_FILTER: %w", err)
+	} else if n > 0 {
+		return unsupported(s.pid, "", "a socket filter (SO_ATTACH_FILTER, %d instructions) on a unix socket: not supported yet", n)
+	}
+	if dev, err := unix.GetsockoptString(fd, unix.SOL_SOCKET, unix.SO_BINDTODEVICE); err != nil {
+		return fmt.Errorf("SO_BINDTODEVICE: %w", err)
+	} else if dev != "" {
+		return unsupported(s.pid, "", "SO_BINDTODEVICE %q on a unix socket: not supported yet", dev)
+	}
 	if pp, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_PASSPIDFD); err == nil && pp != 0 {
 		return unsupported(s.pid, "", "SO_PASSPIDFD is set: not supported yet")
 	}
