@@ -29,3 +29,21 @@ const (
 )
 
 func (*InodeAttr) Type() Type { return TypeInodeAttr }
+
+// TypeTtyAttr is TTY_ATTR's type number (in the files range).
+const TypeTtyAttr Type = 372
+
+var _ = registerType(typeInfo{typ: TypeTtyAttr, name: "TTY_ATTR", new: func() Record { return new(TtyAttr) }})
+
+// TtyAttr (TTY_ATTR, type 372) is the owner and mode of a pty's slave
+// (/dev/pts/N: grantpt(3), or a login program's fchown and fchmod), which
+// the new pty restore makes gets back. It follows its TTY and TTY_DATA
+// records.
+type TtyAttr struct {
+	TtyID uint32 // the TTY (a pty)
+	Mode  uint32 // permission bits (07777)
+	Uid   uint32
+	Gid   uint32
+}
+
+func (*TtyAttr) Type() Type { return TypeTtyAttr }

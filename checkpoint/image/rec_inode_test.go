@@ -23,3 +23,13 @@ func init() {
 			BindDev: "0123456789abcdef", Filter: make([]byte, 8*SockStateMaxFilter)}},
 	}...)
 }
+
+func init() {
+	roundTripCases = append(roundTripCases, []struct {
+		name string
+		rec  Record
+	}{
+		{"tty_attr/empty", &TtyAttr{}},
+		{"tty_attr/extremes", &TtyAttr{TtyID: u32max, Mode: u32max, Uid: u32max, Gid: u32max}},
+	}...)
+}
