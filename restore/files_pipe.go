@@ -109,18 +109,14 @@ func (rs *restorer) openPipe(t *taskPlan, objref uint32, pe *image.Pipe, min int
 	if err != nil {
 		return -1, fmt.Errorf("take pipe %d from the restorer: %w", pe.PipeID, err)
 	}
-	fd, err := moveAbove(lt, got, min)
-	if err != nil {
-		return -1, err
-	}
-	// Status flags belong to the end's description, shared by every fd on it.
-	if _, err := lt.Syscall(unix.SYS_FCNTL, uintptr(fd), unix.F_SETFL, uintptr(pe.Flags&unix.O_NONBLOCK)); err != nil {
-		return -1, fmt.Errorf("pipe end flags: %w", err)
-	}
-	return fd, nil
+	return moveAbove(lt, got, min)
 }
 
 // desc returns the restorer's copy of the description objref of an end.
+// Its status flags are set once, when it is first handed out: they belong
+// to the description, shared by every fd and task on it, and a later
+// F_SETFL would turn off the O_ASYNC that restoreOwners gave it in the
+// task that had it first.
 func (ends *pipeEnds) desc(rs *restorer, objref uint32, pe *image.Pipe) (*os.File, error) {
 	f, first, mode := ends.read, &ends.readObj, unix.O_RDONLY
 	if pe.Flags&unix.O_ACCMODE != unix.O_RDONLY {
@@ -128,6 +124,9 @@ func (ends *pipeEnds) desc(rs *restorer, objref uint32, pe *image.Pipe) (*os.Fil
 	}
 	if *first == 0 {
 		*first = objref
+		if err := unix.SetNonblock(int(f.Fd()), pe.Flags&unix.O_NONBLOCK != 0); err != nil {
+			return nil, fmt.Errorf("pipe %d: end flags: %w", pe.PipeID, err)
+		}
 	}
 	if *first == objref {
 		return f, nil
@@ -136,13 +135,16 @@ func (ends *pipeEnds) desc(rs *restorer, objref uint32, pe *image.Pipe) (*os.Fil
 		return d, nil
 	}
 	// O_NONBLOCK: opening a pipe's read end through /proc waits for a
-	// writer otherwise (it opens like a FIFO); the flags are set in the
-	// task right after.
+	// writer otherwise (it opens like a FIFO); the saved flags come next.
 	fd, err := unix.Open(fmt.Sprintf("/proc/self/fd/%d", f.Fd()), mode|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("pipe %d: another description of its end: %w", pe.PipeID, err)
 	}
 	d := os.NewFile(uintptr(fd), fmt.Sprintf("pipe %d", pe.PipeID))
+	if err := unix.SetNonblock(fd, pe.Flags&unix.O_NONBLOCK != 0); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("pipe %d: end flags: %w", pe.PipeID, err)
+	}
 	rs.pipeDescs[objref] = d
 	return d, nil
 }
@@ -151,8 +153,8 @@ func (ends *pipeEnds) desc(rs *restorer, objref uint32, pe *image.Pipe) (*os.Fil
 // image is validated to hold no more than the pipe's capacity, and should
 // the pipe still be too small (a capacity the kernel rounded, a per-user
 // pipe limit), the restore fails instead of hanging with its tasks
-// stopped. Status flags are the description's: each task's end gets its
-// own back when it is handed over (F_SETFL in openPipe).
+// stopped. Status flags are the description's: the end gets its own back
+// when it is first handed over (pipeEnds.desc).
 func refillPipe(w *os.File, data []byte) error {
 	fd := int(w.Fd())
 	if err := unix.SetNonblock(fd, true); err != nil {
