@@ -63,7 +63,7 @@ func (d *dumper) dumpInetSocket(p *process, of *openFd, obj string) (image.Recor
 		return nil, fmt.Errorf("task %d %s: %w", p.pid, obj, err)
 	}
 	name := fmt.Sprintf("%s %s", obj, describeInet(rec))
-	ss, err := sockState(p.pid, fd, of.st.Ino, family, proto)
+	ss, err := d.sockState(p.pid, fd, of.st.Ino, family, proto)
 	if err != nil {
 		return nil, fmt.Errorf("task %d %s: %w", p.pid, name, err)
 	}
@@ -229,7 +229,7 @@ func readInetOpts(fd int, rec *image.InetSocket) error {
 
 // sockState reads the socket-level state SOCK_STATE saves; nil when all of
 // it is a new socket's.
-func sockState(pid, fd int, ino uint64, family, proto int) (*image.SockState, error) {
+func (d *dumper) sockState(pid, fd int, ino uint64, family, proto int) (*image.SockState, error) {
 	ss := &image.SockState{}
 	dev, err := unix.GetsockoptString(fd, unix.SOL_SOCKET, unix.SO_BINDTODEVICE)
 	if err != nil {
@@ -249,7 +249,7 @@ func sockState(pid, fd int, ino uint64, family, proto int) (*image.SockState, er
 		return nil, fmt.Errorf("getsockopt SO_LOCK_FILTER: %w", err)
 	}
 	ss.FilterLocked = uint32(locked)
-	shut, err := kernel.InetShutdown(fmt.Sprintf("/proc/%d/ns/net", pid), uint8(family), uint8(proto), ino)
+	shut, err := d.inetShutdown(pid, ino, family, proto)
 	if err != nil {
 		return nil, fmt.Errorf("shutdown state: %w", err)
 	}
@@ -258,4 +258,31 @@ func sockState(pid, fd int, ino uint64, family, proto int) (*image.SockState, er
 		return nil, nil
 	}
 	return ss, nil
+}
+
+// inetShutdown is the shutdown bits of socket ino of task pid, from one
+// sock_diag dump per network namespace, family and protocol.
+func (d *dumper) inetShutdown(pid int, ino uint64, family, proto int) (uint8, error) {
+	nsPath := fmt.Sprintf("/proc/%d/ns/net", pid)
+	var st unix.Stat_t
+	if err := unix.Stat(nsPath, &st); err != nil {
+		return 0, err
+	}
+	key := [3]uint64{st.Ino, uint64(family), uint64(proto)}
+	m := d.inetShut[key]
+	if m == nil {
+		var err error
+		if m, err = kernel.InetShutdowns(nsPath, uint8(family), uint8(proto)); err != nil {
+			return 0, err
+		}
+		if d.inetShut == nil {
+			d.inetShut = map[[3]uint64]map[uint64]uint8{}
+		}
+		d.inetShut[key] = m
+	}
+	shut, ok := m[ino]
+	if !ok {
+		return 0, fmt.Errorf("inet sock_diag does not list socket %d", ino)
+	}
+	return shut, nil
 }

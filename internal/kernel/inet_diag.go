@@ -33,13 +33,14 @@ type InetDiagReqV2 struct {
 	ID       [48]byte // struct inet_diag_sockid: any, for a dump
 }
 
-// InetShutdown returns the sk_shutdown bits of the inet socket of inode ino
-// (family AF_INET or AF_INET6, protocol IPPROTO_UDP or IPPROTO_TCP) in the
-// network namespace nsPath. No syscall tells them for a UDP socket.
-func InetShutdown(nsPath string, family, protocol uint8, ino uint64) (uint8, error) {
+// InetShutdowns returns the sk_shutdown bits of the inet sockets of a
+// family (AF_INET or AF_INET6) and protocol (IPPROTO_UDP or IPPROTO_TCP)
+// in the network namespace nsPath, by inode. No syscall tells them for a
+// UDP socket.
+func InetShutdowns(nsPath string, family, protocol uint8) (map[uint64]uint8, error) {
 	fd, err := diagSocketIn(nsPath)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	defer unix.Close(fd)
 	req := InetDiagReqV2{Family: family, Protocol: protocol, States: ^uint32(0)}
@@ -53,52 +54,50 @@ func InetShutdown(nsPath string, family, protocol uint8, ino uint64) (uint8, err
 		msg, err = binary.Append(msg, binary.LittleEndian, &req)
 	}
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	if err := unix.Sendto(fd, msg, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		return 0, fmt.Errorf("inet sock_diag request: %w", err)
+		return nil, fmt.Errorf("inet sock_diag request: %w", err)
 	}
 	buf := make([]byte, 1<<16)
-	found, shut := false, uint8(0)
+	shut := map[uint64]uint8{}
 	for {
 		n, _, err := unix.Recvfrom(fd, buf, 0)
 		if err != nil {
-			return 0, fmt.Errorf("inet sock_diag reply: %w", err)
+			return nil, fmt.Errorf("inet sock_diag reply: %w", err)
 		}
 		for b := buf[:n]; len(b) >= unix.SizeofNlMsghdr; {
 			l := int(binary.LittleEndian.Uint32(b[0:]))
 			typ := binary.LittleEndian.Uint16(b[4:])
 			if l < unix.SizeofNlMsghdr || l > len(b) {
-				return 0, fmt.Errorf("inet sock_diag reply: bad message length %d", l)
+				return nil, fmt.Errorf("inet sock_diag reply: bad message length %d", l)
 			}
 			data := b[unix.SizeofNlMsghdr:l]
 			b = b[min(len(b), (l+unix.NLMSG_ALIGNTO-1)&^(unix.NLMSG_ALIGNTO-1)):]
 			switch typ {
 			case unix.NLMSG_DONE:
-				if !found {
-					return 0, fmt.Errorf("inet sock_diag does not list socket %d", ino)
-				}
 				return shut, nil
 			case unix.NLMSG_ERROR:
 				if len(data) >= 4 {
 					if e := int32(binary.LittleEndian.Uint32(data)); e != 0 {
-						return 0, fmt.Errorf("inet sock_diag: %w", unix.Errno(-e))
+						return nil, fmt.Errorf("inet sock_diag: %w", unix.Errno(-e))
 					}
 				}
-				return 0, fmt.Errorf("inet sock_diag: error reply")
+				return nil, fmt.Errorf("inet sock_diag: error reply")
 			}
-			if len(data) < inetDiagMsgLen || uint64(binary.LittleEndian.Uint32(data[inetDiagInoOff:])) != ino {
-				continue
+			if len(data) < inetDiagMsgLen {
+				return nil, fmt.Errorf("inet sock_diag: short inet_diag_msg (%d bytes)", len(data))
 			}
-			found = true
+			ino := uint64(binary.LittleEndian.Uint32(data[inetDiagInoOff:]))
+			shut[ino] = 0
 			for a := data[inetDiagMsgLen:]; len(a) >= unix.SizeofRtAttr; {
 				al := int(binary.LittleEndian.Uint16(a[0:]))
 				at := binary.LittleEndian.Uint16(a[2:])
 				if al < unix.SizeofRtAttr || al > len(a) {
-					return 0, fmt.Errorf("inet sock_diag: bad attribute length %d", al)
+					return nil, fmt.Errorf("inet sock_diag: bad attribute length %d", al)
 				}
 				if at == INET_DIAG_SHUTDOWN && al > unix.SizeofRtAttr {
-					shut = a[unix.SizeofRtAttr]
+					shut[ino] = a[unix.SizeofRtAttr]
 				}
 				a = a[min(len(a), (al+unix.RTA_ALIGNTO-1)&^(unix.RTA_ALIGNTO-1)):]
 			}

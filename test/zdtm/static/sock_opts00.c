@@ -6,7 +6,9 @@
  * another's writing. After restore the options read back the same, the
  * filter program is the same and still drops short datagrams, it cannot be
  * detached, a read-shut socket polls POLLRDHUP and reads EOF, and a
- * write-shut one fails with EPIPE without polling readable. Sabotage shuts
+ * write-shut one fails with EPIPE without polling readable. A listening TCP
+ * socket bound to the loopback device with a filter keeps both and still
+ * accepts a connection. Sabotage shuts
  * the write-shut socket's reading too after test_daemon.
  */
 #define _GNU_SOURCE
@@ -65,7 +67,8 @@ int main(int argc, char **argv)
 	struct sock_fprog fp = {PROG_LEN, prog};
 	struct sock_filter got[16];
 	struct sockaddr_in fa, da, ra, wa, sa;
-	int f, dev, rd, wr, snd, one = 1, lock = 1;
+	int f, dev, rd, wr, snd, tl, tc, ta, one = 1, lock = 1;
+	struct sockaddr_in ta_addr;
 	char name[IFNAMSIZ] = "", buf[16];
 	socklen_t l;
 	struct pollfd p;
@@ -89,6 +92,18 @@ int main(int argc, char **argv)
 	if (setsockopt(dev, SOL_SOCKET, SO_BINDTODEVICE, "lo", 3) ||
 	    setsockopt(dev, SOL_SOCKET, SO_BUF_LOCK, &lock, sizeof(lock))) {
 		fail("bind to lo, lock the buffers");
+		return 1;
+	}
+	tl = socket(AF_INET, SOCK_STREAM, 0);
+	ta_addr.sin_family = AF_INET;
+	ta_addr.sin_port = 0;
+	ta_addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	l = sizeof(ta_addr);
+	if (tl < 0 || setsockopt(tl, SOL_SOCKET, SO_BINDTODEVICE, "lo", 3) ||
+	    setsockopt(tl, SOL_SOCKET, SO_ATTACH_FILTER, &fp, sizeof(fp)) ||
+	    bind(tl, (struct sockaddr *)&ta_addr, sizeof(ta_addr)) || listen(tl, 4) ||
+	    getsockname(tl, (struct sockaddr *)&ta_addr, &l)) {
+		fail("the TCP listener");
 		return 1;
 	}
 	if (connect(rd, (struct sockaddr *)&sa, sizeof(sa)) || connect(wr, (struct sockaddr *)&sa, sizeof(sa)) ||
@@ -134,6 +149,16 @@ int main(int argc, char **argv)
 	p.events = POLLIN | POLLRDHUP;
 	if (poll(&p, 1, 0) != 0)
 		fail("the write-shut socket polls %#x, want nothing", p.revents);
+	l = sizeof(name);
+	memset(name, 0, sizeof(name));
+	if (getsockopt(tl, SOL_SOCKET, SO_BINDTODEVICE, name, &l) || strcmp(name, "lo"))
+		fail("TCP listener: SO_BINDTODEVICE \"%s\", want \"lo\"", name);
+	l = sizeof(got);
+	if (getsockopt(tl, SOL_SOCKET, SO_GET_FILTER, got, &l) || l != PROG_LEN || memcmp(got, prog, sizeof(prog)))
+		fail("TCP listener: filter of %u instructions, or a different program", l);
+	tc = socket(AF_INET, SOCK_STREAM, 0);
+	if (tc < 0 || connect(tc, (struct sockaddr *)&ta_addr, sizeof(ta_addr)) || (ta = accept(tl, NULL, NULL)) < 0)
+		fail("TCP listener: no connection");
 	pass();
 	return test_exit();
 }
