@@ -1,6 +1,7 @@
 package checkpoint
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 
@@ -237,7 +238,7 @@ func (d *dumper) sockState(pid, fd int, ino uint64, family, proto int) (*image.S
 	}
 	ss.BindDev = dev
 	lock, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_BUF_LOCK)
-	if err != nil && err != unix.ENOPROTOOPT { // before Linux 5.14: no such option
+	if err != nil && !errors.Is(err, unix.ENOPROTOOPT) { // before Linux 5.14: no such option
 		return nil, fmt.Errorf("getsockopt SO_BUF_LOCK: %w", err)
 	}
 	ss.BufLock = uint32(lock)

@@ -4,11 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/internal/kernel"
 )
 
 func init() {
@@ -48,9 +48,7 @@ func (rs *restorer) applyInodeAttr(a *image.InodeAttr) error {
 func setInodeAttr(fd int, a *image.InodeAttr) error {
 	err := errors.Join(unix.Fchown(fd, int(a.Uid), int(a.Gid)), unix.Fchmod(fd, a.Mode))
 	if err == nil && a.Flags&image.InodeAttrTimes != 0 {
-		ts := [2]unix.Timespec{unix.NsecToTimespec(a.AtimeNs), unix.NsecToTimespec(a.MtimeNs)}
-		// utimensat(fd, NULL, ...) is futimens(3): the file itself.
-		if _, _, e := unix.Syscall6(unix.SYS_UTIMENSAT, uintptr(fd), 0, uintptr(unsafe.Pointer(&ts[0])), 0, 0, 0); e != 0 {
+		if e := kernel.Futimens(fd, a.AtimeNs, a.MtimeNs); e != nil {
 			err = fmt.Errorf("futimens: %w", e)
 		}
 	}

@@ -1,6 +1,7 @@
 package restore
 
 import (
+	"errors"
 	"fmt"
 
 	"golang.org/x/sys/unix"
@@ -42,7 +43,7 @@ func setSockState(fd int, ss *image.SockState) error {
 		ss = &image.SockState{}
 	}
 	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_BUF_LOCK, int(ss.BufLock)); err != nil &&
-		(err != unix.ENOPROTOOPT || ss.BufLock != 0) {
+		(!errors.Is(err, unix.ENOPROTOOPT) || ss.BufLock != 0) {
 		return fmt.Errorf("setsockopt SO_BUF_LOCK %d: %w", ss.BufLock, err)
 	}
 	if ss.Shutdown != 0 {
@@ -50,7 +51,7 @@ func setSockState(fd int, ss *image.SockState) error {
 			kernel.RCV_SHUTDOWN | kernel.SEND_SHUTDOWN: unix.SHUT_RDWR}[ss.Shutdown]
 		// An unconnected UDP socket is shut down all the same, with
 		// ENOTCONN (inet_shutdown).
-		if err := unix.Shutdown(fd, how); err != nil && err != unix.ENOTCONN {
+		if err := unix.Shutdown(fd, how); err != nil && !errors.Is(err, unix.ENOTCONN) {
 			return fmt.Errorf("shutdown(%d): %w", how, err)
 		}
 	}

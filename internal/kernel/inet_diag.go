@@ -134,3 +134,14 @@ func AttachSocketFilter(fd int, prog []byte) error {
 	fp := unix.SockFprog{Len: uint16(len(prog) / 8), Filter: (*unix.SockFilter)(unsafe.Pointer(&prog[0]))}
 	return unix.SetsockoptSockFprog(fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &fp)
 }
+
+// Futimens sets the access and modification times of the file fd
+// (utimensat(fd, NULL, times, 0), futimens(3)), in nanoseconds since the
+// epoch.
+func Futimens(fd int, atimeNs, mtimeNs int64) error {
+	ts := [2]unix.Timespec{unix.NsecToTimespec(atimeNs), unix.NsecToTimespec(mtimeNs)}
+	if _, _, e := unix.Syscall6(unix.SYS_UTIMENSAT, uintptr(fd), 0, uintptr(unsafe.Pointer(&ts[0])), 0, 0, 0); e != 0 {
+		return e
+	}
+	return nil
+}
