@@ -9,6 +9,8 @@ import (
 
 	"github.com/ckpt/ckpt/checkpoint/image"
 	"github.com/ckpt/ckpt/internal/allow"
+	"github.com/ckpt/ckpt/internal/guard"
+	"github.com/ckpt/ckpt/internal/logctx"
 	"github.com/ckpt/ckpt/internal/ptrace"
 )
 
@@ -40,8 +42,6 @@ type Options struct {
 	// place). If it fails, the tasks are left running: a process is never
 	// killed for an image that is not durably at its path.
 	Commit func() error
-	// Logger receives progress; nil means slog.Default().
-	Logger *slog.Logger
 }
 
 // Result describes a finished checkpoint.
@@ -58,26 +58,33 @@ type Result struct {
 
 // Dump checkpoints the process pid into w. On failure the process is
 // resumed untouched and, if anything was written, the image ends with an
-// ERROR record instead of a TAIL.
+// ERROR record instead of a TAIL. If ckpt dies meanwhile, a guardian
+// (internal/guard) undoes what the steps journalled: the tasks carry on.
+// Progress goes to the context's logger (internal/logctx); a cancelled
+// context stops the checkpoint before its next step, undoing the rest.
 func Dump(ctx context.Context, pid int, w io.Writer, opts Options) (*Result, error) {
-	log := opts.Logger
-	if log == nil {
-		log = slog.Default()
+	log := logctx.G(ctx).With("component", "checkpoint", "pid", pid)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("checkpoint of %d: %w", pid, err)
 	}
-	log = log.With("component", "checkpoint", "pid", pid)
 
 	lk, err := lockTree(pid)
 	if err != nil {
 		return nil, err
 	}
 	defer lk.Release()
+	j, err := guard.Start()
+	if err != nil {
+		return nil, err
+	}
+	defer j.Done()
 	tr, err := ptrace.New()
 	if err != nil {
 		return nil, fmt.Errorf("start tracer: %w", err)
 	}
 	defer tr.Close()
 
-	d := &dumper{ctx: ctx, log: log, opts: opts, tr: tr, shmems: map[uint64]*shmemObj{}}
+	d := &dumper{ctx: ctx, log: log, opts: opts, tr: tr, j: j, shmems: map[uint64]*shmemObj{}}
 	defer func() { d.mnt.close() }()
 	defer d.ux.close()
 	// The whole checkpoint runs on the tracer's thread: every ptrace call
@@ -92,157 +99,269 @@ func Dump(ctx context.Context, pid int, w io.Writer, opts Options) (*Result, err
 	return res, err
 }
 
-// dump is Dump's work, on the tracer thread.
-func (d *dumper) dump(pid int, w io.Writer) (*Result, error) {
-	log, opts := d.log, d.opts
-	var err error
-	start := time.Now()
-	var t *tree
-	var fz *freezer
-	if opts.FreezeCgroup != "" {
-		if fz, err = newFreezer(opts.FreezeCgroup); err != nil {
-			return nil, err
+// dumpRun is what the steps of one checkpoint hand on to each other.
+type dumpRun struct {
+	pid     int
+	w       io.Writer
+	start   time.Time
+	stopped time.Time // the first task stops (or the cgroup freezes) right after start
+	t       *tree
+	live    []*process
+	res     *Result
+	snaps   map[*process]*snapshot
+	// undos put back what the steps done so far did, newest last: run
+	// in reverse on failure; a step that settles one for good (the tasks
+	// released or killed) marks it done. Those left at the end of a
+	// successful run are clean-ups (the snapshot copies).
+	undos []*undo
+}
+
+// undo is one way back: name says what it undoes, for the log.
+type undo struct {
+	name string
+	fn   func()
+	done bool
+}
+
+func (r *dumpRun) push(name string, fn func()) { r.undos = append(r.undos, &undo{name: name, fn: fn}) }
+
+// settle marks the undo named name as no longer to be run.
+func (r *dumpRun) settle(name string) {
+	for _, u := range r.undos {
+		if u.name == name {
+			u.done = true
 		}
-	} else if !opts.NoFreeze {
+	}
+}
+
+// unwind runs the undos not settled, newest first.
+func (r *dumpRun) unwind() {
+	for i := len(r.undos) - 1; i >= 0; i-- {
+		if u := r.undos[i]; !u.done {
+			u.done = true
+			u.fn()
+		}
+	}
+}
+
+// step is one step of a checkpoint. Its name is its phase: in the error
+// when it fails ("checkpoint: step collect: ..."), in the log, and for
+// the fault-injection switch (guard.Fault). when, if set, says whether
+// the step runs at all.
+type step struct {
+	name string
+	when func() bool
+	run  func(r *dumpRun) error
+}
+
+// steps is a checkpoint, in order. A step that must be undone if a later
+// one fails pushes its undo on the run; what must be undone if ckpt dies
+// is journalled to the guardian by the code that does it.
+func (d *dumper) steps() []step {
+	each := func(fn func(*tree) error) func(r *dumpRun) error {
+		return func(r *dumpRun) error { return fn(r.t) }
+	}
+	leaveRunning := func() bool { return d.opts.LeaveRunning }
+	return []step{
+		{name: "seize", run: d.stepSeize},
+		{name: "leak check", run: each(d.checkTaskLeaks)},
+		{name: "shares", run: each(d.findShares)},
+		{name: "semops", run: func(r *dumpRun) error { return d.restartSemops(r.live) }},
+		{name: "collect", run: d.stepCollect},
+		{name: "tree ids", run: each(d.treeIds)},
+		{name: "pidfds", run: each(d.resolvePidfds)},
+		{name: "ttys", run: each(d.resolveTtys)},
+		{name: "pipes", run: each(d.resolvePipes)},
+		{name: "unix sockets", run: each(d.resolveUnix)},
+		{name: "file owners", run: each(d.resolveOwners)},
+		{name: "fifos", run: each(d.resolveFifos)},
+		{name: "file leak check", run: each(d.checkFileLeaks)},
+		{name: "mount namespace", run: each(d.collectMntns)},
+		{name: "uts namespace", run: each(d.collectUtsns)},
+		{name: "ipc namespace", run: each(d.collectIpcns)},
+		{name: "network namespace", run: each(d.collectNetns)},
+		{name: "snapshot", when: leaveRunning, run: d.stepSnapshot},
+		{name: "release", when: leaveRunning, run: d.stepRelease},
+		{name: "write", run: d.stepWrite},
+		{name: "commit", when: func() bool { return d.opts.Commit != nil }, run: d.stepCommit},
+		{name: "kill", when: func() bool { return !d.opts.LeaveRunning }, run: d.stepKill},
+	}
+}
+
+// FaultPhases names the phases of a checkpoint at which CKPT_FAULT may
+// kill ckpt (guard.Fault): "checkpoint/STEP" before each step, and the
+// points inside steps ("checkpoint/seize:frozen": the cgroup frozen;
+// "checkpoint/collect:tcp-repair": a connection locked and in repair mode).
+func FaultPhases() []string {
+	var out []string
+	for _, s := range (&dumper{}).steps() {
+		out = append(out, "checkpoint/"+s.name)
+		switch s.name {
+		case "seize":
+			out = append(out, faultFrozen)
+		case "collect":
+			out = append(out, faultTcpRepair)
+		}
+	}
+	return out
+}
+
+const (
+	faultFrozen    = "checkpoint/seize:frozen"
+	faultTcpRepair = "checkpoint/collect:tcp-repair"
+)
+
+// dump is Dump's work, on the tracer thread: the steps in order; on
+// failure what was done is undone and the tasks carry on as they were.
+func (d *dumper) dump(pid int, w io.Writer) (res *Result, err error) {
+	r := &dumpRun{pid: pid, w: w, start: time.Now(), snaps: map[*process]*snapshot{}}
+	defer r.unwind()
+	for _, s := range d.steps() {
+		if s.when != nil && !s.when() {
+			continue
+		}
+		if err := d.ctx.Err(); err != nil {
+			return nil, fmt.Errorf("checkpoint: before step %s: %w", s.name, err)
+		}
+		guard.Fault("checkpoint/" + s.name)
+		if err := s.run(r); err != nil {
+			return nil, fmt.Errorf("checkpoint: step %s: %w", s.name, err)
+		}
+	}
+	res = r.res
+	d.log.Info("checkpoint done", "tasks", res.Tasks, "threads", res.Threads, "bytes", res.Bytes,
+		"pages", res.Pages, "freeze", res.FreezeWindow, "total", time.Since(r.start))
+	return res, nil
+}
+
+// stepSeize stops every task of the tree, with the cgroup freezer when
+// there is one to freeze. Undo: release them (TCP repair mode is left
+// before that).
+func (d *dumper) stepSeize(r *dumpRun) error {
+	var fz *freezer
+	var err error
+	if d.opts.FreezeCgroup != "" {
+		if fz, err = newFreezer(d.opts.FreezeCgroup); err != nil {
+			return err
+		}
+	} else if !d.opts.NoFreeze {
 		var why string
-		if fz, why = findFreezer(pid); fz != nil {
-			log.Info("freezing the tree's own cgroup", "cgroup", fz.dir)
+		if fz, why = findFreezer(r.pid); fz != nil {
+			d.log.Info("freezing the tree's own cgroup", "cgroup", fz.dir)
 		} else {
-			log.Debug("no cgroup to freeze", "why", why)
+			d.log.Debug("no cgroup to freeze", "why", why)
 		}
 	}
 	if fz != nil {
-		t, err = d.seizeFrozen(pid, fz)
-		if err != nil {
-			return nil, fmt.Errorf("seize: %w", err)
+		// seizeFrozen thaws the cgroup before it returns, whatever
+		// happens; if ckpt dies first, the guardian does.
+		thaw, jerr := d.j.Add("thaw", fz.dir)
+		if jerr != nil {
+			return jerr
 		}
-	} else if t, err = d.seizeTree(pid); err != nil {
-		return nil, fmt.Errorf("seize: %w", err)
+		r.t, err = d.seizeFrozen(r.pid, fz)
+		thaw.Drop()
+	} else {
+		r.t, err = d.seizeTree(r.pid)
 	}
-	stopped := start // the first task stops (or the cgroup freezes) right after
-	released := false
-	defer func() {
-		if !released {
-			d.releaseTree(t)
-		}
-	}()
-	killed := false
-	defer func() { d.endTcpRepair(killed) }() // before the release above
+	if err != nil {
+		return err
+	}
+	r.stopped = r.start
+	r.live = r.t.live()
+	r.push("release", func() { d.releaseTree(r.t) })
+	r.push("tcp repair", func() { d.endTcpRepair(false) })
+	return nil
+}
 
-	if err := d.checkTaskLeaks(t); err != nil {
-		return nil, fmt.Errorf("leak check: %w", err)
-	}
-	if err := d.findShares(t); err != nil {
-		return nil, fmt.Errorf("collect: %w", err)
-	}
-	live := t.live()
-	if err := d.restartSemops(live); err != nil {
-		return nil, fmt.Errorf("seize: %w", err)
-	}
-	for _, p := range live {
+func (d *dumper) stepCollect(r *dumpRun) error {
+	for _, p := range r.live {
 		if err := d.collect(p); err != nil {
-			return nil, fmt.Errorf("collect task %d: %w", p.pid, err)
+			return fmt.Errorf("task %d: %w", p.pid, err)
 		}
 	}
-	if err := d.treeIds(t); err != nil {
-		return nil, fmt.Errorf("collect: %w", err)
+	if len(d.tcpRepair) > 0 {
+		guard.Fault(faultTcpRepair)
 	}
-	if err := d.resolvePidfds(t); err != nil {
-		return nil, fmt.Errorf("collect: %w", err)
+	r.res = &Result{Pid: r.pid, Tasks: len(r.t.procs)}
+	for _, p := range r.live {
+		r.res.Threads += len(p.threads)
 	}
-	if err := d.resolveTtys(t); err != nil {
-		return nil, fmt.Errorf("collect: %w", err)
-	}
-	if err := d.resolvePipes(t); err != nil {
-		return nil, fmt.Errorf("collect: %w", err)
-	}
-	if err := d.resolveUnix(t); err != nil {
-		return nil, fmt.Errorf("collect: %w", err)
-	}
-	if err := d.resolveOwners(t); err != nil {
-		return nil, fmt.Errorf("collect: %w", err)
-	}
-	if err := d.resolveFifos(t); err != nil {
-		return nil, fmt.Errorf("collect: %w", err)
-	}
-	if err := d.checkFileLeaks(t); err != nil {
-		return nil, fmt.Errorf("leak check: %w", err)
-	}
-	if err := d.collectMntns(t); err != nil {
-		return nil, fmt.Errorf("collect: %w", err)
-	}
-	if err := d.collectUtsns(t); err != nil {
-		return nil, fmt.Errorf("collect: %w", err)
-	}
-	if err := d.collectIpcns(t); err != nil {
-		return nil, fmt.Errorf("collect: %w", err)
-	}
-	if err := d.collectNetns(t); err != nil {
-		return nil, fmt.Errorf("collect: %w", err)
-	}
-	res := &Result{Pid: pid, Tasks: len(t.procs)}
-	for _, p := range live {
-		res.Threads += len(p.threads)
-	}
-	snaps := map[*process]*snapshot{}
-	if opts.LeaveRunning {
-		// Dump memory from copy-on-write copies and let the tasks go now.
-		snapStart := time.Now()
-		for _, p := range live {
-			if p.shares&image.ShareVM != 0 {
-				continue // its memory is its parent's
-			}
-			snap, err := d.takeSnapshot(p)
-			if err != nil {
-				for q, s := range snaps {
-					d.drop(q, s)
-				}
-				return nil, fmt.Errorf("snapshot of task %d: %w", p.pid, err)
-			}
-			snaps[p] = snap
+	return nil
+}
+
+// stepSnapshot (--leave-running) forks a copy-on-write copy of each
+// address space, to dump memory from while the tasks run on. The copies
+// are dropped at the end, whatever happens.
+func (d *dumper) stepSnapshot(r *dumpRun) error {
+	r.push("snapshots", func() {
+		for p, s := range r.snaps {
+			d.drop(p, s)
 		}
-		log.Debug("snapshots taken", "took", time.Since(snapStart))
-		d.endTcpRepair(false)
-		d.releaseTree(t)
-		released = true
-		res.FreezeWindow = time.Since(stopped)
-		defer func() {
-			for p, s := range snaps {
-				d.drop(p, s)
-			}
-		}()
+	})
+	snapStart := time.Now()
+	for _, p := range r.live {
+		if p.shares&image.ShareVM != 0 {
+			continue // its memory is its parent's
+		}
+		snap, err := d.takeSnapshot(p)
+		if err != nil {
+			return fmt.Errorf("task %d: %w", p.pid, err)
+		}
+		r.snaps[p] = snap
 	}
-	iw := image.NewWriter(w)
-	if err := d.write(iw, t, snaps); err != nil {
+	d.log.Debug("snapshots taken", "took", time.Since(snapStart))
+	return nil
+}
+
+// stepRelease (--leave-running) lets the tasks go once their copies exist.
+func (d *dumper) stepRelease(r *dumpRun) error {
+	d.endTcpRepair(false)
+	d.releaseTree(r.t)
+	r.settle("tcp repair")
+	r.settle("release")
+	r.res.FreezeWindow = time.Since(r.stopped)
+	return nil
+}
+
+func (d *dumper) stepWrite(r *dumpRun) error {
+	iw := image.NewWriter(r.w)
+	if err := d.write(iw, r.t, r.snaps); err != nil {
 		_ = iw.Abort(err.Error())
-		return nil, fmt.Errorf("write: %w", err)
+		return err
 	}
-	freeze := res.FreezeWindow
-	if !released {
-		freeze = time.Since(stopped) // they stay stopped until killed
+	freeze := r.res.FreezeWindow
+	if !d.opts.LeaveRunning {
+		freeze = time.Since(r.stopped) // they stay stopped until killed
 	}
-	stats := &image.Stats{FreezeNs: uint64(freeze), TotalNs: uint64(time.Since(start)),
-		Tasks: uint32(res.Tasks), Threads: uint32(res.Threads), Pages: d.pages}
+	stats := &image.Stats{FreezeNs: uint64(freeze), TotalNs: uint64(time.Since(r.start)),
+		Tasks: uint32(r.res.Tasks), Threads: uint32(r.res.Threads), Pages: d.pages}
 	if err := iw.Write(stats); err != nil {
-		return nil, fmt.Errorf("write stats: %w", err)
+		return fmt.Errorf("stats: %w", err)
 	}
 	if err := iw.Close(); err != nil {
-		return nil, fmt.Errorf("write tail: %w", err)
+		return fmt.Errorf("tail: %w", err)
 	}
-	res.Records, res.Bytes, res.Pages = iw.Records(), iw.Offset(), d.pages
-	if opts.Commit != nil {
-		if err := opts.Commit(); err != nil {
-			return nil, fmt.Errorf("commit image: %w", err)
-		}
-	}
-	if !opts.LeaveRunning {
-		d.kill(live)
-		released, killed = true, true
-		res.FreezeWindow = time.Since(stopped)
-	}
-	log.Info("checkpoint done", "tasks", res.Tasks, "threads", res.Threads, "bytes", res.Bytes,
-		"pages", res.Pages, "freeze", res.FreezeWindow, "total", time.Since(start))
-	return res, nil
+	r.res.Records, r.res.Bytes, r.res.Pages = iw.Records(), iw.Offset(), d.pages
+	return nil
+}
+
+// stepCommit makes the image the caller's for good (Options.Commit): only
+// then may the tasks be killed.
+func (d *dumper) stepCommit(r *dumpRun) error {
+	return d.opts.Commit()
+}
+
+// stepKill ends the tasks once their image is complete. From here on the
+// image is the process: its connections stay locked for the restore.
+func (d *dumper) stepKill(r *dumpRun) error {
+	d.settleTcpLocks()
+	d.kill(r.live)
+	r.settle("release")
+	r.settle("tcp repair")
+	d.endTcpRepair(true)
+	r.res.FreezeWindow = time.Since(r.stopped)
+	return nil
 }
 
 // dumper holds the state of one checkpoint run.
@@ -251,6 +370,7 @@ type dumper struct {
 	log    *slog.Logger
 	opts   Options
 	tr     *ptrace.Tracer
+	j      *guard.Journal // the guardian's: what to undo if ckpt dies
 	objref uint32
 	pages  uint64
 	files  []*fileObj           // every open file description collected, for sharing

@@ -105,7 +105,7 @@ func (d *dumper) dumpInetSocket(p *process, of *openFd, obj string) (image.Recor
 		if !d.opts.TcpEstablished {
 			return nil, unsupported(p.pid, name, "established TCP connection: checkpoint it with --tcp-established")
 		}
-		extra, err := d.dumpTcpStream(p.pid, f, rec)
+		extra, err := d.dumpTcpStream(p.pid, of.fd, f, rec)
 		if err != nil {
 			return nil, fmt.Errorf("task %d %s: %w", p.pid, name, err)
 		}

@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/internal/guard"
 	"github.com/ckpt/ckpt/internal/kernel"
 	"github.com/ckpt/ckpt/internal/netlock"
 )
@@ -22,32 +24,51 @@ import (
 // first (internal/netlock): from here until restore rebuilds it, what the
 // peer sends is dropped, to be sent again, rather than lost after the
 // queues were read or answered with a reset once the socket is gone.
-func (d *dumper) dumpTcpStream(pid int, f *os.File, rec *image.InetSocket) ([]image.Record, error) {
+func (d *dumper) dumpTcpStream(pid, taskFd int, f *os.File, rec *image.InetSocket) ([]image.Record, error) {
 	fd := int(f.Fd())
-	var lock []netlock.Conn
+	s := repairSock{f: f, pid: pid}
+	for _, o := range rec.Opts {
+		if o.Level == unix.SOL_SOCKET && o.Name == unix.SO_REUSEADDR {
+			s.reuseAddr = int(o.Value)
+		}
+	}
+	// If ckpt dies from here on, the guardian takes the task's socket out
+	// of repair mode and unlocks the connection (guard.go).
+	var err error
 	if !d.opts.LeaveRunning {
-		lock = []netlock.Conn{netlock.NewConn(rec.AddrPorts())}
-		if err := netlock.Lock(pid, lock); err != nil {
+		s.lock = []netlock.Conn{netlock.NewConn(rec.AddrPorts())}
+		if s.undoLock, err = d.j.Add("unlock", append([]string{strconv.Itoa(pid)}, connArgs(s.lock)...)...); err != nil {
+			return nil, err
+		}
+		if err := netlock.Lock(pid, s.lock); err != nil {
+			s.undoLock.Drop()
 			return nil, fmt.Errorf("lock the connection: %w", err)
 		}
 	}
+	unlock := func() error {
+		err := netlock.Unlock(pid, s.lock)
+		if err == nil {
+			s.undoLock.Drop()
+		}
+		return err
+	}
+	if s.undoRepair, err = d.j.Add("tcp-repair-off", strconv.Itoa(pid), strconv.Itoa(taskFd), strconv.Itoa(s.reuseAddr)); err != nil {
+		return nil, errors.Join(err, unlock())
+	}
 	if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_REPAIR, unix.TCP_REPAIR_ON); err != nil {
-		return nil, errors.Join(fmt.Errorf("enter TCP repair mode: %w", err), netlock.Unlock(pid, lock))
+		s.undoRepair.Drop()
+		return nil, errors.Join(fmt.Errorf("enter TCP repair mode: %w", err), unlock())
 	}
 	recs, err := readTcpStream(fd)
 	if err != nil {
 		if e := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_REPAIR, unix.TCP_REPAIR_OFF_NO_WP); e != nil {
 			err = errors.Join(err, fmt.Errorf("leave TCP repair mode: %w", e))
+		} else {
+			s.undoRepair.Drop()
 		}
-		return nil, errors.Join(err, netlock.Unlock(pid, lock))
+		return nil, errors.Join(err, unlock())
 	}
-	reuse := 0
-	for _, o := range rec.Opts {
-		if o.Level == unix.SOL_SOCKET && o.Name == unix.SO_REUSEADDR {
-			reuse = int(o.Value)
-		}
-	}
-	d.tcpRepair = append(d.tcpRepair, repairSock{f: f, reuseAddr: reuse, pid: pid, lock: lock})
+	d.tcpRepair = append(d.tcpRepair, s)
 	return recs, nil
 }
 
@@ -162,6 +183,8 @@ type repairSock struct {
 	reuseAddr int
 	pid       int            // the task it was taken from
 	lock      []netlock.Conn // the connection, if locked
+	// The guardian's entries: leave repair mode, unlock the connection.
+	undoRepair, undoLock guard.Undo
 }
 
 // endTcpRepair lets go of the sockets left in repair mode. When the tasks
@@ -177,12 +200,27 @@ func (d *dumper) endTcpRepair(killed bool) {
 				d.log.Error("cannot leave TCP repair mode", "socket", s.f.Name(), "err", err)
 			} else if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, s.reuseAddr); err != nil {
 				d.log.Error("cannot set SO_REUSEADDR back", "socket", s.f.Name(), "err", err)
+			} else {
+				s.undoRepair.Drop()
 			}
 			if err := netlock.Unlock(s.pid, s.lock); err != nil {
 				d.log.Error("cannot unlock a TCP connection", "socket", s.f.Name(), "err", err)
+			} else {
+				s.undoLock.Drop()
 			}
+		} else {
+			s.undoRepair.Drop() // the socket is gone with its task
 		}
 		s.f.Close()
 	}
 	d.tcpRepair = nil
+}
+
+// settleTcpLocks keeps the connections locked even if ckpt dies now: the
+// image is complete and the tasks are being killed, so the lock must stay
+// for the restore.
+func (d *dumper) settleTcpLocks() {
+	for _, s := range d.tcpRepair {
+		s.undoLock.Drop()
+	}
 }

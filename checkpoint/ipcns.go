@@ -2,9 +2,7 @@ package checkpoint
 
 import (
 	"fmt"
-	"slices"
-	"strconv"
-	"strings"
+	"os"
 
 	"golang.org/x/sys/unix"
 
@@ -87,42 +85,6 @@ func (d *dumper) collectIpcns(t *tree) error {
 	return nil
 }
 
-// matchAttachments checks that every segment the tasks have attached is
-// the one of that id in the tree's IPC namespace, by the key in its name
-// (/SYSV%08x, from the key it was made with), and gives each removed
-// segment back the key it had: restore makes it with that key, so that its
-// name stays. Removed segments go first: their keys may have been used
-// again since, and restore frees each as soon as it has made the segment.
-func (st *ipcState) matchAttachments(t *tree) error {
-	byId := map[uint64]*ipcShm{}
-	for _, s := range st.shms {
-		byId[uint64(s.rec.Id)] = s
-	}
-	for _, p := range t.live() {
-		for i, v := range p.imgVmas {
-			if v.Kind != image.VmaSysvShm {
-				continue
-			}
-			obj := fmt.Sprintf("System V shared memory segment %d attached at %#x", v.Ino, v.Start)
-			s := byId[v.Ino]
-			key, err := strconv.ParseUint(strings.TrimPrefix(p.vmas[i].Path, "/SYSV"), 16, 32)
-			if s == nil || err != nil {
-				return unsupported(p.pid, obj, "the segment is not in the tree's IPC namespace")
-			}
-			switch {
-			case s.rec.Mode&image.IpcShmDest != 0:
-				s.rec.Key = int32(key)
-			case int32(key) != s.rec.Key:
-				return unsupported(p.pid, obj, "its key %#x is not the one of segment %d in the tree's IPC namespace (%#x): it is another namespace's", key, v.Ino, uint32(s.rec.Key))
-			}
-		}
-	}
-	slices.SortStableFunc(st.shms, func(a, b *ipcShm) int {
-		return int(b.rec.Mode&image.IpcShmDest) - int(a.rec.Mode&image.IpcShmDest)
-	})
-	return nil
-}
-
 // writeIpc writes the objects of the private IPC namespace: each segment
 // followed by the PAGES of its contents, each set, each queue followed by
 // its messages.
@@ -156,6 +118,32 @@ func (d *dumper) writeIpc(w *image.Writer) error {
 			if err := w.Write(&q.msgs[i]); err != nil {
 				return fmt.Errorf("message queue %d: message %d: %w", q.rec.Id, i, err)
 			}
+		}
+	}
+	return nil
+}
+
+// readLimits and the read* of ipcns_shm.go, ipcns_sem.go and ipcns_msg.go
+// run on a thread that has entered the tree's IPC namespace (see
+// inNamespace); pid, the tree's first task, only names it in errors.
+
+// readLimits reads the namespace's limits from /proc/sys/kernel.
+func (st *ipcState) readLimits() error {
+	l := &st.limits
+	for _, f := range []struct {
+		name string
+		dst  []any
+	}{
+		{"shmmax", []any{&l.ShmMax}}, {"shmall", []any{&l.ShmAll}}, {"shmmni", []any{&l.ShmMni}},
+		{"shm_rmid_forced", []any{&l.ShmRmidForced}}, {"msgmax", []any{&l.MsgMax}}, {"msgmnb", []any{&l.MsgMnb}},
+		{"msgmni", []any{&l.MsgMni}}, {"sem", []any{&l.SemMsl, &l.SemMns, &l.SemOpm, &l.SemMni}},
+	} {
+		b, err := os.ReadFile("/proc/sys/kernel/" + f.name)
+		if err != nil {
+			return err
+		}
+		if n, err := fmt.Sscan(string(b), f.dst...); err != nil || n != len(f.dst) {
+			return fmt.Errorf("/proc/sys/kernel/%s %q: %w", f.name, b, err)
 		}
 	}
 	return nil

@@ -12,6 +12,7 @@ import (
 	"github.com/ckpt/ckpt/internal/proc"
 	"github.com/ckpt/ckpt/internal/ptrace"
 	"github.com/ckpt/ckpt/internal/remote"
+	"github.com/ckpt/ckpt/internal/sysvipc"
 )
 
 // restartSemops puts back into semop every thread our stop took out of
@@ -218,4 +219,33 @@ func (pr *semProber) exceeds(nums []int, k int, up bool) (bool, error) {
 		return false, fmt.Errorf("a probe semop succeeded: the set changed under us")
 	}
 	return false, err
+}
+
+// readSem saves every semaphore set with its values. Which task last
+// operated on a semaphore (GETPID) and the waiters' counts are not saved:
+// the kernel has no way to set the first, and the waiters come back by
+// themselves, restarting their semop.
+func (st *ipcState) readSem(pid int) error {
+	rows, err := sysvipc.Rows("sem")
+	if err != nil {
+		return err
+	}
+	for _, row := range rows {
+		n, err := sysvipc.Nums(row, 0, 1, 2, 3, 4, 5, 6, 7)
+		if err != nil {
+			return err
+		}
+		s := &image.IpcSem{
+			Key: int32(n[0]), Id: int32(n[1]), Mode: uint32(n[2]),
+			Uid: uint32(n[4]), Gid: uint32(n[5]), Cuid: uint32(n[6]), Cgid: uint32(n[7]),
+		}
+		if s.Mode&^image.IpcModeMask != 0 {
+			return unsupported(pid, fmt.Sprintf("System V semaphore set %d", s.Id), "mode %#o has bits we do not know", s.Mode)
+		}
+		if s.Values, err = kernel.SemGetAll(int(s.Id), int(n[3])); err != nil {
+			return err
+		}
+		st.sems = append(st.sems, s)
+	}
+	return nil
 }

@@ -2,11 +2,13 @@ package checkpoint
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/internal/guard"
 	"github.com/ckpt/ckpt/internal/proc"
 	"github.com/ckpt/ckpt/internal/remote"
 )
@@ -24,6 +26,7 @@ type snapshot struct {
 	pid   int             // in our pid namespace
 	nsPid int             // as the process sees its child
 	pre   map[int][]chunk // VMA index -> pages read before release
+	undo  guard.Undo      // the guardian's entry: kill and reap it
 }
 
 // takeSnapshot forks the frozen leader. The child has exit signal 0, so the
@@ -53,11 +56,23 @@ func (d *dumper) takeSnapshot(p *process) (*snapshot, error) {
 		return nil, fmt.Errorf("fork a copy of task %d: %w", p.pid, err)
 	}
 	if _, err := d.tr.Wait(child); err != nil {
+		d.dropChild(child)
 		return nil, fmt.Errorf("wait for the copy %d: %w", child, err)
+	}
+	// The copy runs the process's code if ever let go: it dies with ckpt,
+	// and the guardian has its parent reap it. (Between the clone and
+	// here it has no EXITKILL yet: doc.go, "If ckpt dies".)
+	if err := d.tr.SetOptions(child, seizeOpts|unix.PTRACE_O_EXITKILL); err != nil {
+		d.dropChild(child)
+		return nil, fmt.Errorf("the copy %d: %w", child, err)
 	}
 	s := &snapshot{pid: child, nsPid: child, pre: map[int][]chunk{}}
 	if st, err := proc.ReadStatus(child); err == nil && len(st.NSpid) > 0 {
 		s.nsPid = st.NSpid[len(st.NSpid)-1]
+	}
+	if s.undo, err = d.j.Add("snapshot", strconv.Itoa(p.pid), strconv.Itoa(child), strconv.Itoa(s.nsPid)); err != nil {
+		d.drop(p, s)
+		return nil, err
 	}
 	if err := d.preRead(p, s); err != nil {
 		d.drop(p, s)
@@ -101,6 +116,12 @@ func (d *dumper) preRead(p *process, s *snapshot) error {
 // reap it. That takes one more very short stop of the process.
 func (d *dumper) drop(p *process, s *snapshot) {
 	d.dropChild(s.pid)
+	d.reap(p, s)
+	s.undo.Drop()
+}
+
+// reap has the process reap its dead snapshot copy.
+func (d *dumper) reap(p *process, s *snapshot) {
 	start := time.Now()
 	if err := d.tr.SeizeStop(p.pid, seizeOpts); err != nil {
 		d.log.Warn("could not stop the process to reap its snapshot copy", "copy", s.pid, "err", err)

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/internal/guard"
 	"github.com/ckpt/ckpt/internal/proc"
 	"github.com/ckpt/ckpt/internal/ptrace"
 )
@@ -88,6 +89,7 @@ func (d *dumper) seizeFrozen(root int, fz *freezer) (*tree, error) {
 	if err := fz.freeze(); err != nil {
 		return nil, err
 	}
+	guard.Fault(faultFrozen)
 	var seized []int
 	fail := func(err error) (*tree, error) {
 		for _, tid := range seized {

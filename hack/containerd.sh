@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # containerd.sh: a private containerd for tests and the demo.
 #
-#   containerd.sh build           build containerd and ctr (CONTAINERD_VERSION)
+#   containerd.sh build           build containerd, ctr and containerd's runc shim
+#                                 (CONTAINERD_VERSION)
 #                                 from the Go module proxy into the cache;
 #                                 prints the directory holding them
 #   containerd.sh start DIR       start containerd with root, state and socket
@@ -21,12 +22,15 @@ cache=${CKPT_CACHE:-$repo/.cache}/containerd-$CONTAINERD_VERSION
 export PATH=$PATH:/usr/local/go/bin
 
 build() {
-	if [ ! -x "$cache/containerd" ] || [ ! -x "$cache/ctr" ]; then
+	# containerd-shim-runc-v2: containerd's own runc shim, for ckpt as its
+	# runc binary (BinaryName, ctr run --runc-binary).
+	if [ ! -x "$cache/containerd" ] || [ ! -x "$cache/ctr" ] || [ ! -x "$cache/containerd-shim-runc-v2" ]; then
 		mkdir -p "$cache"
 		# go install with a version builds with containerd's own go.mod.
 		GOBIN=$cache GOFLAGS=-buildvcs=false go install \
 			"github.com/containerd/containerd/v2/cmd/containerd@$CONTAINERD_VERSION" \
-			"github.com/containerd/containerd/v2/cmd/ctr@$CONTAINERD_VERSION" >&2
+			"github.com/containerd/containerd/v2/cmd/ctr@$CONTAINERD_VERSION" \
+			"github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2@$CONTAINERD_VERSION" >&2
 	fi
 	echo "$cache"
 }

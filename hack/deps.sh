@@ -56,3 +56,9 @@ fi
 if ! "$(dirname "$0")/containerd.sh" build >/dev/null; then
 	echo "deps: could not build containerd (hack/containerd.sh build): TestContainerd will fail, make demo falls back to the process demo" >&2
 fi
+
+# nerdctl for TestNerdctl, built once from its Go module into the cache
+# (hack/nerdctl.sh says what it substitutes in nerdctl's go.mod).
+if ! "$(dirname "$0")/nerdctl.sh" build >/dev/null; then
+	echo "deps: could not build nerdctl (hack/nerdctl.sh build): TestNerdctl will fail" >&2
+fi

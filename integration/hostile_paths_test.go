@@ -3,7 +3,6 @@ package integration
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/checkpoint/image/imagetest"
 )
 
 // Issue 11, "no host path operations on container-controlled paths": a
@@ -326,47 +326,7 @@ func TestRuntimePathEscapeFiles(t *testing.T) {
 // with a valid digest: only the content is hostile.
 func rewriteImage(t *testing.T, in, out string, edit func(image.Record) image.Record) {
 	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(out), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Open(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	o, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer o.Close()
-	r := image.NewReader(f, image.Options{})
-	w := image.NewWriter(o)
-	for {
-		rec, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		switch x := rec.(type) {
-		case *image.Tail:
-			continue
-		case *image.Pages:
-			data := make([]byte, int(x.NrPages)*image.PageSize)
-			if err := r.ReadPageData(data); err != nil {
-				t.Fatal(err)
-			}
-			if err := w.WritePageRuns(x.Runs, [][]byte{data}); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		if err := w.Write(edit(rec)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
+	if err := imagetest.Rewrite(in, out, edit); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/ckpt/ckpt/checkpoint/image"
-	"github.com/ckpt/ckpt/internal/imagetest"
+	"github.com/ckpt/ckpt/checkpoint/image/imagetest"
 )
 
 // TestCheckpointConcurrent: two `ckpt checkpoint --pid P --image F` at
@@ -175,7 +175,7 @@ func (zeros) Read(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// HostileCase rewrites a real image (rewrite, through internal/imagetest)
+// HostileCase rewrites a real image (rewrite, through checkpoint/image/imagetest)
 // into one a restore must refuse before any task exists, saying want.
 type HostileCase struct {
 	name    string

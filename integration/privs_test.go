@@ -1,10 +1,8 @@
 package integration
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/checkpoint/image/imagetest"
 )
 
 // Privileges come from the restoring bundle's spec (or the caller), never
@@ -200,49 +199,13 @@ func TestPrivsSeccompBase(t *testing.T) {
 	rt.ok("delete", "--force", id)
 }
 
-// rewriteImage copies the image in dir to a new directory, with edit
+// rewriteImageDir copies the image in dir to a new directory, with edit
 // applied to every record, and a valid digest: only its content lies.
 func rewriteImageDir(t *testing.T, dir, out string, edit func(image.Record)) string {
 	t.Helper()
-	in, err := os.Open(filepath.Join(dir, "image.ckpt"))
+	err := imagetest.Rewrite(filepath.Join(dir, image.FileName), filepath.Join(out, image.FileName),
+		func(rec image.Record) image.Record { edit(rec); return rec })
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	if err := os.MkdirAll(out, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	rd, w := image.NewReader(in, image.Options{}), image.NewWriter(&buf)
-	for {
-		rec, err := rd.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		switch x := rec.(type) {
-		case *image.Tail:
-			continue
-		case *image.Pages:
-			data := make([]byte, int(x.NrPages)*image.PageSize)
-			if err := rd.ReadPageData(data); err != nil {
-				t.Fatal(err)
-			}
-			err = w.WritePageRuns(x.Runs, [][]byte{data})
-		default:
-			edit(rec)
-			err = w.Write(rec)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(out, "image.ckpt"), buf.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return out

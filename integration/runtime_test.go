@@ -203,6 +203,23 @@ func (rt *ociRuntime) withBundleCopy(dir, name string, edit func(c map[string]an
 	return nd
 }
 
+// rootfsCopy makes a bundle with dir's config.json and a copy of its
+// rootfs (cp -a: the same files, other inodes), changed by edit.
+func (rt *ociRuntime) rootfsCopy(dir, name string, edit func(root string)) string {
+	rt.t.Helper()
+	nd := filepath.Join(rt.dir, name)
+	if err := os.MkdirAll(nd, 0o755); err != nil {
+		rt.t.Fatal(err)
+	}
+	if out, err := exec.Command("cp", "-a", filepath.Join(dir, "rootfs"), filepath.Join(dir, "config.json"), nd).CombinedOutput(); err != nil {
+		rt.t.Fatalf("cp -a: %v\n%s", err, out)
+	}
+	if edit != nil {
+		edit(filepath.Join(nd, "rootfs"))
+	}
+	return nd
+}
+
 // waitFor polls cond every 50 ms, up to the C/R timeout: it waits for the
 // containers' own progress, it measures nothing.
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -303,7 +320,14 @@ func TestRuntimeLifecycle(t *testing.T) {
 		t.Fatalf("run (exit 5): %v %s", err, stderr)
 	}
 	rt.gone("c2")
-	rt.fails("not supported: run --keep", "run", "--keep", "--bundle", b2, "c3")
+	// With --keep it stays, stopped (TestRuncParityVerbs).
+	if _, stderr, err := rt.try("run", "--keep", "--bundle", b2, "c3"); exitCode(err) != 5 {
+		t.Fatalf("run --keep (exit 5): %v %s", err, stderr)
+	}
+	if st := rt.state("c3"); st.Status != "stopped" {
+		t.Fatalf("run --keep: %+v", st)
+	}
+	rt.ok("delete", "c3")
 	rt.gone("c3")
 }
 
@@ -489,9 +513,35 @@ func TestRuntimeCheckpointRestore(t *testing.T) {
 	rt.ok("delete", "--force", "c1")
 	rt.ok("delete", "--force", "c3")
 
+	// Another directory holding the same files (what containerd's runc
+	// shim restores into: a new snapshot with the rw diff applied) takes
+	// the image: its files are checked by path.
+	copied := rt.rootfsCopy(b, "copy", nil)
+	rt.ok("restore", "--bundle", copied, "--image-path", img, "-d", "c4")
+	rt.countsOn("c4", n)
+	rt.ok("delete", "--force", "c4")
+	rt.gone("c4")
+
 	// Bundles the image cannot go into: refused, and no container left.
-	other := rt.bundle("otherrootfs", nil, "sh")
-	rt.fails("is not the checkpointed container's", "restore", "--bundle", other, "--image-path", img, "-d", "c4")
+	// A rootfs without the executable the tasks run:
+	noExe := rt.rootfsCopy(b, "noexe", func(root string) {
+		if err := os.Remove(filepath.Join(root, "bin", "busybox")); err != nil {
+			t.Fatal(err)
+		}
+	})
+	rt.fails("executable \"/bin/busybox\"", "restore", "--bundle", noExe, "--image-path", img, "-d", "c4")
+	rt.gone("c4")
+	// ... or where it is another kind of file:
+	dirExe := rt.rootfsCopy(b, "direxe", func(root string) {
+		exe := filepath.Join(root, "bin", "busybox")
+		if err := os.Remove(exe); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Mkdir(exe, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	})
+	rt.fails("is not a regular file in the restored rootfs", "restore", "--bundle", dirExe, "--image-path", img, "-d", "c4")
 	rt.gone("c4")
 	noRun := rt.withBundleCopy(b, "norun", func(c map[string]any) {
 		var keep []any

@@ -35,10 +35,11 @@ type Adopt struct {
 	// Mounts are the mount points the runtime makes: files under them are
 	// not checked beforehand (the tasks open them in the container).
 	Mounts []string
-	// RootfsCopy says Rootfs is another mount than the checkpointed one,
-	// holding the same files (containerd restores into a new snapshot with
-	// the checkpointed rw diff applied): their device differs, and a
-	// copied-up file's inode too, so files there are checked by path only.
+	// RootfsCopy says Rootfs is another directory than the checkpointed
+	// one, holding the same files (containerd restores into a new snapshot
+	// with the checkpointed rw diff applied): their device differs, and a
+	// copied-up file's inode too, so files there are checked by path
+	// (type, and size for reopened regular files) instead of identity.
 	RootfsCopy bool
 }
 

@@ -34,4 +34,19 @@
 // caller's own credentials otherwise. Every task's credentials, limits and
 // scheduling are checked against it before the first task exists (and
 // again as each record arrives), and read back before any task runs.
+//
+// Once the image is read, finish runs a table of named steps (finalize.go:
+// unix sockets, ipc, tasks, ttys, tcp, release), and within "tasks" a table
+// of steps per task; a failure names its step ("restore: step tasks: task
+// 12: seccomp: ...").
+//
+// # If ckpt dies
+//
+// The tasks die with ckpt (PTRACE_O_EXITKILL); the stub, before it is
+// traced, by its parent-death signal. Release itself is covered by the
+// guardian (internal/guard): every task made is in its journal, and if ckpt
+// dies before the restore is done (some tasks let go, others not) the
+// guardian kills them all. A container restore (runtime) journals the
+// container too: the guardian removes its state and cgroups. The tests
+// (integration/crash_test.go) kill ckpt at each phase of FaultPhases.
 package restore

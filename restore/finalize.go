@@ -6,20 +6,32 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/internal/guard"
 	"github.com/ckpt/ckpt/internal/kernel"
 )
 
-// finish restores everything after memory, once the whole image has been
-// read and its tail checked, task by task in tree order, then releases all
-// tasks at once.
-func (rs *restorer) finish() error {
-	// A step restoring an object the task shares with its parent is the
-	// parent's to run (share.go).
-	steps := []struct {
-		name  string
-		fn    func(*taskPlan) error
-		share uint32
-	}{
+// taskStep is a step of finish run on each task in tree order; share, if
+// set, says it restores an object the task may share with its parent,
+// which is then the parent's to restore (share.go).
+type taskStep struct {
+	name  string
+	fn    func(*taskPlan) error
+	share uint32
+}
+
+// finishStep is a step of finish, done once for the whole tree. Its name
+// is its phase: in the error when it fails ("restore: step ttys: ..."),
+// and for the fault-injection switch (guard.Fault). None has an undo of
+// its own: until release, whatever a step did lives in tasks that abort
+// kills, or that die with ckpt (PTRACE_O_EXITKILL) and the guardian kills
+// (the journal entries ensureTask writes).
+type finishStep struct {
+	name string
+	fn   func() error
+}
+
+func (rs *restorer) taskSteps() []taskStep {
+	return []taskStep{
 		{"memory", rs.finishMemory, image.ShareVM},
 		{"files", rs.restoreFiles, image.ShareFiles},
 		{"file locks", rs.restoreLocks, image.ShareFiles},
@@ -35,9 +47,61 @@ func (rs *restorer) finish() error {
 		{"late task state", rs.restoreLate, 0},
 		{"registers", rs.loadRegisters, 0},
 	}
-	if err := rs.makeUnixSockets(); err != nil {
-		return fmt.Errorf("unix sockets: %w", err)
+}
+
+func (rs *restorer) finishSteps() []finishStep {
+	return []finishStep{
+		{"unix sockets", rs.makeUnixSockets},
+		{"ipc", rs.stepIpc},
+		{"tasks", rs.stepTasks},
+		{"ttys", rs.lockTtys},
+		{"tcp", rs.finishTcp},
+		{"release", rs.release},
 	}
+}
+
+// FaultPhases names the phases of a restore at which CKPT_FAULT may kill
+// ckpt (guard.Fault): "restore/tasks created" once the tree of tasks
+// exists, "restore/STEP" before each step of finish and
+// "restore/task:STEP" before each step run on the tasks (for the first
+// task), and "restore/release:partial" once the first task is let go.
+func FaultPhases() []string {
+	out := []string{faultCreated}
+	rs := &restorer{}
+	for _, s := range rs.finishSteps() {
+		out = append(out, "restore/"+s.name)
+		if s.name == "tasks" {
+			for _, ts := range rs.taskSteps() {
+				out = append(out, "restore/task:"+ts.name)
+			}
+		}
+	}
+	return append(out, faultPartial)
+}
+
+const (
+	faultCreated = "restore/tasks created"
+	faultPartial = "restore/release:partial"
+)
+
+// finish restores everything after memory, once the whole image has been
+// read and its tail checked, task by task in tree order, then releases all
+// tasks at once.
+func (rs *restorer) finish() error {
+	for _, s := range rs.finishSteps() {
+		if err := rs.ctx.Err(); err != nil {
+			return fmt.Errorf("restore: before step %s: %w", s.name, err)
+		}
+		guard.Fault("restore/" + s.name)
+		if err := s.fn(); err != nil {
+			return fmt.Errorf("restore: step %s: %w", s.name, err)
+		}
+	}
+	rs.closeCopies()
+	return nil
+}
+
+func (rs *restorer) stepIpc() error {
 	if rs.mmUsers != nil {
 		for _, t := range rs.plans {
 			if !t.zombie {
@@ -45,9 +109,11 @@ func (rs *restorer) finish() error {
 			}
 		}
 	}
-	if err := rs.finishIpc(); err != nil {
-		return err
-	}
+	return rs.finishIpc()
+}
+
+func (rs *restorer) stepTasks() error {
+	steps := rs.taskSteps()
 	for _, t := range rs.plans {
 		if t.zombie {
 			continue
@@ -56,18 +122,19 @@ func (rs *restorer) finish() error {
 			if t.shares&s.share != 0 {
 				continue
 			}
+			guard.Fault("restore/task:" + s.name)
 			if err := s.fn(t); err != nil {
 				return fmt.Errorf("task %d: %s: %w", t.rec.Pid, s.name, err)
 			}
 		}
 	}
-	if err := rs.lockTtys(); err != nil {
-		return err
-	}
-	if err := rs.finishTcp(); err != nil {
-		return err
-	}
-	for _, t := range rs.plans {
+	return nil
+}
+
+// release lets every thread go. If ckpt dies midway, the guardian kills
+// the tasks let go as well as the others: nothing half-restored runs.
+func (rs *restorer) release() error {
+	for i, t := range rs.plans {
 		if t.zombie {
 			continue
 		}
@@ -77,8 +144,10 @@ func (rs *restorer) finish() error {
 				return fmt.Errorf("task %d thread %d: detach: %w", t.rec.Pid, t.threads[i].Tid, err)
 			}
 		}
+		if i == 0 {
+			guard.Fault(faultPartial)
+		}
 	}
-	rs.closeCopies()
 	return nil
 }
 

@@ -74,3 +74,80 @@ func (rs *restorer) attachSysvShm(t *taskPlan, v *image.Vma) error {
 	}
 	return nil
 }
+
+// makeIpcShm creates a segment and attaches it to us, for its PAGES.
+func (rs *restorer) makeIpcShm(s *image.IpcShm) error {
+	o := ipcObject{"shm", s.Id, s.Key, s.Mode, s.Uid, s.Gid, s.Cuid, s.Cgid}
+	if _, err := rs.ipcNamespace(); err != nil {
+		return err
+	}
+	ip := &rs.ipc
+	if err := o.check(ip.shms[s.Id] != nil); err != nil {
+		return err
+	}
+	if s.Mode&^(image.IpcModeMask|image.IpcShmDest|image.IpcShmLocked) != 0 || s.Size == 0 || s.Size > 1<<46 {
+		return badImage("%v: mode %#o, size %d", o, s.Mode, s.Size)
+	}
+	err := rs.inIpcns(func() error {
+		if err := o.create(func(flags int) (int, error) { return unix.SysvShmGet(int(s.Key), int(s.Size), flags) }); err != nil {
+			return err
+		}
+		ds, err := kernel.ShmStat(int(s.Id))
+		if err != nil {
+			return fmt.Errorf("%v: IPC_STAT: %w", o, err)
+		}
+		if ds.Perm.Uid != s.Uid || ds.Perm.Gid != s.Gid {
+			ds.Perm.Uid, ds.Perm.Gid = s.Uid, s.Gid
+			if err := kernel.ShmCtl(int(s.Id), unix.IPC_SET, ds); err != nil {
+				return fmt.Errorf("%v: set owner %d:%d: %w", o, s.Uid, s.Gid, err)
+			}
+		}
+		if s.Mode&image.IpcShmLocked != 0 {
+			if err := kernel.ShmCtl(int(s.Id), kernel.SHM_LOCK, nil); err != nil {
+				return fmt.Errorf("%v: SHM_LOCK: %w", o, err)
+			}
+		}
+		at, err := kernel.ShmAttach(int(s.Id), 0)
+		if err != nil {
+			return fmt.Errorf("%v: attach to fill it: %w", o, err)
+		}
+		ip.shmAt = at
+		if s.Mode&image.IpcShmDest != 0 {
+			// Removed while attached: made with its old key, which
+			// names it in the tasks' maps, and removed again right
+			// away, which frees the key. Our attachment keeps it.
+			if err := kernel.ShmCtl(int(s.Id), unix.IPC_RMID, nil); err != nil {
+				return fmt.Errorf("%v: remove it again: %w", o, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	ip.shms[s.Id], ip.shm = s, s
+	return nil
+}
+
+// fillIpcShm copies one PAGES record into the segment being filled.
+func (rs *restorer) fillIpcShm(r *image.Reader, p *image.Pages) error {
+	ip := &rs.ipc
+	off := p.DataOffset
+	for _, run := range p.Runs {
+		n := uint64(run.Pages) * pageSize
+		if run.Vaddr%pageSize != 0 || run.Vaddr+n > uint64(len(ip.shmAt)) {
+			return badImage("shared memory segment %d: pages at offset %#x past its size %d", ip.shm.Id, run.Vaddr, ip.shm.Size)
+		}
+		buf := ip.shmAt[run.Vaddr : run.Vaddr+n]
+		if rs.imageFile != nil {
+			if _, err := rs.imageFile.ReadAt(buf, off); err != nil {
+				return fmt.Errorf("shared memory segment %d: read from the image: %w", ip.shm.Id, err)
+			}
+		} else if err := r.ReadPageData(buf); err != nil {
+			return err
+		}
+		off += int64(n)
+	}
+	rs.pages += uint64(p.NrPages)
+	return nil
+}

@@ -55,12 +55,18 @@ func (rs *restorer) checkFile(what, p string, dev, ino uint64) error {
 	if err != nil || !check {
 		return err
 	}
-	if rs.opts.Adopt != nil && rs.opts.Adopt.RootfsCopy {
-		ino = 0 // by path only: see Adopt.RootfsCopy
-	}
 	st, err := rs.statImagePath(where)
 	if err != nil {
 		return fmt.Errorf("%s %q: %w", what, p, err)
+	}
+	if rs.opts.Adopt != nil && rs.opts.Adopt.RootfsCopy {
+		// By path only (see Adopt.RootfsCopy); what a task executes or
+		// maps must still be a regular file there, not whatever else the
+		// copy holds under that name.
+		if st.Mode&unix.S_IFMT != unix.S_IFREG {
+			return fmt.Errorf("%s %q is not a regular file in the restored rootfs (mode %#o)", what, p, st.Mode)
+		}
+		return nil
 	}
 	if ino != 0 && (st.Ino != ino || st.Dev != dev) {
 		return fmt.Errorf("%s %q was replaced since the checkpoint (inode %d on %#x, image has %d on %#x)", what, p, st.Ino, st.Dev, ino, dev)
@@ -81,6 +87,13 @@ func (rs *restorer) checkRegFile(f *image.RegFile) error {
 	}
 	if st.Mode&unix.S_IFMT != f.Mode&unix.S_IFMT {
 		return fmt.Errorf("open file %q changed type since the checkpoint (mode %#o, image has %#o)", f.Path, st.Mode, f.Mode)
+	}
+	// A copy of the rootfs holds the files as they were at the checkpoint
+	// (containerd takes the rw diff while the container is paused for it):
+	// a file open then has the size it had, or it is another file, and
+	// the task's offset and data would not match.
+	if rs.opts.Adopt != nil && rs.opts.Adopt.RootfsCopy && f.Mode&unix.S_IFMT == unix.S_IFREG && st.Size != f.Size {
+		return fmt.Errorf("open file %q in the restored rootfs is %d bytes, it was %d at the checkpoint: not the checkpointed file", f.Path, st.Size, f.Size)
 	}
 	return nil
 }

@@ -5,12 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"time"
 
 	"github.com/ckpt/ckpt/checkpoint/image"
 	"github.com/ckpt/ckpt/internal/allow"
+	"github.com/ckpt/ckpt/internal/guard"
+	"github.com/ckpt/ckpt/internal/logctx"
 	"github.com/ckpt/ckpt/internal/ptrace"
 )
 
@@ -38,11 +39,15 @@ type Options struct {
 	// holding such state is refused without its permission, as its
 	// checkpoint was.
 	allow.Allow
-	Logger *slog.Logger
 
 	// Adopt, when set, restores a whole container into one a runtime
 	// makes (adopt.go): the image must have a CONTAINER record.
 	Adopt *Adopt
+
+	// Journal is the guardian (internal/guard) of a caller that has more
+	// to undo than the restore's tasks if ckpt dies (a container's state),
+	// and that ends it itself. Without it Restore starts its own.
+	Journal *guard.Journal
 	// Grant is the most privilege any task may get (privs.go): the
 	// bundle's spec's, which a restore into a container must give; nil
 	// for a process means the caller's own credentials.
@@ -74,14 +79,15 @@ func Restore(ctx context.Context, r io.Reader, opts Options) (*Result, error) {
 }
 
 // RestoreImage rebuilds the process in an image already validated by
-// image.Open or image.OpenReader (which the caller closes).
+// image.Open or image.OpenReader (which the caller closes). Progress goes
+// to the context's logger (internal/logctx); a cancelled context stops the
+// restore at its next record or step and kills what it made.
 func RestoreImage(ctx context.Context, im *image.Image, opts Options) (*Result, error) {
 	start := time.Now()
-	log := opts.Logger
-	if log == nil {
-		log = slog.Default()
+	log := logctx.G(ctx).With("component", "restore")
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("restore: %w", err)
 	}
-	log = log.With("component", "restore")
 
 	grant, err := restoreGrant(&opts)
 	if err != nil {
@@ -103,6 +109,14 @@ func RestoreImage(ctx context.Context, im *image.Image, opts Options) (*Result, 
 		return nil, fmt.Errorf("read image: %w", err)
 	}
 
+	if opts.Journal == nil {
+		j, err := guard.Start()
+		if err != nil {
+			return nil, err
+		}
+		defer j.Done()
+		opts.Journal = j
+	}
 	tr, err := ptrace.New()
 	if err != nil {
 		return nil, fmt.Errorf("start tracer: %w", err)

@@ -56,8 +56,7 @@ type restorer struct {
 	ipcKind                // ipcns.go
 	netnsKind              // netns.go
 	shmemKind              // shmem.go
-
-	uts *image.Uts // the tree's private UTS namespace
+	utsKind                // utsns.go
 
 	// mmUsers counts, by the task whose address space it is, the tasks
 	// that still need it to hold the scratch area (share.go).
@@ -117,6 +116,9 @@ func (rs *restorer) run(r *image.Reader) error {
 		if err != nil {
 			return err
 		}
+		if err := rs.ctx.Err(); err != nil {
+			return fmt.Errorf("restore cancelled at record %s: %w", rec.Type(), err)
+		}
 		if err := image.CheckPaths(rec); err != nil {
 			return badImage("%v", err) // before anything is made of it: paths.go
 		}
@@ -170,12 +172,6 @@ func (rs *restorer) handle(r *image.Reader, rec image.Record) error {
 	switch x := rec.(type) {
 	case *image.Pstree:
 		return rs.addPstree(x)
-	case *image.Uts:
-		if !rs.tree || rs.cur != nil || rs.uts != nil {
-			return badImage("UTS out of place: it follows the PSTREE, once")
-		}
-		rs.uts = x
-		return nil
 	case *image.Shares:
 		return rs.addShares(x)
 	case *image.Task:

@@ -76,6 +76,10 @@ func startStub(base uint64, extra []*os.File) (*stub, error) {
 			Stdout:     os.Stdout,
 			Stderr:     os.Stderr,
 			ExtraFiles: append([]*os.File{syncW, memfd}, extra...),
+			// Until it is traced (with PTRACE_O_EXITKILL) nothing else
+			// ends it if ckpt dies. This thread, the tracer's, lives
+			// as long as the stub.
+			SysProcAttr: &unix.SysProcAttr{Pdeathsig: unix.SIGKILL},
 		}
 		if err := cmd.Start(); err != nil {
 			return 0, fmt.Errorf("exec stub: %w", err)

@@ -5,6 +5,7 @@ import (
 
 	"github.com/ckpt/ckpt/checkpoint/image"
 	"github.com/ckpt/ckpt/internal/addrspace"
+	"github.com/ckpt/ckpt/internal/guard"
 )
 
 // ensureTask prepares a task's address space for its pages once its layout
@@ -21,6 +22,10 @@ func (rs *restorer) ensureTask(t *taskPlan) error {
 			return fmt.Errorf("create tasks: %w", err)
 		}
 		rs.made = true
+		if err := rs.journalTasks(); err != nil {
+			return err
+		}
+		guard.Fault(faultCreated)
 	}
 	if t.shares&image.ShareVM != 0 {
 		return rs.borrowMemory(t)
@@ -38,4 +43,21 @@ func imageRanges(vmas []image.Vma) []addrspace.Range {
 		r[i] = addrspace.Range{Start: v.Start, End: v.End}
 	}
 	return r
+}
+
+// journalTasks has the guardian kill every task made if ckpt dies before
+// the restore is done. Until release they die with ckpt anyway (they are
+// traced with PTRACE_O_EXITKILL); the journal covers release itself, when
+// some tasks run and others are still stopped.
+func (rs *restorer) journalTasks() error {
+	for _, list := range [][]*taskPlan{rs.plans, rs.helpers} {
+		for _, t := range list {
+			if t.pid > 0 {
+				if _, err := rs.opts.Journal.KillTask(t.pid); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
 }

@@ -338,25 +338,3 @@ func (rs *restorer) killWith(t *taskPlan, sig unix.Signal) error {
 	}
 	return fmt.Errorf("task did not die of signal %d", sig)
 }
-
-// setupUtsns names the root's new UTS namespace.
-func (rs *restorer) setupUtsns(t *taskPlan) error {
-	if t.rec.Flags&image.TaskFlagUtsns == 0 {
-		return nil
-	}
-	lt := t.leader
-	defer lt.Reset()
-	for _, n := range []struct {
-		nr   uintptr
-		name string
-	}{{unix.SYS_SETHOSTNAME, rs.uts.Hostname}, {unix.SYS_SETDOMAINNAME, rs.uts.Domainname}} {
-		addr, err := lt.Put([]byte(n.name))
-		if err != nil {
-			return err
-		}
-		if _, err := lt.Syscall(n.nr, uintptr(addr), uintptr(len(n.name))); err != nil {
-			return fmt.Errorf("set name %q: %w", n.name, err)
-		}
-	}
-	return nil
-}

@@ -18,6 +18,7 @@ import (
 	"github.com/ckpt/ckpt/checkpoint/image"
 	"github.com/ckpt/ckpt/internal/allow"
 	"github.com/ckpt/ckpt/internal/lockfile"
+	"github.com/ckpt/ckpt/internal/logctx"
 	"github.com/ckpt/ckpt/oci"
 )
 
@@ -54,6 +55,11 @@ func (r *Runtime) Checkpoint(ctx context.Context, id string, o CheckpointOpts) (
 	if err != nil {
 		return err
 	}
+	if !paused {
+		if err := waitExeced(ls.InitProcessPid); err != nil {
+			return err
+		}
+	}
 	cfg := c.Config()
 	if !cfg.Namespaces.IsPrivate(configs.NEWPID) {
 		return notSupported("checkpoint of container %s: it shares its pid namespace, so its processes are not a whole pid namespace", id)
@@ -69,8 +75,18 @@ func (r *Runtime) Checkpoint(ctx context.Context, id string, o CheckpointOpts) (
 		return err
 	}
 	// One checkpoint of a container at a time; the engine locks the
-	// process tree and image.Create the image too.
-	lk, err := lockfile.Acquire("container-"+id, "container "+id)
+	// process tree and image.Create the image too. A container is its id
+	// under one state root: the lock is named after the root's identity
+	// (two runtimes with other roots may each have a c1).
+	root, err := r.root()
+	if err != nil {
+		return err
+	}
+	var rootSt unix.Stat_t
+	if err := unix.Stat(root, &rootSt); err != nil {
+		return fmt.Errorf("state root %s: %w", root, err)
+	}
+	lk, err := lockfile.Acquire(fmt.Sprintf("container-%x-%x-%s", rootSt.Dev, rootSt.Ino, id), "container "+id)
 	if err != nil {
 		return err
 	}
@@ -86,12 +102,22 @@ func (r *Runtime) Checkpoint(ctx context.Context, id string, o CheckpointOpts) (
 		Container:      rec,
 		ContainerTmpfs: tmpfsMounts(&cfg),
 		Allow:          containerAllow(o.Allow),
-		Logger:         r.log(),
 		Commit:         f.Commit,
 	}
-	if _, err := checkpoint.Dump(ctx, ls.InitProcessPid, f, opts); err != nil {
-		return fmt.Errorf("checkpoint of container %s (init %d): %w", id, ls.InitProcessPid, err)
+	res, err := checkpoint.Dump(logctx.With(ctx, r.log()), ls.InitProcessPid, f, opts)
+	if err != nil {
+		err = fmt.Errorf("checkpoint of container %s (init %d): %w", id, ls.InitProcessPid, err)
+		// The engine resumed the tasks as it found them, thawed: a
+		// container that came paused goes back to paused, where its
+		// caller (containerd, which paused it) resumes it from.
+		if paused {
+			if perr := c.Pause(); perr != nil {
+				err = fmt.Errorf("%w; pause it again: %w", err, perr)
+			}
+		}
+		return err
 	}
+	r.noteStats(res)
 	if o.LeaveRunning {
 		if paused {
 			if err := c.Pause(); err != nil {
@@ -166,24 +192,37 @@ func openContainerImage(path string) (*image.Image, *image.Container, error) {
 }
 
 // checkBundle refuses a bundle the image cannot be restored into, before
-// anything is made: another root file system, or a mount the container had
-// that the bundle lacks. A changed config.json is fine otherwise (limits,
-// host name, environment may change), and noted in the log.
+// anything is made: a rootfs that is not a directory, or a mount the
+// container had that the bundle lacks. A changed config.json is fine
+// otherwise (limits, host name, environment may change), and noted in the
+// log.
 //
-// With rootfsCopy (the bundle's RootfsCopyAnnotation), the rootfs may be
-// another mount: its maker vouches that it holds the checkpointed rootfs's
-// files, as containerd's restore does (the image's snapshot with the
-// checkpointed rw-layer diff applied).
-func (r *Runtime) checkBundle(rec *image.Container, cfg *configs.Config, rootfsCopy bool) error {
+// The rootfs need not be the checkpointed directory: the bundle is the
+// caller's, trusted as its spec is, and restoring into another copy of the
+// same files is what containerd does (its runc shim and ours restore into
+// a new snapshot of the image with the checkpointed rw diff applied;
+// nerdctl remounts the container's snapshot), where an overlay mount has
+// other device and inode numbers for the same content. What the processes
+// need from it is checked file by file instead: copy says the rootfs is
+// another directory than the checkpointed one (or the bundle says so with
+// RootfsCopyAnnotation), and then the engine checks every file the image
+// names there by path (executables and mapped files are regular files,
+// reopened files have the type and size they had) instead of by device and
+// inode. The same directory keeps the identity checks.
+func (r *Runtime) checkBundle(rec *image.Container, cfg *configs.Config, annotated bool) (copy bool, err error) {
 	var st unix.Stat_t
 	if err := unix.Stat(cfg.Rootfs, &st); err != nil {
-		return fmt.Errorf("bundle rootfs: %w", err)
+		return false, fmt.Errorf("bundle rootfs: %w", err)
 	}
-	if rootfsCopy && (st.Dev != rec.RootfsDev || st.Ino != rec.RootfsIno) {
-		r.log().Info("the bundle's rootfs is a copy of the checkpointed container's", "rootfs", cfg.Rootfs, "was", rec.Rootfs)
-	} else if st.Dev != rec.RootfsDev || st.Ino != rec.RootfsIno {
-		return fmt.Errorf("the bundle's rootfs %s is not the checkpointed container's (%s, inode %d on %#x; this is inode %d on %#x): the processes' files would not be there",
-			cfg.Rootfs, rec.Rootfs, rec.RootfsIno, rec.RootfsDev, st.Ino, st.Dev)
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return false, fmt.Errorf("the bundle's rootfs %s is not a directory (mode %#o)", cfg.Rootfs, st.Mode)
+	}
+	if st.Dev != rec.RootfsDev || st.Ino != rec.RootfsIno {
+		copy = true
+		r.log().Info("the bundle's rootfs is another directory than the checkpointed container's: the image's files are checked there by path",
+			"rootfs", cfg.Rootfs, "was", rec.Rootfs, "inode", st.Ino, "dev", st.Dev, "was_inode", rec.RootfsIno, "was_dev", rec.RootfsDev)
+	} else if annotated {
+		r.log().Info("the bundle's rootfs, marked as a copy, is the checkpointed directory: the image's files are checked by identity", "rootfs", cfg.Rootfs)
 	}
 	have := map[string]bool{}
 	for _, m := range cfg.Mounts {
@@ -196,9 +235,9 @@ func (r *Runtime) checkBundle(rec *image.Container, cfg *configs.Config, rootfsC
 		}
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("the bundle lacks mounts the checkpointed container had: %s", strings.Join(missing, ", "))
+		return false, fmt.Errorf("the bundle lacks mounts the checkpointed container had: %s", strings.Join(missing, ", "))
 	}
-	return nil
+	return copy, nil
 }
 
 // configDigest is "sha256:" and the hex digest of the bundle's

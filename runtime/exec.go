@@ -25,6 +25,43 @@ type ExecOpts struct {
 	Tty         bool
 	NoNewPrivs  bool
 	PidFile     string
+	// IgnorePaused lets a process start in a paused container (frozen
+	// with it until it is resumed).
+	IgnorePaused bool
+	// Cgroups are runc's --cgroup values: "PATH" (cgroup v2) or
+	// "CONTROLLER[,CONTROLLER...]:PATH", a sub-cgroup of the container's
+	// to put the process in.
+	Cgroups []string
+}
+
+// subCgroupPaths parses --cgroup values into libcontainer's sub-cgroup
+// paths by controller ("" for the unified hierarchy); libcontainer
+// refuses a path leading out of the container's cgroup.
+func subCgroupPaths(args []string) (map[string]string, error) {
+	if len(args) == 0 {
+		return nil, nil
+	}
+	paths := map[string]string{}
+	for _, a := range args {
+		ctrls, path, ok := strings.Cut(a, ":")
+		if !ok {
+			if len(args) > 1 {
+				return nil, fmt.Errorf("--cgroup %s: with more than one --cgroup each needs a CONTROLLER: prefix", a)
+			}
+			paths[""] = a
+			continue
+		}
+		for _, ctrl := range strings.Split(ctrls, ",") {
+			if ctrl == "" {
+				return nil, fmt.Errorf("--cgroup %s: an empty controller name", a)
+			}
+			if _, dup := paths[ctrl]; dup {
+				return nil, fmt.Errorf("--cgroup %s: controller %s given twice", a, ctrl)
+			}
+			paths[ctrl] = path
+		}
+	}
+	return paths, nil
 }
 
 // processSpec is the process exec starts.
@@ -78,6 +115,12 @@ func (o *ExecOpts) processSpec(c *libcontainer.Container) (*specs.Process, error
 			cp.Bounding = append(cp.Bounding, c)
 			cp.Effective = append(cp.Effective, c)
 			cp.Permitted = append(cp.Permitted, c)
+			// An ambient capability needs its inheritable bit: with the
+			// spec giving inheritable ones, --cap is ambient too, as
+			// with runc (the process keeps it across its own execve).
+			if cp.Inheritable != nil {
+				cp.Ambient = append(cp.Ambient, c)
+			}
 		}
 		p.Capabilities = &cp
 	}
@@ -98,8 +141,17 @@ func (r *Runtime) Exec(id string, o ExecOpts) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if st != libcontainer.Running {
-		return 0, fmt.Errorf("container %s is %s: exec needs a running container", id, st)
+	// A created container's init waits in the container's namespaces for
+	// start: a process can join them already, as with runc. A paused one
+	// takes it only when asked (the process starts frozen).
+	switch st {
+	case libcontainer.Running, libcontainer.Created:
+	case libcontainer.Paused:
+		if !o.IgnorePaused {
+			return 0, fmt.Errorf("container %s: cannot exec in a paused container (use --ignore-paused to override)", id)
+		}
+	default:
+		return 0, fmt.Errorf("container %s: cannot exec in a %s container", id, st)
 	}
 	ps, err := o.processSpec(c)
 	if err != nil {
@@ -107,6 +159,9 @@ func (r *Runtime) Exec(id string, o ExecOpts) (int, error) {
 	}
 	p, err := newProcess(ps, false)
 	if err != nil {
+		return 0, err
+	}
+	if p.SubCgroupPaths, err = subCgroupPaths(o.Cgroups); err != nil {
 		return 0, err
 	}
 	io, err := setupIO(p, ps.Terminal, o.IO)

@@ -22,6 +22,9 @@ type StartOpts struct {
 	CreateOpts
 	IO
 	PidFile string
+	// Keep leaves a container run in the foreground in place, stopped,
+	// once its init exits (runc's run --keep): delete removes it.
+	Keep bool
 }
 
 // Create makes the container and its init, which waits for Start before it
@@ -76,6 +79,9 @@ func (r *Runtime) launch(id string, o StartOpts, run bool) (code int, err error)
 		return 0, nil
 	}
 	code, werr := forward(p)
+	if o.Keep {
+		return code, werr
+	}
 	if derr := c.Destroy(); derr != nil && werr == nil {
 		werr = derr
 	}
@@ -138,6 +144,11 @@ func (r *Runtime) Kill(id string, sig unix.Signal, all bool) error {
 		return nil
 	}
 	if err := c.Signal(sig); err != nil {
+		// As runc: --all (obsolete there) makes a stopped container no
+		// error.
+		if all && errors.Is(err, libcontainer.ErrNotRunning) {
+			return nil
+		}
 		return fmt.Errorf("container %s: %w", id, err)
 	}
 	return nil

@@ -5,13 +5,16 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/containerd/console"
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runc/libcontainer/configs"
 	"github.com/opencontainers/runc/libcontainer/utils"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 )
 
@@ -25,6 +28,9 @@ type IO struct {
 	ConsoleSocket string
 	// ExtraFiles become the process's fds 3, 4, ... (--preserve-fds).
 	ExtraFiles []*os.File
+	// PidfdSocket is a unix socket path a pidfd of the process is sent to
+	// (runc's --pidfd-socket), for a caller that signals it race-free.
+	PidfdSocket string
 }
 
 // rlimitNames maps the spec's rlimit names to their numbers.
@@ -49,7 +55,21 @@ func newProcess(p *specs.Process, init bool) (*libcontainer.Process, error) {
 		AppArmorProfile: p.ApparmorProfile,
 		NoNewPrivileges: &p.NoNewPrivileges,
 		Init:            init,
+		Scheduler:       p.Scheduler,
+		IOPriority:      p.IOPriority,
+		// libcontainer's init and nsexec log to a pipe at this level, and
+		// libcontainer forwards their lines to logrus (where --log and
+		// --debug send them), as runc has it do.
+		LogLevel: strconv.Itoa(int(logrus.GetLevel())),
 	}
+	if p.ConsoleSize != nil {
+		lp.ConsoleWidth, lp.ConsoleHeight = uint16(p.ConsoleSize.Width), uint16(p.ConsoleSize.Height)
+	}
+	aff, err := configs.ConvertCPUAffinity(p.ExecCPUAffinity)
+	if err != nil {
+		return nil, err
+	}
+	lp.CPUAffinity = aff
 	if len(p.Args) == 0 {
 		return nil, fmt.Errorf("the process has no args")
 	}
@@ -82,12 +102,41 @@ type stdio struct {
 	terminal bool
 	detach   bool
 	master   console.Console
-	restore  func()
+	// copied is closed once all the terminal's output reached our
+	// stdout (the master reads EIO when the last process holding the
+	// terminal is gone).
+	copied    chan struct{}
+	restore   func()
+	pidfdConn *os.File
+}
+
+// dialUnix connects to a unix socket and returns the connection as a
+// file, for libcontainer to send on.
+func dialUnix(path string) (*os.File, error) {
+	conn, err := net.Dial("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	defer conn.Close()
+	uc, ok := conn.(*net.UnixConn)
+	if !ok {
+		return nil, fmt.Errorf("%s is not a unix socket", path)
+	}
+	return uc.File()
 }
 
 func setupIO(p *libcontainer.Process, terminal bool, o IO) (*stdio, error) {
 	s := &stdio{terminal: terminal, detach: o.Detach}
 	p.ExtraFiles = append(p.ExtraFiles, o.ExtraFiles...)
+	if o.PidfdSocket != "" {
+		// libcontainer sends the pidfd from the new process itself.
+		f, err := dialUnix(o.PidfdSocket)
+		if err != nil {
+			return nil, fmt.Errorf("pidfd socket: %w", err)
+		}
+		s.pidfdConn = f
+		p.PidfdSocket = f
+	}
 	if !terminal {
 		if o.ConsoleSocket != "" {
 			return nil, fmt.Errorf("--console-socket is for a process with a terminal: the process has terminal false")
@@ -147,6 +196,12 @@ func (s *stdio) started() error {
 	if err != nil {
 		return err
 	}
+	// Copied to our stdout, the process's "\n" stays "\n", as with runc:
+	// the terminal that shows it (ours, raw) does its own translation,
+	// and a pipe or file gets the bytes the process wrote.
+	if err := console.ClearONLCR(c.Fd()); err != nil {
+		return fmt.Errorf("the terminal: %w", err)
+	}
 	s.master = c
 	if cur, err := console.ConsoleFromFile(os.Stdin); err == nil {
 		if err := cur.SetRaw(); err == nil {
@@ -157,7 +212,11 @@ func (s *stdio) started() error {
 		}
 	}
 	go func() { _, _ = copyTo(c, os.Stdin) }()
-	go func() { _, _ = copyTo(os.Stdout, c) }()
+	s.copied = make(chan struct{})
+	go func() {
+		defer close(s.copied)
+		_, _ = copyTo(os.Stdout, c)
+	}()
 	return nil
 }
 
@@ -186,10 +245,22 @@ func (s *stdio) close() {
 	if s.conn != nil {
 		s.conn.Close()
 	}
+	if s.pidfdConn != nil {
+		s.pidfdConn.Close()
+	}
 	if s.console != nil {
 		s.console.Close()
 	}
 	if s.master != nil {
+		// What the process wrote just before it exited is still in the
+		// terminal: let it reach our stdout first, as runc does. A process
+		// left holding the terminal must not keep us: bounded.
+		if s.copied != nil && !s.detach {
+			select {
+			case <-s.copied:
+			case <-time.After(2 * time.Second):
+			}
+		}
 		s.master.Close()
 	}
 }
@@ -223,14 +294,15 @@ func forward(p *libcontainer.Process) (int, error) {
 	return utils.ExitStatus(ws), nil
 }
 
-// ParseSignal accepts "KILL", "SIGKILL" and "9".
+// ParseSignal accepts "KILL", "SIGKILL", "9" and "0".
 func ParseSignal(s string) (unix.Signal, error) {
 	if s == "" {
 		return unix.SIGTERM, nil
 	}
 	var n int
 	if _, err := fmt.Sscanf(s, "%d", &n); err == nil && fmt.Sprint(n) == s {
-		if n <= 0 || n > 64 {
+		// 0 checks that the container's init exists, as kill(2) does.
+		if n < 0 || n > 64 {
 			return 0, fmt.Errorf("signal %s out of range", s)
 		}
 		return unix.Signal(n), nil

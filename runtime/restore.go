@@ -2,11 +2,13 @@ package runtime
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,6 +20,8 @@ import (
 
 	"github.com/ckpt/ckpt/checkpoint/image"
 	"github.com/ckpt/ckpt/internal/allow"
+	"github.com/ckpt/ckpt/internal/guard"
+	"github.com/ckpt/ckpt/internal/logctx"
 	"github.com/ckpt/ckpt/internal/proc"
 	"github.com/ckpt/ckpt/oci"
 	"github.com/ckpt/ckpt/restore"
@@ -68,10 +72,11 @@ func (r *Runtime) Restore(ctx context.Context, id string, o RestoreOpts) (code i
 	if err != nil {
 		return 0, err
 	}
-	rootfsCopy := spec.Annotations[oci.RootfsCopyAnnotation] == "true"
-	if err := r.checkBundle(rec, cfg, rootfsCopy); err != nil {
+	rootfsCopy, err := r.checkBundle(rec, cfg, spec.Annotations[oci.RootfsCopyAnnotation] == "true")
+	if err != nil {
 		return 0, fmt.Errorf("restore of container %s into bundle %s: %w", rec.ID, Bundle0(cfg), err)
 	}
+	r.ownCgroup(cfg, rec.ID, id)
 	if rec.ConfigDigest != "" && rec.ConfigDigest != configDigest(Bundle0(cfg)) {
 		r.log().Info("the bundle's config.json differs from the checkpointed container's", "id", id)
 	}
@@ -96,17 +101,11 @@ func (r *Runtime) Restore(ctx context.Context, id string, o RestoreOpts) (code i
 	}
 	cfg.Capabilities = caps
 	cfg.NoNewPrivileges = false
-	root, err := r.root()
+	c, j, err := r.createGuarded(id, cfg)
 	if err != nil {
 		return 0, err
 	}
-	if err := os.MkdirAll(root, 0o700); err != nil {
-		return 0, err
-	}
-	c, err := libcontainer.Create(root, id, cfg)
-	if err != nil {
-		return 0, fmt.Errorf("container %s: %w", id, err)
-	}
+	defer j.Done()
 	defer func() {
 		if err != nil {
 			if derr := c.Destroy(); derr != nil {
@@ -148,8 +147,8 @@ func (r *Runtime) Restore(ctx context.Context, id string, o RestoreOpts) (code i
 			return p.Pid()
 		},
 	}
-	res, err := restore.RestoreImage(ctx, im, restore.Options{Detached: o.Detach, Adopt: adopt,
-		Allow: containerAllow(o.Allow), Logger: r.log(), Grant: grant})
+	res, err := restore.RestoreImage(logctx.With(ctx, r.log()), im, restore.Options{Detached: o.Detach, Adopt: adopt,
+		Allow: containerAllow(o.Allow), Grant: grant, Journal: j})
 	if err != nil {
 		return 0, fmt.Errorf("restore of container %s: %w", id, err)
 	}
@@ -157,6 +156,7 @@ func (r *Runtime) Restore(ctx context.Context, id string, o RestoreOpts) (code i
 		_ = unix.Kill(res.Pid, unix.SIGKILL)
 		return 0, fmt.Errorf("container %s: put back the bundle's configuration: %w", id, err)
 	}
+	r.noteStats(res)
 	r.log().Info("container restored", "id", id, "init", res.Pid, "tasks", res.Tasks, "elapsed", since(start))
 	if o.PidFile != "" {
 		if err := writePidFile(o.PidFile, res.Pid); err != nil {
@@ -164,6 +164,8 @@ func (r *Runtime) Restore(ctx context.Context, id string, o RestoreOpts) (code i
 			return 0, err
 		}
 	}
+	// The container runs restored: from here on it is its own.
+	j.Done()
 	if o.Detach {
 		return 0, nil
 	}
@@ -222,6 +224,72 @@ func ownCaps() (*configs.Capabilities, error) {
 		}
 	}
 	return &configs.Capabilities{Bounding: names, Effective: names, Permitted: names}, nil
+}
+
+// createGuarded makes the container (and the state root) with a guardian (internal/guard): if
+// ckpt dies before the container runs restored, the guardian removes it,
+// its state, its cgroups and its half-restored tasks. The caller ends the
+// journal (Done) once the container is its own.
+func (r *Runtime) createGuarded(id string, cfg *configs.Config) (*libcontainer.Container, *guard.Journal, error) {
+	root, err := r.root()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		return nil, nil, err
+	}
+	j, err := guard.Start()
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := libcontainer.Create(root, id, cfg)
+	if err != nil {
+		j.Done()
+		return nil, nil, fmt.Errorf("container %s: %w", id, err)
+	}
+	// Only once it is ours: an id taken already is not to be removed.
+	if _, err := j.Add("container", root, id, strconv.FormatBool(r.SystemdCgroup)); err != nil {
+		_ = c.Destroy()
+		j.Done()
+		return nil, nil, err
+	}
+	guard.Fault(FaultCreated)
+	return c, j, nil
+}
+
+// FaultCreated is the phase (guard.FaultEnv) of a container restore once
+// libcontainer made the container, before its init (the stub) starts; the
+// engine's phases (restore.FaultPhases) follow.
+const FaultCreated = "restore/container created"
+
+func init() {
+	// The guardian's undo of a restore ckpt did not finish: remove the
+	// container as `delete --force` does (args: state root, id, systemd
+	// cgroup driver).
+	guard.Register("container", func(args []string) error {
+		if len(args) != 3 {
+			return fmt.Errorf("container: want root, id, systemd; got %q", args)
+		}
+		systemd, _ := strconv.ParseBool(args[2])
+		r := &Runtime{Root: args[0], SystemdCgroup: systemd}
+		var err error
+		if c, lerr := r.Load(args[1]); lerr == nil {
+			// Its init may be dead already (it dies with ckpt, which
+			// traced it): kill what is left, remove the rest.
+			_ = c.Signal(unix.SIGKILL)
+			waitGone(c)
+			if err = c.Destroy(); err != nil {
+				err = fmt.Errorf("container %s: destroy: %w", args[1], err)
+			}
+		}
+		// Made but never started, it has a state directory and no
+		// state.json that Load could read.
+		dir := filepath.Join(args[0], args[1])
+		if _, serr := os.Stat(filepath.Join(dir, "state.json")); os.IsNotExist(serr) {
+			return errors.Join(err, os.RemoveAll(dir))
+		}
+		return err
+	})
 }
 
 // dryRun is Restore's --dry-run, once the image and the bundle are

@@ -30,6 +30,9 @@ type Runtime struct {
 	Root          string
 	SystemdCgroup bool
 	Log           *slog.Logger
+	// workPath, set by WithWorkPath, receives a checkpoint's or restore's
+	// statistics.
+	workPath string
 }
 
 func (r *Runtime) log() *slog.Logger {

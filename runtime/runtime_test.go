@@ -14,12 +14,12 @@ import (
 )
 
 func TestParseSignal(t *testing.T) {
-	for in, want := range map[string]unix.Signal{"": unix.SIGTERM, "KILL": unix.SIGKILL, "sigusr1": unix.SIGUSR1, "SIGHUP": unix.SIGHUP, "9": unix.SIGKILL} {
+	for in, want := range map[string]unix.Signal{"": unix.SIGTERM, "KILL": unix.SIGKILL, "sigusr1": unix.SIGUSR1, "SIGHUP": unix.SIGHUP, "9": unix.SIGKILL, "0": 0} {
 		if got, err := ParseSignal(in); err != nil || got != want {
 			t.Errorf("ParseSignal(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"NOPE", "0", "65", "-1", "9x"} {
+	for _, in := range []string{"NOPE", "65", "-1", "9x"} {
 		if _, err := ParseSignal(in); err == nil {
 			t.Errorf("ParseSignal(%q) succeeded", in)
 		}
@@ -54,16 +54,22 @@ func TestCheckBundle(t *testing.T) {
 		return c
 	}
 	r := &Runtime{}
-	if err := r.checkBundle(rec, cfg(rootfs, "/proc", "/run", "/extra"), false); err != nil {
-		t.Fatalf("a bundle with the same rootfs and more mounts: %v", err)
+	if copy, err := r.checkBundle(rec, cfg(rootfs, "/proc", "/run", "/extra"), false); err != nil || copy {
+		t.Fatalf("a bundle with the same rootfs and more mounts: copy %v, %v", copy, err)
 	}
-	if err := r.checkBundle(rec, cfg(other, "/proc", "/run"), true); err != nil {
-		t.Errorf("another rootfs vouched for as a copy: %v", err)
+	if copy, err := r.checkBundle(rec, cfg(rootfs, "/proc", "/run"), true); err != nil || copy {
+		t.Fatalf("the same rootfs marked as a copy keeps the identity checks: copy %v, %v", copy, err)
 	}
-	if err := r.checkBundle(rec, cfg(other, "/proc", "/run"), false); err == nil || !strings.Contains(err.Error(), "is not the checkpointed container's") {
-		t.Fatalf("another rootfs: %v", err)
+	// Another directory is a copy: its files are checked by path.
+	if copy, err := r.checkBundle(rec, cfg(other, "/proc", "/run"), false); err != nil || !copy {
+		t.Fatalf("another rootfs: copy %v, %v", copy, err)
 	}
-	if err := r.checkBundle(rec, cfg(rootfs, "/proc"), false); err == nil || !strings.Contains(err.Error(), "lacks mounts the checkpointed container had: /run") {
+	file := filepath.Join(dir, "file")
+	os.WriteFile(file, nil, 0o644)
+	if _, err := r.checkBundle(rec, cfg(file, "/proc", "/run"), false); err == nil || !strings.Contains(err.Error(), "is not a directory") {
+		t.Fatalf("a rootfs that is a file: %v", err)
+	}
+	if _, err := r.checkBundle(rec, cfg(rootfs, "/proc"), false); err == nil || !strings.Contains(err.Error(), "lacks mounts the checkpointed container had: /run") {
 		t.Fatalf("a missing mount: %v", err)
 	}
 	if err := NotSupported("x --y"); !errors.Is(err, ErrNotSupported) || err.Error() != "not supported: x --y" {

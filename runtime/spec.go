@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/opencontainers/runc/libcontainer/capabilities"
+	"github.com/opencontainers/runc/libcontainer/configs"
 	"github.com/opencontainers/runc/libcontainer/seccomp"
 	"github.com/opencontainers/runc/libcontainer/specconv"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -31,26 +32,46 @@ func WriteSpec(bundle string) error {
 // document, filled with what this runtime accepts.
 func Features() *features.Features {
 	t := true
-	var mountOpts []string
-	mountOpts = append(mountOpts, specconv.KnownMountOptions()...)
-	return &features.Features{
+	f := &features.Features{
 		OCIVersionMin: "1.0.0",
 		OCIVersionMax: specs.Version,
-		Hooks:         []string{"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"},
-		MountOptions:  mountOpts,
+		Hooks:         configs.KnownHookNames(),
+		MountOptions:  specconv.KnownMountOptions(),
+		// Containers run on libcontainer, as runc's: what it accepts,
+		// ckpt accepts (checkpoint and restore refuse by name what the
+		// engine cannot save).
 		Linux: &features.Linux{
 			Namespaces:   specconv.KnownNamespaces(),
 			Capabilities: knownCaps(),
-			Cgroup:       &features.Cgroup{V1: &t, V2: &t, Systemd: &t, SystemdUser: &t},
+			Cgroup:       &features.Cgroup{V1: &t, V2: &t, Systemd: &t, SystemdUser: &t, Rdma: &t},
 			Seccomp:      &features.Seccomp{Enabled: &seccompEnabled},
 			Apparmor:     &features.Apparmor{Enabled: &t},
 			Selinux:      &features.Selinux{Enabled: &t},
+			MemoryPolicy: &features.MemoryPolicy{
+				Modes: specconv.KnownMemoryPolicyModes(),
+				Flags: specconv.KnownMemoryPolicyFlags(),
+			},
+			MountExtensions: &features.MountExtensions{IDMap: &features.IDMap{Enabled: &t}},
+			NetDevices:      &features.NetDevices{Enabled: &t},
 		},
 		Annotations: map[string]string{
 			"io.github.ckpt.checkpoint.enabled":          "true",
 			"org.opencontainers.runc.checkpoint.enabled": "true",
 		},
+		// Annotations libcontainer acts on, which a caller passing its
+		// users' annotations through should filter (containerd's CRI does).
+		PotentiallyUnsafeConfigAnnotations: []string{"bundle", "org.systemd.property."},
 	}
+	if seccompEnabled {
+		// Callers pick the filter flags and actions they may ask for
+		// from these, as with runc.
+		f.Linux.Seccomp.Actions = seccomp.KnownActions()
+		f.Linux.Seccomp.Operators = seccomp.KnownOperators()
+		f.Linux.Seccomp.Archs = seccomp.KnownArchs()
+		f.Linux.Seccomp.KnownFlags = seccomp.KnownFlags()
+		f.Linux.Seccomp.SupportedFlags = seccomp.SupportedFlags()
+	}
+	return f
 }
 
 func knownCaps() []string { return capabilities.KnownCapabilities() }

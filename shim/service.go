@@ -84,6 +84,10 @@ type service struct {
 	// binaries are the OCI runtime binaries of this shim's containers, by
 	// container id.
 	binaries sync.Map
+	// callers are the kinds of client (callerKind) that made this shim's
+	// containers, by id: what a checkpoint request without options means
+	// (caller.go).
+	callers sync.Map
 }
 
 var _ = shim.TTRPCService(&service{})
@@ -131,9 +135,14 @@ func (s *service) Create(ctx context.Context, r *taskAPI.CreateTaskRequest) (*ta
 			return nil, fmt.Errorf("restore %s: %w", r.ID, err)
 		}
 	}
+	kind, err := callerOf(r.Bundle)
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", r.ID, err)
+	}
 	resp, err := s.TTRPCTaskService.Create(ctx, r)
 	if err == nil {
 		s.binaries.Store(r.ID, opts.BinaryName)
+		s.callers.Store(r.ID, kind)
 	}
 	return resp, err
 }
@@ -142,9 +151,10 @@ func (s *service) Create(ctx context.Context, r *taskAPI.CreateTaskRequest) (*ta
 // does not implement; the rest go on to `ckpt checkpoint` through the runc
 // shim (exit, open TCP, external unix sockets, file locks, work path; the
 // image path is containerd's, which sets r.Path to it). A request without
-// options leaves the container running.
+// options is given those its client means (caller.go): nerdctl's stops
+// the container, any other leaves it running.
 func (s *service) Checkpoint(ctx context.Context, r *taskAPI.CheckpointTaskRequest) (*ptypes.Empty, error) {
-	o := &options.CheckpointOptions{}
+	var o *options.CheckpointOptions
 	if r.Options != nil && r.Options.GetValue() != nil {
 		v, err := typeurl.UnmarshalAny(r.Options)
 		if err != nil {
@@ -156,6 +166,17 @@ func (s *service) Checkpoint(ctx context.Context, r *taskAPI.CheckpointTaskReque
 				"checkpoint %s: options of type %T: %s takes runc CheckpointOptions only", r.ID, v, oci.RuntimeType))
 		}
 		o = co
+	} else {
+		// No options: what the client means is read from the container's
+		// spec (caller.go), and the runc shim gets it as options.
+		kind, _ := s.callers.Load(r.ID)
+		k, _ := kind.(callerKind)
+		o = defaultCheckpointOptions(k)
+		a, err := typeurl.MarshalAnyToProto(o)
+		if err != nil {
+			return nil, fmt.Errorf("checkpoint %s: %w", r.ID, err)
+		}
+		r.Options = a
 	}
 	if err := checkCheckpointOptions(o); err != nil {
 		return nil, errdefs.ErrNotImplemented.WithMessage(fmt.Sprintf("checkpoint %s: %v", r.ID, err))

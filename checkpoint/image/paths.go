@@ -90,7 +90,7 @@ func checkRecordPaths(rec Record) string {
 		if err := checkPathShort(x.MountPoint); err != nil {
 			return bad(fmt.Sprintf("MOUNT %d mount point", x.ID), err)
 		}
-		if err := checkPathShort(x.Root); err != nil {
+		if err := x.checkRoot(); err != nil {
 			return bad(fmt.Sprintf("MOUNT %d root", x.ID), err)
 		}
 		if x.Kind == MountBind {

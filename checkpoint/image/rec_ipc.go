@@ -92,20 +92,9 @@ type SemUndo struct {
 	Adj   []int16 // one per semaphore of the set
 }
 
-// Netns (NETNS, type 116) describes the tree's private network namespace
-// (the first task has TaskFlagNetns): only the loopback is supported, with
-// its default addresses.
-type Netns struct {
-	LoFlags uint32 // NetnsLoUp or 0
-}
-
-// Netns.LoFlags values: IFF_UP of include/uapi/linux/if.h.
-const NetnsLoUp uint32 = 1
-
 func (*IpcNs) Type() Type      { return TypeIpcNs }
 func (*IpcShm) Type() Type     { return TypeIpcShm }
 func (*IpcSem) Type() Type     { return TypeIpcSem }
 func (*IpcMsg) Type() Type     { return TypeIpcMsg }
 func (*IpcMsgData) Type() Type { return TypeIpcMsgData }
 func (*SemUndo) Type() Type    { return TypeSemUndo }
-func (*Netns) Type() Type      { return TypeNetns }

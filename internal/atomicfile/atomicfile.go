@@ -84,7 +84,7 @@ func (f *File) Commit() error {
 	if f.done {
 		return fmt.Errorf("commit %s: already committed or aborted", f.path)
 	}
-	if err := f.File.Sync(); err != nil {
+	if err := f.Sync(); err != nil {
 		f.Abort()
 		return fmt.Errorf("commit %s: fsync: %w", f.path, err)
 	}
@@ -93,7 +93,12 @@ func (f *File) Commit() error {
 		// replace: give it a temporary name first.
 		name, err := tempName(f.base)
 		if err == nil {
-			err = unix.Linkat(unix.AT_FDCWD, fmt.Sprintf("/proc/self/fd/%d", f.File.Fd()), int(f.dir.Fd()), name, unix.AT_SYMLINK_FOLLOW)
+			// AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; the /proc link
+			// works without it, where /proc is mounted.
+			err = unix.Linkat(int(f.Fd()), "", int(f.dir.Fd()), name, unix.AT_EMPTY_PATH)
+			if err != nil {
+				err = unix.Linkat(unix.AT_FDCWD, fmt.Sprintf("/proc/self/fd/%d", f.Fd()), int(f.dir.Fd()), name, unix.AT_SYMLINK_FOLLOW)
+			}
 		}
 		if err != nil {
 			f.Abort()
@@ -108,7 +113,7 @@ func (f *File) Commit() error {
 	f.tmpName = ""
 	f.done = true
 	err := f.dir.Sync()
-	f.File.Close()
+	f.Close()
 	f.dir.Close()
 	if err != nil {
 		return fmt.Errorf("commit %s: fsync the directory: %w", f.path, err)
@@ -122,7 +127,7 @@ func (f *File) Abort() error {
 		return nil
 	}
 	f.done = true
-	err := f.File.Close()
+	err := f.Close()
 	f.removeTemp()
 	f.dir.Close()
 	return err

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 
 	ucli "github.com/urfave/cli/v2"
 
@@ -28,17 +29,27 @@ func App() *ucli.App {
 			inspectCommand(),
 		}, runtimeCommands()...),
 		ExitErrHandler: logError,
+		// A repeated flag gives one value each time, commas included, as
+		// runc's flags do: `exec --env A=1,2`, `exec --cgroup
+		// cpu,cpuacct:sub`.
+		DisableSliceFlagSeparator: true,
 	}
 }
 
 // Main runs the application and returns the process exit code.
 func Main(args []string) int {
-	err := App().Run(args)
+	app := App()
+	err := app.Run(reorderArgs(app, args))
 	if err == nil {
 		return 0
 	}
-	if ec := ucli.ExitCoder(nil); errors.As(err, &ec) {
-		if msg := ec.Error(); msg != "" {
+	// An exit code of ours (ucli.Exit), maybe wrapped; not that of a
+	// program something of ours ran (a hook's *exec.ExitError deep in
+	// libcontainer's error), whose message would hide the reason: that
+	// is a failure like any other, reported whole.
+	var xe *exec.ExitError
+	if ec := ucli.ExitCoder(nil); errors.As(err, &ec) && !errors.As(err, &xe) {
+		if msg := err.Error(); msg != "" {
 			fmt.Fprintln(os.Stderr, "ckpt:", msg)
 		}
 		return ec.ExitCode()

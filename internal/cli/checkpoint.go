@@ -10,6 +10,7 @@ import (
 
 	"github.com/ckpt/ckpt/checkpoint"
 	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/internal/logctx"
 )
 
 func checkpointCommand() *ucli.Command {
@@ -66,11 +67,12 @@ func runCheckpoint(c *ucli.Context) error {
 		out, commit = f, f.Commit
 	}
 	opts := checkpoint.Options{LeaveRunning: c.Bool("leave-running"), FreezeCgroup: c.String("freeze-cgroup"), NoFreeze: c.Bool("no-freeze"), Allow: allowOf(c),
-		Logger: logger(c), Commit: commit}
-	res, err := checkpoint.Dump(c.Context, c.Int("pid"), out, opts)
+		Commit: commit}
+	log := logger(c)
+	res, err := checkpoint.Dump(logctx.With(c.Context, log), c.Int("pid"), out, opts)
 	if err != nil {
 		return ucli.Exit(fmt.Sprintf("checkpoint of %d failed: %v", c.Int("pid"), err), 1)
 	}
-	opts.Logger.Info("checkpointed", "pid", res.Pid, "tasks", res.Tasks, "threads", res.Threads, "bytes", res.Bytes, "freeze", res.FreezeWindow)
+	log.Info("checkpointed", "pid", res.Pid, "tasks", res.Tasks, "threads", res.Threads, "bytes", res.Bytes, "freeze", res.FreezeWindow)
 	return nil
 }

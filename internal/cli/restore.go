@@ -11,6 +11,7 @@ import (
 
 	"github.com/ckpt/ckpt/checkpoint/image"
 	"github.com/ckpt/ckpt/internal/atomicfile"
+	"github.com/ckpt/ckpt/internal/logctx"
 	"github.com/ckpt/ckpt/restore"
 )
 
@@ -94,9 +95,8 @@ func runRestore(c *ucli.Context) error {
 		fmt.Fprint(c.App.Writer, out)
 		return nil
 	}
-	opts := restore.Options{InheritFds: inherit, Detached: c.Bool("detach"), Allow: allowOf(c),
-		Logger: logger(c)}
-	res, err := restore.Restore(c.Context, in, opts)
+	opts := restore.Options{InheritFds: inherit, Detached: c.Bool("detach"), Allow: allowOf(c)}
+	res, err := restore.Restore(logctx.With(c.Context, logger(c)), in, opts)
 	if err != nil {
 		return ucli.Exit(fmt.Sprintf("restore failed: %v", err), 1)
 	}

@@ -158,7 +158,7 @@ func (r *Root) Parent(p string) (*Dir, error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(int(d.Fd()), &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
 		d.Close()
-		return nil, fmt.Errorf("%q in %s: the parent is not a directory (%v)", p, r.name, err)
+		return nil, fmt.Errorf("%q in %s: the parent is not a directory (%w)", p, r.name, err)
 	}
 	return &Dir{f: d, Name: name, path: p, root: r.name}, nil
 }

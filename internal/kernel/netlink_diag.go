@@ -66,61 +66,18 @@ type NetlinkSock struct {
 // (/proc/PID/ns/net), by inode, asking the kernel from inside that
 // namespace as UnixSockets does.
 func NetlinkSockets(nsPath string) (map[uint32]*NetlinkSock, error) {
-	fd, err := diagSocketIn(nsPath)
-	if err != nil {
-		return nil, err
-	}
-	defer unix.Close(fd)
 	req := NetlinkDiagReq{Family: unix.AF_NETLINK, Protocol: NDIAG_PROTO_ALL,
 		Show: NDIAG_SHOW_MEMINFO | NDIAG_SHOW_GROUPS | NDIAG_SHOW_FLAGS}
-	msg, err := binary.Append(nil, binary.LittleEndian, &unix.NlMsghdr{
-		Len:   uint32(unix.SizeofNlMsghdr + binary.Size(req)),
-		Type:  SOCK_DIAG_BY_FAMILY,
-		Flags: unix.NLM_F_REQUEST | unix.NLM_F_DUMP,
-		Seq:   1,
-	})
-	if err == nil {
-		msg, err = binary.Append(msg, binary.LittleEndian, &req)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if err := unix.Sendto(fd, msg, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		return nil, fmt.Errorf("netlink sock_diag request: %w", err)
-	}
 	socks := map[uint32]*NetlinkSock{}
-	buf := make([]byte, 1<<16)
-	for {
-		n, _, err := unix.Recvfrom(fd, buf, 0)
+	err := sockDiagDump(nsPath, "netlink sock_diag", &req, func(data []byte) error {
+		s, err := parseNetlinkDiagMsg(data)
 		if err != nil {
-			return nil, fmt.Errorf("netlink sock_diag reply: %w", err)
+			return err
 		}
-		for b := buf[:n]; len(b) >= unix.SizeofNlMsghdr; {
-			l := int(binary.LittleEndian.Uint32(b[0:]))
-			typ := binary.LittleEndian.Uint16(b[4:])
-			if l < unix.SizeofNlMsghdr || l > len(b) {
-				return nil, fmt.Errorf("netlink sock_diag reply: bad message length %d", l)
-			}
-			data := b[unix.SizeofNlMsghdr:l]
-			b = b[min(len(b), (l+unix.NLMSG_ALIGNTO-1)&^(unix.NLMSG_ALIGNTO-1)):]
-			switch typ {
-			case unix.NLMSG_DONE:
-				return socks, nil
-			case unix.NLMSG_ERROR:
-				if len(data) >= 4 {
-					if e := int32(binary.LittleEndian.Uint32(data)); e != 0 {
-						return nil, fmt.Errorf("netlink sock_diag: %w", unix.Errno(-e))
-					}
-				}
-				return nil, fmt.Errorf("netlink sock_diag: error reply")
-			}
-			s, err := parseNetlinkDiagMsg(data)
-			if err != nil {
-				return nil, err
-			}
-			socks[s.Ino] = s
-		}
-	}
+		socks[s.Ino] = s
+		return nil
+	})
+	return socks, err
 }
 
 // parseNetlinkDiagMsg decodes struct netlink_diag_msg and its attributes.

@@ -3,8 +3,6 @@ package kernel
 import (
 	"encoding/binary"
 	"fmt"
-	"os"
-	"runtime"
 
 	"golang.org/x/sys/unix"
 )
@@ -75,61 +73,18 @@ type UnixSock struct {
 // that joins that namespace and is thrown away after, so that the caller's
 // own namespace does not matter.
 func UnixSockets(nsPath string) (map[uint32]*UnixSock, error) {
-	fd, err := diagSocketIn(nsPath)
-	if err != nil {
-		return nil, err
-	}
-	defer unix.Close(fd)
 	req := UnixDiagReq{Family: unix.AF_UNIX, States: ^uint32(0),
 		Show: UDIAG_SHOW_NAME | UDIAG_SHOW_VFS | UDIAG_SHOW_PEER | UDIAG_SHOW_ICONS | UDIAG_SHOW_RQLEN | UDIAG_SHOW_UID}
-	msg, err := binary.Append(nil, binary.LittleEndian, &unix.NlMsghdr{
-		Len:   uint32(unix.SizeofNlMsghdr + binary.Size(req)),
-		Type:  SOCK_DIAG_BY_FAMILY,
-		Flags: unix.NLM_F_REQUEST | unix.NLM_F_DUMP,
-		Seq:   1,
-	})
-	if err == nil {
-		msg, err = binary.Append(msg, binary.LittleEndian, &req)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if err := unix.Sendto(fd, msg, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		return nil, fmt.Errorf("sock_diag request: %w", err)
-	}
 	socks := map[uint32]*UnixSock{}
-	buf := make([]byte, 1<<16)
-	for {
-		n, _, err := unix.Recvfrom(fd, buf, 0)
+	err := sockDiagDump(nsPath, "sock_diag", &req, func(data []byte) error {
+		s, err := parseUnixDiagMsg(data)
 		if err != nil {
-			return nil, fmt.Errorf("sock_diag reply: %w", err)
+			return err
 		}
-		for b := buf[:n]; len(b) >= unix.SizeofNlMsghdr; {
-			l := int(binary.LittleEndian.Uint32(b[0:]))
-			typ := binary.LittleEndian.Uint16(b[4:])
-			if l < unix.SizeofNlMsghdr || l > len(b) {
-				return nil, fmt.Errorf("sock_diag reply: bad message length %d", l)
-			}
-			data := b[unix.SizeofNlMsghdr:l]
-			b = b[min(len(b), (l+unix.NLMSG_ALIGNTO-1)&^(unix.NLMSG_ALIGNTO-1)):]
-			switch typ {
-			case unix.NLMSG_DONE:
-				return socks, nil
-			case unix.NLMSG_ERROR:
-				if len(data) >= 4 {
-					if e := int32(binary.LittleEndian.Uint32(data)); e != 0 {
-						return nil, fmt.Errorf("sock_diag: %w", unix.Errno(-e))
-					}
-				}
-				return nil, fmt.Errorf("sock_diag: error reply")
-			}
-			s, err := parseUnixDiagMsg(data)
-			if err != nil {
-				return nil, err
-			}
-			socks[s.Ino] = s
-		}
-	}
+		socks[s.Ino] = s
+		return nil
+	})
+	return socks, err
 }
 
 // parseUnixDiagMsg decodes struct unix_diag_msg and its attributes.
@@ -181,37 +136,4 @@ func parseUnixDiagMsg(b []byte) (*UnixSock, error) {
 		a = a[al:]
 	}
 	return s, nil
-}
-
-// diagSocketIn opens a NETLINK_SOCK_DIAG socket in the network namespace
-// nsPath. A socket keeps the namespace it was made in, so a locked thread
-// joins the namespace, makes it and then exits with the goroutine (it is
-// never unlocked, so the runtime does not reuse a thread in another
-// namespace).
-func diagSocketIn(nsPath string) (int, error) {
-	type result struct {
-		fd  int
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		runtime.LockOSThread()
-		ns, err := os.Open(nsPath)
-		if err != nil {
-			ch <- result{-1, err}
-			return
-		}
-		defer ns.Close()
-		if err := unix.Setns(int(ns.Fd()), unix.CLONE_NEWNET); err != nil {
-			ch <- result{-1, fmt.Errorf("setns %s: %w", nsPath, err)}
-			return
-		}
-		fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_SOCK_DIAG)
-		if err != nil {
-			err = fmt.Errorf("NETLINK_SOCK_DIAG socket: %w", err)
-		}
-		ch <- result{fd, err}
-	}()
-	r := <-ch
-	return r.fd, r.err
 }

@@ -2,7 +2,7 @@ package cli
 
 import (
 	"fmt"
-	"os"
+	"path/filepath"
 
 	ucli "github.com/urfave/cli/v2"
 
@@ -14,9 +14,9 @@ import (
 // relying on one must not get a checkpoint without it.
 var (
 	containerCheckpointFlags = []ucli.Flag{
-		&ucli.StringFlag{Name: "work-path", Usage: "container form: `DIR` for logs and statistics (ckpt writes none there)"},
+		&ucli.StringFlag{Name: "work-path", Usage: "container form: `DIR` for the log (dump.log) and statistics (stats-dump)"},
 		&ucli.StringSliceFlag{Name: "empty-ns", Usage: "not supported (runc takes a namespace `TYPE`)"},
-		&ucli.StringFlag{Name: "manage-cgroups-mode", Usage: "not supported"},
+		&ucli.StringFlag{Name: "manage-cgroups-mode", Usage: "soft or ignore (the restored container gets its bundle's cgroup); full and strict are not supported"},
 		&ucli.IntFlag{Name: "status-fd", Usage: "not supported"},
 		&ucli.BoolFlag{Name: "pre-dump", Usage: "not supported"},
 		&ucli.StringFlag{Name: "parent-path", Usage: "not supported"},
@@ -28,12 +28,12 @@ var (
 	}
 	containerRestoreFlags = []ucli.Flag{
 		&ucli.StringFlag{Name: "bundle", Aliases: []string{"b"}, Usage: "container form: `DIR` of the bundle to make the container from"},
-		&ucli.StringFlag{Name: "work-path", Usage: "container form: `DIR` for logs (ckpt writes none there)"},
+		&ucli.StringFlag{Name: "work-path", Usage: "container form: `DIR` for the log (restore.log) and statistics (stats-restore)"},
 		&ucli.StringFlag{Name: "console-socket", Usage: "container form: unix socket `PATH` to send the new terminal's master to"},
 		&ucli.BoolFlag{Name: "no-subreaper", Usage: "container form: accepted; ckpt restore is no subreaper"},
 		&ucli.BoolFlag{Name: "no-pivot", Usage: "container form: do not use pivot_root to enter the rootfs"},
 		&ucli.StringSliceFlag{Name: "empty-ns", Usage: "not supported (runc takes a namespace `TYPE`)"},
-		&ucli.StringFlag{Name: "manage-cgroups-mode", Usage: "not supported"},
+		&ucli.StringFlag{Name: "manage-cgroups-mode", Usage: "soft or ignore (the restored container gets its bundle's cgroup); full and strict are not supported"},
 		&ucli.BoolFlag{Name: "auto-dedup", Usage: "not supported"},
 		&ucli.BoolFlag{Name: "lazy-pages", Usage: "not supported"},
 		&ucli.StringFlag{Name: "lsm-profile", Usage: "not supported"},
@@ -54,10 +54,40 @@ func withFlags(cmd *ucli.Command, flags []ucli.Flag) *ucli.Command {
 // on.
 var (
 	// shell-job: a container's stdio and console are always its caller's.
-	checkpointContainerOK = withAllowFlags(map[string]bool{"image-path": true, "leave-running": true, "work-path": true})
+	checkpointContainerOK = withAllowFlags(map[string]bool{"image-path": true, "leave-running": true, "work-path": true, "manage-cgroups-mode": true})
 	restoreContainerOK    = withAllowFlags(map[string]bool{"image-path": true, "bundle": true, "work-path": true, "detach": true,
-		"pid-file": true, "console-socket": true, "no-pivot": true, "no-subreaper": true, "dry-run": true})
+		"pid-file": true, "console-socket": true, "no-pivot": true, "no-subreaper": true, "dry-run": true, "manage-cgroups-mode": true})
 )
+
+// defaultImagePath is runc's image directory when --image-path is not
+// given: ./checkpoint, in the current directory.
+const defaultImagePath = "checkpoint"
+
+// containerImagePath is --image-path, absolute, or runc's default.
+func containerImagePath(c *ucli.Context) string {
+	if p := absPath(c, "image-path"); p != "" {
+		return p
+	}
+	if abs, err := filepath.Abs(defaultImagePath); err == nil {
+		return abs
+	}
+	return defaultImagePath
+}
+
+// checkCgroupsMode accepts runc's --manage-cgroups-mode values that are
+// what ckpt does: the engine saves no cgroup and the restored container
+// gets the one its bundle names, made and limited by the runtime, which is
+// CRIU's "soft" (restore into existing cgroups, made by the runtime) and
+// "ignore" (leave cgroups to the runtime). "full" and "strict" would have
+// the cgroup tree's properties restored from the image: refused.
+func checkCgroupsMode(c *ucli.Context) error {
+	switch m := c.String("manage-cgroups-mode"); m {
+	case "", "soft", "ignore":
+		return nil
+	default:
+		return ckptrt.NotSupported(fmt.Sprintf("%s --manage-cgroups-mode %s (ckpt saves no cgroup: the container gets its bundle's; soft and ignore are accepted)", c.Command.Name, m))
+	}
+}
 
 // refuseUnsupported fails on the first flag given that the container form
 // does not implement.
@@ -105,14 +135,18 @@ func checkpointContainer(c *ucli.Context) error {
 	if err := refuseUnsupported(c, checkpointContainerOK); err != nil {
 		return err
 	}
-	if p := c.String("work-path"); p != "" {
-		if err := os.MkdirAll(p, 0o700); err != nil {
+	if err := checkCgroupsMode(c); err != nil {
+		return err
+	}
+	rt, done := runtimeOf(c), func(err error) error { return err }
+	if p := absPath(c, "work-path"); p != "" {
+		if rt, done, err = rt.WithWorkPath(p, ckptrt.WorkDump); err != nil {
 			return err
 		}
 	}
-	err = runtimeOf(c).Checkpoint(c.Context, id, ckptrt.CheckpointOpts{
-		ImagePath: absPath(c, "image-path"), LeaveRunning: c.Bool("leave-running"), Allow: allowOf(c),
-	})
+	err = done(rt.Checkpoint(c.Context, id, ckptrt.CheckpointOpts{
+		ImagePath: containerImagePath(c), LeaveRunning: c.Bool("leave-running"), Allow: allowOf(c),
+	}))
 	if err != nil {
 		return ucli.Exit(err.Error(), 1)
 	}
@@ -127,18 +161,22 @@ func restoreContainer(c *ucli.Context) error {
 	if err := refuseUnsupported(c, restoreContainerOK); err != nil {
 		return err
 	}
-	if p := c.String("work-path"); p != "" {
-		if err := os.MkdirAll(p, 0o700); err != nil {
+	if err := checkCgroupsMode(c); err != nil {
+		return err
+	}
+	rt, done := runtimeOf(c), func(err error) error { return err }
+	if p := absPath(c, "work-path"); p != "" {
+		if rt, done, err = rt.WithWorkPath(p, ckptrt.WorkRestore); err != nil {
 			return err
 		}
 	}
-	code, err := runtimeOf(c).Restore(c.Context, id, ckptrt.RestoreOpts{
+	code, err := rt.Restore(c.Context, id, ckptrt.RestoreOpts{
 		CreateOpts: ckptrt.CreateOpts{Bundle: absPath(c, "bundle"), NoPivot: c.Bool("no-pivot")},
-		ImagePath:  absPath(c, "image-path"), Detach: c.Bool("detach"), PidFile: absPath(c, "pid-file"),
+		ImagePath:  containerImagePath(c), Detach: c.Bool("detach"), PidFile: absPath(c, "pid-file"),
 		ConsoleSocket: absPath(c, "console-socket"), Allow: allowOf(c),
 		DryRun: c.Bool("dry-run"), Out: c.App.Writer,
 	})
-	if err != nil {
+	if err = done(err); err != nil {
 		return ucli.Exit(err.Error(), 1)
 	}
 	return exitCode(code)

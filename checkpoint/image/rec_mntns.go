@@ -2,6 +2,7 @@ package image
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -70,7 +71,7 @@ func (m *Mount) Check() error {
 	if err := CheckPath(m.MountPoint); err != nil {
 		return fmt.Errorf("MOUNT %d: mount point: %w", m.ID, err)
 	}
-	if err := CheckPath(m.Root); err != nil {
+	if err := m.checkRoot(); err != nil {
 		return fmt.Errorf("MOUNT %d: root: %w", m.ID, err)
 	}
 	if m.FsType == "" {
@@ -94,6 +95,24 @@ func (m *Mount) Check() error {
 		return fmt.Errorf("MOUNT %d: bind fields set on a %s mount", m.ID, MountKindName(m.Kind))
 	}
 	return nil
+}
+
+// nsfsRoot is how mountinfo shows the root of a namespace file bind-mounted
+// somewhere (ip netns add, a runtime's /run/netns/...): fs/nsfs.c's
+// ns_dname(), "net:[4026531840]", not a path.
+var nsfsRoot = regexp.MustCompile(`^[a-z_]+:\[[0-9]+\]$`)
+
+// checkRoot: a path, except for an inherited namespace file's mount, which
+// restore only finds again in its copy of the mounts (it never follows the
+// root).
+func (m *Mount) checkRoot() error {
+	if m.FsType == "nsfs" && m.Kind == MountInherited {
+		if !nsfsRoot.MatchString(m.Root) {
+			return fmt.Errorf("%q is not a namespace file's name", m.Root)
+		}
+		return nil
+	}
+	return CheckPath(m.Root)
 }
 
 // CheckPath accepts an absolute path with no empty, "." or ".." component

@@ -26,10 +26,16 @@ func TestMountCheck(t *testing.T) {
 		{ID: 2, Kind: MountTmpfs, Flags: 0x6, MountPoint: "/t", Root: "/", FsType: "tmpfs", SuperOpts: "rw,size=4k"},
 		{ID: 3, Kind: MountProc, MountPoint: "/proc", Root: "/", FsType: "proc"},
 		{ID: 4, Kind: MountBind, Flags: 1, MountPoint: "/b", Root: "/x", FsType: "ext4", BindFrom: "/x", Dev: 1, Ino: 2},
+		// A network namespace bind-mounted on the host (ip netns add)
+		// and inherited: mountinfo names its root, it is no path.
+		{ID: 5, Kind: MountInherited, MountPoint: "/run/netns/a", Root: "net:[4026531840]", FsType: "nsfs"},
 	}
 	for _, m := range good {
 		if err := m.Check(); err != nil {
 			t.Errorf("%+v: %v", m, err)
+		}
+		if msg := checkRecordPaths(&m); msg != "" {
+			t.Errorf("%+v: %s", m, msg)
 		}
 	}
 	bad := []Mount{
@@ -38,6 +44,8 @@ func TestMountCheck(t *testing.T) {
 		{ID: 1, Kind: MountInherited, MountPoint: "/../etc", Root: "/", FsType: "ext4"},
 		{ID: 1, Kind: MountInherited, MountPoint: "/", Root: "/", FsType: ""},
 		{ID: 2, Kind: MountTmpfs, MountPoint: "/t", Root: "/sub", FsType: "tmpfs"},
+		{ID: 5, Kind: MountInherited, MountPoint: "/n", Root: "net:[1]/../x", FsType: "nsfs"},
+		{ID: 5, Kind: MountBind, MountPoint: "/n", Root: "net:[1]", FsType: "nsfs", BindFrom: "/x"},
 		{ID: 2, Kind: MountTmpfs, MountPoint: "/t", Root: "/", FsType: "ext4"},
 		{ID: 3, Kind: MountProc, MountPoint: "/proc", Root: "/", FsType: "sysfs"},
 		{ID: 4, Kind: MountBind, MountPoint: "/b", Root: "/x", FsType: "ext4", BindFrom: "x"},
