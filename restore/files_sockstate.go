@@ -10,13 +10,24 @@ import (
 	"github.com/ckpt/ckpt/internal/kernel"
 )
 
-// addSockState takes the SOCK_STATE of an INET_SOCKET read before it.
+// addSockState takes the SOCK_STATE of an INET_SOCKET or UNIX_SK read
+// before it. A unix socket's holds only SO_BUF_LOCK.
 func (rs *restorer) addSockState(ss *image.SockState) error {
 	what := fmt.Sprintf("SOCK_STATE of object %d", ss.Socket)
+	if _, ok := rs.objs[ss.Socket].(*image.UnixSk); ok && rs.inet.states[ss.Socket] == nil {
+		if ss.BufLock&^3 != 0 || ss.Shutdown != 0 || ss.FilterLocked != 0 || ss.BindDev != "" || len(ss.Filter) != 0 {
+			return badImage("%s: a unix socket's holds only SO_BUF_LOCK (%#x)", what, ss.BufLock)
+		}
+		if rs.inet.states == nil {
+			rs.inet.states = map[uint32]*image.SockState{}
+		}
+		rs.inet.states[ss.Socket] = ss
+		return nil
+	}
 	s, ok := rs.objs[ss.Socket].(*image.InetSocket)
 	switch {
 	case !ok:
-		return badImage("%s: not an INET_SOCKET", what)
+		return badImage("%s: not an INET_SOCKET or UNIX_SK", what)
 	case rs.inet.states[ss.Socket] != nil:
 		return badImage("%s: a second one", what)
 	case ss.BufLock&^3 != 0 || ss.FilterLocked > 1 || ss.Shutdown&^3 != 0:
@@ -35,6 +46,20 @@ func (rs *restorer) addSockState(ss *image.SockState) error {
 	return nil
 }
 
+// setBufLock sets SO_BUF_LOCK to a SOCK_STATE's (nil: 0) once the buffer
+// sizes are set, which locked them.
+func setBufLock(fd int, ss *image.SockState) error {
+	var v uint32
+	if ss != nil {
+		v = ss.BufLock
+	}
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_BUF_LOCK, int(v)); err != nil &&
+		(!errors.Is(err, unix.ENOPROTOOPT) || v != 0) {
+		return fmt.Errorf("setsockopt SO_BUF_LOCK %d: %w", v, err)
+	}
+	return nil
+}
+
 // setSockState gives a socket, once bound and connected, the state of its
 // SOCK_STATE (nil: a new socket's). SO_BUF_LOCK is set in any case: giving
 // the socket its buffer sizes (setInetOpts) locked them.
@@ -42,9 +67,8 @@ func setSockState(fd int, ss *image.SockState) error {
 	if ss == nil {
 		ss = &image.SockState{}
 	}
-	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_BUF_LOCK, int(ss.BufLock)); err != nil &&
-		(!errors.Is(err, unix.ENOPROTOOPT) || ss.BufLock != 0) {
-		return fmt.Errorf("setsockopt SO_BUF_LOCK %d: %w", ss.BufLock, err)
+	if err := setBufLock(fd, ss); err != nil {
+		return err
 	}
 	if ss.Shutdown != 0 {
 		how := map[uint32]int{kernel.RCV_SHUTDOWN: unix.SHUT_RD, kernel.SEND_SHUTDOWN: unix.SHUT_WR,

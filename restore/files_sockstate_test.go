@@ -13,7 +13,20 @@ import (
 func TestAddSockStateRefuses(t *testing.T) {
 	udp := &image.InetSocket{Objref: 1, Family: unix.AF_INET, SockType: unix.SOCK_DGRAM, Protocol: unix.IPPROTO_UDP}
 	tcp := &image.InetSocket{Objref: 2, Family: unix.AF_INET, SockType: unix.SOCK_STREAM, Protocol: unix.IPPROTO_TCP}
-	objs := map[uint32]image.Record{1: udp, 2: tcp, 3: &image.Pipe{Objref: 3}}
+	objs := map[uint32]image.Record{1: udp, 2: tcp, 3: &image.Pipe{Objref: 3}, 4: &image.UnixSk{Objref: 4}}
+	for name, x := range map[string]image.SockState{
+		"unix, a device":   {Socket: 4, BindDev: "lo"},
+		"unix, a filter":   {Socket: 4, Filter: make([]byte, 8)},
+		"unix, shut down":  {Socket: 4, Shutdown: 1},
+		"unix, lock bit 2": {Socket: 4, BufLock: 4},
+	} {
+		if err := (&restorer{objs: objs}).addSockState(&x); !errors.Is(err, ErrBadImage) {
+			t.Errorf("%s: got %v, want a bad image", name, err)
+		}
+	}
+	if err := (&restorer{objs: objs}).addSockState(&image.SockState{Socket: 4, BufLock: 3}); err != nil {
+		t.Errorf("a unix socket's SO_BUF_LOCK refused: %v", err)
+	}
 	good := image.SockState{Socket: 1, BufLock: 3, Shutdown: 3, FilterLocked: 1, BindDev: "lo", Filter: make([]byte, 16)}
 	if err := (&restorer{objs: objs}).addSockState(&good); err != nil {
 		t.Fatalf("a good record refused: %v", err)
