@@ -1,7 +1,7 @@
 # ckpt: build, test, lint, demo.
 #
 #   make build   bin/ckpt and bin/containerd-shim-ckpt-v2
-#   make test    dependencies, build, every package's tests (the C/R suite
+#   make test    dependencies, build, lint, every package's tests (the C/R suite
 #                included, verbose so each C/R test shows) and a short fuzz run,
 #                then a check that nothing was left behind
 #   make lint    gofmt, go vet, golangci-lint (.golangci.yml), file length
@@ -40,7 +40,7 @@ deps:
 # The suites run under hack/leftovers, a child subreaper: it fails the run
 # if they left a process, mount, cgroup, network namespace or nftables
 # table behind.
-test: deps build
+test: deps build lint
 	$(GO) run ./hack/leftovers -- $(MAKE) --no-print-directory test-suites
 
 test-suites:
@@ -58,7 +58,7 @@ lint:
 	@out="$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go'))"; \
 	if [ -n "$$out" ]; then echo "gofmt -l:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
-	$(GOLANGCI) run ./...
+	$(GOLANGCI) run --allow-parallel-runners ./...
 	@long="$$(git ls-files -co --exclude-standard '*.go' | xargs wc -l | awk '$$2 != "total" && $$1 > $(MAX_FILE_LINES)')"; \
 	if [ -n "$$long" ]; then echo "files over $(MAX_FILE_LINES) lines:"; echo "$$long"; exit 1; fi
 

@@ -80,6 +80,9 @@ type Round struct {
 	DumpLeaveRunning *Op `json:"dump_leave_running"`
 	Dump             *Op `json:"dump"`
 	Restore          *Op `json:"restore"`
+	// RestoreLazy restores the same image again with --lazy (tools that
+	// can, LazyRestorer), after the plain restore's process was killed.
+	RestoreLazy *Op `json:"restore_lazy,omitempty"`
 }
 
 // ToolSummary holds the summaries of a tool's three operations.
@@ -87,6 +90,7 @@ type ToolSummary struct {
 	DumpLeaveRunning OpSummary `json:"dump_leave_running"`
 	Dump             OpSummary `json:"dump"`
 	Restore          OpSummary `json:"restore"`
+	RestoreLazy      OpSummary `json:"restore_lazy"`
 }
 
 // OpSummary summarizes the successful runs of one operation. OK counts
@@ -169,13 +173,16 @@ func (r *Results) Summarize() {
 				t.Summary = nil
 				continue
 			}
-			var lr, d, rs []*Op
+			var lr, d, rs, lz []*Op
 			for _, run := range t.Runs {
 				lr = append(lr, run.DumpLeaveRunning)
 				d = append(d, run.Dump)
 				rs = append(rs, run.Restore)
+				if run.RestoreLazy != nil {
+					lz = append(lz, run.RestoreLazy)
+				}
 			}
-			t.Summary = &ToolSummary{SummarizeOps(lr), SummarizeOps(d), SummarizeOps(rs)}
+			t.Summary = &ToolSummary{SummarizeOps(lr), SummarizeOps(d), SummarizeOps(rs), SummarizeOps(lz)}
 		}
 	}
 }

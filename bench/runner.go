@@ -203,6 +203,9 @@ func (r *runner) once(ctx context.Context, w *Workload, t Tool, i int) (Round, e
 		run.Restore = failedOp(errors.New("no image: the checkpoint failed"))
 	} else {
 		run.Restore = r.restore(ctx, in, t, prefix+"-restore")
+		if lt, ok := t.(LazyRestorer); ok && run.Restore.Err == "" {
+			run.RestoreLazy = r.restoreLazy(ctx, in, lt, prefix+"-restore-lazy")
+		}
 	}
 	r.logf("%s run %d/%d %s: %s", w.Name, i+1, r.cfg.Runs, t.Name(), describeRun(run))
 	return run, nil
@@ -310,11 +313,26 @@ func (r *runner) dump(ctx context.Context, in *instance, t Tool, prefix string) 
 	return op
 }
 
-// restore restores the image of the last dump, checks the restored root
-// has the original pid and answers OK, then deletes the image.
+// restore restores the image of the last dump and checks the restored
+// root has the original pid and answers OK. The image stays for a lazy
+// restore; the round deletes it.
 func (r *runner) restore(ctx context.Context, in *instance, t Tool, prefix string) *Op {
-	defer os.RemoveAll(r.imgDir)
-	pid, op, err := t.Restore(ctx, r.imgDir, prefix)
+	return r.restoreWith(ctx, in, t.Restore, prefix)
+}
+
+// restoreLazy kills what the plain restore made, waits for its pids to be
+// free, and restores the same image again lazily: the wall time is until
+// the process runs, the first OK reply comes once it has read every page.
+func (r *runner) restoreLazy(ctx context.Context, in *instance, t LazyRestorer, prefix string) *Op {
+	if err := r.discard(in); err != nil {
+		return failedOp(fmt.Errorf("before the lazy restore: %w", err))
+	}
+	return r.restoreWith(ctx, in, t.RestoreLazy, prefix)
+}
+
+func (r *runner) restoreWith(ctx context.Context, in *instance,
+	restore func(context.Context, string, string) (int, *Op, error), prefix string) *Op {
+	pid, op, err := restore(ctx, r.imgDir, prefix)
 	if err != nil {
 		return failedOp(err)
 	}
@@ -358,7 +376,11 @@ func describeRun(run Round) string {
 		}
 		return s
 	}
-	return d("dump-lr", run.DumpLeaveRunning) + "; " + d("dump", run.Dump) + "; " + d("restore", run.Restore)
+	s := d("dump-lr", run.DumpLeaveRunning) + "; " + d("dump", run.Dump) + "; " + d("restore", run.Restore)
+	if run.RestoreLazy != nil {
+		s += "; " + d("restore --lazy", run.RestoreLazy)
+	}
+	return s
 }
 
 func ms(ns int64) string {

@@ -184,6 +184,11 @@ func RestoreTable(r *Results) Table {
 			}
 			t.Rows = append(t.Rows, []string{w.Name, tr.Tool, okCount(s), fmtMs(s.Wall), fmtMs(s.CPU),
 				fmtMs(s.TargetCPU), fmtMiB(s.MaxRSS, 1024), fmtMs(s.Verify), vsCRIU, vsFloor})
+			if lz := tr.Summary.RestoreLazy; lz.OK+lz.Failed > 0 {
+				// Against the tool's own plain restore, not CRIU's.
+				t.Rows = append(t.Rows, []string{w.Name, tr.Tool + " --lazy", okCount(lz), fmtMs(lz.Wall), fmtMs(lz.CPU),
+					fmtMs(lz.TargetCPU), fmtMiB(lz.MaxRSS, 1024), fmtMs(lz.Verify), "", "—"})
+			}
 		}
 	}
 	return t

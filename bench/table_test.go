@@ -47,7 +47,7 @@ func TestFormats(t *testing.T) {
 
 // sample builds results for one 1 GiB workload with both tools and a
 // floor, every run identical so medians are the given figures.
-func sample(ckptDump, criuDump, ckptRestore, criuRestore, ckptFreezeLR, ckptImage, criuImage, floorWrite int64) *Results {
+func sample(ckptDump, criuDump, ckptRestore, ckptLazy, criuRestore, ckptFreezeLR, ckptImage, criuImage, floorWrite int64) *Results {
 	op := func(wall, freeze, img int64) *Op {
 		o := newOp(toolRun{Wall: 0})
 		o.WallNs, o.FreezeNs, o.ImageBytes, o.CPUNs, o.TargetCPUNs = wall, freeze, img, wall/2, 1e6
@@ -58,6 +58,9 @@ func sample(ckptDump, criuDump, ckptRestore, criuRestore, ckptFreezeLR, ckptImag
 		for i := range 3 {
 			tr.Runs = append(tr.Runs, Round{Index: i,
 				DumpLeaveRunning: op(dump, freezeLR, img), Dump: op(dump, dump, img), Restore: op(restore, -1, -1)})
+			if name == "ckpt" {
+				tr.Runs[i].RestoreLazy = op(ckptLazy, -1, -1)
+			}
 		}
 		return tr
 	}
@@ -76,7 +79,7 @@ func sample(ckptDump, criuDump, ckptRestore, criuRestore, ckptFreezeLR, ckptImag
 }
 
 func TestTablesAndRatios(t *testing.T) {
-	r := sample(300e6, 1200e6, 100e6, 500e6, 10e6, 1<<30, 1<<30, 250e6)
+	r := sample(300e6, 1200e6, 100e6, 20e6, 500e6, 10e6, 1<<30, 1<<30, 250e6)
 	ck := CheckpointTable(r)
 	if len(ck.Rows) != 4 {
 		t.Fatalf("%d checkpoint rows, want 4 (two workloads × two tools)", len(ck.Rows))
@@ -98,6 +101,9 @@ func TestTablesAndRatios(t *testing.T) {
 	if rs.Rows[0][8] != "0.20×" || rs.Rows[0][9] != "0.50×" {
 		t.Errorf("restore ratios = %q, %q; want 0.20×, 0.50×", rs.Rows[0][8], rs.Rows[0][9])
 	}
+	if lz := rs.Rows[1]; lz[1] != "ckpt --lazy" || lz[3] != "20.0 ms" {
+		t.Errorf("lazy restore row = %q", lz)
+	}
 	if got := FloorTable(r).Rows[0][1]; got != "250 ms" {
 		t.Errorf("floor write = %q, want the warm pass, 250 ms", got)
 	}
@@ -112,16 +118,16 @@ func TestTargets(t *testing.T) {
 		return out
 	}
 	// ckpt meets every target.
-	good := sample(300e6, 1200e6, 100e6, 500e6, 10e6, 1<<30, 1<<30, 250e6)
-	if got := strings.Join(met(good), ","); got != "yes,yes,yes,yes,yes" {
+	good := sample(300e6, 1200e6, 100e6, 20e6, 500e6, 10e6, 1<<30, 1<<30, 250e6)
+	if got := strings.Join(met(good), ","); got != "yes,yes,yes,yes,yes,yes" {
 		t.Errorf("all targets met: got %s", got)
 	}
 	if f, l := Behind(good); len(f) != 1 || !strings.Contains(f[0], "tree-100") || len(l) != 0 {
 		t.Errorf("Behind = %q, %+v; want only the unsupported tree", f, l)
 	}
 	// ckpt misses every target, each by a little.
-	bad := sample(330e6, 900e6, 200e6, 500e6, 21e6, 1<<30+4096, 1<<30, 250e6)
-	if got := strings.Join(met(bad), ","); got != "no,no,no,no,no" {
+	bad := sample(330e6, 900e6, 200e6, 41e6, 500e6, 21e6, 1<<30+4096, 1<<30, 250e6)
+	if got := strings.Join(met(bad), ","); got != "no,no,no,no,no,no" {
 		t.Errorf("no target met: got %s", got)
 	}
 	// Nothing measured at 1 GiB.
@@ -134,7 +140,7 @@ func TestTargets(t *testing.T) {
 }
 
 func TestBehindNamesFailuresAndSlowerFigures(t *testing.T) {
-	r := sample(2000e6, 1000e6, 100e6, 500e6, 10e6, 1<<30, 1<<30, 250e6)
+	r := sample(2000e6, 1000e6, 100e6, 20e6, 500e6, 10e6, 1<<30, 1<<30, 250e6)
 	r.Workloads[0].Tools[0].Runs[1].Restore = failedOp(errString("restored workload: BAD"))
 	r.Summarize()
 	failures, lags := Behind(r)
@@ -157,7 +163,7 @@ func TestBehindNamesFailuresAndSlowerFigures(t *testing.T) {
 }
 
 func TestDocMentionsMissingCRIU(t *testing.T) {
-	r := sample(300e6, 1200e6, 100e6, 500e6, 10e6, 1<<30, 1<<30, 250e6)
+	r := sample(300e6, 1200e6, 100e6, 20e6, 500e6, 10e6, 1<<30, 1<<30, 250e6)
 	r.CRIUMissing = "criu-anchor not found"
 	for name, out := range map[string]string{"doc": Doc(r, "x.json", "hand notes"), "report": Report(r)} {
 		if !strings.Contains(out, "criu-anchor not found") {

@@ -57,6 +57,14 @@ func Targets(r *Results) []Target {
 		fmt.Sprintf("CRIU/ckpt = %s", fmtRatio(ratio)))
 
 	ratio = math.NaN()
+	if ck != nil && ck.RestoreLazy.OK > 0 && ck.Restore.OK > 0 {
+		ratio = Ratio(ck.RestoreLazy.Wall, ck.Restore.Wall)
+	}
+	add("1 GiB restore --lazy --detach returns in ≤ 1/5 of a full restore", ratio, func(x float64) bool { return x <= 0.2 },
+		fmt.Sprintf("%s vs %s = %s", fmtMsOrNA(ck, func(s *ToolSummary) Summary { return s.RestoreLazy.Wall }),
+			fmtMsOrNA(ck, func(s *ToolSummary) Summary { return s.Restore.Wall }), fmtRatio(ratio)))
+
+	ratio = math.NaN()
 	if ck != nil && ck.DumpLeaveRunning.Freeze.N > 0 {
 		ratio = ck.DumpLeaveRunning.Freeze.Median / 1e6
 	}

@@ -24,6 +24,12 @@ type Tool interface {
 	Restore(ctx context.Context, imgDir, logPrefix string) (int, *Op, error)
 }
 
+// LazyRestorer is a Tool that can also restore lazily (ckpt restore
+// --lazy): RestoreLazy is Restore with the memory left to arrive later.
+type LazyRestorer interface {
+	RestoreLazy(ctx context.Context, imgDir, logPrefix string) (int, *Op, error)
+}
+
 // Op is one measured checkpoint or restore. Figures that are not known
 // are -1.
 type Op struct {

@@ -63,7 +63,7 @@ func (c *Ckpt) Version() string {
 func (c *Ckpt) Commands() []string {
 	return []string{
 		"ckpt -v checkpoint --pid PID --image DIR/image.ckpt [--leave-running]",
-		"ckpt -v restore --image DIR/image.ckpt --detach --pid-file FILE",
+		"ckpt -v restore --image DIR/image.ckpt --detach --pid-file FILE [--lazy --lazy-log FILE]",
 	}
 }
 
@@ -96,9 +96,20 @@ func (c *Ckpt) Checkpoint(ctx context.Context, pid int, imgDir, logPrefix string
 }
 
 func (c *Ckpt) Restore(ctx context.Context, imgDir, logPrefix string) (int, *Op, error) {
+	return c.restore(ctx, imgDir, logPrefix)
+}
+
+// RestoreLazy restores with --lazy: it returns once the process runs, its
+// memory still arriving from the page server (whose log is logPrefix.lazy.log).
+func (c *Ckpt) RestoreLazy(ctx context.Context, imgDir, logPrefix string) (int, *Op, error) {
+	return c.restore(ctx, imgDir, logPrefix, "--lazy", "--lazy-log", logPrefix+".lazy.log")
+}
+
+func (c *Ckpt) restore(ctx context.Context, imgDir, logPrefix string, extra ...string) (int, *Op, error) {
 	pidFile := logPrefix + ".pid"
 	argv := []string{c.copy, "-v", "restore", "--image", filepath.Join(imgDir, "image.ckpt"),
 		"--detach", "--pid-file", pidFile}
+	argv = append(argv, extra...)
 	r, err := c.run(ctx, logPrefix, c.Guard, argv)
 	if err != nil {
 		return 0, nil, fmt.Errorf("ckpt restore: %w", err)

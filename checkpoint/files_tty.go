@@ -73,12 +73,12 @@ func (d *dumper) dumpTty(p *process, of *openFd, obj string) (image.Record, erro
 //   - checkTaskLeaks ran (it lists the outsiders).
 func (d *dumper) resolveTtys(t *tree) error {
 	masters := map[uint32]*fileObj{} // by TtyID
-	slaves := map[uint32]bool{}      // a task inside holds the slave open
+	slaves := map[uint32]*fileObj{}  // a slave a task inside holds open
 	for _, f := range d.files {
 		if r, ok := f.rec.(*image.TtyFile); ok && r.Side == image.TtyMaster {
 			masters[r.TtyID] = f
 		} else if ok {
-			slaves[r.TtyID] = true
+			slaves[r.TtyID] = f
 		}
 	}
 	for _, f := range d.files {
@@ -102,14 +102,14 @@ func (d *dumper) resolveTtys(t *tree) error {
 	for _, id := range ids {
 		m := masters[id]
 		obj := fmt.Sprintf("pty %d (fd %d)", id-1, m.fd)
-		tty, data, err := d.dumpPty(t, m, id, slaves[id])
+		tty, data, err := d.dumpPty(t, m, id, slaves[id] != nil)
 		if err != nil {
 			return fmt.Errorf("task %d: %s: %w", m.pid, obj, err)
 		}
 		ptys[id] = tty
 		d.ttys.recs = append(d.ttys.recs, tty)
 		d.ttys.recs = append(d.ttys.recs, data...)
-		if err := d.ptyLeaks(m, id-1); err != nil {
+		if err := d.ptyLeaks(m, id-1, slaves[id]); err != nil {
 			return err
 		}
 	}
@@ -299,7 +299,7 @@ func (d *dumper) controllingTtys(t *tree, ptys map[uint32]*image.Tty) error {
 
 // ptyLeaks refuses a pty inside whose slave a process outside has open:
 // restore makes a new pty, and that process would keep the old one.
-func (d *dumper) ptyLeaks(m *fileObj, index uint32) error {
+func (d *dumper) ptyLeaks(m *fileObj, index uint32, slave *fileObj) error {
 	for _, o := range d.outsiders {
 		dir := "/proc/" + strconv.Itoa(o.pid) + "/fd/"
 		ents, err := os.ReadDir(dir)
@@ -312,13 +312,48 @@ func (d *dumper) ptyLeaks(m *fileObj, index uint32) error {
 				continue
 			}
 			var st unix.Stat_t
-			if unix.Stat(dir+e.Name(), &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFCHR &&
-				kernel.IsPtySlave(st.Rdev) && kernel.PtySlaveIndex(st.Rdev) == index {
-				return &LeakError{Pid: m.pid, Object: fmt.Sprintf("pty %d (master fd %d)", index, m.fd), Verb: "held by",
-					Outside: o.pid, Where: "fd " + e.Name() + ", its slave " + l,
-					Reason: "restore makes a new pty, and the outside task would keep the old one"}
+			if unix.Stat(dir+e.Name(), &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFCHR ||
+				!kernel.IsPtySlave(st.Rdev) || kernel.PtySlaveIndex(st.Rdev) != index {
+				continue
 			}
+			// The same number in another devpts instance (a container's
+			// own /dev/pts, the host's) is another pty.
+			if same, err := samePty(m, slave, st.Dev); err != nil || !same {
+				if err != nil {
+					return fmt.Errorf("pty %d (master fd %d): %w", index, m.fd, err)
+				}
+				continue
+			}
+			return &LeakError{Pid: m.pid, Object: fmt.Sprintf("pty %d (master fd %d)", index, m.fd), Verb: "held by",
+				Outside: o.pid, Where: "fd " + e.Name() + ", its slave " + l,
+				Reason: "restore makes a new pty, and the outside task would keep the old one"}
 		}
 	}
 	return nil
+}
+
+// samePty tells whether the pty whose master m is lives in the devpts
+// instance dev: from a slave of the tree when there is one, else from a
+// slave opened through a copy of the master (TIOCGPTPEER), which only
+// happens when a task outside holds a slave of that number, and so the
+// pty is not left without one meanwhile if it is the same.
+func samePty(m, slave *fileObj, dev uint64) (bool, error) {
+	if slave != nil {
+		return slave.dev == dev, nil
+	}
+	master, err := takeFd(m.pid, m.fd)
+	if err != nil {
+		return false, err
+	}
+	defer master.Close()
+	peer, err := pty.Peer(master, unix.O_RDONLY|unix.O_NONBLOCK)
+	if err != nil {
+		return false, err
+	}
+	defer peer.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(int(peer.Fd()), &st); err != nil {
+		return false, err
+	}
+	return st.Dev == dev, nil
 }

@@ -20,6 +20,8 @@ type mode struct {
 	lr       bool // checkpoint --leave-running, then kill the original and restore
 	iters    int  // checkpoint/restore cycles
 	sabotage bool // nocr, with the program breaking its own state: must FAIL
+	lazy     bool // restore --lazy (touch: --lazy-on-touch-only too)
+	touch    bool
 }
 
 func parseMode(s string) (mode, error) {
@@ -34,6 +36,10 @@ func parseMode(s string) (mode, error) {
 		return mode{name: s, lr: true, iters: 1}, nil
 	case s == "sabotage":
 		return mode{name: s, nocr: true, sabotage: true}, nil
+	case s == "lazy":
+		return mode{name: s, iters: 1, lazy: true}, nil
+	case s == "lazy-touch":
+		return mode{name: s, iters: 1, lazy: true, touch: true}, nil
 	case strings.HasPrefix(s, "iters="):
 		n, err := strconv.Atoi(strings.TrimPrefix(s, "iters="))
 		if err != nil || n < 1 {
@@ -41,7 +47,7 @@ func parseMode(s string) (mode, error) {
 		}
 		return mode{name: s, iters: n}, nil
 	}
-	return mode{}, fmt.Errorf("ZDTM_MODE=%s: want cr, nocr, norst, lr, iters=N or sabotage", s)
+	return mode{}, fmt.Errorf("ZDTM_MODE=%s: want cr, nocr, norst, lr, iters=N, sabotage, lazy or lazy-touch", s)
 }
 
 // extraSubset is what the default run also drives in norst and iters=2
@@ -60,6 +66,28 @@ func TestZdtm(t *testing.T) {
 		t.Fatal(err)
 	}
 	runSuite(t, m, nil)
+}
+
+// lazySubset is what TestZdtmLazy restores with --lazy: memory of every
+// shape (maps00, madvise00, lazy00), threads, a tree, a static build.
+var lazySubset = []string{
+	"static/lazy00", "static/lazy00-static", "static/maps00", "static/madvise00", "static/pthread00",
+	"static/pstree00", "static/rseq00", "static/env00", "transition/counter",
+}
+
+// TestZdtmLazy restores a subset with --lazy (pages through userfaultfd
+// from a page server, restore/lazy.go), and lazy00, whose fork, madvise,
+// mremap and munmap the server must follow, with no page streamed in the
+// background: every page it reads comes through a fault after them.
+func TestZdtmLazy(t *testing.T) {
+	requireRoot(t)
+	if os.Getenv("ZDTM_MODE") != "" {
+		t.Skip("ZDTM_MODE is set: only TestZdtm runs, in that mode")
+	}
+	t.Run("lazy", func(t *testing.T) { runSuite(t, mode{name: "lazy", iters: 1, lazy: true}, lazySubset) })
+	t.Run("touch", func(t *testing.T) {
+		runSuite(t, mode{name: "lazy-touch", iters: 1, lazy: true, touch: true}, []string{"static/lazy00", "static/lazy00-static", "static/maps00"})
+	})
 }
 
 // TestZdtmNorst and TestZdtmIters add the default run's other modes on a
@@ -209,7 +237,14 @@ func crOnce(t *testing.T, tp *testProc, m mode, iter int) bool {
 		if known && !ws.Signaled() {
 			t.Errorf("after checkpoint pid %d exited by itself (%v), want killed by ckpt", tp.pid, ws)
 		}
-		pid := restoreDetached(t, img, filepath.Join(tp.dir, fmt.Sprintf("restored-%d.pid", iter)), tp.prog.desc.CkptOpts...)
+		ropts := tp.prog.desc.CkptOpts
+		if m.lazy {
+			ropts = append(slices.Clone(ropts), "--lazy", "--lazy-log", filepath.Join(tp.dir, fmt.Sprintf("lazy-pages-%d.log", iter)))
+			if m.touch {
+				ropts = append(ropts, "--lazy-on-touch-only")
+			}
+		}
+		pid := restoreDetached(t, img, filepath.Join(tp.dir, fmt.Sprintf("restored-%d.pid", iter)), ropts...)
 		if tp.prog.ns() {
 			checkRestoredInit(t, pid)
 			tp.pid = pid

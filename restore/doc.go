@@ -23,6 +23,12 @@
 //	finalize  unmap the scratch page; registers, XSAVE state and signal
 //	          mask last; detach every thread at once
 //
+// With Options.Lazy the pages step leaves private anonymous memory empty:
+// the task's userfaultfd (made by an injected syscall right after layout)
+// is handed to a page server process that fills it on first touch and in
+// the background, and outlives the restore (lazy.go, package lazypages,
+// docs/lazy-restore.md).
+//
 // No code of ours is left in the restored task. Until the final detach the
 // tasks are traced with PTRACE_O_EXITKILL, and any failure kills them: a
 // failed restore leaves nothing half-alive. They are also traced with

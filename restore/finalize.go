@@ -51,6 +51,9 @@ func (rs *restorer) taskSteps() []taskStep {
 
 func (rs *restorer) finishSteps() []finishStep {
 	return []finishStep{
+		// First: before anything may touch lazily restored memory
+		// (lazy.go; nothing to do without --lazy).
+		{"lazy pages", rs.startPageServer},
 		{"unix sockets", rs.makeUnixSockets},
 		{"ipc", rs.stepIpc},
 		{"tasks", rs.stepTasks},

@@ -58,6 +58,12 @@ func (rs *restorer) layout(t *taskPlan) error {
 	if err := rs.mapVmas(t); err != nil {
 		return err
 	}
+	if rs.opts.Lazy {
+		// Before any page is filled (lazy.go).
+		if err := rs.lazyRegister(t); err != nil {
+			return err
+		}
+	}
 	if rs.imageFile != nil {
 		// The task reads its pages straight from the image file.
 		fd, err := t.pull(rs.imageFile.Fd())

@@ -21,6 +21,9 @@ func (rs *restorer) fillPages(r *image.Reader, t *taskPlan, p *image.Pages) erro
 			return badImage("pages %#x+%d at offset %d are outside every mapping that takes pages", run.Vaddr, run.Pages, p.DataOffset)
 		}
 	}
+	if t.lazy != nil {
+		return rs.fillLazy(t, p) // lazy.go
+	}
 	size := uint64(p.NrPages) * pageSize
 	if t.imageFd >= 0 {
 		if err := rs.preadRuns(t, p); err != nil {

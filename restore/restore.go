@@ -52,6 +52,17 @@ type Options struct {
 	// bundle's spec's, which a restore into a container must give; nil
 	// for a process means the caller's own credentials.
 	Grant *Grant
+
+	// Lazy: private anonymous pages arrive on first touch, and in the
+	// background, from a page server that outlives the restore (lazy.go).
+	// LazyOnTouchOnly (for tests) streams none in the background: the
+	// server then lives as long as the restored processes. The server logs
+	// to LazyLog (the restorer's stderr if nil); PageServerExe is the ckpt
+	// binary that runs it (this one if empty).
+	Lazy            bool
+	LazyOnTouchOnly bool
+	LazyLog         *os.File
+	PageServerExe   string
 }
 
 // Result describes the restored process.
@@ -63,6 +74,8 @@ type Result struct {
 	// Elapsed is the time from the start of the restore until the
 	// process was released.
 	Elapsed time.Duration
+	// PageServer is the lazy page server's pid (0 if none).
+	PageServer int
 }
 
 // Restore rebuilds the process in the image read from r and lets it run.
@@ -129,6 +142,9 @@ func RestoreImage(ctx context.Context, im *image.Image, opts Options) (*Result, 
 	rs.startKinds()
 	// Tasks read their pages straight from the image file.
 	rs.imageFile = im.File()
+	if err := rs.checkLazy(); err != nil {
+		return nil, err
+	}
 	// All of it on the tracer's thread: ptrace calls are direct, not
 	// handed to that thread and back.
 	err = tr.Do(func() error {
@@ -141,7 +157,7 @@ func RestoreImage(ctx context.Context, im *image.Image, opts Options) (*Result, 
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Pid: rs.plans[0].pid, Tasks: len(rs.plans), Pages: rs.pages, Elapsed: time.Since(start)}
+	res := &Result{Pid: rs.plans[0].pid, Tasks: len(rs.plans), Pages: rs.pages, Elapsed: time.Since(start), PageServer: rs.pageServer}
 	for _, t := range rs.plans {
 		res.Threads += len(t.threads)
 	}

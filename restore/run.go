@@ -68,6 +68,8 @@ type restorer struct {
 	stdio     [3]*os.File
 
 	privs privScan // every task's privileges against the grant (privs.go)
+
+	pageServer int // the lazy page server's pid (lazy.go)
 }
 
 // taskPlan is one process: what the image says about it, then the live
@@ -101,6 +103,7 @@ type taskPlan struct {
 	imageFd     int    // the image file's fd in the task, -1 if none
 	ctlPidfd    int    // the task's fd of a pidfd of the restorer
 	threadRTs   map[int]*remote.Task
+	lazy        *lazyTask // its private anonymous pages arrive lazily (lazy.go)
 }
 
 func newPlan(rec image.Task) *taskPlan {
@@ -359,6 +362,7 @@ func (rs *restorer) abort() {
 		}
 	}
 	rs.closeCopies()
+	rs.closeLazy()
 }
 
 // closeCopies closes the restorer's copies of the tasks' files: each

@@ -64,16 +64,18 @@ func (r *Runtime) launch(id string, o StartOpts, run bool) (code int, err error)
 		return 0, err
 	}
 	defer io.close()
-	if run {
-		err = c.Run(p)
-	} else {
-		err = c.Start(p)
-	}
-	if err != nil {
+	// The init waits at its exec fifo until Exec: the terminal is ours
+	// (received, its ONLCR cleared) before the process writes a byte.
+	if err = c.Start(p); err != nil {
 		return 0, fmt.Errorf("container %s: start: %w", id, err)
 	}
 	if err := afterStart(p, io, o.PidFile); err != nil {
 		return 0, err
+	}
+	if run {
+		if err = c.Exec(); err != nil {
+			return 0, fmt.Errorf("container %s: start: %w", id, err)
+		}
 	}
 	if !run || o.Detach {
 		return 0, nil

@@ -27,6 +27,7 @@ func App() *ucli.App {
 			withFlags(checkpointCommand(), containerCheckpointFlags),
 			withFlags(restoreCommand(), containerRestoreFlags),
 			inspectCommand(),
+			lazyPagesCommand(),
 		}, runtimeCommands()...),
 		ExitErrHandler: logError,
 		// A repeated flag gives one value each time, commas included, as

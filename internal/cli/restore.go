@@ -2,7 +2,9 @@ package cli
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/ckpt/ckpt/internal/atomicfile"
 	"github.com/ckpt/ckpt/internal/logctx"
 	"github.com/ckpt/ckpt/restore"
+	"github.com/ckpt/ckpt/restore/lazypages"
 )
 
 func restoreCommand() *ucli.Command {
@@ -42,6 +45,9 @@ checkpoint <id>' into a new container of that id made from --bundle (see
 			&ucli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return once the process runs"},
 			&ucli.StringFlag{Name: "pid-file", Usage: "write the restored process's pid to `FILE`"},
 			&ucli.StringSliceFlag{Name: "inherit-fd", Usage: "connect external file KEY to our fd N: fd[N]:KEY"},
+			&ucli.BoolFlag{Name: "lazy", Usage: "let the process run before its private anonymous memory is in: pages arrive on first touch, and in the background, from a page server (ckpt lazy-pages) that exits when all are in"},
+			&ucli.StringFlag{Name: "lazy-log", Usage: "with --lazy, the page server logs to `FILE` (default: stderr, or nowhere with --detach)"},
+			&ucli.BoolFlag{Name: "lazy-on-touch-only", Hidden: true, Usage: "with --lazy, stream no page in the background (for tests)"},
 			&ucli.BoolFlag{Name: "dry-run", Usage: "validate the whole image against this host (free pids, our capabilities; with a container id, the bundle) and print what would be restored, creating nothing"},
 		}, append(allowFlags(true), imageFlags...)...),
 		Action: runRestore,
@@ -95,7 +101,19 @@ func runRestore(c *ucli.Context) error {
 		fmt.Fprint(c.App.Writer, out)
 		return nil
 	}
-	opts := restore.Options{InheritFds: inherit, Detached: c.Bool("detach"), Allow: allowOf(c)}
+	opts := restore.Options{InheritFds: inherit, Detached: c.Bool("detach"), Allow: allowOf(c),
+		Lazy: c.Bool("lazy"), LazyOnTouchOnly: c.Bool("lazy-on-touch-only")}
+	if opts.LazyOnTouchOnly && !opts.Lazy {
+		return ucli.Exit("--lazy-on-touch-only needs --lazy", 2)
+	}
+	if opts.Lazy {
+		lf, err := lazyLog(c)
+		if err != nil {
+			return err
+		}
+		defer lf.Close()
+		opts.LazyLog = lf
+	}
 	res, err := restore.Restore(logctx.With(c.Context, logger(c)), in, opts)
 	if err != nil {
 		return ucli.Exit(fmt.Sprintf("restore failed: %v", err), 1)
@@ -128,4 +146,48 @@ func runRestore(c *ucli.Context) error {
 		return ucli.Exit("", 128+int(ws.Signal()))
 	}
 	return nil
+}
+
+// lazyLog opens where the page server logs. With --detach and no
+// --lazy-log, nowhere: a server holding our stderr would keep whoever reads
+// it waiting until every page is in.
+func lazyLog(c *ucli.Context) (*os.File, error) {
+	name := c.String("lazy-log")
+	switch {
+	case name != "":
+		f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("--lazy-log: %w", err)
+		}
+		return f, nil
+	case c.Bool("detach"):
+		return os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	}
+	fd, err := unix.FcntlInt(2, unix.F_DUPFD_CLOEXEC, 3)
+	if err != nil {
+		return nil, fmt.Errorf("page server log: %w", err)
+	}
+	return os.NewFile(uintptr(fd), "stderr"), nil
+}
+
+// lazyPagesCommand is the page server of a lazy restore, started by
+// ckpt restore --lazy itself (restore/lazypages).
+func lazyPagesCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:   "lazy-pages",
+		Hidden: true,
+		Usage:  "serve the pages of a lazy restore (started by ckpt restore --lazy)",
+		Flags:  []ucli.Flag{&ucli.StringFlag{Name: "image", Usage: "the image file's name, for the log"}},
+		Action: func(c *ucli.Context) error {
+			// Its stderr may be a pipe nobody reads any more.
+			signal.Ignore(unix.SIGPIPE, unix.SIGHUP)
+			log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})).
+				With("component", "lazy-pages", "pid", os.Getpid(), "image", c.String("image"))
+			if err := lazypages.Main(log); err != nil {
+				log.Error("page server failed", "err", err)
+				return ucli.Exit("", 1)
+			}
+			return nil
+		},
+	}
 }

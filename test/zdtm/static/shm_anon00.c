@@ -78,6 +78,10 @@ int main(int argc, char **argv)
 		fail("the child did not get ready");
 		return 1;
 	}
+	/* And wait until it has closed its end: the outside view taken
+	 * before the checkpoint must not catch it still open. */
+	while (read(readyfd[0], &c, 1) > 0)
+		;
 	close(readyfd[0]);
 
 	test_daemon();
