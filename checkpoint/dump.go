@@ -470,6 +470,9 @@ type dumper struct {
 	// socket; tcpRepair: ckpt's copies of those sockets, in repair mode.
 	inetExtra map[*image.InetSocket][]image.Record
 	tcpRepair []repairSock
+	// inetShut caches the shutdown bits of inet sockets by network
+	// namespace inode, family and protocol (sockState).
+	inetShut map[[3]uint64]map[uint64]uint8
 }
 
 func (d *dumper) nextObjref() uint32 {

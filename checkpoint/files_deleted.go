@@ -32,6 +32,7 @@ const secretmemMagic = 0x5345434d
 type deletedObj struct {
 	rec  image.DeletedFile
 	data []image.Record // its DELETED_DATA records
+	attr image.InodeAttr
 }
 
 type devIno struct{ dev, ino uint64 }
@@ -81,7 +82,7 @@ func (d *dumper) deletedFile(p *process, fdPath, link, obj string) (*deletedObj,
 	df := &deletedObj{rec: image.DeletedFile{
 		Objref: d.nextObjref(), Mode: st.Mode, Uid: st.Uid, Gid: st.Gid, Size: st.Size,
 		Dev: st.Dev, Ino: st.Ino, Path: orig,
-	}}
+	}, attr: inodeAttr(&st)}
 	if err := readDeletedData(fdPath, df); err != nil {
 		return nil, fmt.Errorf("read deleted file %s of task %d: %w", obj, p.pid, err)
 	}
@@ -160,6 +161,8 @@ func (d *dumper) deletedRecords(p *process) []image.Record {
 	for _, df := range d.deletedOf[p] {
 		recs = append(recs, &df.rec)
 		recs = append(recs, df.data...)
+		df.attr.Object = df.rec.Objref
+		recs = append(recs, &df.attr)
 	}
 	return recs
 }
@@ -167,3 +170,10 @@ func (d *dumper) deletedRecords(p *process) []image.Record {
 // errDeletedVma is classifyVma's answer for a mapping of a deleted file,
 // which collectVmas then saves with deletedVma.
 var errDeletedVma = errors.New("mapping of a deleted file")
+
+// inodeAttr is the INODE_ATTR of an inode restore makes anew, from its
+// stat taken before the checkpoint reads it (a read moves its atime).
+func inodeAttr(st *unix.Stat_t) image.InodeAttr {
+	return image.InodeAttr{Mode: st.Mode & 0o7777, Uid: st.Uid, Gid: st.Gid,
+		AtimeNs: st.Atim.Nano(), MtimeNs: st.Mtim.Nano(), Flags: image.InodeAttrTimes}
+}

@@ -1,6 +1,7 @@
 package checkpoint
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 
@@ -63,6 +64,21 @@ func (d *dumper) dumpInetSocket(p *process, of *openFd, obj string) (image.Recor
 		return nil, fmt.Errorf("task %d %s: %w", p.pid, obj, err)
 	}
 	name := fmt.Sprintf("%s %s", obj, describeInet(rec))
+	ss, err := d.sockState(p.pid, fd, of.st.Ino, family, proto)
+	if err != nil {
+		return nil, fmt.Errorf("task %d %s: %w", p.pid, name, err)
+	}
+	if ss != nil {
+		if ss.Shutdown != 0 && proto == unix.IPPROTO_TCP {
+			return nil, unsupported(p.pid, name, "a TCP socket shut down (shutdown(2) bits %#x) is not supported", ss.Shutdown)
+		}
+		if d.inetExtra == nil {
+			d.inetExtra = map[*image.InetSocket][]image.Record{}
+		}
+		// After the TCP_STREAM and TCP_QUEUEs (dumpTcpStream sets them
+		// first), as restore expects.
+		defer func() { d.inetExtra[rec] = append(d.inetExtra[rec], ss) }()
+	}
 	if proto == unix.IPPROTO_UDP {
 		if n, err := unix.IoctlGetInt(fd, unix.SIOCINQ); err == nil && n > 0 {
 			// Datagrams are not saved (docs/image-format.md, INET_SOCKET):
@@ -112,6 +128,8 @@ func (d *dumper) inetRecords(rec *image.InetSocket) []image.Record {
 		case *image.TcpStream:
 			x.Socket = rec.Objref
 		case *image.TcpQueue:
+			x.Socket = rec.Objref
+		case *image.SockState:
 			x.Socket = rec.Objref
 		}
 	}
@@ -208,4 +226,64 @@ func readInetOpts(fd int, rec *image.InetSocket) error {
 	}
 	rec.LingerOn, rec.LingerSec = uint32(l.Onoff), uint32(l.Linger)
 	return nil
+}
+
+// sockState reads the socket-level state SOCK_STATE saves; nil when all of
+// it is a new socket's.
+func (d *dumper) sockState(pid, fd int, ino uint64, family, proto int) (*image.SockState, error) {
+	ss := &image.SockState{}
+	dev, err := unix.GetsockoptString(fd, unix.SOL_SOCKET, unix.SO_BINDTODEVICE)
+	if err != nil {
+		return nil, fmt.Errorf("getsockopt SO_BINDTODEVICE: %w", err)
+	}
+	ss.BindDev = dev
+	lock, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_BUF_LOCK)
+	if err != nil && !errors.Is(err, unix.ENOPROTOOPT) { // before Linux 5.14: no such option
+		return nil, fmt.Errorf("getsockopt SO_BUF_LOCK: %w", err)
+	}
+	ss.BufLock = uint32(lock)
+	if ss.Filter, err = kernel.SocketFilter(fd); err != nil {
+		return nil, fmt.Errorf("getsockopt SO_GET_FILTER: %w", err)
+	}
+	locked, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_LOCK_FILTER)
+	if err != nil {
+		return nil, fmt.Errorf("getsockopt SO_LOCK_FILTER: %w", err)
+	}
+	ss.FilterLocked = uint32(locked)
+	shut, err := d.inetShutdown(pid, ino, family, proto)
+	if err != nil {
+		return nil, fmt.Errorf("shutdown state: %w", err)
+	}
+	ss.Shutdown = uint32(shut)
+	if ss.BindDev == "" && ss.BufLock == 0 && len(ss.Filter) == 0 && ss.FilterLocked == 0 && ss.Shutdown == 0 {
+		return nil, nil
+	}
+	return ss, nil
+}
+
+// inetShutdown is the shutdown bits of socket ino of task pid, from one
+// sock_diag dump per network namespace, family and protocol.
+func (d *dumper) inetShutdown(pid int, ino uint64, family, proto int) (uint8, error) {
+	nsPath := fmt.Sprintf("/proc/%d/ns/net", pid)
+	var st unix.Stat_t
+	if err := unix.Stat(nsPath, &st); err != nil {
+		return 0, err
+	}
+	key := [3]uint64{st.Ino, uint64(family), uint64(proto)}
+	m := d.inetShut[key]
+	if m == nil {
+		var err error
+		if m, err = kernel.InetShutdowns(nsPath, uint8(family), uint8(proto)); err != nil {
+			return 0, err
+		}
+		if d.inetShut == nil {
+			d.inetShut = map[[3]uint64]map[uint64]uint8{}
+		}
+		d.inetShut[key] = m
+	}
+	shut, ok := m[ino]
+	if !ok {
+		return 0, fmt.Errorf("inet sock_diag does not list socket %d", ino)
+	}
+	return shut, nil
 }

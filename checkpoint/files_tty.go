@@ -128,6 +128,10 @@ func (d *dumper) dumpPty(t *tree, m *fileObj, id uint32, slaveOpen bool) (*image
 	defer master.Close()
 	mfd := int(master.Fd())
 	rec := &image.Tty{TtyID: id, Kind: image.TtyPty, Index: id - 1}
+	attr, err := slaveAttr(mfd, id)
+	if err != nil {
+		return nil, nil, err
+	}
 	tio, err := unix.IoctlGetTermios(mfd, unix.TCGETS2) // the slave's: a master's termios ioctls reach its peer
 	if err != nil {
 		return nil, nil, fmt.Errorf("TCGETS2: %w", err)
@@ -222,7 +226,23 @@ func (d *dumper) dumpPty(t *tree, m *fileObj, id uint32, slaveOpen bool) (*image
 			b = b[n:]
 		}
 	}
-	return rec, data, nil
+	return rec, append(data, attr), nil
+}
+
+// slaveAttr reads the owner and mode of the slave of the pty master mfd
+// through an O_PATH descriptor of it, which opens no terminal: opening the
+// slave when no task has it open would change the pty.
+func slaveAttr(mfd int, id uint32) (*image.TtyAttr, error) {
+	fd, err := kernel.PtyPeer(mfd, unix.O_PATH|unix.O_NOCTTY|unix.O_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("TIOCGPTPEER (O_PATH): %w", err)
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return nil, fmt.Errorf("stat the slave: %w", err)
+	}
+	return &image.TtyAttr{TtyID: id, Mode: st.Mode & 0o7777, Uid: st.Uid, Gid: st.Gid}, nil
 }
 
 // imagePgid is the image's name of the process group pgrp (in our pid

@@ -71,6 +71,7 @@ type unixSock struct {
 	queue    []*image.UnixQueue
 	credPids []int   // for each queue entry with credentials, the sender in our pid namespace
 	inflight [][]int // for each queue entry, the files in flight with it, at fds of ours
+	bufLock  int     // SO_BUF_LOCK, saved in a SOCK_STATE when not 0
 }
 
 func (s *unixSock) what() string {
@@ -300,11 +301,26 @@ func (s *unixSock) readOptions(fd int) error {
 		return fmt.Errorf("SO_SNDBUF: %w", err)
 	}
 	r.RcvBuf, r.SndBuf = uint32(rb), uint32(sb)
+	if s.bufLock, err = unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_BUF_LOCK); err != nil && !errors.Is(err, unix.ENOPROTOOPT) {
+		return fmt.Errorf("SO_BUF_LOCK: %w", err)
+	}
 	po, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_PEEK_OFF)
 	if err != nil {
 		return fmt.Errorf("SO_PEEK_OFF: %w", err)
 	}
 	r.PeekOff = int32(po)
+	// A filter or a device is not in UNIX_SK (SOCK_STATE is inet sockets'):
+	// refused rather than lost.
+	if n, err := kernel.SocketFilterLen(fd); err != nil {
+		return fmt.Errorf("SO_GET_FILTER: %w", err)
+	} else if n > 0 {
+		return unsupported(s.pid, "", "a socket filter (SO_ATTACH_FILTER, %d instructions) on a unix socket: not supported yet", n)
+	}
+	if dev, err := unix.GetsockoptString(fd, unix.SOL_SOCKET, unix.SO_BINDTODEVICE); err != nil {
+		return fmt.Errorf("SO_BINDTODEVICE: %w", err)
+	} else if dev != "" {
+		return unsupported(s.pid, "", "SO_BINDTODEVICE %q on a unix socket: not supported yet", dev)
+	}
 	if pp, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_PASSPIDFD); err == nil && pp != 0 {
 		return unsupported(s.pid, "", "SO_PASSPIDFD is set: not supported yet")
 	}
@@ -486,6 +502,11 @@ func (d *dumper) resolveUnix(t *tree) error {
 				}
 			}
 			s.obj.extra = append(s.obj.extra, q)
+		}
+		// Restore sets the buffer sizes, which locks them: SO_BUF_LOCK
+		// goes back to this (or to 0 without a SOCK_STATE).
+		if s.bufLock != 0 && s.obj != nil {
+			s.obj.extra = append(s.obj.extra, &image.SockState{Socket: s.obj.objref, BufLock: uint32(s.bufLock)})
 		}
 	}
 	return nil

@@ -198,8 +198,26 @@ func (d *dumper) checkFileLeaks(t *tree) error {
 	if len(files) == 0 && len(pipes) == 0 && len(shm) == 0 {
 		return nil
 	}
+	// With --allow-shared-offset the regular files shared with a task
+	// outside are saved all the same; each is said.
+	parted := map[string][]*fileObj{}
+	if d.opts.SharedOffset {
+		for link, fs := range files {
+			for _, f := range fs {
+				if _, ok := f.rec.(*image.RegFile); ok {
+					parted[link] = append(parted[link], f)
+				}
+			}
+		}
+		for link := range parted {
+			delete(files, link)
+		}
+	}
 	var leaks []error
 	for _, o := range d.outsiders {
+		for _, e := range fdLeaks(o.pid, parted, nil, nil) {
+			d.log.Warn("the restored task will have an open file description of its own (--allow-shared-offset)", "shared", e)
+		}
 		leaks = append(leaks, fdLeaks(o.pid, files, pipes, shm)...)
 		if len(shm) > 0 {
 			leaks = append(leaks, mapLeaks(o.pid, shm)...)
@@ -235,8 +253,11 @@ func (m shmMapping) object() string {
 
 const (
 	splitFile = "the same open file description; a restore would give the task a new one, and the offset and flags they share would part"
-	splitPipe = "a restore would give the task a new pipe, and the data queued in this one would be read twice or lost"
-	splitShm  = "a restore would give the task a copy, and writes on one side would no longer be seen on the other"
+	// splitRegFile is splitFile for a regular file, which
+	// --allow-shared-offset lets part.
+	splitRegFile = splitFile + " (--allow-shared-offset accepts that)"
+	splitPipe    = "a restore would give the task a new pipe, and the data queued in this one would be read twice or lost"
+	splitShm     = "a restore would give the task a copy, and writes on one side would no longer be seen on the other"
 )
 
 // fdLeaks compares the fds of outside process pid with the tree's files.
@@ -267,7 +288,11 @@ func fdLeaks(pid int, files map[string][]*fileObj, pipes map[string]*fileObj, sh
 		}
 		for _, f := range files[link] {
 			if o, err := kernel.Kcmp(f.pid, pid, kernel.KCMP_FILE, uintptr(f.fd), uintptr(fd)); err == nil && o == kernel.KcmpEqual {
-				leaks = append(leaks, leak(f.pid, fmt.Sprintf("fd %d (%s)", f.fd, link), "held by", pid, where, splitFile))
+				why := splitFile
+				if _, ok := f.rec.(*image.RegFile); ok {
+					why = splitRegFile
+				}
+				leaks = append(leaks, leak(f.pid, fmt.Sprintf("fd %d (%s)", f.fd, link), "held by", pid, where, "%s", why))
 				break
 			}
 		}

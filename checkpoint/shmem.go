@@ -18,7 +18,8 @@ import (
 // a fork's copy-on-write snapshot does not cover shared memory).
 type shmemObj struct {
 	rec  image.Shmem
-	runs []image.PageRun // offsets in the object
+	attr *image.InodeAttr // a memfd's or deleted file's owner, mode and times
+	runs []image.PageRun  // offsets in the object
 	data [][]byte
 }
 
@@ -65,6 +66,14 @@ func readShmem(path, name string) (*shmemObj, error) {
 			return nil, fmt.Errorf("F_GET_SEALS: %w", err)
 		}
 		obj.rec.Seals = uint32(seals)
+	}
+	if obj.rec.Kind != image.ShmemAnon {
+		var st unix.Stat_t
+		if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+			return nil, err
+		}
+		a := inodeAttr(&st)
+		obj.attr = &a
 	}
 	// Only what was written matters: walk the data, skip holes and zeros.
 	fd := int(f.Fd())

@@ -103,6 +103,12 @@ func (d *dumper) writeTask(w *image.Writer, p *process, snap *snapshot) error {
 				return fmt.Errorf("shared memory %d: %w", sh.rec.Ino, err)
 			}
 		}
+		if sh.attr != nil {
+			sh.attr.Object = sh.rec.Objref
+			if err := w.Write(sh.attr); err != nil {
+				return fmt.Errorf("shared memory %d: %w", sh.rec.Ino, err)
+			}
+		}
 	}
 	// Deleted files come before the files and memory that use them.
 	recs = d.deletedRecords(p)

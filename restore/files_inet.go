@@ -14,7 +14,8 @@ import (
 
 func init() {
 	registerKind(kind{name: "inet socket", task: true,
-		takes: []taker{object((*restorer).checkInetSocket), on((*restorer).addTcpStream), on((*restorer).addTcpQueue)},
+		takes: []taker{object((*restorer).checkInetSocket), on((*restorer).addTcpStream), on((*restorer).addTcpQueue),
+			on((*restorer).addSockState)},
 		follow: func(rs *restorer, _ *image.Reader, rec image.Record) (bool, error) {
 			return false, rs.checkInetOrder(rec)
 		},
@@ -33,6 +34,8 @@ type inetState struct {
 	// pending are the restored connections still in repair mode, which
 	// finishTcp lets go once every task has its files.
 	pending []*tcpStream
+	// states are the SOCK_STATEs, by the socket's objref.
+	states map[uint32]*image.SockState
 }
 
 // tcpStream is one established connection: its records, then the
@@ -156,13 +159,20 @@ func (rs *restorer) setupInet(t *taskPlan, f *os.File, s *image.InetSocket) erro
 	if err := setInetOpts(fd, s); err != nil {
 		return err
 	}
+	ss := rs.inet.states[s.Objref]
+	if ss != nil && ss.BindDev != "" {
+		// Before bind: the device decides which addresses bind accepts.
+		if err := unix.SetsockoptString(fd, unix.SOL_SOCKET, unix.SO_BINDTODEVICE, ss.BindDev); err != nil {
+			return fmt.Errorf("setsockopt SO_BINDTODEVICE %q: %w", ss.BindDev, err)
+		}
+	}
 	if ts := rs.inet.streams[s.Objref]; ts != nil {
 		ts.f, ts.pid = f, t.pid
 		if err := restoreTcpStream(fd, ts); err != nil {
 			return err
 		}
 		rs.inet.pending = append(rs.inet.pending, ts)
-		return nil
+		return setSockState(fd, ss)
 	}
 	if s.LocalPort != 0 {
 		if err := unix.Bind(fd, bindAddr(s)); err != nil {
@@ -179,7 +189,7 @@ func (rs *restorer) setupInet(t *taskPlan, f *os.File, s *image.InetSocket) erro
 			return fmt.Errorf("connect: %w", err)
 		}
 	}
-	return nil
+	return setSockState(fd, ss)
 }
 
 // bindAddr is where to bind a socket. Binding an IPv6 socket to a

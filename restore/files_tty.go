@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/internal/kernel"
 	"github.com/ckpt/ckpt/internal/pty"
 )
 
@@ -19,7 +20,7 @@ type ttyKind struct {
 
 func init() {
 	registerKind(kind{name: "terminal",
-		takes: all((*restorer).handleTty, image.TypeTty, image.TypeTtyData, image.TypeTtyFile),
+		takes: all((*restorer).handleTty, image.TypeTty, image.TypeTtyData, image.TypeTtyFile, image.TypeTtyAttr),
 		opens: []opener{inTaskOf(false, func(rs *restorer, t *taskPlan, fd image.Fd, x *image.TtyFile, min int) (int, error) {
 			return rs.openTtyFile(t, fd.File, x, min)
 		})},
@@ -32,6 +33,7 @@ type ttyState struct {
 	rec           *image.Tty
 	in, out       []byte // TTY_DATA, by direction
 	master, slave *os.File
+	attr          *image.TtyAttr // the slave's owner and mode; nil in images before 2.6
 }
 
 // handleTty takes the terminal records: TTY and TTY_DATA between the
@@ -60,6 +62,21 @@ func (rs *restorer) handleTty(rec image.Record) (bool, error) {
 		if len(st.in) > pty.MaxQueue || len(st.out) > pty.MaxQueue {
 			return true, badImage("TTY_DATA for pty %d: more than %d bytes queued in one direction", st.rec.Index, pty.MaxQueue)
 		}
+		return true, nil
+	case *image.TtyAttr:
+		if !rs.tree || rs.cur != nil {
+			return true, badImage("TTY_ATTR out of place: it follows its TTY, before the first TASK")
+		}
+		st := rs.ttys[x.TtyID]
+		switch {
+		case st == nil || st.rec.Kind != image.TtyPty:
+			return true, badImage("TTY_ATTR for %d, which is no pty's TTY before it", x.TtyID)
+		case st.attr != nil:
+			return true, badImage("a second TTY_ATTR for pty %d", st.rec.Index)
+		case x.Mode&^0o7777 != 0:
+			return true, badImage("TTY_ATTR for pty %d: mode %#o", st.rec.Index, x.Mode)
+		}
+		st.attr = x
 		return true, nil
 	case *image.TtyFile:
 		if rs.cur == nil {
@@ -159,6 +176,9 @@ func (rs *restorer) makePty(t *taskPlan, st *ttyState) error {
 	st.master = master
 	if err := pty.SetLock(master, false); err != nil {
 		return err
+	}
+	if err := setSlaveAttr(master, st.attr); err != nil {
+		return fmt.Errorf("pty %d: %w", st.rec.Index, err)
 	}
 	r := st.rec
 	// A slave of our own, when there is something to give the pty through
@@ -424,4 +444,26 @@ func (rs *restorer) closeTtys() {
 			}
 		}
 	}
+}
+
+// setSlaveAttr gives a new pty's slave the owner and mode of TTY_ATTR,
+// through an O_PATH descriptor of it (no terminal is opened).
+func setSlaveAttr(master *os.File, a *image.TtyAttr) error {
+	if a == nil {
+		return nil
+	}
+	fd, err := kernel.PtyPeer(int(master.Fd()), unix.O_PATH|unix.O_NOCTTY|unix.O_CLOEXEC)
+	if err != nil {
+		return fmt.Errorf("TIOCGPTPEER (O_PATH): %w", err)
+	}
+	defer unix.Close(fd)
+	// Owner first: a chown clears set-user-ID bits.
+	if err := unix.Fchownat(fd, "", int(a.Uid), int(a.Gid), unix.AT_EMPTY_PATH); err != nil {
+		return fmt.Errorf("slave owner %d:%d: %w", a.Uid, a.Gid, err)
+	}
+	// chmod(2) through /proc follows to the slave (an O_PATH fd takes no fchmod).
+	if err := unix.Chmod(fmt.Sprintf("/proc/self/fd/%d", fd), a.Mode); err != nil {
+		return fmt.Errorf("slave mode %#o: %w", a.Mode, err)
+	}
+	return nil
 }

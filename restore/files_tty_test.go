@@ -81,3 +81,35 @@ func TestHandleTtyRefuses(t *testing.T) {
 		t.Errorf("an external terminal with --shell-job: %v", err)
 	}
 }
+
+func TestTtyAttrRefuses(t *testing.T) {
+	tty := image.Tty{TtyID: 1, Kind: image.TtyPty}
+	good := image.TtyAttr{TtyID: 1, Mode: 0o620, Uid: 5, Gid: 5}
+	rs := ttyRestorer(false)
+	if _, err := rs.handleTty(&tty); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := rs.handleTty(&good); !ok || err != nil {
+		t.Fatalf("a good TTY_ATTR refused: %v", err)
+	}
+	if _, err := rs.handleTty(&good); !errors.Is(err, ErrBadImage) {
+		t.Errorf("a second TTY_ATTR: %v, want ErrBadImage", err)
+	}
+	for name, x := range map[string]image.TtyAttr{
+		"no such tty":    {TtyID: 2, Mode: 0o620},
+		"file type bits": {TtyID: 1, Mode: 0o20620},
+	} {
+		rs := ttyRestorer(false)
+		if _, err := rs.handleTty(&tty); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := rs.handleTty(&x); !errors.Is(err, ErrBadImage) {
+			t.Errorf("%s: %v, want ErrBadImage", name, err)
+		}
+	}
+	rs = ttyRestorer(false)
+	rs.cur = newPlan(image.Task{Pid: 10})
+	if _, err := rs.handleTty(&good); !errors.Is(err, ErrBadImage) {
+		t.Errorf("TTY_ATTR in a task's section: %v, want ErrBadImage", err)
+	}
+}

@@ -589,6 +589,9 @@ func (rs *restorer) finishUnix(s *unixSock) error {
 			return fmt.Errorf("socket buffer size %d: %w", o.v, err)
 		}
 	}
+	if err := setBufLock(s.fd, rs.inet.states[r.Objref]); err != nil {
+		return err
+	}
 	for _, o := range []struct {
 		opt int
 		ns  int64

@@ -21,6 +21,12 @@ type Allow struct {
 	// ShellJob: terminals outside the checkpoint (the user's) are saved as
 	// external files; restore attaches the tasks to its own terminal.
 	ShellJob bool
+	// SharedOffset: a regular file's open file description shared with a
+	// process outside the tree (a wrapper holding the same stdout) is
+	// saved like any other; the restored task gets a description of its
+	// own, so its offset and status flags part from the outside one's.
+	// Checkpoint only: restore takes the flag and does nothing more.
+	SharedOffset bool
 }
 
 // Permission names one field of Allow: its command-line flag (runc's
@@ -36,4 +42,5 @@ var Permissions = []Permission{
 	{"ext-unix-sk", func(a *Allow) *bool { return &a.ExtUnixSk }},
 	{"shell-job", func(a *Allow) *bool { return &a.ShellJob }},
 	{"tcp-established", func(a *Allow) *bool { return &a.TcpEstablished }},
+	{"allow-shared-offset", func(a *Allow) *bool { return &a.SharedOffset }},
 }

@@ -17,6 +17,8 @@ var allowUsage = map[string][2]string{
 		"attach the tasks' terminal (checkpointed with --shell-job) to ours: our stdin must be a terminal"},
 	"tcp-established": {"save established TCP connections (in TCP repair mode) instead of refusing them",
 		"restore the established TCP connections the image holds"},
+	"allow-shared-offset": {"save a file's open description shared with a process outside the tree; the restored task gets one of its own, whose offset parts from the outside one's (O_APPEND logs need no flag)",
+		"no effect: the offset parted at checkpoint time (accepted for symmetry)"},
 }
 
 // allowFlags are the flags of allow.Allow, for checkpoint or for restore.
