@@ -46,8 +46,8 @@ test: deps build lint
 test-suites:
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v '/integration$$')
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) -v ./integration
-	$(GO) test ./checkpoint/image -run='^$$' -fuzz=FuzzReader -fuzztime=$(TEST_FUZZ_EXECS)x
-	$(GO) test ./checkpoint/image -run='^$$' -fuzz=FuzzDryRun -fuzztime=$(TEST_FUZZ_EXECS)x
+	$(GO) test ./image -run='^$$' -fuzz=FuzzReader -fuzztime=$(TEST_FUZZ_EXECS)x
+	$(GO) test ./image -run='^$$' -fuzz=FuzzDryRun -fuzztime=$(TEST_FUZZ_EXECS)x
 
 # golangci-lint is pinned in tools/go.mod (a module of its own, so that its
 # dependencies never move ckpt's); .golangci.yml gives each rule's reason.
@@ -71,8 +71,8 @@ bench: build
 	hack/bench.sh
 
 fuzz:
-	$(GO) test ./checkpoint/image -run='^$$' -fuzz=FuzzReader -fuzztime=$(FUZZTIME)
-	$(GO) test ./checkpoint/image -run='^$$' -fuzz=FuzzDryRun -fuzztime=$(FUZZTIME)
+	$(GO) test ./image -run='^$$' -fuzz=FuzzReader -fuzztime=$(FUZZTIME)
+	$(GO) test ./image -run='^$$' -fuzz=FuzzDryRun -fuzztime=$(FUZZTIME)
 
 clean:
 	rm -rf bin

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/image"
 	"github.com/ckpt/ckpt/internal/proc"
 )
 

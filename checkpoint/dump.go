@@ -7,7 +7,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/image"
 	"github.com/ckpt/ckpt/internal/allow"
 	"github.com/ckpt/ckpt/internal/guard"
 	"github.com/ckpt/ckpt/internal/logctx"

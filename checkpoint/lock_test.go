@@ -7,7 +7,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/image"
 	"github.com/ckpt/ckpt/internal/lockfile"
 )
 

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/image"
 	"github.com/ckpt/ckpt/internal/kernel"
 	"github.com/ckpt/ckpt/internal/proc"
 )

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/image"
 	"github.com/ckpt/ckpt/internal/proc"
 )
 

@@ -5,7 +5,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/image"
 	"github.com/ckpt/ckpt/internal/kernel"
 	"github.com/ckpt/ckpt/internal/proc"
 )

@@ -6,7 +6,7 @@ import (
 	"os"
 	"strconv"
 
-	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/image"
 	"github.com/ckpt/ckpt/internal/guard"
 	"github.com/ckpt/ckpt/internal/proc"
 	"github.com/ckpt/ckpt/internal/ptrace"

@@ -13,8 +13,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/ckpt/ckpt/checkpoint/image"
-	"github.com/ckpt/ckpt/checkpoint/image/imagetest"
+	"github.com/ckpt/ckpt/image"
+	"github.com/ckpt/ckpt/image/imagetest"
 )
 
 // Issue 11, "no host path operations on container-controlled paths": a

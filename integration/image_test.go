@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ckpt/ckpt/checkpoint/image"
-	"github.com/ckpt/ckpt/checkpoint/image/imagetest"
+	"github.com/ckpt/ckpt/image"
+	"github.com/ckpt/ckpt/image/imagetest"
 )
 
 // TestCheckpointConcurrent: two `ckpt checkpoint --pid P --image F` at
@@ -175,7 +175,7 @@ func (zeros) Read(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// HostileCase rewrites a real image (rewrite, through checkpoint/image/imagetest)
+// HostileCase rewrites a real image (rewrite, through image/imagetest)
 // into one a restore must refuse before any task exists, saying want.
 type HostileCase struct {
 	name    string

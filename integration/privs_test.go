@@ -13,8 +13,8 @@ import (
 	"github.com/moby/sys/capability"
 	"golang.org/x/sys/unix"
 
-	"github.com/ckpt/ckpt/checkpoint/image"
-	"github.com/ckpt/ckpt/checkpoint/image/imagetest"
+	"github.com/ckpt/ckpt/image"
+	"github.com/ckpt/ckpt/image/imagetest"
 )
 
 // Privileges come from the restoring bundle's spec (or the caller), never

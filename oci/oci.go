@@ -15,7 +15,7 @@ import (
 	"io/fs"
 	"path/filepath"
 
-	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/image"
 )
 
 // Media types of the containerd checkpoint image's parts that ckpt reads

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/image"
 	"github.com/ckpt/ckpt/internal/allow"
 )
 

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/image"
 )
 
 // Restore's table of object kinds. Each kind of object a task can hold

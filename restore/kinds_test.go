@@ -3,7 +3,7 @@ package restore
 import (
 	"testing"
 
-	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/image"
 )
 
 // TestKindTable: every record an FD can refer to is taken by a kind and

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/image"
 )
 
 func mntRestorer(flags uint32) *restorer {

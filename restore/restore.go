@@ -8,7 +8,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/image"
 	"github.com/ckpt/ckpt/internal/allow"
 	"github.com/ckpt/ckpt/internal/guard"
 	"github.com/ckpt/ckpt/internal/logctx"

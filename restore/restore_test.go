@@ -6,7 +6,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/image"
 )
 
 // TestRestoreCancelled: a restore whose context is already cancelled

@@ -8,7 +8,7 @@ import (
 	"log/slog"
 	"os"
 
-	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/image"
 	"github.com/ckpt/ckpt/internal/ptrace"
 	"github.com/ckpt/ckpt/internal/remote"
 )

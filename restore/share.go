@@ -1,7 +1,7 @@
 package restore
 
 import (
-	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/image"
 )
 
 // Processes that share an address space, fd table, fs_struct or signal

@@ -8,7 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/image"
 	"github.com/ckpt/ckpt/internal/addrspace"
 	"github.com/ckpt/ckpt/internal/kernel"
 	"github.com/ckpt/ckpt/internal/ptrace"

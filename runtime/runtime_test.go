@@ -10,7 +10,7 @@ import (
 	"github.com/opencontainers/runc/libcontainer/configs"
 	"golang.org/x/sys/unix"
 
-	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/image"
 )
 
 func TestParseSignal(t *testing.T) {

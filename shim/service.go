@@ -15,6 +15,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -116,7 +117,7 @@ func (s *service) Create(ctx context.Context, r *taskAPI.CreateTaskRequest) (*ta
 // classed gives err the errdefs class kind unless it has one.
 func classed(kind error, format string, args ...any) error {
 	err := fmt.Errorf(format, args...)
-	if errdefs.Resolve(err) != errdefs.ErrUnknown {
+	if !errors.Is(errdefs.Resolve(err), errdefs.ErrUnknown) {
 		return err
 	}
 	return fmt.Errorf("%w: %w", kind, err)

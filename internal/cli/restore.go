@@ -12,7 +12,7 @@ import (
 	ucli "github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
-	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/image"
 	"github.com/ckpt/ckpt/internal/atomicfile"
 	"github.com/ckpt/ckpt/internal/logctx"
 	"github.com/ckpt/ckpt/restore"

@@ -216,7 +216,7 @@ func alignUp(x, a int64) int64 { return (x + a - 1) &^ (a - 1) }
 // AppendRecord appends rec, encoded as one framed and padded record, to b,
 // without the checks a Writer makes across records (objrefs, order,
 // limits): for tests and tools that build images by hand, such as the
-// hostile images of checkpoint/image/imagetest. PAGES records carry data and are
+// hostile images of image/imagetest. PAGES records carry data and are
 // not encoded here. Images are written with a Writer.
 func AppendRecord(b []byte, rec Record) ([]byte, error) {
 	c := byGoType[reflect.TypeOf(rec)]

@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-const docPath = "../../docs/image-format.md"
+const docPath = "../docs/image-format.md"
 
 // docRow is one row of a field table: field, type, size (meaning is free text).
 type docRow struct{ field, typ, size string }

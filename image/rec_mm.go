@@ -53,13 +53,6 @@ const (
 	VmaDeleted    uint32 = 11 // maps the DELETED_FILE with the same Dev and Ino
 )
 
-var vmaKindNames = map[uint32]string{
-	VmaAnon: "anon", VmaFile: "file", VmaStack: "stack", VmaHeap: "heap",
-	VmaVdso: "vdso", VmaVvar: "vvar", VmaVvarVclock: "vvar_vclock", VmaVsyscall: "vsyscall", VmaShmem: "shmem",
-	VmaSysvShm: "sysv_shm",
-	VmaDeleted: "deleted",
-}
-
 // Vma.Madv bits: the madvise(2) state restore replays.
 const (
 	VmaMadvDontFork   uint64 = 1
@@ -68,7 +61,7 @@ const (
 	VmaMadvNoHugePage uint64 = 8
 	VmaMadvDontDump   uint64 = 16
 	VmaMadvLocked     uint64 = 32
-	// Since 2.6:
+	// Since 3.0:
 	VmaMadvLockOnFault uint64 = 64   // mlock2(MLOCK_ONFAULT), with VmaMadvLocked
 	VmaMadvMergeable   uint64 = 128  // MADV_MERGEABLE (KSM)
 	VmaMadvSequential  uint64 = 256  // MADV_SEQUENTIAL
@@ -76,16 +69,6 @@ const (
 	VmaMadvSealed      uint64 = 1024 // mseal(2)
 	VmaMadvAll                = 2047 // every bit defined
 )
-
-var madvNames = []struct {
-	bit  uint64
-	name string
-}{
-	{VmaMadvDontFork, "dontfork"}, {VmaMadvWipeOnFork, "wipeonfork"}, {VmaMadvHugePage, "hugepage"},
-	{VmaMadvNoHugePage, "nohugepage"}, {VmaMadvDontDump, "dontdump"}, {VmaMadvLocked, "locked"},
-	{VmaMadvLockOnFault, "lockonfault"}, {VmaMadvMergeable, "mergeable"}, {VmaMadvSequential, "sequential"},
-	{VmaMadvRandom, "random"}, {VmaMadvSealed, "sealed"},
-}
 
 // Pages (PAGES, type 402) carries NrPages pages of memory in one or more
 // runs of consecutive pages. After the encoded fields, zero padding brings

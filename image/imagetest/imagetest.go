@@ -25,7 +25,7 @@ import (
 
 	"github.com/cespare/xxhash/v2"
 
-	"github.com/ckpt/ckpt/checkpoint/image"
+	"github.com/ckpt/ckpt/image"
 )
 
 // Item is one record of the image: Rec decoded (a *image.Pages without
