@@ -244,7 +244,7 @@ func FaultPhases() []string {
 		case "seize":
 			out = append(out, faultFrozen)
 		case "collect":
-			out = append(out, faultTcpRepair)
+			out = append(out, faultTcpRepair, faultInjected)
 		}
 	}
 	return out
@@ -253,6 +253,9 @@ func FaultPhases() []string {
 const (
 	faultFrozen    = "checkpoint/seize:frozen"
 	faultTcpRepair = "checkpoint/collect:tcp-repair"
+	// faultInjected: a task's leader stopped after an injected syscall,
+	// with our registers (injected.go: its trampoline takes it back).
+	faultInjected = "checkpoint/collect:injected"
 )
 
 // dump is Dump's work, on the tracer thread: the steps in order; on

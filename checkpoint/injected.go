@@ -8,6 +8,7 @@ import (
 
 	"github.com/ckpt/ckpt/image"
 	"github.com/ckpt/ckpt/internal/addrspace"
+	"github.com/ckpt/ckpt/internal/guard"
 	"github.com/ckpt/ckpt/internal/proc"
 	"github.com/ckpt/ckpt/internal/ptrace"
 	"github.com/ckpt/ckpt/internal/remote"
@@ -39,15 +40,17 @@ func (d *dumper) inject(p *process, fn func(rt *remote.Task, insn, addr uint64) 
 	if err != nil {
 		return unsupported(p.pid, "vdso", "%v", err)
 	}
-	addr := addrspace.FindGap(scratchSize, vmaRanges(p.vmas))
+	// A page for arguments, then one for the trampolines (trampolines).
+	addr := addrspace.FindGap(2*scratchSize, vmaRanges(p.vmas))
 	if addr == 0 {
-		return fmt.Errorf("no room for a scratch page in task %d", p.pid)
+		return fmt.Errorf("no room for a scratch area in task %d", p.pid)
 	}
 	rt, err := remote.New(d.tr, p.pid, insn)
 	if err != nil {
 		return err
 	}
 	defer func() {
+		rt.UseScratch(addr, 2*scratchSize) // all of it goes
 		if cerr := rt.UnmapScratch(); cerr != nil && err == nil {
 			err = cerr
 		}
@@ -55,10 +58,22 @@ func (d *dumper) inject(p *process, fn func(rt *remote.Task, insn, addr uint64) 
 			err = cerr
 		}
 	}()
-	if err := rt.MapScratch(addr, scratchSize, unix.PROT_READ|unix.PROT_WRITE); err != nil {
+	if err := rt.MapScratch(addr, 2*scratchSize, unix.PROT_READ|unix.PROT_WRITE|unix.PROT_EXEC); err != nil {
+		return err
+	}
+	rt.UseScratch(addr, scratchSize)
+	if err := rt.UseTrampoline(trampolineOf(addr, 0)); err != nil {
 		return err
 	}
 	return fn(rt, insn, addr)
+}
+
+// trampolineOf is the trampoline of session i in the scratch area at addr:
+// the leader's is 0, another thread's (one at a time) 1. A session's
+// trampoline holds the registers it must go back to, so two sessions open
+// at once each need their own.
+func trampolineOf(addr uint64, i int) uint64 {
+	return addr + scratchSize + uint64(i)*ptrace.TrampolineSize
 }
 
 func (d *dumper) collectInjectedWith(p *process, leader *remote.Task, insn, addr uint64) (err error) {
@@ -83,6 +98,10 @@ func (d *dumper) collectInjectedWith(p *process, leader *remote.Task, insn, addr
 				return err
 			}
 			rt.UseScratch(addr, scratchSize)
+			if err := rt.UseTrampoline(trampolineOf(addr, 1)); err != nil {
+				rt.Close()
+				return err
+			}
 		}
 		err := collectThreadInjected(rt, t)
 		if i > 0 {
@@ -94,6 +113,7 @@ func (d *dumper) collectInjectedWith(p *process, leader *remote.Task, insn, addr
 			return fmt.Errorf("thread %d: %w", t.tid, err)
 		}
 	}
+	guard.Fault(faultInjected)
 	return nil
 }
 

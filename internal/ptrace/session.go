@@ -70,6 +70,20 @@ func (t *Tracer) NewSession(tid int, insn uint64) (*Session, error) {
 // SetInsn changes the address of the syscall instruction used from now on.
 func (s *Session) SetInsn(addr uint64) { s.insn = addr }
 
+// UseTrampoline makes the session's syscalls run from a trampoline written
+// at addr, TrampolineSize bytes of the task's memory that are the session's
+// alone (mapped by an earlier injected syscall; /proc/PID/mem writes them
+// whatever their protection): if ckpt dies while a syscall is injected, the
+// thread goes back to where it was instead of running on with our
+// registers. See trampoline.
+func (s *Session) UseTrampoline(addr uint64) error {
+	if err := WriteMem(s.tid, addr, trampoline(s.saved, s.savedMask)); err != nil {
+		return fmt.Errorf("trampoline for task %d: %w", s.tid, err)
+	}
+	s.insn = addr
+	return nil
+}
+
 // LastChild returns the task created by the last Syscall, a fork, vfork or
 // clone, or 0 if that call created none. The kernel attached it to the Tracer; it starts
 // in a PTRACE_EVENT_STOP that Wait or SeizeStop collects.

@@ -33,6 +33,10 @@ func New(tr *ptrace.Tracer, tid int, insn uint64) (*Task, error) {
 	return &Task{Tid: tid, sess: s}, nil
 }
 
+// UseTrampoline makes the task's injected syscalls safe if the tracer
+// dies (ptrace.Session.UseTrampoline).
+func (t *Task) UseTrampoline(addr uint64) error { return t.sess.UseTrampoline(addr) }
+
 // Session exposes the underlying ptrace session.
 func (t *Task) Session() *ptrace.Session { return t.sess }
 
