@@ -40,17 +40,17 @@
 //
 // What the guardian cannot make right, the windows that remain:
 //
-//   - An injected syscall in flight. collect (and semops, the namespace
-//     steps, snapshot and the reaping of a copy) run syscalls in the task
-//     from its vDSO's syscall instruction, with its registers changed, a
-//     scratch page mapped for a few of them. If ckpt dies in that window,
-//     the task is detached with the changed registers and runs on from the
-//     vDSO: it dies (SIGSEGV) or misbehaves, and a scratch page may stay
-//     mapped. Between steps (every CKPT_FAULT phase) no injection is in
-//     flight: each restores the registers and unmaps its page before it
-//     returns. Closing the window needs the injection to run from a page
-//     of ckpt's whose code after the syscall instruction restores the
-//     task's registers (rt_sigreturn from a prepared frame): not done.
+//   - An injected syscall in flight, for the two that map and unmap the
+//     scratch area (injected.go). Every other syscall collect, semops and
+//     the namespace steps inject runs from a trampoline in that area
+//     (ptrace.Session.UseTrampoline): a thread detached after it, with our
+//     registers, restores its signal mask, flags and registers and goes
+//     back to where it was (phase checkpoint/collect:injected). The map and
+//     unmap run from the vDSO's syscall instruction before the trampoline
+//     exists and while it goes: a task detached there runs on from the
+//     vDSO with our registers and dies. The snapshot's clone and the
+//     reaping of a copy also run from the vDSO (a copy must not run the
+//     trampoline's way back into the process's code).
 //   - A snapshot copy between its clone and PTRACE_O_EXITKILL being set on
 //     it (a few ptrace calls): it runs the process's code if ckpt dies
 //     there, and the guardian, which has no entry for it yet, leaves it.
