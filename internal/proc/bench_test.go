@@ -95,7 +95,7 @@ func BenchmarkScanPresent1GiB(b *testing.B) {
 			var dst []kernel.PageRegion
 			for b.Loop() {
 				var err error
-				if dst, err = pm.ScanPresent(addr, addr+benchSpan, dst); err != nil {
+				if dst, err = pm.Scan(addr, addr+benchSpan, presentQuery, dst[:0]); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -10,7 +10,7 @@ import (
 )
 
 // Pagemap is an open /proc/PID/pagemap: one u64 entry per virtual page
-// (Documentation/admin-guide/mm/pagemap.rst). Read and ScanPresent may be
+// (Documentation/admin-guide/mm/pagemap.rst). Read and Scan may be
 // called from several goroutines at once; Close may not overlap them.
 type Pagemap struct {
 	pid int

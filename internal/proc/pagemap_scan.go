@@ -16,7 +16,7 @@ type ScanQuery struct {
 	Inverted, Mask, AnyOf, Return uint64 // PAGE_IS_* bits
 }
 
-// presentQuery is ScanPresent's query. Beyond PRESENT and SWAPPED it
+// presentQuery asks for the pages a dumper saves. Beyond PRESENT and SWAPPED it
 // returns FILE and PFNZERO, which split runs where a dumper treats pages
 // differently: page-cache pages of a private file mapping need not be
 // saved, zero pages need not be read.
@@ -29,18 +29,6 @@ var presentQuery = ScanQuery{
 // range with more regions than the room takes several calls, and the room
 // doubles each time.
 const minScanVec = 256
-
-// ScanPresent appends to dst[:0] the regions of [start,end) whose pages
-// are PRESENT or SWAPPED, in address order, adjacent regions with equal
-// categories merged. Categories carry kernel.PAGE_IS_PRESENT or kernel.PAGE_IS_SWAPPED,
-// and kernel.PAGE_IS_FILE (page cache: file or shared memory) and kernel.PAGE_IS_PFNZERO
-// (the shared zero page) where they apply; runs that differ in any of
-// these are separate regions. It issues PAGEMAP_SCAN (kernel 6.7+) until
-// the whole range is walked. The part of the range above the user address
-// space ([vsyscall]) has no regions.
-func (p *Pagemap) ScanPresent(start, end uint64, dst []kernel.PageRegion) ([]kernel.PageRegion, error) {
-	return p.scan(start, end, presentQuery, dst[:0], 0)
-}
 
 // Scan appends to dst the regions of [start,end) that match q, merging
 // adjacent regions with equal categories, walking the whole range.

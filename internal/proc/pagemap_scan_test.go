@@ -10,7 +10,7 @@ import (
 	"github.com/ckpt/ckpt/internal/kernel"
 )
 
-// regionsFromEntries derives what ScanPresent should report from plain
+// regionsFromEntries derives what a Scan with presentQuery should report from plain
 // pagemap entries.
 func regionsFromEntries(start uint64, ents []uint64, zpfn uint64) []kernel.PageRegion {
 	var out []kernel.PageRegion
@@ -96,12 +96,12 @@ func TestScanPresentChild(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := regionsFromEntries(r.start, ents, zpfn)
-		got, err := pm.ScanPresent(r.start, r.end, nil)
+		got, err := pm.Scan(r.start, r.end, presentQuery, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if i := firstDiff(got, want); i >= 0 {
-			t.Errorf("%s: ScanPresent from region %d: %s\nfrom pagemap reads: %s", r.name, i, fmtRegions(got[i:]), fmtRegions(want[i:]))
+			t.Errorf("%s: Scan from region %d: %s\nfrom pagemap reads: %s", r.name, i, fmtRegions(got[i:]), fmtRegions(want[i:]))
 		}
 		// With room for 1 or 3 regions per ioctl the loop must still walk
 		// the whole range, and join regions that calls cut apart.
@@ -118,7 +118,7 @@ func TestScanPresentChild(t *testing.T) {
 
 	// The anonymous mapping against what the child did: written pages
 	// present, read-only ones the zero page, the others absent.
-	got, err := pm.ScanPresent(anon, anon+memPages*pageSize, nil)
+	got, err := pm.Scan(anon, anon+memPages*pageSize, presentQuery, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +142,7 @@ func TestScanPresentChild(t *testing.T) {
 	}
 	// In the private file mapping, page 0 was read (page cache) and page
 	// 2 written (a private anonymous copy).
-	got, err = pm.ScanPresent(file, file+16*pageSize, nil)
+	got, err = pm.Scan(file, file+16*pageSize, presentQuery, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +219,7 @@ func TestScanPresentOneCall(t *testing.T) {
 		want = append(want, kernel.PageRegion{Start: a, End: a + pageSize, Categories: kernel.PAGE_IS_PRESENT})
 	}
 	pm := openSelfPagemap(t)
-	got, err := pm.ScanPresent(addr, addr+n*pageSize, make([]kernel.PageRegion, 0, n))
+	got, err := pm.Scan(addr, addr+n*pageSize, presentQuery, make([]kernel.PageRegion, 0, n))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -142,7 +142,7 @@ func TestPagemapFileAndSpecial(t *testing.T) {
 		if err != nil || len(ents) != 1 || ents[0] != 0 {
 			t.Errorf("[vsyscall]: %x, %v", ents, err)
 		}
-		regs, err := pm.ScanPresent(v.Start, v.End, nil)
+		regs, err := pm.Scan(v.Start, v.End, presentQuery, nil)
 		if err != nil || len(regs) != 0 {
 			t.Errorf("[vsyscall] scan: %v, %v", regs, err)
 		}
@@ -160,15 +160,15 @@ func TestPagemapGone(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pm.Close()
-	if regs, err := pm.ScanPresent(anon, anon+memPages*pageSize, nil); err != nil || len(regs) == 0 {
+	if regs, err := pm.Scan(anon, anon+memPages*pageSize, presentQuery, nil); err != nil || len(regs) == 0 {
 		t.Fatalf("live child: %v, %v", regs, err)
 	}
 	h.stop()
 	if _, err := pm.Read(anon, anon+pageSize, nil); !IsGone(err) {
 		t.Errorf("Read after exit: %v", err)
 	}
-	if _, err := pm.ScanPresent(anon, anon+memPages*pageSize, nil); !IsGone(err) {
-		t.Errorf("ScanPresent after exit: %v", err)
+	if _, err := pm.Scan(anon, anon+memPages*pageSize, presentQuery, nil); !IsGone(err) {
+		t.Errorf("Scan after exit: %v", err)
 	}
 	if err := pm.Close(); err != nil {
 		t.Error(err)
