@@ -31,10 +31,21 @@ type Image struct {
 	owned bool // f was opened (or spooled) here and is closed by Close
 }
 
-// Open opens and validates the image file at path.
+// Open opens and validates the image file at path, which must be a
+// regular file. A path may come from an image (a pre-copy child names its
+// parent), so a FIFO or a device there is refused, never read: the open
+// does not wait for a FIFO's writer, and nothing is read before the type is
+// checked.
 func Open(path string) (*Image, error) {
-	f, err := os.Open(path)
+	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NONBLOCK, 0)
 	if err != nil {
+		return nil, err
+	}
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		if err == nil {
+			err = fmt.Errorf("image %s: not a regular file (%s)", path, fi.Mode().Type())
+		}
 		return nil, err
 	}
 	im, err := OpenReader(f)

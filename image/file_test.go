@@ -1,6 +1,8 @@
 package image
 
 import (
+	"golang.org/x/sys/unix"
+
 	"bytes"
 	"errors"
 	"io"
@@ -125,4 +127,19 @@ func mustOpen(t *testing.T, path string) *os.File {
 	}
 	t.Cleanup(func() { f.Close() })
 	return f
+}
+
+// TestOpenOnlyRegular: Open refuses a FIFO (without waiting for a writer)
+// and a device (without reading it): a pre-copy child's PARENT path is the
+// image's to choose.
+func TestOpenOnlyRegular(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{fifo, "/dev/zero", t.TempDir()} {
+		if _, err := Open(p); err == nil {
+			t.Errorf("Open(%s) accepted it", p)
+		}
+	}
 }

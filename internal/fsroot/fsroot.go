@@ -6,10 +6,12 @@
 // (a socket's bound name, an inotify watch, a FIFO, a deleted file's
 // directory) are written by untrusted parties: the image, and the processes
 // of the container, which can plant symlinks ("/x" -> "/etc") and rename
-// directories. Joining such a path to "/proc/PID/root" or to a rootfs
-// directory and handing the string to open(2), unlink(2) or chmod(2) lets
-// an absolute symlink resolve against the host's root: the container's
-// "/x/victim" becomes the host's "/etc/victim".
+// directories. No path is ever joined to a root as a string here: handed
+// to open(2), unlink(2) or chmod(2), such a joined string would let an
+// absolute symlink resolve against the host's root (the container's
+// "/x/victim" would be the host's "/etc/victim"). A root is only ever an
+// O_PATH directory fd (OpenTask opens the task's root that way), and every
+// path below it is resolved from that fd.
 //
 // Here every lookup is openat2(2) from a directory fd of the root with
 // RESOLVE_IN_ROOT (an absolute symlink and ".." stop at the root, as for a
