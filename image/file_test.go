@@ -1,14 +1,14 @@
 package image
 
 import (
-	"golang.org/x/sys/unix"
-
 	"bytes"
 	"errors"
 	"io"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 func containerSample(t *testing.T) []byte {
