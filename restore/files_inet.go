@@ -235,22 +235,8 @@ func setInetOpts(fd int, s *image.InetSocket) error {
 			return fmt.Errorf("setsockopt level %d name %d to %d: %w", o.Level, o.Name, o.Value, err)
 		}
 	}
-	// The kernel doubles what it is given (and FORCE passes the rmem_max
-	// and wmem_max limits the task may have been allowed past).
-	for _, b := range []struct {
-		get, force int
-		want       uint32
-	}{{unix.SO_SNDBUF, unix.SO_SNDBUFFORCE, s.SndBuf}, {unix.SO_RCVBUF, unix.SO_RCVBUFFORCE, s.RcvBuf}} {
-		cur, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, b.get)
-		if err != nil {
-			return fmt.Errorf("getsockopt buffer size %d: %w", b.get, err)
-		}
-		if uint32(cur) == b.want || b.want == 0 {
-			continue
-		}
-		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, b.force, int(b.want/2)); err != nil {
-			return fmt.Errorf("setsockopt buffer size %d to %d: %w", b.force, b.want/2, err)
-		}
+	if err := setBufSizes(fd, s.SndBuf, s.RcvBuf); err != nil {
+		return err
 	}
 	for _, to := range []struct {
 		name int
@@ -268,6 +254,29 @@ func setInetOpts(fd int, s *image.InetSocket) error {
 		l := unix.Linger{Onoff: int32(s.LingerOn), Linger: int32(s.LingerSec)}
 		if err := unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &l); err != nil {
 			return fmt.Errorf("setsockopt SO_LINGER: %w", err)
+		}
+	}
+	return nil
+}
+
+// setBufSizes gives a new socket the saved send and receive buffer sizes
+// (0: the kernel's default), as getsockopt reported them. The kernel
+// doubles what it is given, and FORCE passes the rmem_max and wmem_max
+// limits the task may have been allowed past.
+func setBufSizes(fd int, snd, rcv uint32) error {
+	for _, b := range []struct {
+		get, force int
+		want       uint32
+	}{{unix.SO_SNDBUF, unix.SO_SNDBUFFORCE, snd}, {unix.SO_RCVBUF, unix.SO_RCVBUFFORCE, rcv}} {
+		cur, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, b.get)
+		if err != nil {
+			return fmt.Errorf("getsockopt buffer size %d: %w", b.get, err)
+		}
+		if uint32(cur) == b.want || b.want == 0 {
+			continue
+		}
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, b.force, int(b.want/2)); err != nil {
+			return fmt.Errorf("setsockopt buffer size %d to %d: %w", b.force, b.want/2, err)
 		}
 	}
 	return nil

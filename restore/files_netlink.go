@@ -89,22 +89,8 @@ func (rs *restorer) openNetlink(t *taskPlan, objref uint32, x *image.NetlinkSk, 
 // task chose it or the kernel did: nothing sends on the socket before.
 func setupNetlink(f *os.File, x *image.NetlinkSk) error {
 	fd := int(f.Fd())
-	// The kernel doubles what it is given; FORCE passes the rmem_max and
-	// wmem_max limits the task may have been allowed past.
-	for _, b := range []struct {
-		get, force int
-		want       uint32
-	}{{unix.SO_SNDBUF, unix.SO_SNDBUFFORCE, x.SndBuf}, {unix.SO_RCVBUF, unix.SO_RCVBUFFORCE, x.RcvBuf}} {
-		cur, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, b.get)
-		if err != nil {
-			return fmt.Errorf("getsockopt buffer size %d: %w", b.get, err)
-		}
-		if uint32(cur) == b.want || b.want == 0 {
-			continue
-		}
-		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, b.force, int(b.want/2)); err != nil {
-			return fmt.Errorf("setsockopt buffer size %d to %d: %w", b.force, b.want/2, err)
-		}
+	if err := setBufSizes(fd, x.SndBuf, x.RcvBuf); err != nil {
+		return err
 	}
 	if x.Portid != 0 {
 		if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK, Pid: x.Portid}); err != nil {
