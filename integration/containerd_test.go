@@ -164,18 +164,25 @@ func consecutive(t *testing.T, what, text string, from int) int {
 	return want - 1
 }
 
-// waitCount waits until the container has counted past n, and returns
-// its count.
-func (e *containerdEnv) waitCount(ns, id string, n int) int {
-	e.t.Helper()
+// waitPast waits (10 s at most) until count() is past n, and returns it;
+// what names the counter in the failure.
+func waitPast(t *testing.T, what string, n int, count func() int) int {
+	t.Helper()
 	for range 200 {
-		if c := e.counts(ns, id); c > n {
+		if c := count(); c > n {
 			return c
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	e.t.Fatalf("%s does not count past %d", id, n)
+	t.Fatalf("%s does not count past %d", what, n)
 	return 0
+}
+
+// waitCount waits until the container has counted past n, and returns
+// its count.
+func (e *containerdEnv) waitCount(ns, id string, n int) int {
+	e.t.Helper()
+	return waitPast(e.t, id, n, func() int { return e.counts(ns, id) })
 }
 
 func (e *containerdEnv) taskStatus(ns, id string) string {

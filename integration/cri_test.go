@@ -195,14 +195,7 @@ func (e *criEnv) counts(id string) int {
 
 func (e *criEnv) waitCount(id string, n int) int {
 	e.t.Helper()
-	for range 200 {
-		if c := e.counts(id); c > n {
-			return c
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	e.t.Fatalf("%s does not count past %d", id, n)
-	return 0
+	return waitPast(e.t, id, n, func() int { return e.counts(id) })
 }
 
 // podIP is the pod's address on the CNI network.
@@ -253,14 +246,7 @@ func served(t *testing.T, addr string) int {
 
 func waitServed(t *testing.T, addr string, n int) int {
 	t.Helper()
-	for range 200 {
-		if c := served(t, addr); c > n {
-			return c
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("%s does not count past %d", addr, n)
-	return 0
+	return waitPast(t, addr, n, func() int { return served(t, addr) })
 }
 
 // criServer counts into /www/count (and /count) and serves /www on port

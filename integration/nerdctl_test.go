@@ -69,14 +69,7 @@ func (e *nerdctlEnv) counts(name string) int {
 
 func (e *nerdctlEnv) waitCount(name string, n int) int {
 	e.t.Helper()
-	for range 200 {
-		if c := e.counts(name); c > n {
-			return c
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	e.t.Fatalf("%s does not count past %d", name, n)
-	return 0
+	return waitPast(e.t, name, n, func() int { return e.counts(name) })
 }
 
 // logged checks `nerdctl logs` holds out 1, out 2, ... with nothing
