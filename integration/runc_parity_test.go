@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -19,8 +20,9 @@ import (
 // (tests/integration/*.bats of runc 1.5) expect it, verb by verb: ckpt is
 // called the way runc is.
 
-// tryIn runs ckpt in dir (runc's defaults are relative to the current
-// directory) with the runtime's root; stdio are files, as in try.
+// tryIn runs ckpt in dir ("": ours; runc's defaults are relative to the
+// current directory) with the runtime's root. Its stdio are files, not
+// pipes: a detached container inherits them and would keep a pipe open.
 func (rt *ociRuntime) tryIn(dir string, args ...string) (string, string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), ckptTimeout)
 	defer cancel()
@@ -40,6 +42,9 @@ func (rt *ociRuntime) tryIn(dir string, args ...string) (string, string, error) 
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = outF, errF
 	err = cmd.Run()
+	if ctx.Err() != nil {
+		err = fmt.Errorf("ckpt %s: no answer within %v: %w", strings.Join(args, " "), ckptTimeout, err)
+	}
 	out, _ := os.ReadFile(outF.Name())
 	stderr, _ := os.ReadFile(errF.Name())
 	return string(out), string(stderr), err

@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -53,29 +52,7 @@ func newOCIRuntime(t *testing.T) *ociRuntime {
 // try runs ckpt with the runtime's root. Its stdio are files, not pipes: a
 // detached container inherits them and would keep a pipe open.
 func (rt *ociRuntime) try(args ...string) (string, string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), ckptTimeout)
-	defer cancel()
-	outF, err := os.CreateTemp(rt.dir, "out-")
-	if err != nil {
-		return "", "", err
-	}
-	defer os.Remove(outF.Name())
-	defer outF.Close()
-	errF, err := os.CreateTemp(rt.dir, "err-")
-	if err != nil {
-		return "", "", err
-	}
-	defer os.Remove(errF.Name())
-	defer errF.Close()
-	cmd := exec.CommandContext(ctx, ckptBin, append([]string{"--root", rt.root}, args...)...)
-	cmd.Stdout, cmd.Stderr = outF, errF
-	err = cmd.Run()
-	if ctx.Err() != nil {
-		err = fmt.Errorf("ckpt %s: no answer within %v: %w", strings.Join(args, " "), ckptTimeout, err)
-	}
-	out, _ := os.ReadFile(outF.Name())
-	stderr, _ := os.ReadFile(errF.Name())
-	return string(out), string(stderr), err
+	return rt.tryIn("", args...)
 }
 
 // ok runs ckpt and fails the test unless it succeeds.
