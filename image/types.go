@@ -11,7 +11,7 @@ const (
 	MagicTail uint64 = 0x002d2a0cc0deef00
 
 	VersionMajor uint16 = 3
-	VersionMinor uint16 = 0
+	VersionMinor uint16 = 1
 	// OldestMajor is the oldest Major this reader also reads: 3.0 gave
 	// existing fields new values (VMA Madv and Flags bits) that a 2.x
 	// reader would ignore, so 2.x readers must refuse 3.x images; no 2.x
