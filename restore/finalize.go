@@ -2,6 +2,7 @@ package restore
 
 import (
 	"fmt"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -97,9 +98,11 @@ func (rs *restorer) finish() error {
 			return fmt.Errorf("restore: before step %s: %w", s.name, err)
 		}
 		guard.Fault("restore/" + s.name)
+		t0 := time.Now()
 		if err := s.fn(); err != nil {
 			return fmt.Errorf("restore: step %s: %w", s.name, err)
 		}
+		rs.log.Debug("step done", "step", s.name, "took", time.Since(t0))
 	}
 	rs.closeCopies()
 	return nil
@@ -118,18 +121,26 @@ func (rs *restorer) stepIpc() error {
 
 func (rs *restorer) stepTasks() error {
 	steps := rs.taskSteps()
+	took := make([]time.Duration, len(steps))
+	defer func() {
+		for i, s := range steps {
+			rs.log.Debug("task step done", "step", s.name, "took", took[i])
+		}
+	}()
 	for _, t := range rs.plans {
 		if t.zombie {
 			continue
 		}
-		for _, s := range steps {
+		for i, s := range steps {
 			if t.shares&s.share != 0 {
 				continue
 			}
 			guard.Fault("restore/task:" + s.name)
+			t0 := time.Now()
 			if err := s.fn(t); err != nil {
 				return fmt.Errorf("task %d: %s: %w", t.rec.Pid, s.name, err)
 			}
+			took[i] += time.Since(t0)
 		}
 	}
 	return nil
