@@ -271,9 +271,11 @@ func (d *dumper) dump(pid int, w io.Writer) (res *Result, err error) {
 			return nil, fmt.Errorf("checkpoint: before step %s: %w", s.name, err)
 		}
 		guard.Fault("checkpoint/" + s.name)
+		t0 := time.Now()
 		if err := s.run(r); err != nil {
 			return nil, fmt.Errorf("checkpoint: step %s: %w", s.name, err)
 		}
+		d.log.Debug("step done", "step", s.name, "took", time.Since(t0))
 	}
 	r.settle("dirty tracking") // the image has it: the tasks keep it
 	res = r.res
@@ -476,6 +478,10 @@ type dumper struct {
 	// inetShut caches the shutdown bits of inet sockets by network
 	// namespace inode, family and protocol (sockState).
 	inetShut map[[3]uint64]map[uint64]uint8
+	// pageBufs are dumpPages' buffers, reused from task to task: only one
+	// task's pages are read at a time, and none is in use once
+	// dumpPages returns.
+	pageBufs [][]byte
 }
 
 func (d *dumper) nextObjref() uint32 {

@@ -67,9 +67,17 @@ func (d *dumper) dumpPages(w *image.Writer, pid int, vmas []image.Vma, pre map[i
 		defer r.mem.Close()
 	}
 
+	// The buffers are the dumper's, made once for the whole tree: made
+	// per task, they were 12 MiB to allocate, clear and fault in for
+	// each of a hundred tasks of 1 MiB (bench/notes.md).
+	if d.pageBufs == nil {
+		for range dumpBuffers {
+			d.pageBufs = append(d.pageBufs, make([]byte, dumpChunk*image.PageSize))
+		}
+	}
 	pool := make(chan []byte, dumpBuffers)
-	for range dumpBuffers {
-		pool <- make([]byte, dumpChunk*image.PageSize)
+	for _, b := range d.pageBufs {
+		pool <- b
 	}
 	out := make(chan chunk, dumpBuffers)
 	stop := make(chan struct{})
