@@ -279,6 +279,8 @@ func (d *dumper) dump(pid int, w io.Writer) (res *Result, err error) {
 	}
 	r.settle("dirty tracking") // the image has it: the tasks keep it
 	res = r.res
+	inj, waited := ptrace.Stats()
+	d.log.Debug("tracer work", "injected syscalls", inj, "ptrace stops waited for", waited)
 	d.log.Info("checkpoint done", "tasks", res.Tasks, "threads", res.Threads, "bytes", res.Bytes,
 		"pages", res.Pages, "freeze", res.FreezeWindow, "total", time.Since(r.start))
 	return res, nil

@@ -168,6 +168,8 @@ func RestoreImage(ctx context.Context, im *image.Image, opts Options) (*Result, 
 	for _, t := range rs.plans {
 		res.Threads += len(t.threads)
 	}
+	inj, waited := ptrace.Stats()
+	log.Debug("tracer work", "injected syscalls", inj, "ptrace stops waited for", waited)
 	log.Info("restore done", "pid", res.Pid, "tasks", res.Tasks, "threads", res.Threads, "pages", res.Pages, "elapsed", res.Elapsed)
 	return res, nil
 }
