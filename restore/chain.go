@@ -215,6 +215,9 @@ func (rs *restorer) fillFromChain(t *taskPlan, runs []image.PageRun, lvl int) er
 		off := pr.dataOff
 		for _, r := range pr.runs {
 			for _, piece := range intersectRuns([]image.PageRun{r}, runs) {
+				if err := rs.unlockFor(t, []image.PageRun{piece}); err != nil {
+					return err
+				}
 				at := off + int64(piece.Vaddr-r.Vaddr)
 				if err := rs.copyFromFile(t, ci.im.File(), at, piece.Vaddr, uint64(piece.Pages)*pageSize); err != nil {
 					return fmt.Errorf("pages %#x+%d from parent image %s: %w", piece.Vaddr, piece.Pages, ci.path, err)

@@ -185,10 +185,16 @@ func madvise(lt *remote.Task, v *image.Vma) error {
 	return nil
 }
 
-// mapVmas maps every VMA of the image. Mappings that will receive pages are
-// made writable for now; finishMemory puts back their protections.
+// mapVmas maps every VMA of the image with its own protections. A mapping
+// that is not writable is made so only when pages arrive for it
+// (unlockFor), and finishMemory puts back the protections of those: most
+// read-only mappings (a library's text and constants) receive none, and
+// each mprotect is an injected syscall. In a lazy restore every mapping
+// that takes pages is writable from the start, as the page server fills
+// it later (lazy.go).
 func (rs *restorer) mapVmas(t *taskPlan) error {
 	lt := t.leader
+	t.unlocked = make([]bool, len(t.vmas))
 	openFiles := map[string]int{}
 	defer func() {
 		for _, fd := range openFiles {
@@ -210,8 +216,9 @@ func (rs *restorer) mapVmas(t *taskPlan) error {
 			continue
 		}
 		prot := uintptr(v.Prot)
-		if v.TakesPages() {
+		if v.TakesPages() && rs.opts.Lazy {
 			prot |= unix.PROT_WRITE
+			t.unlocked[i] = true
 		}
 		flags := uintptr(v.Flags) | unix.MAP_FIXED
 		fd := ^uintptr(0)

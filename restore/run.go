@@ -105,6 +105,7 @@ type taskPlan struct {
 	pid           int        // in our pid namespace
 	leader        *remote.Task
 	memReady      bool
+	unlocked      []bool // by VMA: writable for its pages (mapVmas, unlockFor)
 	scratch       uint64 // the injection page (syscall insn, then arguments)
 	imageFd       int    // the image file's fd in the task, -1 if none
 	ctlPidfd      int    // the task's fd of a pidfd of the restorer
