@@ -31,6 +31,11 @@ func (d *dumper) collect(p *process) error {
 		{"task state", d.collectInjected, 0},
 		{"mm", d.collectMm, image.ShareVM},
 	}
+	p.paths = newTaskPaths(p.pid)
+	defer func() {
+		p.paths.close()
+		p.paths = nil
+	}()
 	for _, s := range steps {
 		if p.shares&s.share != 0 {
 			continue

@@ -55,7 +55,7 @@ func (d *dumper) collectVmas(p *process) error {
 			// own, restored without it.
 			v.Flags &^= proc.VmUw
 		}
-		iv, err := classifyVma(p.pid, v)
+		iv, err := classifyVma(p.paths, v)
 		if errors.Is(err, errDeletedVma) {
 			err = d.deletedVma(p, v, &iv)
 		}
@@ -75,7 +75,8 @@ func (d *dumper) collectVmas(p *process) error {
 	return nil
 }
 
-func classifyVma(pid int, v proc.Vma) (image.Vma, error) {
+func classifyVma(paths *taskPaths, v proc.Vma) (image.Vma, error) {
+	pid := paths.pid
 	obj := fmt.Sprintf("vma %x-%x %s", v.Start, v.End, v.Path)
 	iv := image.Vma{
 		Start: v.Start, End: v.End, Pgoff: v.Offset, Prot: uint32(v.Prot),
@@ -141,7 +142,7 @@ func classifyVma(pid int, v proc.Vma) (image.Vma, error) {
 	case v.Inode == 0:
 		return iv, unsupported(pid, obj, "mapping of a file with no inode (%q)", v.Path)
 	default:
-		st, err := statInTask(pid, v.Path)
+		st, err := paths.stat(v.Path)
 		if err != nil {
 			return iv, unsupported(pid, obj, "the mapped file is not reachable by this path: %v", err)
 		}

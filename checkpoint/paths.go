@@ -15,6 +15,50 @@ import (
 // Never as a string joined to /proc/PID/root: an absolute symlink the task
 // planted would resolve against our root, the host's.
 
+// taskPaths resolves paths inside one task's root, each path once: a
+// library is mapped four or five times, and each mapping's check
+// resolved the same path again, opening the root each time (a quarter of
+// a 100-task checkpoint's CPU, bench/notes.md). The task is stopped
+// while it is collected; the answers are kept for that collection only.
+type taskPaths struct {
+	pid  int
+	root *fsroot.Root
+	err  error // opening the root
+	seen map[string]statResult
+}
+
+type statResult struct {
+	st  unix.Stat_t
+	err error
+}
+
+func newTaskPaths(pid int) *taskPaths {
+	return &taskPaths{pid: pid, seen: map[string]statResult{}}
+}
+
+// stat is statInTask, answered once per path.
+func (tp *taskPaths) stat(path string) (unix.Stat_t, error) {
+	if r, ok := tp.seen[path]; ok {
+		return r.st, r.err
+	}
+	if tp.root == nil && tp.err == nil {
+		tp.root, tp.err = fsroot.OpenTask(tp.pid)
+	}
+	if tp.err != nil {
+		return unix.Stat_t{}, tp.err
+	}
+	st, err := tp.root.Stat(path)
+	tp.seen[path] = statResult{st, err}
+	return st, err
+}
+
+func (tp *taskPaths) close() {
+	if tp.root != nil {
+		tp.root.Close()
+		tp.root = nil
+	}
+}
+
 // statInTask is stat(2) of path inside task pid's root.
 func statInTask(pid int, path string) (unix.Stat_t, error) {
 	root, err := fsroot.OpenTask(pid)

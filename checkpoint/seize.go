@@ -17,6 +17,7 @@ import (
 // process is everything collected about one checkpointed process.
 type process struct {
 	pid     int
+	paths   *taskPaths // while it is collected (collect)
 	zombie  bool
 	threads []*thread // leader first
 	stat    *proc.Stat
