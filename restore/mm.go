@@ -134,10 +134,19 @@ func (rs *restorer) moveSpecials(t *taskPlan, cur []proc.Vma) error {
 		all = append(all, m.from, m.to)
 	}
 	all = append(all, addrspace.Range{Start: t.scratch, End: t.scratch + scratchPages*pageSize})
+	// A piece whose place lies where one of them goes (its own new place
+	// included: mremap refuses overlapping ranges, and MREMAP_FIXED would
+	// unmap another piece) is parked first in a hole that collides with
+	// nothing. The others go straight to their places: the destinations
+	// are the image's, disjoint from each other and from the scratch
+	// area. (Every piece used to be parked, as each destination was
+	// compared with itself: twice the mremaps.)
 	for i, m := range moves {
-		for _, o := range all {
-			if o != m.from && addrspace.Overlaps(m.to, o) {
-				// Park it first in a hole that collides with nothing.
+		if m.from == m.to {
+			continue
+		}
+		for _, o := range moves {
+			if addrspace.Overlaps(m.from, o.to) {
 				tmp := addrspace.FindGap(m.from.End-m.from.Start, imageRanges(t.vmas), all)
 				park := addrspace.Range{Start: tmp, End: tmp + m.from.End - m.from.Start}
 				if err := mremap(m.from, park); err != nil {
