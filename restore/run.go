@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/ckpt/ckpt/image"
 	"github.com/ckpt/ckpt/internal/ptrace"
@@ -71,6 +72,10 @@ type restorer struct {
 	privs privScan // every task's privileges against the grant (privs.go)
 
 	pageServer int // the lazy page server's pid (lazy.go)
+
+	// For the --debug log: time spent laying out address spaces and
+	// filling pages while the image is read.
+	layoutTook, fillTook time.Duration
 }
 
 // taskPlan is one process: what the image says about it, then the live
@@ -154,6 +159,7 @@ func (rs *restorer) run(r *image.Reader) error {
 	if err := rs.checkKinds(); err != nil {
 		return err
 	}
+	rs.log.Debug("image read", "layout", rs.layoutTook, "pages", rs.fillTook)
 	return rs.finish()
 }
 
@@ -252,6 +258,8 @@ func (rs *restorer) handleTaskRecord(r *image.Reader, rec image.Record) error {
 		if err := rs.ensureTask(t); err != nil {
 			return err
 		}
+		start := time.Now()
+		defer func() { rs.fillTook += time.Since(start) }()
 		return rs.fillPages(r, t, x)
 	case *image.ParentPages:
 		return rs.parentPages(t, x)

@@ -2,6 +2,7 @@ package restore
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/ckpt/ckpt/image"
 	"github.com/ckpt/ckpt/internal/addrspace"
@@ -30,6 +31,8 @@ func (rs *restorer) ensureTask(t *taskPlan) error {
 	if t.shares&image.ShareVM != 0 {
 		return rs.borrowMemory(t)
 	}
+	start := time.Now()
+	defer func() { rs.layoutTook += time.Since(start) }()
 	if err := rs.layout(t); err != nil {
 		return fmt.Errorf("task %d: memory layout: %w", t.rec.Pid, err)
 	}
