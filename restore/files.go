@@ -63,10 +63,22 @@ func (rs *restorer) restoreFiles(t *taskPlan) error {
 			return fmt.Errorf("dup3 to fd %d: %w", fd.Fd, err)
 		}
 	}
-	for fd := 0; fd < top; fd++ {
-		if !want[fd] {
-			_, _ = lt.Syscall(unix.SYS_CLOSE, uintptr(fd))
+	// Each run of numbers the task does not have goes with one
+	// close_range(2) (numbers not open are skipped by it), not one close
+	// per number: each is an injected syscall.
+	for fd := 0; fd < top; {
+		if want[fd] {
+			fd++
+			continue
 		}
+		end := fd
+		for end+1 < top && !want[end+1] {
+			end++
+		}
+		if _, err := lt.Syscall(unix.SYS_CLOSE_RANGE, uintptr(fd), uintptr(end), 0); err != nil {
+			return fmt.Errorf("close_range(%d, %d): %w", fd, end, err)
+		}
+		fd = end + 1
 	}
 	if _, err := lt.Syscall(unix.SYS_CLOSE_RANGE, uintptr(top), ^uintptr(0), 0); err != nil {
 		return fmt.Errorf("close_range(%d): %w", top, err)
