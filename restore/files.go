@@ -42,6 +42,8 @@ func (rs *restorer) restoreFiles(t *taskPlan) error {
 	}
 	t.ctlPidfd = ctl
 	tmpBase := ctl + 1
+	t.fdTargets = want
+	defer func() { t.fdTargets = nil }()
 	// Where each description lives in the task for now.
 	where := map[uint32]int{}
 	for _, fd := range t.fds {
@@ -121,6 +123,13 @@ func (rs *restorer) openFile(t *taskPlan, fd image.Fd, min int) (int, error) {
 		got, err := t.pull(f.Fd())
 		if err != nil {
 			return -1, fmt.Errorf("take file %d from the restorer: %w", fd.File, err)
+		}
+		if t.fdTargets != nil && !t.fdTargets[int(got)] {
+			// No fd of the task goes there, so no dup3 will close it
+			// before it is used: it may stay (restoreFiles closes
+			// every such number at the end), two injected syscalls
+			// fewer than moving it above min.
+			return int(got), nil
 		}
 		return moveAbove(t.leader, got, min)
 	}

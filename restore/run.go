@@ -114,9 +114,12 @@ type taskPlan struct {
 	scratch       uint64 // the injection page (syscall insn, then arguments)
 	imageFd       int    // the image file's fd in the task, -1 if none
 	ctlPidfd      int    // the task's fd of a pidfd of the restorer
-	threadRTs     map[int]*remote.Task
-	lazy          *lazyTask       // its private anonymous pages arrive lazily (lazy.go)
-	parentRuns    []image.PageRun // PARENT_PAGES taken so far (chain.go)
+	// fdTargets: while restoreFiles runs, the fd numbers the task will
+	// have (a temporary fd must not sit on one).
+	fdTargets  map[int]bool
+	threadRTs  map[int]*remote.Task
+	lazy       *lazyTask       // its private anonymous pages arrive lazily (lazy.go)
+	parentRuns []image.PageRun // PARENT_PAGES taken so far (chain.go)
 }
 
 func newPlan(rec image.Task) *taskPlan {
