@@ -173,6 +173,12 @@ func (d *dumper) writeMemory(w *image.Writer, p *process, snap *snapshot) error 
 			return fmt.Errorf("vma %#x-%#x: %w", v.Start, v.End, err)
 		}
 	}
+	for i := range p.aios {
+		a := &p.aios[i]
+		if err := w.Write(a); err != nil {
+			return fmt.Errorf("AIO ring %#x: %w", a.Start, err)
+		}
+	}
 	if err := d.writeTracking(w, p); err != nil {
 		return fmt.Errorf("dirty tracking: %w", err)
 	}

@@ -31,7 +31,7 @@ func (rs *restorer) layout(t *taskPlan) error {
 		curRanges[i] = addrspace.Range{Start: v.Start, End: v.End}
 	}
 	size := uint64(scratchPages * pageSize)
-	t.scratch = addrspace.FindGap(size, imageRanges(t.vmas), curRanges)
+	t.scratch = addrspace.FindGap(size, imageRanges(t.vmas), append(curRanges, aioRanges(t.aios)...))
 	if t.scratch == 0 {
 		return fmt.Errorf("no room for the scratch area")
 	}
@@ -56,6 +56,9 @@ func (rs *restorer) layout(t *taskPlan) error {
 		return fmt.Errorf("vdso: %w", err)
 	}
 	if err := rs.mapVmas(t); err != nil {
+		return err
+	}
+	if err := rs.restoreAios(t); err != nil {
 		return err
 	}
 	if rs.opts.Lazy {

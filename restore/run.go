@@ -86,6 +86,7 @@ type taskPlan struct {
 	fds      []image.Fd
 	mm       *image.Mm
 	vmas     []image.Vma
+	aios     []image.AioRing // AIO contexts of its MM (mm_aio.go)
 	taskObjs *image.TaskObjs
 	threads  []image.Thread
 	sched    map[int32]*image.Sched // by tid
@@ -247,6 +248,8 @@ func (rs *restorer) handleTaskRecord(r *image.Reader, rec image.Record) error {
 			}
 		}
 		t.vmas = append(t.vmas, *x)
+	case *image.AioRing:
+		return rs.addAioRing(t, x)
 	case *image.Pages:
 		if err := rs.ensureTask(t); err != nil {
 			return err
