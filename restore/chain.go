@@ -135,7 +135,7 @@ func (ci *chainImage) index() error {
 			}
 			cur = &chainMm{}
 			ci.mms[pid] = cur
-		case *image.Vma, *image.DirtyTrack:
+		case *image.Vma, *image.AioRing, *image.DirtyTrack:
 		case *image.Pages:
 			if cur != nil {
 				cur.pages = append(cur.pages, chainPages{runs: x.Runs, dataOff: x.DataOffset})

@@ -3,7 +3,9 @@
  * not yet reaped. Three contexts:
  *   a: 6 reads submitted, 2 reaped: 4 completions wait in its ring;
  *   b: 3 reads submitted and reaped: nothing pending, head == tail == 3;
- *   c: its ring's tail has wrapped around below its head: 7 pending.
+ *   c: its ring's tail has wrapped around below its head: 7 pending;
+ *   d: a ring of several pages, 70 pending (more than restore submits at
+ *      once), from its first page into the next.
  * After restore each context keeps its id (the ring's address), the pending
  * completions come back in order with their data, object and result, and
  * new reads on the same contexts complete after them. Raw syscalls: no
@@ -30,7 +32,7 @@ struct ring {
 };
 
 static int fd;
-static char bufs[3][256][CHUNK];
+static char bufs[4][256][CHUNK];
 
 static long io_setup_(unsigned nr, aio_context_t *ctx)
 {
@@ -50,7 +52,7 @@ static long io_getevents_(aio_context_t ctx, long min, long max, struct io_event
 /* submit reads chunk (seq % NCHUNK) into bufs[c][seq % 256], with data seq. */
 static int submit(int c, aio_context_t ctx, unsigned seq)
 {
-	static struct iocb cbs[3][256];
+	static struct iocb cbs[4][256];
 	struct iocb *cb = &cbs[c][seq % 256];
 
 	memset(cb, 0, sizeof(*cb));
@@ -115,10 +117,10 @@ static int nothing_left(int c, aio_context_t ctx)
 
 int main(int argc, char **argv)
 {
-	aio_context_t ctx[3] = { 0, 0, 0 };
-	aio_context_t saved[3];
-	unsigned seq[3] = { 0, 0, 0 }; /* next seq to submit */
-	unsigned reaped[3] = { 0, 0, 0 };
+	aio_context_t ctx[4] = { 0, 0, 0, 0 };
+	aio_context_t saved[4];
+	unsigned seq[4] = { 0, 0, 0, 0 }; /* next seq to submit */
+	unsigned reaped[4] = { 0, 0, 0, 0 };
 	char chunk[CHUNK];
 	struct ring *rc;
 
@@ -135,7 +137,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	if (io_setup_(16, &ctx[0]) || io_setup_(4, &ctx[1]) || io_setup_(1, &ctx[2])) {
+	if (io_setup_(16, &ctx[0]) || io_setup_(4, &ctx[1]) || io_setup_(1, &ctx[2]) || io_setup_(200, &ctx[3])) {
 		fail("io_setup");
 		return 1;
 	}
@@ -175,6 +177,17 @@ int main(int argc, char **argv)
 		fail("context c's ring did not wrap (head %u tail %u nr %u)", rc->head, rc->tail, rc->nr);
 		return 1;
 	}
+	/* d: 100 submitted, 30 reaped */
+	for (; seq[3] < 100; seq[3]++)
+		if (submit(3, ctx[3], seq[3]))
+			return 1;
+	if (reap(3, ctx[3], 30, 0))
+		return 1;
+	reaped[3] = 30;
+	if (((struct ring *)ctx[3])->nr < 256) {
+		fail("context d's ring is one page");
+		return 1;
+	}
 	memcpy(saved, ctx, sizeof(ctx));
 
 	test_daemon();
@@ -189,7 +202,7 @@ int main(int argc, char **argv)
 		fail("the context ids changed");
 		return 1;
 	}
-	for (int c = 0; c < 3; c++) {
+	for (int c = 0; c < 4; c++) {
 		struct ring *r = (struct ring *)ctx[c];
 
 		if (r->magic != 0xa10a10a1) {
@@ -202,7 +215,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < 2; i++, seq[0]++)
 		if (submit(0, ctx[0], seq[0]))
 			return 1;
-	for (int c = 0; c < 3; c++) {
+	for (int c = 0; c < 4; c++) {
 		if (reap(c, ctx[c], seq[c] - reaped[c], reaped[c]) || nothing_left(c, ctx[c]))
 			return 1;
 		reaped[c] = seq[c];
