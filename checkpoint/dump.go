@@ -440,6 +440,12 @@ type dumper struct {
 	fz     *freezer       // the cgroup frozen while seizing, if any
 	objref uint32
 	pages  uint64
+	// forkParent, forkRecord, forkSaved, forkPages: pages shared
+	// copy-on-write with the parent task (mm_fork.go).
+	forkParent map[*process]*process
+	forkRecord map[*process]bool
+	forkSaved  map[*process][]pfnAt
+	forkPages  uint64
 	// parent is the parent image of a pre-copy chain; made the processes
 	// whose tracking this checkpoint set up (precopy.go); released: the
 	// tasks were let go (--leave-running).

@@ -59,6 +59,7 @@ func (d *dumper) write(w *image.Writer, t *tree, snaps map[*process]*snapshot) e
 			}
 		}
 	}
+	d.forkParents(live)
 	for _, p := range live {
 		if err := d.writeTask(w, p, snaps[p]); err != nil {
 			return fmt.Errorf("task %d: %w", p.pid, err)
@@ -190,12 +191,13 @@ func (d *dumper) writeMemory(w *image.Writer, p *process, snap *snapshot) error 
 	if d.parent != nil && p.track != nil && p.track.inherited {
 		skip = p.track.fromParent
 	}
-	pages, err := d.dumpPages(w, src, p.imgVmas, pre, snap != nil, skip)
+	fk := d.forkFor(p)
+	pages, err := d.dumpPages(w, src, p.imgVmas, pre, snap != nil, skip, fk)
 	d.pages += pages
 	if err != nil {
 		return fmt.Errorf("pages: %w", err)
 	}
-	return nil
+	return d.writeForkPages(w, p, fk)
 }
 
 // sharedOwner is the process whose object of kind share p uses: p itself,

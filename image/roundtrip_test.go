@@ -89,6 +89,8 @@ var roundTripCases = []struct {
 	{"pstree/empty", &Pstree{}},
 	{"shmem/empty", &Shmem{Objref: 1}},
 	{"aio_ring/empty", &AioRing{}},
+	{"fork_pages/empty", &ForkPages{}},
+	{"fork_pages/runs", &ForkPages{Runs: []PageRun{{Vaddr: 0x1000, Pages: 1}, {Vaddr: math.MaxUint64 &^ 0xfff, Pages: u32max, Reserved: u32max}}}},
 	{"aio_ring/events", &AioRing{Start: u64max, End: u64max, NrEvents: u32max, Head: u32max, Tail: 1, Reserved: u32max,
 		Events: []AioEvent{{Data: 1, Obj: u64max, Res: -1, Res2: math.MinInt64}, {Res: math.MaxInt64}}}},
 	{"shmem/extremes", &Shmem{Objref: u32max, Kind: u32max, Ino: u64max, Size: u64max, Seals: u32max, Reserved: u32max, Name: longString}},

@@ -140,6 +140,10 @@ func (ci *chainImage) index() error {
 			if cur != nil {
 				cur.pages = append(cur.pages, chainPages{runs: x.Runs, dataOff: x.DataOffset})
 			}
+		case *image.ForkPages:
+			// Never written in a pre-dump image: a child image takes a
+			// task's pages from its parent by pid, in PAGES only.
+			return badImage("a parent image with FORK_PAGES (task %d)", pid)
 		case *image.ParentPages:
 			if cur == nil {
 				return badImage("PARENT_PAGES outside an MM")

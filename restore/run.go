@@ -87,6 +87,10 @@ type taskPlan struct {
 	mm       *image.Mm
 	vmas     []image.Vma
 	aios     []image.AioRing // AIO contexts of its MM (mm_aio.go)
+	// pageIdx: where its MM's PAGES data is, for its children's
+	// FORK_PAGES; forkEnd: the end of its last FORK_PAGES run (mm_fork.go).
+	pageIdx []chainPages
+	forkEnd uint64
 	taskObjs *image.TaskObjs
 	threads  []image.Thread
 	sched    map[int32]*image.Sched // by tid
@@ -257,6 +261,8 @@ func (rs *restorer) handleTaskRecord(r *image.Reader, rec image.Record) error {
 		return rs.fillPages(r, t, x)
 	case *image.ParentPages:
 		return rs.parentPages(t, x)
+	case *image.ForkPages:
+		return rs.forkPages(t, x)
 	case *image.DirtyTrack:
 		// Only the next checkpoint of a pre-copy chain uses it.
 		if t.mm == nil || t.memReady && len(t.threads) > 0 {
