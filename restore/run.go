@@ -89,8 +89,8 @@ type taskPlan struct {
 	aios     []image.AioRing // AIO contexts of its MM (mm_aio.go)
 	// pageIdx: where its MM's PAGES data is, for its children's
 	// FORK_PAGES; forkEnd: the end of its last FORK_PAGES run (mm_fork.go).
-	pageIdx []chainPages
-	forkEnd uint64
+	pageIdx  []chainPages
+	forkEnd  uint64
 	taskObjs *image.TaskObjs
 	threads  []image.Thread
 	sched    map[int32]*image.Sched // by tid
