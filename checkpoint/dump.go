@@ -409,6 +409,9 @@ func (d *dumper) stepWrite(r *dumpRun) error {
 		return fmt.Errorf("tail: %w", err)
 	}
 	r.res.Records, r.res.Bytes, r.res.Pages = iw.Records(), iw.Offset(), d.pages
+	if d.forkPages > 0 {
+		d.log.Debug("pages shared with a parent task saved once", "pages", d.forkPages)
+	}
 	return nil
 }
 
