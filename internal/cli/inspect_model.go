@@ -129,15 +129,7 @@ func buildModel(r io.Reader, o buildOpts) (*model, []memRegion, error) {
 		case *image.Container:
 			m.Container = x
 		case *image.Pstree:
-			for i := range x.Tasks {
-				t := &x.Tasks[i]
-				tv := &taskView{Pid: t.Pid, PPid: t.PPid, Pgid: t.Pgid, Sid: t.Sid, Comm: cstr(t.Comm[:]), Threads: t.NrThreads, State: "alive"}
-				if t.State == image.TaskZombie {
-					tv.State = fmt.Sprintf("zombie (status %#x)", t.ExitCode)
-				}
-				m.Tasks = append(m.Tasks, tv)
-				m.byPid[t.Pid] = tv
-			}
+			m.addTasks(x)
 			if o.mem {
 				memOf = ancestry(x, o.memPid)
 			}
@@ -222,6 +214,19 @@ func buildModel(r io.Reader, o buildOpts) (*model, []memRegion, error) {
 		}
 	}
 	return m, mem, nil
+}
+
+// addTasks adds the tasks of the PSTREE to the model.
+func (m *model) addTasks(pt *image.Pstree) {
+	for i := range pt.Tasks {
+		t := &pt.Tasks[i]
+		tv := &taskView{Pid: t.Pid, PPid: t.PPid, Pgid: t.Pgid, Sid: t.Sid, Comm: cstr(t.Comm[:]), Threads: t.NrThreads, State: "alive"}
+		if t.State == image.TaskZombie {
+			tv.State = fmt.Sprintf("zombie (status %#x)", t.ExitCode)
+		}
+		m.Tasks = append(m.Tasks, tv)
+		m.byPid[t.Pid] = tv
+	}
 }
 
 // ancestry is pid and its ancestors in the PSTREE.
