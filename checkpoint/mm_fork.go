@@ -39,24 +39,64 @@ func (f *forkState) pfnOf(addr uint64) uint64 {
 	return 0
 }
 
-// match takes out of ents (pagemap entries of the range from start) the
-// pages that are the parent's, and notes them as FORK_PAGES runs; pages
-// of skip are the parent image's (PARENT_PAGES), not to be named twice.
-func (f *forkState) match(ents []uint64, start uint64, skip []image.PageRun) {
+// scan finds, before any page of the task is read, its pages that are
+// its parent's (FORK_PAGES come before the PAGES: a restore that forks
+// the task from its parent needs them to lay its memory out). pid is the
+// process to look at (the task or its snapshot); pages of skip are the
+// parent image's (PARENT_PAGES), not to be named twice; mappings read
+// beforehand (pre, see snapshot.go) are not looked at.
+func (f *forkState) scan(pid int, vmas []image.Vma, pre map[int][]chunk, skip []image.PageRun) error {
 	if f == nil || len(f.parent) == 0 {
-		return
+		return nil
 	}
+	pm, err := proc.OpenPagemap(pid)
+	if err != nil {
+		return err
+	}
+	defer pm.Close()
+	var ents []uint64
+	for i := range vmas {
+		v := &vmas[i]
+		if _, ok := pre[i]; ok || !v.TakesPages() {
+			continue
+		}
+		for start := v.Start; start < v.End; start += dumpChunk * image.PageSize {
+			end := min(v.End, start+dumpChunk*image.PageSize)
+			if ents, err = pm.Read(start, end, ents); err != nil {
+				return fmt.Errorf("vma %#x-%#x: pagemap: %w", v.Start, v.End, err)
+			}
+			f.collect(ents, start, skip)
+		}
+	}
+	return nil
+}
+
+// collect notes as FORK_PAGES runs the pages of ents (pagemap entries of
+// the range from start) that are the parent's.
+func (f *forkState) collect(ents []uint64, start uint64, skip []image.PageRun) {
 	for i, e := range ents {
 		pfn := proc.PME(e).PFN()
 		addr := start + uint64(i)*image.PageSize
 		if pfn == 0 || f.pfnOf(addr) != pfn || len(skip) > 0 && inRuns(skip, addr) {
 			continue
 		}
-		ents[i] = 0 // not read, not saved here
 		if n := len(f.runs); n > 0 && runEnd(f.runs[n-1]) == addr {
 			f.runs[n-1].Pages++
 		} else {
 			f.runs = append(f.runs, image.PageRun{Vaddr: addr, Pages: 1})
+		}
+	}
+}
+
+// exclude takes out of ents the pages scan found to be the parent's: they
+// are not read, nor saved here.
+func (f *forkState) exclude(ents []uint64, start uint64) {
+	if f == nil || len(f.runs) == 0 {
+		return
+	}
+	for i := range ents {
+		if inRuns(f.runs, start+uint64(i)*image.PageSize) {
+			ents[i] = 0
 		}
 	}
 }
@@ -113,13 +153,16 @@ func (d *dumper) forkFor(p *process) *forkState {
 	return f
 }
 
-// writeForkPages writes the FORK_PAGES of p's memory and keeps the pages
-// it saved for its children.
-func (d *dumper) writeForkPages(w *image.Writer, p *process, f *forkState) error {
+// keepForkPages keeps the pages p saved, for its children's scan.
+func (d *dumper) keepForkPages(p *process, f *forkState) {
 	if f.record {
 		sort.Slice(f.saved, func(i, j int) bool { return f.saved[i].addr < f.saved[j].addr })
 		d.forkSaved[p] = f.saved
 	}
+}
+
+// writeForkPages writes the FORK_PAGES of p's memory.
+func (d *dumper) writeForkPages(w *image.Writer, f *forkState) error {
 	for runs := f.runs; len(runs) > 0; {
 		n := min(len(runs), image.MaxForkRunsPerRecord)
 		if err := w.Write(&image.ForkPages{Runs: runs[:n]}); err != nil {

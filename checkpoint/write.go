@@ -180,9 +180,6 @@ func (d *dumper) writeMemory(w *image.Writer, p *process, snap *snapshot) error 
 			return fmt.Errorf("AIO ring %#x: %w", a.Start, err)
 		}
 	}
-	if err := d.writeTracking(w, p); err != nil {
-		return fmt.Errorf("dirty tracking: %w", err)
-	}
 	src, pre := p.pid, map[int][]chunk(nil)
 	if snap != nil {
 		src, pre = snap.pid, snap.pre
@@ -192,12 +189,22 @@ func (d *dumper) writeMemory(w *image.Writer, p *process, snap *snapshot) error 
 		skip = p.track.fromParent
 	}
 	fk := d.forkFor(p)
+	if err := fk.scan(src, p.imgVmas, pre, skip); err != nil {
+		return fmt.Errorf("pages shared with the parent: %w", err)
+	}
+	if err := d.writeForkPages(w, fk); err != nil {
+		return err
+	}
+	if err := d.writeTracking(w, p); err != nil {
+		return fmt.Errorf("dirty tracking: %w", err)
+	}
 	pages, err := d.dumpPages(w, src, p.imgVmas, pre, snap != nil, skip, fk)
 	d.pages += pages
 	if err != nil {
 		return fmt.Errorf("pages: %w", err)
 	}
-	return d.writeForkPages(w, p, fk)
+	d.keepForkPages(p, fk)
+	return nil
 }
 
 // sharedOwner is the process whose object of kind share p uses: p itself,

@@ -44,19 +44,31 @@ func (rs *restorer) layout(t *taskPlan) error {
 	lt.Session().SetInsn(t.scratch)
 	lt.UseScratch(t.scratch+pageSize, size-pageSize)
 
+	// A late task keeps what it inherited from its parent and has too
+	// (mm_fork.go); everything else of the stub's, or the parent's, goes.
+	keep := rs.inherited(t)
+	kept := keptRanges(t.vmas, keep)
+	t.kept = kept
 	for _, v := range cur {
 		if v.Start == t.scratch || isKernelSpecial(v.Path) {
 			continue
 		}
-		if _, err := lt.Syscall(unix.SYS_MUNMAP, uintptr(v.Start), uintptr(v.End-v.Start)); err != nil {
-			return fmt.Errorf("unmap stub mapping %#x-%#x %s: %w", v.Start, v.End, v.Path, err)
+		for _, r := range minus(addrspace.Range{Start: v.Start, End: v.End}, kept) {
+			if _, err := lt.Syscall(unix.SYS_MUNMAP, uintptr(r.Start), uintptr(r.End-r.Start)); err != nil {
+				return fmt.Errorf("unmap inherited mapping %#x-%#x %s: %w", r.Start, r.End, v.Path, err)
+			}
 		}
 	}
 	if err := rs.moveSpecials(t, cur); err != nil {
 		return fmt.Errorf("vdso: %w", err)
 	}
-	if err := rs.mapVmas(t); err != nil {
+	if err := rs.mapVmas(t, keep); err != nil {
 		return err
+	}
+	if keep != nil {
+		if err := dropUnshared(lt, t.vmas, keep, t.forkRuns); err != nil {
+			return err
+		}
 	}
 	if err := rs.restoreAios(t); err != nil {
 		return err
@@ -188,9 +200,10 @@ func madvise(lt *remote.Task, v *image.Vma) error {
 	return nil
 }
 
-// mapVmas maps every VMA of the image. Mappings that will receive pages are
-// made writable for now; finishMemory puts back their protections.
-func (rs *restorer) mapVmas(t *taskPlan) error {
+// mapVmas maps every VMA of the image but those keep marks (a late task
+// has them from its parent). Mappings that will receive pages are made
+// writable for now; finishMemory puts back their protections.
+func (rs *restorer) mapVmas(t *taskPlan, keep []bool) error {
 	lt := t.leader
 	openFiles := map[string]int{}
 	defer func() {
@@ -200,6 +213,9 @@ func (rs *restorer) mapVmas(t *taskPlan) error {
 	}()
 	for i := range t.vmas {
 		v := &t.vmas[i]
+		if keep != nil && keep[i] {
+			continue
+		}
 		switch v.Kind {
 		case image.VmaVdso, image.VmaVvar, image.VmaVvarVclock, image.VmaVsyscall:
 			continue

@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/ckpt/ckpt/image"
+	"github.com/ckpt/ckpt/internal/addrspace"
 	"github.com/ckpt/ckpt/internal/ptrace"
 	"github.com/ckpt/ckpt/internal/remote"
 )
@@ -19,7 +20,8 @@ type restorer struct {
 	log       *slog.Logger
 	opts      Options
 	tr        *ptrace.Tracer
-	imageFile *os.File // the validated image (image.Image.File): tasks read pages from it
+	imageFile *os.File       // the validated image (image.Image.File): tasks read pages from it
+	forkPids  map[int32]bool // tasks with FORK_PAGES (image.Summary), for planLate
 
 	hdr   *image.Header
 	objs  map[uint32]image.Record
@@ -88,14 +90,19 @@ type taskPlan struct {
 	vmas     []image.Vma
 	aios     []image.AioRing // AIO contexts of its MM (mm_aio.go)
 	// pageIdx: where its MM's PAGES data is, for its children's
-	// FORK_PAGES; forkEnd: the end of its last FORK_PAGES run (mm_fork.go).
-	pageIdx  []chainPages
-	forkEnd  uint64
-	taskObjs *image.TaskObjs
-	threads  []image.Thread
-	sched    map[int32]*image.Sched // by tid
-	timers   *image.PosixTimers
-	seccomp  []*image.Seccomp
+	// FORK_PAGES; forkRuns, forkPieces: its FORK_PAGES, and where their
+	// data is; late: born from its parent once its memory is in
+	// (mm_fork.go).
+	pageIdx    []chainPages
+	forkRuns   []image.PageRun
+	forkPieces []*image.Pages
+	late       bool
+	kept       []addrspace.Range // the mappings a late task kept from its parent
+	taskObjs   *image.TaskObjs
+	threads    []image.Thread
+	sched      map[int32]*image.Sched // by tid
+	timers     *image.PosixTimers
+	seccomp    []*image.Seccomp
 
 	zombie bool
 	// shares: what the task shares with its parent, shareParent, from
@@ -361,6 +368,9 @@ func (rs *restorer) startTask(tk *image.Task) error {
 		return badImage("task %d's section ended before its memory and threads", rs.cur.rec.Pid)
 	}
 	rs.cur = t
+	if t.late {
+		return rs.bornLate(t) // mm_fork.go
+	}
 	return nil
 }
 
