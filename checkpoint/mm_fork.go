@@ -42,10 +42,9 @@ func (f *forkState) pfnOf(addr uint64) uint64 {
 // scan finds, before any page of the task is read, its pages that are
 // its parent's (FORK_PAGES come before the PAGES: a restore that forks
 // the task from its parent needs them to lay its memory out). pid is the
-// process to look at (the task or its snapshot); pages of skip are the
-// parent image's (PARENT_PAGES), not to be named twice; mappings read
+// process to look at (the task or its snapshot); mappings read
 // beforehand (pre, see snapshot.go) are not looked at.
-func (f *forkState) scan(pid int, vmas []image.Vma, pre map[int][]chunk, skip []image.PageRun) error {
+func (f *forkState) scan(pid int, vmas []image.Vma, pre map[int][]chunk) error {
 	if f == nil || len(f.parent) == 0 {
 		return nil
 	}
@@ -65,19 +64,21 @@ func (f *forkState) scan(pid int, vmas []image.Vma, pre map[int][]chunk, skip []
 			if ents, err = pm.Read(start, end, ents); err != nil {
 				return fmt.Errorf("vma %#x-%#x: pagemap: %w", v.Start, v.End, err)
 			}
-			f.collect(ents, start, skip)
+			f.collect(ents, start)
 		}
 	}
 	return nil
 }
 
 // collect notes as FORK_PAGES runs the pages of ents (pagemap entries of
-// the range from start) that are the parent's.
-func (f *forkState) collect(ents []uint64, start uint64, skip []image.PageRun) {
+// the range from start) that are the parent's. Pages of the task's own
+// parent image (PARENT_PAGES) are taken too: writeTracking leaves them out
+// of its PARENT_PAGES, so that a restore can share them again.
+func (f *forkState) collect(ents []uint64, start uint64) {
 	for i, e := range ents {
 		pfn := proc.PME(e).PFN()
 		addr := start + uint64(i)*image.PageSize
-		if pfn == 0 || f.pfnOf(addr) != pfn || len(skip) > 0 && inRuns(skip, addr) {
+		if pfn == 0 || f.pfnOf(addr) != pfn {
 			continue
 		}
 		if n := len(f.runs); n > 0 && runEnd(f.runs[n-1]) == addr {
@@ -114,6 +115,46 @@ func (f *forkState) note(ents []uint64, start uint64, runs []pageRun) {
 			}
 		}
 	}
+}
+
+// noteSkipped records the PFNs of the pages of skip (the parent image's:
+// unchanged since it was taken, so the same content) that are present: a
+// child sharing one names it too, and restore finds it through the
+// task's PARENT_PAGES. Those the task's own FORK_PAGES name are not in
+// its PARENT_PAGES (writeTracking), so not recorded.
+func (f *forkState) noteSkipped(ents []uint64, start uint64, skip []image.PageRun) {
+	if f == nil || !f.record || len(skip) == 0 {
+		return
+	}
+	for i, e := range ents {
+		addr := start + uint64(i)*image.PageSize
+		if pfn := proc.PME(e).PFN(); pfn != 0 && inRuns(skip, addr) && !inRuns(f.runs, addr) {
+			f.saved = append(f.saved, pfnAt{addr, pfn})
+		}
+	}
+}
+
+// subtractRuns returns the pages of a (ascending, disjoint) not in b
+// (ascending, disjoint), ascending.
+func subtractRuns(a, b []image.PageRun) []image.PageRun {
+	var out []image.PageRun
+	j := 0
+	for _, r := range a {
+		at, end := r.Vaddr, runEnd(r)
+		for j < len(b) && runEnd(b[j]) <= at {
+			j++
+		}
+		for k := j; k < len(b) && b[k].Vaddr < end; k++ {
+			if b[k].Vaddr > at {
+				out = append(out, image.PageRun{Vaddr: at, Pages: uint32((b[k].Vaddr - at) / image.PageSize)})
+			}
+			at = max(at, runEnd(b[k]))
+		}
+		if at < end {
+			out = append(out, image.PageRun{Vaddr: at, Pages: uint32((end - at) / image.PageSize)})
+		}
+	}
+	return out
 }
 
 func runEnd(r image.PageRun) uint64 { return r.Vaddr + uint64(r.Pages)*image.PageSize }

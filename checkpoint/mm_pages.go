@@ -168,6 +168,7 @@ func (r *pageReader) readRange(buf []byte, start, end uint64, skipZero bool) (ch
 		return chunk{buf: buf}, err
 	}
 	r.ents = ents
+	r.fork.noteSkipped(ents, start, r.skip)
 	r.fork.exclude(ents, start)
 	r.local, r.remote = r.local[:0], r.remote[:0]
 	var runs []pageRun

@@ -189,13 +189,13 @@ func (d *dumper) writeMemory(w *image.Writer, p *process, snap *snapshot) error 
 		skip = p.track.fromParent
 	}
 	fk := d.forkFor(p)
-	if err := fk.scan(src, p.imgVmas, pre, skip); err != nil {
+	if err := fk.scan(src, p.imgVmas, pre); err != nil {
 		return fmt.Errorf("pages shared with the parent: %w", err)
 	}
 	if err := d.writeForkPages(w, fk); err != nil {
 		return err
 	}
-	if err := d.writeTracking(w, p); err != nil {
+	if err := d.writeTracking(w, p, fk.runs); err != nil {
 		return fmt.Errorf("dirty tracking: %w", err)
 	}
 	pages, err := d.dumpPages(w, src, p.imgVmas, pre, snap != nil, skip, fk)

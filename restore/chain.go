@@ -207,13 +207,19 @@ func (rs *restorer) parentPages(t *taskPlan, p *image.ParentPages) error {
 // fillFromChain writes into t the pages of runs that ancestor lvl holds,
 // and asks the next ancestor for those it names as its parent's.
 func (rs *restorer) fillFromChain(t *taskPlan, runs []image.PageRun, lvl int) error {
+	return rs.fillFromChainOf(t, t.rec.Pid, runs, lvl)
+}
+
+// fillFromChainOf is fillFromChain with the pages the ancestors hold of
+// task pid (t's parent, for its FORK_PAGES: mm_fork.go).
+func (rs *restorer) fillFromChainOf(t *taskPlan, pid int32, runs []image.PageRun, lvl int) error {
 	if lvl >= len(rs.ancestors) {
-		return badImage("task %d: PARENT_PAGES in the last image of the chain", t.rec.Pid)
+		return badImage("task %d: PARENT_PAGES in the last image of the chain", pid)
 	}
 	ci := rs.ancestors[lvl]
-	mm := ci.mms[t.rec.Pid]
+	mm := ci.mms[pid]
 	if mm == nil {
-		return fmt.Errorf("%w: parent image %s holds no memory of task %d", ErrBadImage, ci.path, t.rec.Pid)
+		return fmt.Errorf("%w: parent image %s holds no memory of task %d", ErrBadImage, ci.path, pid)
 	}
 	for _, pr := range mm.pages {
 		off := pr.dataOff
@@ -229,7 +235,7 @@ func (rs *restorer) fillFromChain(t *taskPlan, runs []image.PageRun, lvl int) er
 		}
 	}
 	if up := intersectRuns(runs, mm.parentRuns); len(up) > 0 {
-		return rs.fillFromChain(t, up, lvl+1)
+		return rs.fillFromChainOf(t, pid, up, lvl+1)
 	}
 	return nil
 }

@@ -46,9 +46,16 @@ func (rs *restorer) forkPages(t *taskPlan, fp *image.ForkPages) error {
 			return badImage("FORK_PAGES run %#x+%d pages is outside every mapping that takes pages", r.Vaddr, r.Pages)
 		}
 	}
-	// Every page of every run must be in the parent's PAGES: find where.
+	// Every page of every run must be in the parent's PAGES, or in its
+	// PARENT_PAGES (pre-copy: its pages unchanged since the parent image):
+	// find where.
 	for _, r := range runs {
+		chain := intersectRuns([]image.PageRun{r}, owner.parentRuns)
+		t.forkChain = append(t.forkChain, chain...)
 		found := uint64(0)
+		for _, c := range chain {
+			found += uint64(c.Pages)
+		}
 		for _, pr := range owner.pageIdx {
 			off := pr.dataOff
 			for _, pr1 := range pr.runs {
@@ -61,7 +68,7 @@ func (rs *restorer) forkPages(t *taskPlan, fp *image.ForkPages) error {
 			}
 		}
 		if found != uint64(r.Pages) {
-			return badImage("task %d: FORK_PAGES run %#x+%d pages: %d of them are not in the PAGES of its parent %d", t.rec.Pid, r.Vaddr, r.Pages, uint64(r.Pages)-found, owner.rec.Pid)
+			return badImage("task %d: FORK_PAGES run %#x+%d pages: %d of them are not in the PAGES or PARENT_PAGES of its parent %d", t.rec.Pid, r.Vaddr, r.Pages, uint64(r.Pages)-found, owner.rec.Pid)
 		}
 	}
 	t.forkRuns = append(t.forkRuns, runs...)
@@ -85,7 +92,18 @@ func (rs *restorer) fillForkPages(t *taskPlan) error {
 		}
 	}
 	t.forkPieces = nil
-	return nil
+	// Those the parent has from the parent image, read from there.
+	var chain []image.PageRun
+	for _, c := range t.forkChain {
+		for _, g := range minus(addrspace.Range{Start: c.Vaddr, End: runEnd(c)}, t.kept) {
+			chain = append(chain, image.PageRun{Vaddr: g.Start, Pages: uint32((g.End - g.Start) / pageSize)})
+		}
+	}
+	t.forkChain = nil
+	if len(chain) == 0 {
+		return nil
+	}
+	return rs.fillFromChainOf(t, sharedOwner(rs.byPid[t.rec.PPid], image.ShareVM).rec.Pid, chain, 0)
 }
 
 // fillFromImage puts pages whose data is elsewhere in the image file in

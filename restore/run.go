@@ -96,6 +96,7 @@ type taskPlan struct {
 	pageIdx    []chainPages
 	forkRuns   []image.PageRun
 	forkPieces []*image.Pages
+	forkChain  []image.PageRun // of forkRuns, those in the parent's PARENT_PAGES
 	late       bool
 	kept       []addrspace.Range // the mappings a late task kept from its parent
 	taskObjs   *image.TaskObjs
