@@ -135,11 +135,13 @@ func (t *taskPlan) indexPages(p *image.Pages) {
 
 // planLate picks the tasks born late, from their parent once its memory is
 // in, so that they share its pages again: those with FORK_PAGES whose
-// birth nothing else waits for and that need nothing set at birth. Each is
-// a leaf of the tree, born from its own parent (no helper), sharing no
-// object with it (clone without CLONE_* sharing flags), in its parent's
-// session and process group (both inherited, nothing to set), and the
-// parent has a memory of its own. A lazy restore keeps copies: its memory
+// birth nothing else waits for. Each is a leaf of the tree, born from its
+// own parent (no helper), sharing no object with it (clone without
+// CLONE_* sharing flags), in its parent's session (inherited) and either
+// in its parent's process group (inherited) or leading one of its own that
+// no other task is in and no terminal has in the foreground (bornLate
+// makes it: setGroups and setForegrounds run before), and the parent has
+// a memory of its own. A lazy restore keeps copies: its memory
 // is registered with userfaultfd (UFFD_FEATURE_EVENT_FORK), so a fork
 // before the page server runs would wait for it, and the pages are not
 // there yet to share.
@@ -151,14 +153,27 @@ func (rs *restorer) planLate() {
 	for _, c := range rs.creator {
 		hasChild[c] = true
 	}
+	// Groups some other task or helper is in, or a terminal's foreground.
+	busy := map[int32]bool{}
+	for _, list := range [][]*taskPlan{rs.plans, rs.helpers} {
+		for _, u := range list {
+			if u.rec.Pgid != u.rec.Pid {
+				busy[u.rec.Pgid] = true
+			}
+		}
+	}
+	for _, st := range rs.ttys {
+		busy[st.rec.Pgrp] = true
+	}
 	for _, t := range rs.plans[1:] {
 		p := rs.byPid[t.rec.PPid]
 		if !rs.forkPids[t.rec.Pid] || t.zombie || t.shares != 0 || hasChild[t] || p == nil || rs.creator[t] != p ||
-			p.zombie || p.shares&image.ShareVM != 0 || t.rec.Sid != p.rec.Sid || t.rec.Pgid != p.rec.Pgid ||
-			t.rec.Sid == t.rec.Pid || t.rec.Pgid == t.rec.Pid {
+			p.zombie || p.shares&image.ShareVM != 0 || t.rec.Sid != p.rec.Sid || t.rec.Sid == t.rec.Pid {
 			continue
 		}
-		t.late = true
+		inherits := t.rec.Pgid == p.rec.Pgid && t.rec.Pgid != t.rec.Pid
+		leads := t.rec.Pgid == t.rec.Pid && !busy[t.rec.Pid]
+		t.late = inherits || leads
 	}
 }
 
@@ -187,6 +202,11 @@ func (rs *restorer) bornLate(t *taskPlan) error {
 	}
 	t.leader.UseScratch(p.scratch+pageSize, (scratchPages-1)*pageSize)
 	t.ctlPidfd = p.ctlPidfd
+	if t.rec.Pgid == t.rec.Pid && t.rec.Pgid != p.rec.Pgid {
+		if _, err := t.leader.Syscall(unix.SYS_SETPGID, 0, 0); err != nil {
+			return fmt.Errorf("task %d: setpgid(0, 0): %w", t.rec.Pid, err)
+		}
+	}
 	return nil
 }
 

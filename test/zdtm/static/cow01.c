@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "zdtmtst.h"
 
@@ -70,6 +71,12 @@ static int child(void *arg)
 	long before, after;
 
 	(void)arg;
+#ifdef COW_OWN_GROUP
+	if (setpgid(0, 0)) {
+		fail("setpgid");
+		return 1;
+	}
+#endif
 	fill(0, MIB, 2);
 	test_daemon();
 	before = shared_kb();
@@ -84,6 +91,12 @@ static int child(void *arg)
 			return 1;
 		}
 	after = shared_kb();
+#ifdef COW_OWN_GROUP
+	if (getpgrp() != getpid()) {
+		fail("the child is in group %d, not its own", (int)getpgrp());
+		return 1;
+	}
+#endif
 	if (before < 13 * 1024) {
 		fail("before the checkpoint only %ld kB were shared with the parent", before);
 		return 1;
