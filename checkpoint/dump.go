@@ -413,6 +413,9 @@ func (d *dumper) stepWrite(r *dumpRun) error {
 		return fmt.Errorf("tail: %w", err)
 	}
 	r.res.Records, r.res.Bytes, r.res.Pages = iw.Records(), iw.Offset(), d.pages
+	if d.forkPages > 0 {
+		d.log.Debug("pages shared with a parent task saved once", "pages", d.forkPages)
+	}
 	return nil
 }
 
@@ -444,6 +447,12 @@ type dumper struct {
 	fz     *freezer       // the cgroup frozen while seizing, if any
 	objref uint32
 	pages  uint64
+	// forkParent, forkRecord, forkSaved, forkPages: pages shared
+	// copy-on-write with the parent task (mm_fork.go).
+	forkParent map[*process]*process
+	forkRecord map[*process]bool
+	forkSaved  map[*process][]pfnAt
+	forkPages  uint64
 	// parent is the parent image of a pre-copy chain; made the processes
 	// whose tracking this checkpoint set up (precopy.go); released: the
 	// tasks were let go (--leave-running).

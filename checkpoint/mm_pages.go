@@ -46,7 +46,9 @@ type chunk struct {
 // pre holds, by VMA index, chunks read earlier (see snapshot); those VMAs
 // are not read again. snapshot says pid is a copy-on-write snapshot.
 // skip are runs not to save: their content is the parent image's.
-func (d *dumper) dumpPages(w *image.Writer, pid int, vmas []image.Vma, pre map[int][]chunk, snapshot bool, skip []image.PageRun) (uint64, error) {
+// fork matches pages against the parent's and notes those saved
+// (mm_fork.go); nil: neither.
+func (d *dumper) dumpPages(w *image.Writer, pid int, vmas []image.Vma, pre map[int][]chunk, snapshot bool, skip []image.PageRun, fork *forkState) (uint64, error) {
 	pm, err := proc.OpenPagemap(pid)
 	if err != nil {
 		return 0, err
@@ -56,7 +58,7 @@ func (d *dumper) dumpPages(w *image.Writer, pid int, vmas []image.Vma, pre map[i
 	if err != nil {
 		zpfn = ^uint64(0) // unknown: zero pages are still caught by content
 	}
-	r := &pageReader{pid: pid, pm: pm, zeroPFN: zpfn, skip: skip}
+	r := &pageReader{pid: pid, pm: pm, zeroPFN: zpfn, skip: skip, fork: fork}
 	if snapshot {
 		// Reading a copy-on-write snapshot: its pages are shared with the
 		// running process, and process_vm_readv pins them (FOLL_PIN),
@@ -123,6 +125,7 @@ type pageReader struct {
 	pm      *proc.Pagemap
 	zeroPFN uint64
 	skip    []image.PageRun // not read: the parent image holds them
+	fork    *forkState      // pages shared with the parent task (mm_fork.go)
 	ents    []uint64
 	// entsStart, entsEnd: the range ents holds, when readRange found no
 	// room for its pages and will be called again for it.
@@ -214,6 +217,9 @@ func (r *pageReader) readRange(buf []byte, start, end uint64, skipZero bool) (ch
 			return chunk{buf: buf}, err
 		}
 		r.ents, r.entsStart, r.entsEnd = ents, start, end
+		// Once per read, not per retry: noteSkipped appends.
+		r.fork.noteSkipped(ents, start, r.skip)
+		r.fork.exclude(ents, start)
 	}
 	ents := r.ents
 	r.local, r.remote = r.local[:0], r.remote[:0]
@@ -255,6 +261,7 @@ func (r *pageReader) readRange(buf []byte, start, end uint64, skipZero bool) (ch
 	if skipZero {
 		runs = dropZeroPages(runs)
 	}
+	r.fork.note(ents, start, runs)
 	return chunk{buf: buf, runs: runs, used: off}, nil
 }
 

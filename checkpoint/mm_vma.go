@@ -56,6 +56,17 @@ func (d *dumper) collectVmas(p *process) error {
 			v.Flags &^= proc.VmUw
 		}
 		iv, err := classifyVma(p.paths, v)
+		if errors.Is(err, errAioVma) {
+			if iv.Madv != 0 {
+				return unsupported(p.pid, fmt.Sprintf("AIO ring %#x-%#x", v.Start, v.End), "its madvise or mlock state (VmFlags %s) is not restored", v.Flags)
+			}
+			a, err := aioRing(p.pid, v)
+			if err != nil {
+				return err
+			}
+			p.aios = append(p.aios, a)
+			continue
+		}
 		if errors.Is(err, errDeletedVma) {
 			err = d.deletedVma(p, v, &iv)
 		}
@@ -137,6 +148,8 @@ func classifyVma(paths *taskPaths, v proc.Vma) (image.Vma, error) {
 		iv.Kind, iv.Flags = image.VmaAnon, iv.Flags|unix.MAP_ANONYMOUS
 	case strings.HasPrefix(v.Path, "["):
 		return iv, unsupported(pid, obj, "unknown special mapping")
+	case isAioRing(pid, v):
+		return iv, errAioVma
 	case v.Deleted:
 		return iv, errDeletedVma
 	case v.Inode == 0:

@@ -39,6 +39,7 @@ type process struct {
 	fds      []image.Fd
 	mm       image.Mm
 	imgVmas  []image.Vma
+	aios     []image.AioRing // AIO contexts' rings (mm_aio.go), not among imgVmas
 	pipeFds  []pipeFd
 	shmems   []*shmemObj // shared memory first mapped here
 	semUndo  []image.SemUndo

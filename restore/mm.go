@@ -31,7 +31,7 @@ func (rs *restorer) layout(t *taskPlan) error {
 		curRanges[i] = addrspace.Range{Start: v.Start, End: v.End}
 	}
 	size := uint64(scratchPages * pageSize)
-	t.scratch = addrspace.FindGap(size, imageRanges(t.vmas), curRanges)
+	t.scratch = addrspace.FindGap(size, imageRanges(t.vmas), append(curRanges, aioRanges(t.aios)...))
 	if t.scratch == 0 {
 		return fmt.Errorf("no room for the scratch area")
 	}
@@ -44,18 +44,33 @@ func (rs *restorer) layout(t *taskPlan) error {
 	lt.Session().SetInsn(t.scratch)
 	lt.UseScratch(t.scratch+pageSize, size-pageSize)
 
+	// A late task keeps what it inherited from its parent and has too
+	// (mm_fork.go); everything else of the stub's, or the parent's, goes.
+	keep := rs.inherited(t)
+	kept := keptRanges(t.vmas, keep)
+	t.kept = kept
 	for _, v := range cur {
 		if v.Start == t.scratch || isKernelSpecial(v.Path) {
 			continue
 		}
-		if _, err := lt.Syscall(unix.SYS_MUNMAP, uintptr(v.Start), uintptr(v.End-v.Start)); err != nil {
-			return fmt.Errorf("unmap stub mapping %#x-%#x %s: %w", v.Start, v.End, v.Path, err)
+		for _, r := range minus(addrspace.Range{Start: v.Start, End: v.End}, kept) {
+			if _, err := lt.Syscall(unix.SYS_MUNMAP, uintptr(r.Start), uintptr(r.End-r.Start)); err != nil {
+				return fmt.Errorf("unmap inherited mapping %#x-%#x %s: %w", r.Start, r.End, v.Path, err)
+			}
 		}
 	}
 	if err := rs.moveSpecials(t, cur); err != nil {
 		return fmt.Errorf("vdso: %w", err)
 	}
-	if err := rs.mapVmas(t); err != nil {
+	if err := rs.mapVmas(t, keep); err != nil {
+		return err
+	}
+	if keep != nil {
+		if err := dropUnshared(lt, t.vmas, keep, t.forkRuns); err != nil {
+			return err
+		}
+	}
+	if err := rs.restoreAios(t); err != nil {
 		return err
 	}
 	if rs.opts.Lazy {
@@ -194,14 +209,14 @@ func madvise(lt *remote.Task, v *image.Vma) error {
 	return nil
 }
 
-// mapVmas maps every VMA of the image with its own protections. A mapping
-// that is not writable is made so only when pages arrive for it
-// (unlockFor), and finishMemory puts back the protections of those: most
-// read-only mappings (a library's text and constants) receive none, and
-// each mprotect is an injected syscall. In a lazy restore every mapping
-// that takes pages is writable from the start, as the page server fills
-// it later (lazy.go).
-func (rs *restorer) mapVmas(t *taskPlan) error {
+// mapVmas maps every VMA of the image with its own protections, but those
+// keep marks (a late task has them from its parent). A mapping that is not
+// writable is made so only when pages arrive for it (unlockFor), and
+// finishMemory puts back the protections of those: most read-only mappings
+// (a library's text and constants) receive none, and each mprotect is an
+// injected syscall. In a lazy restore every mapping that takes pages is
+// writable from the start, as the page server fills it later (lazy.go).
+func (rs *restorer) mapVmas(t *taskPlan, keep []bool) error {
 	lt := t.leader
 	t.unlocked = make([]bool, len(t.vmas))
 	openFiles := map[string]int{}
@@ -212,6 +227,12 @@ func (rs *restorer) mapVmas(t *taskPlan) error {
 	}()
 	for i := range t.vmas {
 		v := &t.vmas[i]
+		if keep != nil && keep[i] {
+			// Inherited as the parent had it before its finishMemory:
+			// possibly made writable for its pages. Ours puts it back.
+			t.unlocked[i] = true
+			continue
+		}
 		switch v.Kind {
 		case image.VmaVdso, image.VmaVvar, image.VmaVvarVclock, image.VmaVsyscall:
 			continue

@@ -21,6 +21,7 @@ func (rs *restorer) fillPages(r *image.Reader, t *taskPlan, p *image.Pages) erro
 			return badImage("pages %#x+%d at offset %d are outside every mapping that takes pages", run.Vaddr, run.Pages, p.DataOffset)
 		}
 	}
+	t.indexPages(p) // mm_fork.go
 	if t.lazy != nil {
 		return rs.fillLazy(t, p) // lazy.go
 	}

@@ -149,6 +149,7 @@ func RestoreImage(ctx context.Context, im *image.Image, opts Options) (*Result, 
 	defer rs.closeChain()
 	// Tasks read their pages straight from the image file.
 	rs.imageFile = im.File()
+	rs.forkPids = im.Summary.ForkPids
 	if err := rs.checkLazy(); err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ckpt/ckpt/image"
+	"github.com/ckpt/ckpt/internal/addrspace"
 	"github.com/ckpt/ckpt/internal/ptrace"
 	"github.com/ckpt/ckpt/internal/remote"
 )
@@ -20,7 +21,8 @@ type restorer struct {
 	log       *slog.Logger
 	opts      Options
 	tr        *ptrace.Tracer
-	imageFile *os.File // the validated image (image.Image.File): tasks read pages from it
+	imageFile *os.File       // the validated image (image.Image.File): tasks read pages from it
+	forkPids  map[int32]bool // tasks with FORK_PAGES (image.Summary), for planLate
 
 	hdr   *image.Header
 	objs  map[uint32]image.Record
@@ -91,11 +93,22 @@ type taskPlan struct {
 	fds      []image.Fd
 	mm       *image.Mm
 	vmas     []image.Vma
-	taskObjs *image.TaskObjs
-	threads  []image.Thread
-	sched    map[int32]*image.Sched // by tid
-	timers   *image.PosixTimers
-	seccomp  []*image.Seccomp
+	aios     []image.AioRing // AIO contexts of its MM (mm_aio.go)
+	// pageIdx: where its MM's PAGES data is, for its children's
+	// FORK_PAGES; forkRuns, forkPieces: its FORK_PAGES, and where their
+	// data is; late: born from its parent once its memory is in
+	// (mm_fork.go).
+	pageIdx    []chainPages
+	forkRuns   []image.PageRun
+	forkPieces []*image.Pages
+	forkChain  []image.PageRun // of forkRuns, those in the parent's PARENT_PAGES
+	late       bool
+	kept       []addrspace.Range // the mappings a late task kept from its parent
+	taskObjs   *image.TaskObjs
+	threads    []image.Thread
+	sched      map[int32]*image.Sched // by tid
+	timers     *image.PosixTimers
+	seccomp    []*image.Seccomp
 
 	zombie bool
 	// shares: what the task shares with its parent, shareParent, from
@@ -257,6 +270,8 @@ func (rs *restorer) handleTaskRecord(r *image.Reader, rec image.Record) error {
 			}
 		}
 		t.vmas = append(t.vmas, *x)
+	case *image.AioRing:
+		return rs.addAioRing(t, x)
 	case *image.Pages:
 		if err := rs.ensureTask(t); err != nil {
 			return err
@@ -266,6 +281,8 @@ func (rs *restorer) handleTaskRecord(r *image.Reader, rec image.Record) error {
 		return rs.fillPages(r, t, x)
 	case *image.ParentPages:
 		return rs.parentPages(t, x)
+	case *image.ForkPages:
+		return rs.forkPages(t, x)
 	case *image.DirtyTrack:
 		// Only the next checkpoint of a pre-copy chain uses it.
 		if t.mm == nil || t.memReady && len(t.threads) > 0 {
@@ -364,6 +381,9 @@ func (rs *restorer) startTask(tk *image.Task) error {
 		return badImage("task %d's section ended before its memory and threads", rs.cur.rec.Pid)
 	}
 	rs.cur = t
+	if t.late {
+		return rs.bornLate(t) // mm_fork.go
+	}
 	return nil
 }
 

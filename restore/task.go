@@ -37,7 +37,7 @@ func (rs *restorer) ensureTask(t *taskPlan) error {
 		return fmt.Errorf("task %d: memory layout: %w", t.rec.Pid, err)
 	}
 	t.memReady = true
-	return nil
+	return rs.fillForkPages(t)
 }
 
 func imageRanges(vmas []image.Vma) []addrspace.Range {

@@ -102,11 +102,14 @@ func buildModel(r io.Reader, o buildOpts) (*model, []memRegion, error) {
 	var mms = map[uint32]*image.Mm{}
 	var cur *taskView
 	var curFiles, curMm uint32
+	// memOf: the tasks whose whole memory is kept: memPid, and its
+	// ancestors, whose pages its FORK_PAGES may name.
+	memOf := map[int32]bool{}
 	keepMm := func(ref uint32) bool {
 		if o.cmdline {
 			return true
 		}
-		return o.mem && cur != nil && cur.Pid == o.memPid
+		return o.mem && cur != nil && memOf[cur.Pid]
 	}
 	for {
 		rec, err := rd.Next()
@@ -126,14 +129,9 @@ func buildModel(r io.Reader, o buildOpts) (*model, []memRegion, error) {
 		case *image.Container:
 			m.Container = x
 		case *image.Pstree:
-			for i := range x.Tasks {
-				t := &x.Tasks[i]
-				tv := &taskView{Pid: t.Pid, PPid: t.PPid, Pgid: t.Pgid, Sid: t.Sid, Comm: cstr(t.Comm[:]), Threads: t.NrThreads, State: "alive"}
-				if t.State == image.TaskZombie {
-					tv.State = fmt.Sprintf("zombie (status %#x)", t.ExitCode)
-				}
-				m.Tasks = append(m.Tasks, tv)
-				m.byPid[t.Pid] = tv
+			m.addTasks(x)
+			if o.mem {
+				memOf = ancestry(x, o.memPid)
 			}
 		case *image.Task:
 			cur = m.byPid[x.Pid]
@@ -176,11 +174,15 @@ func buildModel(r io.Reader, o buildOpts) (*model, []memRegion, error) {
 					return m, nil, err
 				}
 				// Command lines and environments only: the pages holding them.
-				if !(o.mem && cur != nil && cur.Pid == o.memPid) && mm != nil &&
+				if !(o.mem && cur != nil && memOf[cur.Pid]) && mm != nil &&
 					!overlaps(run.Vaddr, size, mm.ArgStart, mm.ArgEnd) && !overlaps(run.Vaddr, size, mm.EnvStart, mm.EnvEnd) {
 					continue
 				}
 				mmMem[curMm] = append(mmMem[curMm], memRegion{Vaddr: run.Vaddr, Data: data})
+			}
+		case *image.ForkPages:
+			if cur != nil && curMm != 0 {
+				mmPages[curMm] += forkRegions(mmMem, m.byPid[cur.PPid], curMm, x.Runs)
 			}
 		case *image.TaskObjs:
 			if cur != nil {
@@ -212,6 +214,53 @@ func buildModel(r io.Reader, o buildOpts) (*model, []memRegion, error) {
 		}
 	}
 	return m, mem, nil
+}
+
+// addTasks adds the tasks of the PSTREE to the model.
+func (m *model) addTasks(pt *image.Pstree) {
+	for i := range pt.Tasks {
+		t := &pt.Tasks[i]
+		tv := &taskView{Pid: t.Pid, PPid: t.PPid, Pgid: t.Pgid, Sid: t.Sid, Comm: cstr(t.Comm[:]), Threads: t.NrThreads, State: "alive"}
+		if t.State == image.TaskZombie {
+			tv.State = fmt.Sprintf("zombie (status %#x)", t.ExitCode)
+		}
+		m.Tasks = append(m.Tasks, tv)
+		m.byPid[t.Pid] = tv
+	}
+}
+
+// ancestry is pid and its ancestors in the PSTREE.
+func ancestry(pt *image.Pstree, pid int32) map[int32]bool {
+	ppid := map[int32]int32{}
+	for _, t := range pt.Tasks {
+		ppid[t.Pid] = t.PPid
+	}
+	out := map[int32]bool{}
+	for p := pid; p != 0 && !out[p]; p = ppid[p] {
+		out[p] = true
+	}
+	return out
+}
+
+// forkRegions gives the memory mm the parts of its parent's kept memory
+// that runs (a FORK_PAGES record: pages that are the parent's) name, and
+// returns how many pages runs hold.
+func forkRegions(mem map[uint32][]memRegion, parent *taskView, mm uint32, runs []image.PageRun) uint64 {
+	var n uint64
+	for _, run := range runs {
+		n += uint64(run.Pages)
+		if parent == nil || parent.mm == 0 {
+			continue
+		}
+		lo, hi := run.Vaddr, run.Vaddr+uint64(run.Pages)*image.PageSize
+		for _, r := range mem[parent.mm] {
+			a, b := max(lo, r.Vaddr), min(hi, r.Vaddr+uint64(len(r.Data)))
+			if a < b {
+				mem[mm] = append(mem[mm], memRegion{Vaddr: a, Data: r.Data[a-r.Vaddr : b-r.Vaddr]})
+			}
+		}
+	}
+	return n
 }
 
 func overlaps(a, alen, start, end uint64) bool { return start < end && a < end && start < a+alen }

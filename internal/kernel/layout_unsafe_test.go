@@ -14,6 +14,18 @@ func TestLayout(t *testing.T) {
 	}{
 		{"sizeof(struct clone_args)", unsafe.Sizeof(CloneArgs{}), 88},
 
+		{"sizeof(struct aio_ring)", unsafe.Sizeof(AioRingHeader{}), AioRingHeaderSize},
+		{"aio_ring.tail", unsafe.Offsetof(AioRingHeader{}.Tail), 12},
+		{"aio_ring.magic", unsafe.Offsetof(AioRingHeader{}.Magic), 16},
+		{"sizeof(struct io_event)", unsafe.Sizeof(IoEvent{}), IoEventSize},
+		{"sizeof(struct iocb)", unsafe.Sizeof(Iocb{}), IocbSize},
+		{"iocb.aio_lio_opcode", unsafe.Offsetof(Iocb{}.Opcode), 16},
+		{"iocb.aio_fildes", unsafe.Offsetof(Iocb{}.Fildes), 20},
+		{"iocb.aio_buf", unsafe.Offsetof(Iocb{}.Buf), 24},
+		{"iocb.aio_nbytes", unsafe.Offsetof(Iocb{}.Nbytes), 32},
+		{"iocb.aio_offset", unsafe.Offsetof(Iocb{}.Offset), 40},
+		{"iocb.aio_flags", unsafe.Offsetof(Iocb{}.Flags), 56},
+
 		{"sizeof(struct uffdio_api)", unsafe.Sizeof(UffdioAPIArg{}), 24},
 		{"sizeof(struct uffdio_register)", unsafe.Sizeof(UffdioRegisterArg{}), 32},
 		{"uffdio_register.mode", unsafe.Offsetof(UffdioRegisterArg{}.Mode), 16},
