@@ -42,6 +42,7 @@ func (rs *restorer) taskSteps() []taskStep {
 		{"process settings", rs.restoreTaskProc, 0},
 		{"rlimits", rs.restoreRlimits, 0},
 		{"threads", rs.createThreads, 0},
+		{"thread cgroups", rs.placeThreads, 0},
 		{"POSIX timers", rs.restoreTimers, 0},
 		{"seccomp", rs.restoreSeccomp, 0},
 		{"thread state", rs.restoreThreadState, 0},
@@ -102,6 +103,7 @@ func (rs *restorer) finish() error {
 		}
 	}
 	rs.closeCopies()
+	rs.closeCgroups(false)
 	return nil
 }
 
