@@ -1,8 +1,9 @@
 /*
  * cgroup00: each task and thread of a tree comes back in its cgroups, in
  * cgroup v1 hierarchies (memory, pids) and in the v2 one. Below the test's
- * own cgroup it makes "zdtm-cgroup00-PID-a" and "...-b/c" in each
- * hierarchy, with limits (memory, pids), then: child A goes to "a" in
+ * own cgroup it makes "zdtm-cgroup00-N-a" and "...-b/c" in each
+ * hierarchy (N: the inode of the test's directory, unique among tests
+ * running at once; its pid is 1 in its pid namespace), with limits (memory, pids), then: child A goes to "a" in
  * all, child B to "b/c", the test stays where it was with a thread alone
  * in the pids hierarchy's "a" (v1 lets threads part). After restore each
  * reads its /proc/self(/task/TID)/cgroup and the limits are read back.
@@ -181,12 +182,17 @@ static void check_limit(const char *dir, const char *file, const char *want)
 int main(int argc, char **argv)
 {
 	pthread_t th;
+	struct stat st;
 	pid_t a;
 	int i;
 
 	test_init(argc, argv);
-	snprintf(rel_a, sizeof(rel_a), "zdtm-cgroup00-%d-a", getpid());
-	snprintf(rel_bc, sizeof(rel_bc), "zdtm-cgroup00-%d-b/c", getpid());
+	if (stat(test_dir(), &st)) {
+		fail("stat %s", test_dir());
+		return 1;
+	}
+	snprintf(rel_a, sizeof(rel_a), "zdtm-cgroup00-%lu-a", (unsigned long)st.st_ino);
+	snprintf(rel_bc, sizeof(rel_bc), "zdtm-cgroup00-%lu-b/c", (unsigned long)st.st_ino);
 	for (i = 0; i < NH; i++) {
 		if (find_mount(i) || cg_path(0, i, base[i], sizeof(base[i]))) {
 			fail("hierarchy '%s' is not mounted or not ours", hier[i]);
