@@ -128,8 +128,13 @@ func (d *dumper) collectFs(p *process) error {
 			return unsupported(p.pid, x.what, "directory %q was deleted", x.path)
 		}
 	}
-	if root != "/" {
-		return unsupported(p.pid, "root", "a chrooted process (root %q) is not supported yet", root)
+	// A chrooted task: its root is saved as the kernel prints it, like
+	// every path of it (paths.go resolves them from the directory the
+	// chroot is in). Its mount table would be read relative to the chroot
+	// and hide what is outside: only in the checkpointer's own mount
+	// namespace, where none is saved.
+	if root != "/" && nsLink(p.pid, "mnt") != nsLink(os.Getpid(), "mnt") {
+		return unsupported(p.pid, "root", "a chrooted process (root %q) in a mount namespace of its own is not supported yet", root)
 	}
 	p.fs.Objref = d.nextObjref()
 	p.fs.Cwd, p.fs.Root = cwd, root

@@ -104,6 +104,7 @@ func (rs *restorer) finish() error {
 	}
 	rs.closeCopies()
 	rs.closeCgroups(false)
+	rs.nsRoot.Close()
 	return nil
 }
 

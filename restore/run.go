@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/ckpt/ckpt/image"
+	"github.com/ckpt/ckpt/internal/fsroot"
 	"github.com/ckpt/ckpt/internal/ptrace"
 	"github.com/ckpt/ckpt/internal/remote"
 )
@@ -59,6 +60,9 @@ type restorer struct {
 	shmemKind               // shmem.go
 	utsKind                 // utsns.go
 	cg        cgroupRestore // cgroup.go
+	// nsRoot is the root task's root, kept before the first chroot
+	// (chroot.go): paths of the image are resolved in it.
+	nsRoot *fsroot.Root
 
 	// mmUsers counts, by the task whose address space it is, the tasks
 	// that still need it to hold the scratch area (share.go).
@@ -394,6 +398,7 @@ func (rs *restorer) abort() {
 	rs.closeCopies()
 	rs.closeLazy()
 	rs.closeCgroups(true)
+	rs.nsRoot.Close()
 }
 
 // closeCopies closes the restorer's copies of the tasks' files: each
