@@ -12,6 +12,12 @@ const (
 	TypeCgroupMember Type = 152
 )
 
+var (
+	_ = registerType(typeInfo{typ: TypeCgroupDir, name: "CGROUP_DIR", new: func() Record { return new(CgroupDir) }})
+	_ = registerType(typeInfo{typ: TypeCgroupProp, name: "CGROUP_PROP", new: func() Record { return new(CgroupProp) }})
+	_ = registerType(typeInfo{typ: TypeCgroupMember, name: "CGROUP_MEMBER", new: func() Record { return new(CgroupMember) }})
+)
+
 // CgroupDir (CGROUP_DIR, type 150) is one cgroup that tasks of the tree
 // were in, in one hierarchy (a cgroup v1 hierarchy, named by its
 // controllers, or the v2 one), named relative to the cgroup the tree's
