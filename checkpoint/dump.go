@@ -216,6 +216,7 @@ func (d *dumper) steps() []step {
 		{name: "semops", run: func(r *dumpRun) error { return d.restartSemops(r.live) }},
 		{name: "collect", run: d.stepCollect},
 		{name: "tree ids", run: each(d.treeIds)},
+		{name: "proc files", run: each(d.checkProcFiles)},
 		{name: "pidfds", run: each(d.resolvePidfds)},
 		{name: "ttys", run: each(d.resolveTtys)},
 		{name: "pipes", run: each(d.resolvePipes)},
@@ -466,6 +467,7 @@ type dumper struct {
 	ipc            *ipcState // the tree's private IPC namespace, if any
 	netns          *image.Netns
 	cgroups        *cgroupState                    // the tree's cgroups (cgroup.go), if saved
+	procFiles      []procFile                      // files of /proc/PID/ (files_procpid.go)
 	pidfds         []pidfdRef                      // pidfds collected, resolved by resolvePidfds
 	fileExtra      map[image.Record][]image.Record // records following a file's (INOTIFY_WATCH)
 	locks          map[*process][]image.Record     // FILE_LOCKs, written after the task's FDs
