@@ -46,8 +46,11 @@ func (rs *restorer) restoreChroot(t *taskPlan, fs *image.Fs) error {
 	}
 	defer dir.Close()
 	var st unix.Stat_t
-	if err := unix.Fstat(int(dir.Fd()), &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
-		return fmt.Errorf("root %q is not a directory (%v)", fs.Root, err)
+	if err := unix.Fstat(int(dir.Fd()), &st); err != nil {
+		return fmt.Errorf("root %q: %w", fs.Root, err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return fmt.Errorf("root %q is not a directory (mode %#o)", fs.Root, st.Mode)
 	}
 	// The task opens the root itself (the restorer's files are no longer
 	// passed in at this step): what it opened must be what fsroot found.

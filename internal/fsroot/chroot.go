@@ -52,9 +52,13 @@ func OpenTaskNs(pid int) (*Root, error) {
 		ns.Close()
 		return nil, err
 	}
-	if got, err = ns.Stat(clean); err != nil || got.Dev != want.Dev || got.Ino != want.Ino {
+	if got, err = ns.Stat(clean); err != nil {
 		ns.Close()
-		return nil, fmt.Errorf("task %d's root %q is not at its path from %s (%v)", pid, link, ns, err)
+		return nil, fmt.Errorf("task %d's root %q from %s: %w", pid, link, ns, err)
+	}
+	if got.Dev != want.Dev || got.Ino != want.Ino {
+		ns.Close()
+		return nil, fmt.Errorf("task %d's root %q is not at its path from %s", pid, link, ns)
 	}
 	return ns, nil
 }
