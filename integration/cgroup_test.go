@@ -251,6 +251,32 @@ func TestCgroupModes(t *testing.T) {
 		ct.restoreInto(t, img)
 		finish(t, ct.tp, false)
 	})
+	t.Run("crash", func(t *testing.T) {
+		// ckpt killed once it made the cgroups and the tasks: the
+		// guardian kills the tasks and removes the cgroups made.
+		ct := startCgroupTree(t)
+		img := ct.checkpointDead(t)
+		ct.removeAll(t)
+		cg := testCgroup(t, "cgroup")
+		faultRun(t, "restore/tasks created", cg, "restore", "--image-path", img, "--detach", "--pid-file", filepath.Join(ct.tp.dir, "crash.pid"))
+		ct.tp.done = true
+		pollClean(t, "restore/tasks created", func() string {
+			for _, h := range []string{"memory", "pids"} {
+				for _, rel := range ct.made[h] {
+					if _, err := os.Stat(ct.dir(t, h, rel)); err == nil {
+						return "left cgroup " + ct.dir(t, h, rel)
+					}
+				}
+			}
+			ents, _ := os.ReadDir(cg)
+			for _, e := range ents {
+				if e.IsDir() {
+					return "left cgroup " + filepath.Join(cg, e.Name())
+				}
+			}
+			return ""
+		})
+	})
 	t.Run("cgroup-root", func(t *testing.T) {
 		ct := startCgroupTree(t)
 		img := ct.checkpointDead(t)
