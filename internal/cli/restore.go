@@ -23,7 +23,7 @@ func restoreCommand() *ucli.Command {
 	return &ucli.Command{
 		Name:      "restore",
 		Usage:     "restore a process from an image",
-		UsageText: "ckpt restore (--image FILE | --image - | --image-path DIR) [--detach] [--pid-file FILE] [--inherit-fd fd[N]:KEY ...] [--ext-unix-sk] [--shell-job] [--tcp-established] [--file-locks]\n   ckpt restore --bundle DIR --image-path DIR [--detach] [--pid-file FILE] <container-id>",
+		UsageText: "ckpt restore (--image FILE | --image - | --image-path DIR) [--detach] [--pid-file FILE] [--inherit-fd fd[N]:KEY ...] [--ext-unix-sk] [--shell-job] [--tcp-established] [--file-locks] [--manage-cgroups-mode MODE] [--cgroup-root PATH]\n   ckpt restore --bundle DIR --image-path DIR [--detach] [--pid-file FILE] <container-id>",
 		Description: `Rebuilds the process with its original pid and lets it run on from where
 it was checkpointed. Without --detach, waits for it and exits with its exit
 status (128+N if killed by signal N); with --detach, returns once it runs.
