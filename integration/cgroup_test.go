@@ -221,7 +221,13 @@ func TestCgroupModes(t *testing.T) {
 		if err == nil || !strings.Contains(stderr, "exists already") {
 			t.Fatalf("strict restore over existing cgroups: %v %s", err, stderr)
 		}
+		if _, stderr, err := runCkpt("restore", "--image-path", img, "--dry-run", "--manage-cgroups-mode", "strict"); err == nil || !strings.Contains(stderr, "exists already") {
+			t.Fatalf("strict dry run over existing cgroups: %v %s", err, stderr)
+		}
 		ct.removeAll(t)
+		if _, stderr, err := runCkpt("restore", "--image-path", img, "--dry-run", "--manage-cgroups-mode", "strict"); err != nil {
+			t.Fatalf("strict dry run: %v %s", err, stderr)
+		}
 		ct.restoreInto(t, img, "--manage-cgroups-mode", "strict")
 		finish(t, ct.tp, true)
 	})

@@ -3,6 +3,7 @@ package restore
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strings"
@@ -458,4 +459,53 @@ func init() {
 		defer b.Close()
 		return removeCgroup(b, args[1])
 	})
+}
+
+// checkCgroupsDry is the dry run's look at the image's cgroups (none made):
+// every hierarchy must be here, and in strict mode no cgroup below the
+// managed one may exist.
+func checkCgroupsDry(r io.ReadSeeker, opts Options) (err error) {
+	mode, err := ParseCgroupMode(string(opts.CgroupMode))
+	if err != nil || mode == CgroupIgnore {
+		return err
+	}
+	if _, err := r.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	defer func() {
+		if _, serr := r.Seek(0, io.SeekStart); err == nil {
+			err = serr
+		}
+	}()
+	rs := &restorer{opts: opts}
+	rd := image.NewReader(r, image.Options{NoDigest: true})
+	for {
+		rec, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if d, ok := rec.(*image.CgroupDir); ok {
+			rs.cg.order = append(rs.cg.order, &cgDir{rec: d})
+		}
+	}
+	if len(rs.cg.order) == 0 {
+		return nil
+	}
+	defer rs.closeCgroups(false)
+	if err := rs.openCgroupBases(); err != nil {
+		return err
+	}
+	for _, d := range rs.cg.order {
+		if mode != CgroupStrict || d.rec.Path == "" {
+			continue
+		}
+		if c, _, err := rs.cg.bases[d.rec.Controllers].Open(d.rec.Path, false); err == nil {
+			c.Close()
+			return fmt.Errorf("--manage-cgroups-mode strict: %s exists already", c.Name)
+		}
+	}
+	return nil
 }

@@ -99,22 +99,23 @@ func runRestore(c *ucli.Context) error {
 		}
 		imageDir = filepath.Dir(file)
 	}
+	mode, err := restore.ParseCgroupMode(c.String("manage-cgroups-mode"))
+	if err != nil {
+		return err
+	}
 	if c.Bool("dry-run") {
 		im, err := image.OpenReader(in)
 		if err != nil {
 			return ucli.Exit(fmt.Sprintf("dry run: invalid image: %v", err), 1)
 		}
 		defer im.Close()
-		out, err := restore.DryRun(im, restore.Options{ImageDir: imageDir, ParentPath: c.String("parent-path")})
+		out, err := restore.DryRun(im, restore.Options{ImageDir: imageDir, ParentPath: c.String("parent-path"),
+			CgroupMode: mode, CgroupRoot: c.String("cgroup-root")})
 		if err != nil {
 			return ucli.Exit(fmt.Sprintf("dry run: restore would fail: %v", err), 1)
 		}
 		fmt.Fprint(c.App.Writer, out)
 		return nil
-	}
-	mode, err := restore.ParseCgroupMode(c.String("manage-cgroups-mode"))
-	if err != nil {
-		return err
 	}
 	opts := restore.Options{InheritFds: inherit, Detached: c.Bool("detach"), Allow: allowOf(c),
 		ParentPath: c.String("parent-path"), ImageDir: imageDir,
