@@ -369,8 +369,17 @@ func (rs *restorer) placeThreads(t *taskPlan) error {
 		if rs.opts.CgroupMode == CgroupIgnore {
 			continue
 		}
+		var own []uint32 // the process's cgroups, where the thread is already
+		for _, pm := range cg.members {
+			if pm.Flags&image.CgroupMemberThread == 0 && pm.Tid == t.rec.Pid {
+				own = pm.Dirs
+			}
+		}
 		for _, id := range m.Dirs {
 			d := cg.dirs[id]
+			if slices.Contains(own, id) {
+				continue
+			}
 			if err := d.cg.MoveThread(rt.Tid, d.rec.Controllers == ""); err != nil {
 				return fmt.Errorf("thread %d: cgroup %q of hierarchy %q: %w", m.Tid, d.rec.Path, d.rec.Controllers, err)
 			}
