@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"slices"
 	"strings"
 	"time"
@@ -211,6 +212,9 @@ func (rs *restorer) openCgroupBases() error {
 	mounts, err := proc.MountInfos(os.Getpid())
 	if err != nil {
 		return err
+	}
+	if r := rs.opts.CgroupRoot; r != "" && (!path.IsAbs(r) || path.Clean(r) != r) {
+		return fmt.Errorf("--cgroup-root %q: want a clean absolute cgroup path, as /proc/PID/cgroup shows them", r)
 	}
 	cg.bases = map[string]*cgroup.Base{}
 	for _, d := range cg.order {
