@@ -123,6 +123,9 @@ func hasOpt(list, opt string) bool {
 // the mounted root. p must be a cgroup path the kernel gave (/proc), not
 // one from an image.
 func (h Hierarchy) Dir(p string) (string, error) {
+	if !path.IsAbs(p) || path.Clean(p) != p {
+		return "", fmt.Errorf("cgroup path %q of hierarchy %q is not clean and absolute", p, h.Controllers)
+	}
 	rel, ok := Rel(h.Root, p)
 	if !ok {
 		return "", fmt.Errorf("cgroup %s of hierarchy %q is not below %s, mounted on %s", p, h.Controllers, h.Root, h.MountPoint)

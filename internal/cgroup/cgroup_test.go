@@ -80,3 +80,19 @@ func TestBaseOpen(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestHierarchyDir(t *testing.T) {
+	h := Hierarchy{Controllers: "pids", MountPoint: "/sys/fs/cgroup/pids", Root: "/"}
+	if d, err := h.Dir("/a/b"); err != nil || d != "/sys/fs/cgroup/pids/a/b" {
+		t.Errorf("Dir(/a/b) = %q, %v", d, err)
+	}
+	for _, bad := range []string{"a", "/a/../../x", "/a/", "/a//b"} {
+		if d, err := h.Dir(bad); err == nil {
+			t.Errorf("Dir(%q) = %q, accepted", bad, d)
+		}
+	}
+	h.Root = "/x"
+	if _, err := h.Dir("/y"); err == nil {
+		t.Error("a cgroup outside the mounted root accepted")
+	}
+}
