@@ -130,11 +130,11 @@ func (d *dumper) collectFs(p *process) error {
 	}
 	// A chrooted task: its root is saved as the kernel prints it, like
 	// every path of it (paths.go resolves them from the directory the
-	// chroot is in). Its mount table would be read relative to the chroot
-	// and hide what is outside: only in the checkpointer's own mount
-	// namespace, where none is saved.
-	if root != "/" && nsLink(p.pid, "mnt") != nsLink(os.Getpid(), "mnt") {
-		return unsupported(p.pid, "root", "a chrooted process (root %q) in a mount namespace of its own is not supported yet", root)
+	// chroot is in). A private mount namespace's table is read from the
+	// first task (mntns.go), relative to its root: that one must not be
+	// chrooted, or what is outside its chroot would be missed.
+	if root != "/" && p.pid == d.root && nsLink(p.pid, "mnt") != nsLink(os.Getpid(), "mnt") {
+		return unsupported(p.pid, "root", "the first task is chrooted (root %q) in a mount namespace of its own: not supported yet", root)
 	}
 	p.fs.Objref = d.nextObjref()
 	p.fs.Cwd, p.fs.Root = cwd, root

@@ -10,9 +10,11 @@ import (
 )
 
 // restoreChroot makes a chrooted task's root what it was. The FS record's
-// Root is a path the kernel printed (from the checkpointer's root, like
-// every path of the task): it is resolved inside the restore's path root
-// (internal/fsroot, RESOLVE_IN_ROOT: a symlink planted on the way cannot
+// Root is a path the kernel printed (from the root of the task's mount
+// namespace, like every path of the task): it is resolved inside the
+// tasks' root (taskRoot: the first task's, in the restored mount
+// namespace if there is one; internal/fsroot, RESOLVE_IN_ROOT: a symlink
+// planted on the way cannot
 // lead elsewhere); the task opens it and chroots to that directory, once
 // checked to be the one resolved, through its fd: fchdir(root),
 // chroot("."), then fchdir back to its working directory,
@@ -31,16 +33,12 @@ func (rs *restorer) restoreChroot(t *taskPlan, fs *image.Fs) error {
 		}
 		rs.nsRoot = r
 	}
-	where, _, err := rs.imagePath(fs.Root)
-	if err != nil {
-		return err
-	}
-	root, err := rs.pathRoot()
+	root, err := rs.taskRoot()
 	if err != nil {
 		return err
 	}
 	defer root.Close()
-	dir, err := root.Lookup(where)
+	dir, err := root.Lookup(fs.Root)
 	if err != nil {
 		return fmt.Errorf("root %q: %w", fs.Root, err)
 	}
