@@ -35,6 +35,10 @@ type Options struct {
 	// NoFreeze: without FreezeCgroup, do not look for a cgroup that holds
 	// the tree and nothing else to freeze while seizing.
 	NoFreeze bool
+	// NoCgroups: save no cgroup of the tasks (runc's and CRIU's
+	// --manage-cgroups-mode ignore); otherwise a process tree's cgroups
+	// are saved (cgroup.go).
+	NoCgroups bool
 	// Allow: state leading outside the tree that is saved rather than
 	// refused (file locks, unix sockets whose peer is outside, the user's
 	// terminal, established TCP connections in repair mode: files_tcp.go).
@@ -212,6 +216,7 @@ func (d *dumper) steps() []step {
 		{name: "semops", run: func(r *dumpRun) error { return d.restartSemops(r.live) }},
 		{name: "collect", run: d.stepCollect},
 		{name: "tree ids", run: each(d.treeIds)},
+		{name: "proc files", run: each(d.checkProcFiles)},
 		{name: "pidfds", run: each(d.resolvePidfds)},
 		{name: "ttys", run: each(d.resolveTtys)},
 		{name: "pipes", run: each(d.resolvePipes)},
@@ -223,6 +228,7 @@ func (d *dumper) steps() []step {
 		{name: "uts namespace", run: each(d.collectUtsns)},
 		{name: "ipc namespace", run: each(d.collectIpcns)},
 		{name: "network namespace", run: each(d.collectNetns)},
+		{name: "cgroups", run: each(d.collectCgroups)},
 		{name: "dirty tracking", run: d.stepTracking},
 		{name: "snapshot", when: snapshotted, run: d.stepSnapshot},
 		{name: "release", when: snapshotted, run: d.stepRelease},
@@ -473,6 +479,8 @@ type dumper struct {
 	mnt            *mntns    // the tree's private mount namespace, if any
 	ipc            *ipcState // the tree's private IPC namespace, if any
 	netns          *image.Netns
+	cgroups        *cgroupState                    // the tree's cgroups (cgroup.go), if saved
+	procFiles      []procFile                      // files of /proc/PID/ (files_procpid.go)
 	pidfds         []pidfdRef                      // pidfds collected, resolved by resolvePidfds
 	fileExtra      map[image.Record][]image.Record // records following a file's (INOTIFY_WATCH)
 	locks          map[*process][]image.Record     // FILE_LOCKs, written after the task's FDs

@@ -13,6 +13,7 @@ import (
 	"github.com/ckpt/ckpt/image"
 	"github.com/ckpt/ckpt/internal/fsroot"
 	"github.com/ckpt/ckpt/internal/kernel"
+	"github.com/ckpt/ckpt/internal/proc"
 )
 
 func init() {
@@ -158,6 +159,10 @@ func (d *dumper) dumpSocket(p *process, of *openFd, obj string) (image.Record, e
 	if len(rec.Name) > 0 && rec.Name[0] != 0 {
 		if rec.Name[0] != '/' {
 			return nil, unsupported(p.pid, obj, "bound to the relative path %q: restore could not tell where it is", rec.Name)
+		}
+		if root, err := proc.Root(p.pid); err != nil || root != "/" {
+			// Restore binds names before it chroots the task.
+			return nil, unsupported(p.pid, obj, "bound to the path %q by a chrooted process (root %q): not supported yet", rec.Name, root)
 		}
 		if bytes.IndexByte(rec.Name, 0) >= 0 {
 			rec.Name = rec.Name[:bytes.IndexByte(rec.Name, 0)]

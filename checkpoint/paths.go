@@ -11,7 +11,9 @@ import (
 
 // Paths a task's file system gives (an fd's link, a mapping, a socket's
 // bound name, a mount point) are looked up as the task sees them: inside
-// its root, from /proc/PID/root, with RESOLVE_IN_ROOT (internal/fsroot).
+// its root, from /proc/PID/root, with RESOLVE_IN_ROOT (internal/fsroot);
+// the paths the kernel prints for a chrooted task hold its root's path and
+// are looked up from the directory its chroot is in (fsroot.OpenTaskNs).
 // Never as a string joined to /proc/PID/root: an absolute symlink the task
 // planted would resolve against our root, the host's.
 
@@ -61,7 +63,7 @@ func (tp *taskPaths) close() {
 
 // statInTask is stat(2) of path inside task pid's root.
 func statInTask(pid int, path string) (unix.Stat_t, error) {
-	root, err := fsroot.OpenTask(pid)
+	root, err := fsroot.OpenTaskNs(pid)
 	if err != nil {
 		return unix.Stat_t{}, err
 	}
@@ -72,7 +74,7 @@ func statInTask(pid int, path string) (unix.Stat_t, error) {
 // statfsInTask is statfs(2) of path inside task pid's root.
 func statfsInTask(pid int, path string) (unix.Statfs_t, error) {
 	var fs unix.Statfs_t
-	root, err := fsroot.OpenTask(pid)
+	root, err := fsroot.OpenTaskNs(pid)
 	if err != nil {
 		return fs, err
 	}
@@ -91,7 +93,7 @@ func statfsInTask(pid int, path string) (unix.Statfs_t, error) {
 // readlinkInTask reads the symlink path (its last name not followed)
 // inside task pid's root.
 func readlinkInTask(pid int, path string) (string, error) {
-	root, err := fsroot.OpenTask(pid)
+	root, err := fsroot.OpenTaskNs(pid)
 	if err != nil {
 		return "", err
 	}
@@ -113,7 +115,7 @@ func readlinkInTask(pid int, path string) (string, error) {
 // (symlinks included); O_PATH gives the handle itself, other flags open
 // the file it names.
 func openInRoot(pid int, path string, flags int) (int, error) {
-	root, err := fsroot.OpenTask(pid)
+	root, err := fsroot.OpenTaskNs(pid)
 	if err != nil {
 		return -1, err
 	}

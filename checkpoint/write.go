@@ -33,6 +33,9 @@ func (d *dumper) write(w *image.Writer, t *tree, snaps map[*process]*snapshot) e
 	if es := exitSignalsRecord(t); es != nil {
 		recs = append(recs, es)
 	}
+	if d.cgroups != nil {
+		recs = append(recs, d.cgroups.recs...)
+	}
 	if d.uts != nil {
 		recs = append(recs, d.uts)
 	}

@@ -115,6 +115,20 @@ func checkRecordPaths(rec Record) string {
 		if msg := checkSunName(x.Name); msg != "" {
 			return fmt.Sprintf("UNIX_SK %d: name %s", x.Ino, msg)
 		}
+	case *CgroupDir:
+		if err := CheckCgroupPath(x.Path); err != nil {
+			return bad(fmt.Sprintf("CGROUP_DIR %d path", x.ID), err)
+		}
+		if len(x.Controllers) > 255 || strings.ContainsAny(x.Controllers, "/:\x00") {
+			return fmt.Sprintf("CGROUP_DIR %d: controllers %q are not a hierarchy's name", x.ID, x.Controllers)
+		}
+	case *CgroupProp:
+		if err := CheckCgroupFileName(x.Name); err != nil {
+			return bad(fmt.Sprintf("CGROUP_PROP of cgroup %d", x.Dir), err)
+		}
+		if len(x.Value) >= pathMax {
+			return fmt.Sprintf("CGROUP_PROP %s: value of %d bytes", x.Name, len(x.Value))
+		}
 	case *UnixQueue:
 		// A sender outside the tree may have bound a relative name;
 		// the restorer never resolves it, it only matches it.

@@ -237,14 +237,12 @@ func (rs *restorer) openRegFile(t *taskPlan, rf *image.RegFile, min int) (int, e
 	return tmp, nil
 }
 
-// restoreFs sets the working directory.
+// restoreFs sets the working directory, and the root of a chrooted task
+// (chroot.go).
 func (rs *restorer) restoreFs(t *taskPlan) error {
 	fs, ok := rs.objs[t.taskObjs.Fs].(*image.Fs)
 	if !ok {
 		return badImage("TASK_OBJS names fs object %d, which is not an FS record", t.taskObjs.Fs)
-	}
-	if fs.Root != "/" {
-		return fmt.Errorf("root %q: chrooted processes are not supported yet", fs.Root)
 	}
 	lt := t.leader
 	defer lt.Reset()
@@ -254,6 +252,9 @@ func (rs *restorer) restoreFs(t *taskPlan) error {
 	}
 	if _, err := lt.Syscall(unix.SYS_CHDIR, uintptr(addr)); err != nil {
 		return fmt.Errorf("chdir %q: %w", fs.Cwd, err)
+	}
+	if fs.Root != "/" {
+		return rs.restoreChroot(t, fs)
 	}
 	return nil
 }

@@ -43,6 +43,7 @@ func (rs *restorer) taskSteps() []taskStep {
 		{"process settings", rs.restoreTaskProc, 0},
 		{"rlimits", rs.restoreRlimits, 0},
 		{"threads", rs.createThreads, 0},
+		{"thread cgroups", rs.placeThreads, 0},
 		{"POSIX timers", rs.restoreTimers, 0},
 		{"seccomp", rs.restoreSeccomp, 0},
 		{"thread state", rs.restoreThreadState, 0},
@@ -105,6 +106,8 @@ func (rs *restorer) finish() error {
 		rs.log.Debug("step done", "step", s.name, "took", time.Since(t0))
 	}
 	rs.closeCopies()
+	rs.closeCgroups(false)
+	rs.nsRoot.Close()
 	return nil
 }
 

@@ -29,11 +29,14 @@ func (rs *restorer) pathRoot() (*fsroot.Root, error) {
 	return fsroot.Open("/")
 }
 
-// taskRoot opens the root of the image's tasks: the root task's, which
-// every task shares (a chrooted task is refused at checkpoint).
+// taskRoot opens the root of the image's tasks: the root task's, as it
+// was before any task was chrooted (chroot.go keeps it then).
 // Preconditions:
 //   - the root task exists.
 func (rs *restorer) taskRoot() (*fsroot.Root, error) {
+	if rs.nsRoot != nil {
+		return rs.nsRoot.Dup()
+	}
 	return fsroot.OpenTask(rs.plans[0].pid)
 }
 

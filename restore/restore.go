@@ -67,8 +67,14 @@ type Options struct {
 	// binary that runs it (this one if empty).
 	Lazy            bool
 	LazyOnTouchOnly bool
-	LazyLog         *os.File
-	PageServerExe   string
+	// CgroupMode says what becomes of a process tree's cgroups (cgroup.go;
+	// "" is CgroupSoft); CgroupRoot, when set, is the cgroup (a path from
+	// each hierarchy's root, the same in all) that restore manages and
+	// puts the first task in, instead of its own.
+	CgroupMode    CgroupMode
+	CgroupRoot    string
+	LazyLog       *os.File
+	PageServerExe string
 }
 
 // Result describes the restored process.
@@ -113,6 +119,9 @@ func RestoreImage(ctx context.Context, im *image.Image, opts Options) (*Result, 
 		return nil, err
 	}
 	opts.Grant = grant
+	if opts.CgroupMode, err = ParseCgroupMode(string(opts.CgroupMode)); err != nil {
+		return nil, err
+	}
 	if opts.Adopt != nil && grant.Seccomp && ptrace.SuspendSeccomp() == 0 {
 		// The stub runs under the spec's filter: the syscalls restore
 		// injects must not.

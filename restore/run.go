@@ -11,6 +11,7 @@ import (
 
 	"github.com/ckpt/ckpt/image"
 	"github.com/ckpt/ckpt/internal/addrspace"
+	"github.com/ckpt/ckpt/internal/fsroot"
 	"github.com/ckpt/ckpt/internal/ptrace"
 	"github.com/ckpt/ckpt/internal/remote"
 )
@@ -47,20 +48,24 @@ type restorer struct {
 	ctlPidfd *os.File
 
 	// The state of each kind of object (kinds.go), in the kind's file.
-	pipeKind               // files_pipe.go
-	fifoKind               // files_fifo.go
-	ux        unixRestore  // files_unix.go
-	inet      inetState    // files_inet.go
-	inotify   inotifyState // files_inotify.go
-	lockKind               // files_locks.go
-	ownerKind              // files_fown.go
-	deleted   deletedState // files_deleted.go
-	ttyKind                // files_tty.go
-	mnt       *mntRestore  // mntns.go
-	ipcKind                // ipcns.go
-	netnsKind              // netns.go
-	shmemKind              // shmem.go
-	utsKind                // utsns.go
+	pipeKind                // files_pipe.go
+	fifoKind                // files_fifo.go
+	ux        unixRestore   // files_unix.go
+	inet      inetState     // files_inet.go
+	inotify   inotifyState  // files_inotify.go
+	lockKind                // files_locks.go
+	ownerKind               // files_fown.go
+	deleted   deletedState  // files_deleted.go
+	ttyKind                 // files_tty.go
+	mnt       *mntRestore   // mntns.go
+	ipcKind                 // ipcns.go
+	netnsKind               // netns.go
+	shmemKind               // shmem.go
+	utsKind                 // utsns.go
+	cg        cgroupRestore // cgroup.go
+	// nsRoot is the root task's root, kept before the first chroot
+	// (chroot.go): paths of the image are resolved in it.
+	nsRoot *fsroot.Root
 
 	// mmUsers counts, by the task whose address space it is, the tasks
 	// that still need it to hold the scratch area (share.go).
@@ -172,7 +177,7 @@ func (rs *restorer) run(r *image.Reader) error {
 			return err
 		}
 	}
-	if err := rs.checkKinds(); err != nil {
+	if err := errors.Join(rs.checkKinds(), rs.checkCgroupThreads()); err != nil {
 		return err
 	}
 	rs.log.Debug("image read", "layout", rs.layoutTook, "pages", rs.fillTook)
@@ -211,6 +216,12 @@ func (rs *restorer) handle(r *image.Reader, rec image.Record) error {
 		return rs.addShares(x)
 	case *image.ExitSignals:
 		return rs.addExitSignals(x)
+	case *image.CgroupDir:
+		return rs.addCgroupDir(x)
+	case *image.CgroupProp:
+		return rs.addCgroupProp(x)
+	case *image.CgroupMember:
+		return rs.addCgroupMember(x)
 	case *image.Task:
 		return rs.startTask(x)
 	}
@@ -418,6 +429,8 @@ func (rs *restorer) abort() {
 	}
 	rs.closeCopies()
 	rs.closeLazy()
+	rs.closeCgroups(true)
+	rs.nsRoot.Close()
 }
 
 // closeCopies closes the restorer's copies of the tasks' files: each

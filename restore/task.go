@@ -19,6 +19,9 @@ func (rs *restorer) ensureTask(t *taskPlan) error {
 		return badImage("task %d: memory layout incomplete before its pages", t.rec.Pid)
 	}
 	if !rs.made {
+		if err := rs.prepareCgroups(); err != nil {
+			return fmt.Errorf("cgroups: %w", err)
+		}
 		if err := rs.createTree(); err != nil {
 			return fmt.Errorf("create tasks: %w", err)
 		}
@@ -27,6 +30,9 @@ func (rs *restorer) ensureTask(t *taskPlan) error {
 			return err
 		}
 		guard.Fault(faultCreated)
+		if err := rs.placeTasks(); err != nil {
+			return fmt.Errorf("cgroups: %w", err)
+		}
 	}
 	if t.shares&image.ShareVM != 0 {
 		return rs.borrowMemory(t)
