@@ -339,11 +339,31 @@ func (rs *restorer) placeTasks() error {
 	if len(cg.order) == 0 || rs.opts.CgroupMode == CgroupIgnore {
 		return nil
 	}
+	for _, t := range rs.plans {
+		if t.pid == 0 {
+			continue // born late, from its parent (bornLate places it)
+		}
+		if err := rs.placeTask(t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// placeTask puts the process t in its cgroups. Its pid is never 0 here:
+// writing 0 to cgroup.procs would move ckpt itself.
+func (rs *restorer) placeTask(t *taskPlan) error {
+	cg := &rs.cg
+	if len(cg.order) == 0 || rs.opts.CgroupMode == CgroupIgnore {
+		return nil
+	}
+	if t.pid <= 0 {
+		return fmt.Errorf("task %d: placed in its cgroups before it exists", t.rec.Pid)
+	}
 	for _, m := range cg.members {
-		if m.Flags&image.CgroupMemberThread != 0 {
+		if m.Flags&image.CgroupMemberThread != 0 || m.Tid != t.rec.Pid {
 			continue
 		}
-		t := rs.byPid[m.Tid]
 		for _, id := range m.Dirs {
 			d := cg.dirs[id]
 			if err := d.cg.MoveProcess(t.pid); err != nil {

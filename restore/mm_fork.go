@@ -196,6 +196,10 @@ func (rs *restorer) bornLate(t *taskPlan) error {
 	if _, err := rs.opts.Journal.KillTask(t.pid); err != nil {
 		return err
 	}
+	// Forked in its parent's cgroups; its own before it touches a page.
+	if err := rs.placeTask(t); err != nil {
+		return fmt.Errorf("cgroups: %w", err)
+	}
 	// It stopped in the parent's scratch page, which it inherited.
 	if t.leader, err = remote.New(rs.tr, t.pid, p.scratch); err != nil {
 		return err
