@@ -357,18 +357,19 @@ func (rs *restorer) connectUnix(s *unixSock) error {
 	if r.SockType == unix.SOCK_DGRAM {
 		switch {
 		case p == nil:
-			// Its peer was closed: connect it to a socket closed again.
+			// Its peer was closed: connect it to a socket closed again,
+			// once it has sent what the closed one had queued (finishUnix).
 			t := rs.credTask(r.PeerCred)
 			a, b, err := rs.socketpair(t, r.SockType)
 			if err != nil {
 				return fmt.Errorf("%v: %w", s, err)
 			}
-			unix.Close(b)
 			if err := rs.bindSocket(t, a, r); err != nil {
 				unix.Close(a)
+				unix.Close(b)
 				return err
 			}
-			s.fd = a
+			s.fd, s.tmpPeer = a, b
 			return nil
 		case s.fd < 0:
 			// Both unnamed and connected to each other.
@@ -467,6 +468,11 @@ func (rs *restorer) unixSender(s *unixSock, q *image.UnixQueue) (*unixSock, erro
 		return rs.ux.socks[r.Peer], nil
 	}
 	if len(q.Sender) == 0 {
+		if r.Peer == 0 && r.State == image.UnixConnected {
+			// Connected to a socket closed since: the stand-in for it
+			// sends, unnamed as any sender of a socketpair.
+			return nil, nil
+		}
 		if r.Peer != 0 {
 			if p := rs.ux.socks[r.Peer]; len(p.rec.Name) == 0 {
 				return p, nil
@@ -513,7 +519,7 @@ func (rs *restorer) refillUnix(s *unixSock, q *image.UnixQueue) error {
 	case from != nil:
 		fd = from.fd
 		byName = s.rec.SockType == unix.SOCK_DGRAM && from.rec.Peer != s.rec.Ino
-	case s.rec.SockType != unix.SOCK_DGRAM:
+	case s.rec.SockType != unix.SOCK_DGRAM, s.rec.State == image.UnixConnected && s.rec.Peer == 0:
 		fd = s.tmpPeer
 	case s.rec.Peer != 0:
 		return fmt.Errorf("a datagram from an unnamed sender, but it only takes datagrams from its peer %d", s.rec.Peer)
