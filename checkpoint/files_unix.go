@@ -11,7 +11,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ckpt/ckpt/image"
-	"github.com/ckpt/ckpt/internal/fsroot"
 	"github.com/ckpt/ckpt/internal/kernel"
 )
 
@@ -156,20 +155,15 @@ func (d *dumper) dumpSocket(p *process, of *openFd, obj string) (image.Record, e
 		return nil, unsupported(p.pid, obj, "unix socket in state %d (connecting?)", ds.State)
 	}
 	if len(rec.Name) > 0 && rec.Name[0] != 0 {
-		if rec.Name[0] != '/' {
-			return nil, unsupported(p.pid, obj, "bound to the relative path %q: restore could not tell where it is", rec.Name)
+		if i := bytes.IndexByte(rec.Name, 0); i >= 0 {
+			rec.Name = rec.Name[:i]
 		}
-		if bytes.IndexByte(rec.Name, 0) >= 0 {
-			rec.Name = rec.Name[:bytes.IndexByte(rec.Name, 0)]
-		}
-		// Mode 0 says the socket file is gone (removed after bind). The
-		// name is looked up inside the task's root: it may lead through
-		// the task's own symlinks, which must not reach the host's files.
-		if root, err := fsroot.OpenTask(p.pid); err == nil {
-			fst, err := root.Stat(string(rec.Name))
-			root.Close()
-			if err == nil && fst.Mode&unix.S_IFMT == unix.S_IFSOCK && uint32(fst.Ino) == ds.VfsIno {
-				rec.Mode = fst.Mode & 0o7777
+		// Mode 0 says the socket file is gone (removed after bind). A
+		// relative name is looked up once every task's current directory
+		// is known (bindDirs).
+		if rec.Name[0] == '/' {
+			if err := checkPathName(p, obj, rec, ds); err != nil {
+				return nil, err
 			}
 		}
 	}
@@ -509,7 +503,7 @@ func (d *dumper) resolveUnix(t *tree) error {
 			s.obj.extra = append(s.obj.extra, &image.SockState{Socket: s.obj.objref, BufLock: uint32(s.bufLock)})
 		}
 	}
-	return nil
+	return d.bindDirs(t)
 }
 
 // holders lists the processes outside the tree with a fd on link.

@@ -33,3 +33,13 @@ func init() {
 		{"tty_attr/extremes", &TtyAttr{TtyID: u32max, Mode: u32max, Uid: u32max, Gid: u32max}},
 	}...)
 }
+
+func init() {
+	roundTripCases = append(roundTripCases, []struct {
+		name string
+		rec  Record
+	}{
+		{"unix_bind/empty", &UnixBind{}},
+		{"unix_bind/extremes", &UnixBind{Ino: u32max, Flags: u32max, Dir: make([]byte, 4096)}},
+	}...)
+}

@@ -14,7 +14,7 @@ import (
 func init() {
 	// The sockets are made all at once (makeUnixSockets), into ctlFiles.
 	registerKind(kind{name: "unix socket", task: true,
-		takes: []taker{on((*restorer).addUnixSk), on((*restorer).addUnixQueue)},
+		takes: []taker{on((*restorer).addUnixSk), on((*restorer).addUnixQueue), on((*restorer).addUnixBind)},
 		close: (*restorer).closeUnix})
 }
 
@@ -38,6 +38,9 @@ type unixRestore struct {
 	// inflight holds the restorer's copies of files in flight, sent
 	// with the queued data, by objref.
 	inflight map[uint32]*os.File
+	// dirs is where sockets bound to a relative path were bound from
+	// (UNIX_BIND), by Ino.
+	dirs map[uint32]string
 }
 
 // unixSock is one socket of the image and, once made, the restorer's copy.
@@ -98,8 +101,8 @@ func (rs *restorer) addUnixSk(x *image.UnixSk) error {
 		if len(n) > 108 {
 			return badImage("%s: name of %d bytes (at most 108)", what, len(n))
 		}
-		if n[0] != 0 && (n[0] != '/' || len(n) > 107 || bytesHasNul(n)) {
-			return badImage("%s: path name %q is not an absolute path that fits sun_path", what, n)
+		if n[0] != 0 && (len(n) > 107 || bytesHasNul(n)) {
+			return badImage("%s: path name %q does not fit sun_path", what, n)
 		}
 	}
 	s := &unixSock{rec: x, fd: -1, tmpPeer: -1}
@@ -176,6 +179,9 @@ func (rs *restorer) inflightFile(objref uint32) (int, error) {
 // peers, listeners, senders.
 func (rs *restorer) checkUnix() error {
 	u := &rs.ux
+	if err := rs.checkUnixBinds(); err != nil {
+		return err
+	}
 	for _, s := range u.order {
 		r := s.rec
 		if r.Peer == 0 {
@@ -314,7 +320,7 @@ func (rs *restorer) makeUnixSockets() error {
 		// What accept(2) will return gets the connecting process as its
 		// SO_PEERCRED: the image does not say which it was, so it is the
 		// task holding the socket.
-		if err := rs.connectIn(rs.holder(s.rec.Objref), s, l.rec.Name); err != nil {
+		if err := rs.connectIn(rs.holder(s.rec.Objref), s, rs.addrOf(l)); err != nil {
 			return err
 		}
 	}
@@ -382,7 +388,7 @@ func (rs *restorer) connectUnix(s *unixSock) error {
 		case p.rec.Peer == r.Ino && len(p.rec.Name) == 0:
 			return nil // its peer connects to it
 		}
-		return rs.connectIn(rs.credTask(r.PeerCred), s, p.rec.Name)
+		return rs.connectIn(rs.credTask(r.PeerCred), s, rs.addrOf(p))
 	}
 	if s.fd >= 0 {
 		return nil // made with its peer
@@ -437,7 +443,7 @@ func (rs *restorer) connectUnix(s *unixSock) error {
 		return err
 	}
 	cs := &unixSock{rec: client, fd: cfd}
-	if err := rs.connectIn(ct, cs, s.rec.Name); err != nil {
+	if err := rs.connectIn(ct, cs, rs.addrOf(s)); err != nil {
 		unix.Close(cfd)
 		return err
 	}
@@ -536,7 +542,7 @@ func (rs *restorer) refillUnix(s *unixSock, q *image.UnixQueue) error {
 	}
 	var to unix.Sockaddr
 	if byName {
-		sa, done, err := rs.sockaddr(s.rec.Name)
+		sa, done, err := rs.sockaddr(rs.addrOf(s))
 		if err != nil {
 			return err
 		}

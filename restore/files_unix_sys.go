@@ -21,7 +21,8 @@ import (
 // closed listener left it. The name is looked at inside the task's root
 // (internal/fsroot), never as a host path.
 func (rs *restorer) tempListener(t *taskPlan, s *unixSock) (int, func(), error) {
-	r := &image.UnixSk{SockType: s.rec.SockType, Name: s.rec.Name}
+	r := &image.UnixSk{Ino: s.rec.Ino, SockType: s.rec.SockType, Name: s.rec.Name}
+	file := string(rs.addrOf(s))
 	var root *fsroot.Root
 	existed := false
 	if r.Name[0] != 0 {
@@ -29,7 +30,7 @@ func (rs *restorer) tempListener(t *taskPlan, s *unixSock) (int, func(), error) 
 		if root, err = fsroot.OpenTask(t.pid); err != nil {
 			return -1, nil, fmt.Errorf("%v: temporary listener: %w", s, err)
 		}
-		_, err = root.Lstat(string(r.Name))
+		_, err = root.Lstat(file)
 		existed = err == nil
 		r.Mode = keepMode
 	}
@@ -48,7 +49,7 @@ func (rs *restorer) tempListener(t *taskPlan, s *unixSock) (int, func(), error) 
 	return fd, func() {
 		unix.Close(fd)
 		if root != nil && !existed {
-			_, _ = root.RemoveIf(string(r.Name), unix.S_IFSOCK)
+			_, _ = root.RemoveIf(file, unix.S_IFSOCK)
 		}
 		root.Close()
 	}, nil
@@ -92,7 +93,7 @@ func (rs *restorer) bindSocket(t *taskPlan, fd int, r *image.UnixSk) error {
 		// The socket file is looked at and removed inside the task's
 		// root: the name may lead through the container's own
 		// symlinks, which must not reach the host's files.
-		path = string(r.Name)
+		path = string(rs.unixPath(r.Ino, r.Name))
 		root, err := fsroot.OpenTask(t.pid)
 		if err != nil {
 			return fmt.Errorf("socket %d: %w", r.Ino, err)
@@ -103,7 +104,11 @@ func (rs *restorer) bindSocket(t *taskPlan, fd int, r *image.UnixSk) error {
 			return fmt.Errorf("remove the stale socket file %s: %w", r.Name, err)
 		}
 	}
+	dir := rs.ux.dirs[r.Ino]
 	if _, err := rs.inTask(t, fd, func(lt *remote.Task, tfd uintptr) (uintptr, error) {
+		if r.Name[0] != 0 && r.Name[0] != '/' {
+			return rs.bindFrom(t, lt, tfd, dir, r.Name)
+		}
 		addr, n, err := putSockaddr(lt, r.Name)
 		if err != nil {
 			return 0, err
