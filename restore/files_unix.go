@@ -41,6 +41,9 @@ type unixRestore struct {
 	// dirs is where sockets bound to a relative path were bound from
 	// (UNIX_BIND), by Ino.
 	dirs map[uint32]string
+	// asides are files moved out of the way of sockets whose own file
+	// was removed (files_unix_aside.go).
+	asides []*asideFile
 }
 
 // unixSock is one socket of the image and, once made, the restorer's copy.
@@ -644,4 +647,5 @@ func (rs *restorer) closeUnix() {
 		f.Close()
 	}
 	rs.ux.inflight = nil
+	rs.putBackAsides()
 }

@@ -89,6 +89,7 @@ func (rs *restorer) bindSocket(t *taskPlan, fd int, r *image.UnixSk) error {
 		return nil
 	}
 	path := ""
+	var aside *asideFile
 	if r.Name[0] != 0 {
 		// The socket file is looked at and removed inside the task's
 		// root: the name may lead through the container's own
@@ -99,9 +100,12 @@ func (rs *restorer) bindSocket(t *taskPlan, fd int, r *image.UnixSk) error {
 			return fmt.Errorf("socket %d: %w", r.Ino, err)
 		}
 		_, err = root.RemoveIf(path, unix.S_IFSOCK)
+		if err == nil && r.Mode == 0 {
+			aside, err = rs.moveAside(root, path, r.Ino)
+		}
 		root.Close()
 		if err != nil {
-			return fmt.Errorf("remove the stale socket file %s: %w", r.Name, err)
+			return fmt.Errorf("socket %d: make room at %s: %w", r.Ino, r.Name, err)
 		}
 	}
 	dir := rs.ux.dirs[r.Ino]
@@ -125,9 +129,12 @@ func (rs *restorer) bindSocket(t *taskPlan, fd int, r *image.UnixSk) error {
 				return fmt.Errorf("socket file %s: %w", name, err)
 			}
 			defer root.Close()
-			if mode == 0 {
+			switch {
+			case aside != nil:
+				err = aside.putBack() // removes the socket file first
+			case mode == 0:
 				_, err = root.RemoveIf(path, unix.S_IFSOCK) // it was removed after bind
-			} else {
+			default:
 				err = root.ChmodIf(path, unix.S_IFSOCK, mode&0o7777)
 			}
 			if err != nil {
