@@ -43,3 +43,13 @@ func init() {
 		{"unix_bind/extremes", &UnixBind{Ino: u32max, Flags: u32max, Dir: make([]byte, 4096)}},
 	}...)
 }
+
+func init() {
+	roundTripCases = append(roundTripCases, []struct {
+		name string
+		rec  Record
+	}{
+		{"tmpfile/empty", &Tmpfile{}},
+		{"tmpfile/extremes", &Tmpfile{Dev: math.MaxUint64, Ino: math.MaxUint64, Flags: u32max, Reserved: u32max}},
+	}...)
+}
