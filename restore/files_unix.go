@@ -53,6 +53,8 @@ type unixSock struct {
 	// tmpPeer is the restorer's end standing in for a peer closed before
 	// the checkpoint: it sends the queued data, then is closed.
 	tmpPeer int
+	// refilled: its queue was refilled before the connections were made.
+	refilled bool
 }
 
 func (u *unixSock) String() string {
@@ -299,6 +301,20 @@ func (rs *restorer) makeUnixSockets() error {
 		}
 		s.fd = fd
 	}
+	// Datagrams queued on a named socket before it connected to its peer
+	// came from any socket: sent now, by name, while it takes them from
+	// any (once connected it takes its peer's alone).
+	for _, s := range u.order {
+		if !s.refillEarly() {
+			continue
+		}
+		for _, q := range u.queues[s.rec.Ino] {
+			if err := rs.refillUnix(s, q, true); err != nil {
+				return fmt.Errorf("%v: refill its queue: %w", s, err)
+			}
+		}
+		s.refilled = true
+	}
 	// Connections.
 	for _, s := range u.order {
 		if s.fd >= 0 && s.rec.SockType != unix.SOCK_DGRAM || s.rec.State != image.UnixConnected || s.rec.Opts&image.UnixOptPending != 0 {
@@ -333,8 +349,11 @@ func (rs *restorer) makeUnixSockets() error {
 		}
 	}
 	for _, s := range u.order {
+		if s.refilled {
+			continue
+		}
 		for _, q := range u.queues[s.rec.Ino] {
-			if err := rs.refillUnix(s, q); err != nil {
+			if err := rs.refillUnix(s, q, false); err != nil {
 				return fmt.Errorf("%v: refill its queue: %w", s, err)
 			}
 		}
@@ -503,8 +522,17 @@ func (rs *restorer) unixSender(s *unixSock, q *image.UnixQueue) (*unixSock, erro
 	return nil, fmt.Errorf("%v: a queued datagram from %s, which is no socket of the image: it cannot be sent again", s, showName(q.Sender))
 }
 
-// refillUnix sends one queued message back to s.
-func (rs *restorer) refillUnix(s *unixSock, q *image.UnixQueue) error {
+// refillEarly tells whether s's queue is refilled before the sockets
+// connect: a named datagram socket connected to a peer, made unconnected
+// (its peer connects it later).
+func (s *unixSock) refillEarly() bool {
+	r := s.rec
+	return r.SockType == unix.SOCK_DGRAM && r.State == image.UnixConnected && r.Peer != 0 && len(r.Name) > 0 && s.fd >= 0
+}
+
+// refillUnix sends one queued message back to s; early, s is not
+// connected yet and every message goes to its name.
+func (rs *restorer) refillUnix(s *unixSock, q *image.UnixQueue, early bool) error {
 	from, err := rs.unixSender(s, q)
 	if err != nil {
 		return err
@@ -527,10 +555,10 @@ func (rs *restorer) refillUnix(s *unixSock, q *image.UnixQueue) error {
 	switch {
 	case from != nil:
 		fd = from.fd
-		byName = s.rec.SockType == unix.SOCK_DGRAM && from.rec.Peer != s.rec.Ino
+		byName = s.rec.SockType == unix.SOCK_DGRAM && (early || from.rec.Peer != s.rec.Ino)
 	case s.rec.SockType != unix.SOCK_DGRAM, s.rec.State == image.UnixConnected && s.rec.Peer == 0:
 		fd = s.tmpPeer
-	case s.rec.Peer != 0:
+	case s.rec.Peer != 0 && !early:
 		return fmt.Errorf("a datagram from an unnamed sender, but it only takes datagrams from its peer %d", s.rec.Peer)
 	default:
 		// From an unnamed socket made in the task, in its network namespace.
