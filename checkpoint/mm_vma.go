@@ -148,6 +148,16 @@ func classifyVma(pid int, v proc.Vma) (image.Vma, error) {
 		if st.Ino != v.Inode || st.Dev != v.Dev {
 			return iv, unsupported(pid, obj, "the path now names another file (inode %d, want %d)", st.Ino, v.Inode)
 		}
+		if st.Mode&unix.S_IFMT == unix.S_IFCHR && st.Rdev == unix.Mkdev(1, 5) && !v.Shared {
+			// MAP_PRIVATE of /dev/zero: private anonymous memory
+			// (mmap_zero() in drivers/char/mem.c calls
+			// vma_set_anonymous()) that keeps the file for /proc. Its
+			// written pages are anonymous and saved; mapping /dev/zero
+			// again makes the same. (MAP_SHARED of it is shared memory,
+			// "/dev/zero (deleted)".)
+			iv.Kind = image.VmaFile
+			return iv, nil
+		}
 		if st.Mode&unix.S_IFMT != unix.S_IFREG {
 			return iv, unsupported(pid, obj, "mapping of a non-regular file (mode %#o)", st.Mode)
 		}
