@@ -187,7 +187,9 @@ func (d *dumper) dumpSocket(p *process, of *openFd, obj string) (image.Record, e
 			rec.State = image.UnixUnconnected
 		}
 	}
-	if ds.State != kernel.UnixStateListen {
+	// A stream or seqpacket socket never connected has no queue (recvmsg
+	// says EINVAL).
+	if ds.State != kernel.UnixStateListen && (ds.Type == unix.SOCK_DGRAM || ds.State != kernel.UnixStateClose) {
 		err := s.peekQueue(sfd)
 		if d.ux.carrier == nil {
 			d.ux.carrier = &process{pid: os.Getpid()}

@@ -59,8 +59,7 @@ func (rs *restorer) tempListener(t *taskPlan, s *unixSock) (int, func(), error) 
 const keepMode = ^uint32(0)
 
 // newSocket makes a socket of r's type in task t and, if bind and r has a
-// name, binds it there (a stale socket file at a path is removed first);
-// it returns the restorer's copy.
+// name, binds it there (bindSocket); it returns the restorer's copy.
 func (rs *restorer) newSocket(t *taskPlan, r *image.UnixSk, bind bool) (int, error) {
 	lt := t.leader
 	tfd, err := lt.Syscall(unix.SYS_SOCKET, unix.AF_UNIX, uintptr(r.SockType)|unix.SOCK_CLOEXEC, 0)
@@ -83,7 +82,9 @@ func (rs *restorer) newSocket(t *taskPlan, r *image.UnixSk, bind bool) (int, err
 
 // bindSocket binds fd to r's name, if it has one, from task t. A stale
 // socket file at a path is removed first; the file's mode is set once
-// every connection is made.
+// every connection is made. For a socket whose file was removed after
+// bind (Mode 0) nothing is removed: what is at the path is moved aside
+// until the socket's own file is removed again (files_unix_aside.go).
 func (rs *restorer) bindSocket(t *taskPlan, fd int, r *image.UnixSk) error {
 	if len(r.Name) == 0 {
 		return nil
@@ -99,9 +100,10 @@ func (rs *restorer) bindSocket(t *taskPlan, fd int, r *image.UnixSk) error {
 		if err != nil {
 			return fmt.Errorf("socket %d: %w", r.Ino, err)
 		}
-		_, err = root.RemoveIf(path, unix.S_IFSOCK)
-		if err == nil && r.Mode == 0 {
+		if r.Mode == 0 {
 			aside, err = rs.moveAside(root, path, r.Ino)
+		} else {
+			_, err = root.RemoveIf(path, unix.S_IFSOCK)
 		}
 		root.Close()
 		if err != nil {
@@ -121,6 +123,11 @@ func (rs *restorer) bindSocket(t *taskPlan, fd int, r *image.UnixSk) error {
 	}); err != nil {
 		return fmt.Errorf("socket %d: bind to %s: %w", r.Ino, showName(r.Name), err)
 	}
+	if aside != nil {
+		if err := aside.bound(); err != nil {
+			return fmt.Errorf("socket %d: the file bind made at %s: %w", r.Ino, r.Name, err)
+		}
+	}
 	if path != "" && r.Mode != keepMode {
 		mode, name, pid := r.Mode, r.Name, t.pid
 		rs.ux.fixes = append(rs.ux.fixes, func() error {
@@ -129,12 +136,9 @@ func (rs *restorer) bindSocket(t *taskPlan, fd int, r *image.UnixSk) error {
 				return fmt.Errorf("socket file %s: %w", name, err)
 			}
 			defer root.Close()
-			switch {
-			case aside != nil:
-				err = aside.putBack() // removes the socket file first
-			case mode == 0:
-				_, err = root.RemoveIf(path, unix.S_IFSOCK) // it was removed after bind
-			default:
+			if aside != nil {
+				err = aside.putBack() // it was removed after bind
+			} else {
 				err = root.ChmodIf(path, unix.S_IFSOCK, mode&0o7777)
 			}
 			if err != nil {

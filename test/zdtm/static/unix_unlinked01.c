@@ -4,10 +4,12 @@
  * names. D (datagram, with C connected to it) was bound to DIR/d.sock, L
  * (a listener, with a connection accepted) to DIR/l.sock; both socket
  * files were removed and a FIFO made at DIR/d.sock, a regular file with
- * data at DIR/l.sock. After restore D and L (and L's accepted end) still
- * say those names, the FIFO and the file are the same inodes with their
- * modes and the file its data, C still sends to D and the connection
- * carries data. Sabotage removes the FIFO.
+ * data at DIR/l.sock; E was bound to DIR/e.sock, its file removed, and
+ * another socket bound there and closed (its socket file stays). After
+ * restore D, L (and L's accepted end) and E still say those names, the
+ * FIFO, the file and the other socket's file are the same inodes with
+ * their modes and the file its data, C still sends to D and the
+ * connection carries data. Sabotage removes the FIFO.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -35,14 +37,22 @@ static void expect_same(const char *what, const char *path, const struct stat *b
 
 int main(int argc, char **argv)
 {
-	struct sockaddr_un da = { .sun_family = AF_UNIX }, la = { .sun_family = AF_UNIX };
-	struct stat fifo, file;
-	int d, c, l, lc, acc, f;
+	struct sockaddr_un da = { .sun_family = AF_UNIX }, la = { .sun_family = AF_UNIX }, ea = { .sun_family = AF_UNIX };
+	struct stat fifo, file, other;
+	int d, c, l, lc, acc, f, e, o;
 	char buf[8];
 
 	test_init(argc, argv);
 	snprintf(da.sun_path, sizeof(da.sun_path), "%.90s/d.sock", test_dir());
 	snprintf(la.sun_path, sizeof(la.sun_path), "%.90s/l.sock", test_dir());
+	snprintf(ea.sun_path, sizeof(ea.sun_path), "%.90s/e.sock", test_dir());
+	e = socket(AF_UNIX, SOCK_STREAM, 0);
+	o = socket(AF_UNIX, SOCK_DGRAM, 0);
+	if (e < 0 || o < 0 || bind(e, (struct sockaddr *)&ea, sizeof(ea)) || unlink(ea.sun_path) ||
+	    bind(o, (struct sockaddr *)&ea, sizeof(ea)) || close(o) || lstat(ea.sun_path, &other)) {
+		fail("E and the other socket's file");
+		return 1;
+	}
 	d = socket(AF_UNIX, SOCK_DGRAM, 0);
 	c = socket(AF_UNIX, SOCK_DGRAM, 0);
 	l = socket(AF_UNIX, SOCK_STREAM, 0);
@@ -70,6 +80,8 @@ int main(int argc, char **argv)
 	expect_name("L's accepted end", acc, 0, la.sun_path, strlen(la.sun_path));
 	expect_same("the FIFO", da.sun_path, &fifo);
 	expect_same("the file", la.sun_path, &file);
+	expect_name("E", e, 0, ea.sun_path, strlen(ea.sun_path));
+	expect_same("the other socket's file", ea.sun_path, &other);
 	f = open(la.sun_path, O_RDONLY);
 	if (f < 0 || read(f, buf, sizeof(buf)) != 4 || memcmp(buf, "data", 4))
 		fail("the file lost its data");
