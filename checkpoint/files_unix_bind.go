@@ -134,7 +134,7 @@ func (d *dumper) bindDir(t *tree, s *unixSock, dirs map[uint32]string) (string, 
 	if found != "" {
 		return found, nil
 	}
-	return "", unsupported(s.pid, s.what(), "bound to the relative path %q, which leads to its socket file from no directory near a task's current directory (searched: each, its parents and what is below them, %d directories at most): where it was bound cannot be told", name, searchBudget)
+	return "", unsupported(s.pid, s.what(), "bound to the relative path %q, which leads to its socket file from no directory near a task's current directory (searched: each, its parents and what is below them, %d directories at most): its file was removed or moved, or it was bound further away: where it was bound cannot be told", name, searchBudget)
 }
 
 // searchBudget bounds the directories searchDirs visits: the file system
