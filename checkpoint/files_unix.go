@@ -492,6 +492,9 @@ func (d *dumper) resolveUnix(t *tree) error {
 			}
 		}
 		for i, q := range s.queue {
+			if err := d.checkSender(s, q); err != nil {
+				return err
+			}
 			if q.Flags&image.UnixQueueCreds != 0 {
 				if q.CredPid = imagePid(s.credPids[i]); q.CredPid == 0 {
 					return unsupported(s.pid, s.what(), "a queued message carries the credentials of process %d, outside the checkpointed tree", s.credPids[i])

@@ -212,3 +212,26 @@ func subdirs(root *fsroot.Root, dir string, n int) []string {
 	}
 	return out
 }
+
+// checkSender refuses a datagram queued on s whose sender, closed since,
+// restore could not bind again to send it: one bound to a relative name
+// (from where?), or one sending to an unnamed socket (only its peer could,
+// and s is connected to a closed one now). Restore binds a closed
+// sender's abstract or absolute name again for the time of the send.
+func (d *dumper) checkSender(s *unixSock, q *image.UnixQueue) error {
+	if len(q.Sender) == 0 || s.rec.SockType != unix.SOCK_DGRAM {
+		return nil
+	}
+	for _, o := range d.ux.order {
+		if o.rec.SockType == unix.SOCK_DGRAM && string(o.rec.Name) == string(q.Sender) {
+			return nil // a socket of the tree sends it again
+		}
+	}
+	switch {
+	case q.Sender[0] != 0 && q.Sender[0] != '/':
+		return unsupported(s.pid, s.what(), "a queued datagram from %q, a relative name whose socket was closed: where that name was bound cannot be told", q.Sender)
+	case len(s.rec.Name) == 0:
+		return unsupported(s.pid, s.what(), "a queued datagram from %s, closed since, on an unnamed socket: nothing but its closed peer could send it", printName(q.Sender))
+	}
+	return nil
+}

@@ -55,6 +55,9 @@ type unixSock struct {
 	tmpPeer int
 	// refilled: its queue was refilled before the connections were made.
 	refilled bool
+	// gone: a sender of queued datagrams closed before the checkpoint,
+	// not a socket of the image.
+	gone bool
 }
 
 func (u *unixSock) String() string {
@@ -519,7 +522,15 @@ func (rs *restorer) unixSender(s *unixSock, q *image.UnixQueue) (*unixSock, erro
 			return o, nil
 		}
 	}
-	return nil, fmt.Errorf("%v: a queued datagram from %s, which is no socket of the image: it cannot be sent again", s, showName(q.Sender))
+	if q.Sender[0] != 0 && q.Sender[0] != '/' {
+		return nil, badImage("%v: a queued datagram from the relative path %s, which no socket of the image is bound to", s, showName(q.Sender))
+	}
+	if len(r.Name) == 0 {
+		return nil, badImage("%v: a datagram from %s, which is not connected to it, and it has no name", s, showName(q.Sender))
+	}
+	// Its sender was closed since: bound to its name again for the time
+	// of the send (tempSender).
+	return &unixSock{rec: &image.UnixSk{SockType: unix.SOCK_DGRAM, Name: q.Sender}, fd: -1, tmpPeer: -1, gone: true}, nil
 }
 
 // refillEarly tells whether s's queue is refilled before the sockets
@@ -553,6 +564,13 @@ func (rs *restorer) refillUnix(s *unixSock, q *image.UnixQueue, early bool) erro
 	var fd int
 	byName := false
 	switch {
+	case from != nil && from.gone:
+		var done func()
+		if fd, done, err = rs.tempSender(from.rec.Name); err != nil {
+			return err
+		}
+		defer done()
+		byName = true
 	case from != nil:
 		fd = from.fd
 		byName = s.rec.SockType == unix.SOCK_DGRAM && (early || from.rec.Peer != s.rec.Ino)

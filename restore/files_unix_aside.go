@@ -8,7 +8,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/ckpt/ckpt/image"
 	"github.com/ckpt/ckpt/internal/fsroot"
+	"github.com/ckpt/ckpt/internal/remote"
 )
 
 // A socket whose file was removed after bind(2) (UNIX_SK Mode 0) may find
@@ -99,4 +101,52 @@ func (rs *restorer) putBackAsides() {
 		}
 	}
 	rs.ux.asides = nil
+}
+
+// tempSender makes a datagram socket in the root task bound to name, the
+// address of a sender closed before the checkpoint, for the time of one
+// send (done closes it and gives the name back): an abstract name is
+// bound again; at a path, what is there is moved aside meanwhile, as for
+// a socket whose file was removed.
+func (rs *restorer) tempSender(name []byte) (int, func(), error) {
+	t := rs.plans[0]
+	fd, err := rs.newSocket(t, &image.UnixSk{SockType: unix.SOCK_DGRAM}, false)
+	if err != nil {
+		return -1, nil, err
+	}
+	var aside *asideFile
+	if name[0] != 0 {
+		root, err := fsroot.OpenTask(t.pid)
+		if err == nil {
+			aside, err = rs.moveAside(root, string(name), 0)
+			root.Close()
+		}
+		if err != nil {
+			unix.Close(fd)
+			return -1, nil, fmt.Errorf("sender %s closed since: %w", showName(name), err)
+		}
+	}
+	done := func() {
+		unix.Close(fd)
+		if aside != nil {
+			_ = aside.putBack()
+		}
+	}
+	if _, err := rs.inTask(t, fd, func(lt *remote.Task, tfd uintptr) (uintptr, error) {
+		addr, n, err := putSockaddr(lt, name)
+		if err != nil {
+			return 0, err
+		}
+		return lt.Syscall(unix.SYS_BIND, tfd, uintptr(addr), uintptr(n))
+	}); err != nil {
+		done()
+		return -1, nil, fmt.Errorf("sender %s closed since: bind again: %w", showName(name), err)
+	}
+	if aside != nil {
+		if err := aside.bound(); err != nil {
+			done()
+			return -1, nil, err
+		}
+	}
+	return fd, done, nil
 }
