@@ -10,6 +10,7 @@ import (
 
 	"github.com/ckpt/ckpt/image"
 	"github.com/ckpt/ckpt/internal/fsroot"
+	"github.com/ckpt/ckpt/internal/guard"
 	"github.com/ckpt/ckpt/internal/remote"
 )
 
@@ -21,7 +22,12 @@ import (
 // with RENAME_NOREPLACE: the same inode, nothing overwritten), the socket
 // bound at the name, and once the socket's own file is removed again
 // (u.fixes: that file alone, known by its inode) the file is put back
-// under its name. On a failed restore closeUnix puts it back too.
+// under its name. On a failed restore closeUnix puts it back too, and if
+// ckpt dies meanwhile its guardian does ("unix-aside", undoAside).
+
+func init() {
+	guard.Register("unix-aside", undoAside)
+}
 
 // asideFile is the name of a socket bound only for the time of the
 // restore, and what was moved out of its way.
@@ -30,11 +36,18 @@ type asideFile struct {
 	tmp      string      // the name of the file moved aside meanwhile; "" if none was
 	dev, ino uint64      // the socket file bind(2) made, once made
 	done     bool
+	undo     guard.Undo // the guardian's, while a file is aside
 }
 
-// moveAside makes room at path for a socket bound only for the time of
-// the restore: whatever is there is renamed aside.
-func (rs *restorer) moveAside(root *fsroot.Root, path string, ino uint32) (*asideFile, error) {
+// moveAside makes room at path (inside task pid's root) for a socket
+// bound only for the time of the restore: whatever is there is renamed
+// aside.
+func (rs *restorer) moveAside(pid int, path string, ino uint32) (*asideFile, error) {
+	root, err := fsroot.OpenTask(pid)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
 	d, err := root.Parent(path)
 	if err != nil {
 		return nil, err
@@ -48,7 +61,12 @@ func (rs *restorer) moveAside(root *fsroot.Root, path string, ino uint32) (*asid
 		return nil, err
 	default:
 		a.tmp = ".ckpt-aside-" + strconv.FormatUint(uint64(ino), 10) + "-" + strconv.Itoa(os.Getpid())
+		if a.undo, err = rs.opts.Journal.Add("unix-aside", strconv.Itoa(pid), path, a.tmp); err != nil {
+			d.Close()
+			return nil, err
+		}
 		if err := unix.Renameat2(d.Fd(), d.Name, d.Fd(), a.tmp, unix.RENAME_NOREPLACE); err != nil {
+			a.undo.Drop()
 			d.Close()
 			return nil, fmt.Errorf("move %v (mode %#o) out of the socket's way: %w", d, st.Mode, err)
 		}
@@ -84,6 +102,7 @@ func (a *asideFile) putBack() error {
 		if err := unix.Renameat2(a.dir.Fd(), a.tmp, a.dir.Fd(), a.dir.Name, unix.RENAME_NOREPLACE); err != nil {
 			return fmt.Errorf("put %v back from %s: %w", a.dir, a.tmp, err)
 		}
+		a.undo.Drop()
 	}
 	a.done = true
 	a.dir.Close()
@@ -116,12 +135,7 @@ func (rs *restorer) tempSender(name []byte) (int, func(), error) {
 	}
 	var aside *asideFile
 	if name[0] != 0 {
-		root, err := fsroot.OpenTask(t.pid)
-		if err == nil {
-			aside, err = rs.moveAside(root, string(name), 0)
-			root.Close()
-		}
-		if err != nil {
+		if aside, err = rs.moveAside(t.pid, string(name), 0); err != nil {
 			unix.Close(fd)
 			return -1, nil, fmt.Errorf("sender %s closed since: %w", showName(name), err)
 		}
@@ -149,4 +163,39 @@ func (rs *restorer) tempSender(name []byte) (int, func(), error) {
 		}
 	}
 	return fd, done, nil
+}
+
+// undoAside puts back a file moved aside (args: the pid whose root the
+// path is in, the path, the name it has meanwhile) for a ckpt that died
+// first: a socket file at the path (the one bound there meanwhile) is
+// removed first. Run by the guardian before it kills the restored tasks.
+func undoAside(args []string) error {
+	if len(args) != 3 {
+		return fmt.Errorf("unix-aside: want a pid, a path and a name, got %q", args)
+	}
+	pid, err := strconv.Atoi(args[0])
+	if err != nil {
+		return fmt.Errorf("unix-aside: pid %q: %w", args[0], err)
+	}
+	root, err := fsroot.OpenTask(pid)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	d, err := root.Parent(args[1])
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	var st unix.Stat_t
+	if err := unix.Fstatat(d.Fd(), args[2], &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return nil // not aside (any more)
+	}
+	if _, err := d.RemoveIf(unix.S_IFSOCK); err != nil {
+		return err
+	}
+	if err := unix.Renameat2(d.Fd(), args[2], d.Fd(), d.Name, unix.RENAME_NOREPLACE); err != nil {
+		return fmt.Errorf("unix-aside: put %v back from %s: %w", d, args[2], err)
+	}
+	return nil
 }

@@ -101,7 +101,7 @@ func (rs *restorer) bindSocket(t *taskPlan, fd int, r *image.UnixSk) error {
 			return fmt.Errorf("socket %d: %w", r.Ino, err)
 		}
 		if r.Mode == 0 {
-			aside, err = rs.moveAside(root, path, r.Ino)
+			aside, err = rs.moveAside(t.pid, path, r.Ino)
 		} else {
 			_, err = root.RemoveIf(path, unix.S_IFSOCK)
 		}
