@@ -53,6 +53,9 @@
 // guardian (internal/guard): every task made is in its journal, and if ckpt
 // dies before the restore is done (some tasks let go, others not) the
 // guardian kills them all. A container restore (runtime) journals the
-// container too: the guardian removes its state and cgroups. The tests
+// container too: the guardian removes its state and cgroups. A file moved
+// out of the way of a unix socket bound for the time of the restore
+// (files_unix_aside.go) is journaled as well: the guardian puts it back.
+// The tests
 // (integration/crash_test.go) kill ckpt at each phase of FaultPhases.
 package restore

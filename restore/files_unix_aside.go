@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"strconv"
 
 	"golang.org/x/sys/unix"
@@ -61,7 +62,14 @@ func (rs *restorer) moveAside(pid int, path string, ino uint32) (*asideFile, err
 		return nil, err
 	default:
 		a.tmp = ".ckpt-aside-" + strconv.FormatUint(uint64(ino), 10) + "-" + strconv.Itoa(os.Getpid())
-		if a.undo, err = rs.opts.Journal.Add("unix-aside", strconv.Itoa(pid), path, a.tmp); err != nil {
+		// The guardian runs after the tasks are gone (they die with
+		// ckpt): it finds the directory by the path the restorer sees.
+		hostDir, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(d.Fd()))
+		if err != nil {
+			d.Close()
+			return nil, err
+		}
+		if a.undo, err = rs.opts.Journal.Add("unix-aside", hostDir, d.Name, a.tmp); err != nil {
 			d.Close()
 			return nil, err
 		}
@@ -165,24 +173,24 @@ func (rs *restorer) tempSender(name []byte) (int, func(), error) {
 	return fd, done, nil
 }
 
-// undoAside puts back a file moved aside (args: the pid whose root the
-// path is in, the path, the name it has meanwhile) for a ckpt that died
-// first: a socket file at the path (the one bound there meanwhile) is
-// removed first. Run by the guardian before it kills the restored tasks.
+// undoAside puts back a file moved aside, for a ckpt that died first
+// (args: the directory as the restorer saw it, the name, the name the
+// file has meanwhile): a socket file at the name (the one bound there
+// meanwhile) is removed first. The tasks are gone by then, and their
+// roots with them: the directory is looked up from the guardian's root,
+// without following any symlink (the path is one the kernel printed); a
+// directory that is not the one (another mount namespace's) has no file
+// of that aside name, unique to the run, and is left alone.
 func undoAside(args []string) error {
-	if len(args) != 3 {
-		return fmt.Errorf("unix-aside: want a pid, a path and a name, got %q", args)
+	if len(args) != 3 || args[1] == "" || args[2] == "" {
+		return fmt.Errorf("unix-aside: want a directory and two names, got %q", args)
 	}
-	pid, err := strconv.Atoi(args[0])
-	if err != nil {
-		return fmt.Errorf("unix-aside: pid %q: %w", args[0], err)
-	}
-	root, err := fsroot.OpenTask(pid)
+	root, err := fsroot.Open("/")
 	if err != nil {
 		return err
 	}
 	defer root.Close()
-	d, err := root.Parent(args[1])
+	d, err := root.ParentNoSymlinks(path.Join(args[0], args[1]))
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package restore
 import (
 	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -33,7 +32,7 @@ func TestUndoAside(t *testing.T) {
 	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: name}); err != nil {
 		t.Fatal(err)
 	}
-	if err := undoAside([]string{strconv.Itoa(os.Getpid()), name, tmp}); err != nil {
+	if err := undoAside([]string{dir, "x", tmp}); err != nil {
 		t.Fatal(err)
 	}
 	var after unix.Stat_t
@@ -44,7 +43,7 @@ func TestUndoAside(t *testing.T) {
 		t.Errorf("the aside name is still there: %v", err)
 	}
 	// Nothing aside: nothing to do.
-	if err := undoAside([]string{strconv.Itoa(os.Getpid()), name, tmp}); err != nil {
+	if err := undoAside([]string{dir, "x", tmp}); err != nil {
 		t.Errorf("a second undo: %v", err)
 	}
 }
