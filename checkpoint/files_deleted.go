@@ -70,10 +70,6 @@ func (d *dumper) deletedFile(p *process, fdPath, link, obj string) (*deletedObj,
 		return nil, unsupported(p.pid, obj, "the file's path was deleted but it has %d other links, which cannot be found", st.Nlink)
 	case !strings.HasPrefix(orig, "/"):
 		return nil, unsupported(p.pid, obj, "deleted file with no path to re-create it at")
-	case strings.HasPrefix(orig, "/memfd:") && fs.Type == unix.TMPFS_MAGIC:
-		// A memfd mapped shared is SHMEM; mapped private, its written
-		// pages are copies over the memfd's, which no record holds yet.
-		return nil, unsupported(p.pid, obj, "a private mapping of a memfd is not supported yet")
 	case fs.Flags&unix.ST_RDONLY != 0:
 		return nil, unsupported(p.pid, obj, "the deleted file was on a read-only mount, where restore cannot re-create it")
 	}

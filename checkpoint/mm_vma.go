@@ -117,6 +117,11 @@ func classifyVma(pid int, v proc.Vma) (image.Vma, error) {
 		// Shared anonymous memory (inherited across fork) or a memfd: its
 		// contents are saved once, as a SHMEM object.
 		iv.Kind = image.VmaShmem
+	case v.Deleted && strings.HasPrefix(v.Path, "/memfd:") && onTmpfs(pid, v):
+		// A memfd mapped private: the memfd is a SHMEM object as above,
+		// and the pages the task wrote over it (its private copies) are
+		// saved with its memory, as for a private file mapping.
+		iv.Kind = image.VmaShmem
 	case v.Path == "[vdso]":
 		iv.Kind = image.VmaVdso
 	case v.Path == "[vvar]":
