@@ -60,6 +60,12 @@ func (rs *restorer) moveAside(pid int, path string, ino uint32) (*asideFile, err
 	case err != nil:
 		d.Close()
 		return nil, err
+	case st.Mode&unix.S_IFMT == unix.S_IFDIR:
+		// A directory is never moved: a socket never had one's name
+		// (bind(2) needs it free), and what an image names is not
+		// trusted to stand for what the task bound.
+		d.Close()
+		return nil, fmt.Errorf("%v is a directory now: the socket cannot be bound there again", d)
 	default:
 		a.tmp = ".ckpt-aside-" + strconv.FormatUint(uint64(ino), 10) + "-" + strconv.Itoa(os.Getpid())
 		// The guardian runs after the tasks are gone (they die with
