@@ -171,7 +171,7 @@ func (r *pageReader) readAll(vmas []image.Vma, pre map[int][]chunk, pool chan []
 		}
 		// A zero page of an anonymous mapping restores as a fresh page; in
 		// a private file mapping it was written over the file's data.
-		skipZero := v.Kind != image.VmaFile && v.Kind != image.VmaDeleted
+		skipZero := v.Kind != image.VmaFile && v.Kind != image.VmaDeleted && v.Kind != image.VmaShmem
 		for start := v.Start; start < v.End; start += dumpChunk * image.PageSize {
 			end := min(v.End, start+dumpChunk*image.PageSize)
 			for {

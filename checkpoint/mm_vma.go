@@ -129,6 +129,11 @@ func classifyVma(paths *taskPaths, v proc.Vma) (image.Vma, error) {
 		// Shared anonymous memory (inherited across fork) or a memfd: its
 		// contents are saved once, as a SHMEM object.
 		iv.Kind = image.VmaShmem
+	case v.Deleted && strings.HasPrefix(v.Path, "/memfd:") && onTmpfs(pid, v):
+		// A memfd mapped private: the memfd is a SHMEM object as above,
+		// and the pages the task wrote over it (its private copies) are
+		// saved with its memory, as for a private file mapping.
+		iv.Kind = image.VmaShmem
 	case v.Path == "[vdso]":
 		iv.Kind = image.VmaVdso
 	case v.Path == "[vvar]":
@@ -161,6 +166,16 @@ func classifyVma(paths *taskPaths, v proc.Vma) (image.Vma, error) {
 		}
 		if st.Ino != v.Inode || st.Dev != v.Dev {
 			return iv, unsupported(pid, obj, "the path now names another file (inode %d, want %d)", st.Ino, v.Inode)
+		}
+		if st.Mode&unix.S_IFMT == unix.S_IFCHR && st.Rdev == unix.Mkdev(1, 5) && !v.Shared {
+			// MAP_PRIVATE of /dev/zero: private anonymous memory
+			// (mmap_zero() in drivers/char/mem.c calls
+			// vma_set_anonymous()) that keeps the file for /proc. Its
+			// written pages are anonymous and saved; mapping /dev/zero
+			// again makes the same. (MAP_SHARED of it is shared memory,
+			// "/dev/zero (deleted)".)
+			iv.Kind = image.VmaFile
+			return iv, nil
 		}
 		if st.Mode&unix.S_IFMT != unix.S_IFREG {
 			return iv, unsupported(pid, obj, "mapping of a non-regular file (mode %#o)", st.Mode)

@@ -61,6 +61,9 @@
 // guardian kills them all. A container restore (runtime) journals the
 // container too: the guardian removes its state and cgroups. The cgroups
 // a process restore made are journalled before the tasks (so undone after
-// them): the guardian removes them once the tasks it killed are out. The tests
+// them): the guardian removes them once the tasks it killed are out. A file
+// moved out of the way of a unix socket bound for the time of the restore
+// (files_unix_aside.go) is journaled as well: the guardian puts it back.
+// The tests
 // (integration/crash_test.go) kill ckpt at each phase of FaultPhases.
 package restore

@@ -146,6 +146,34 @@ func (rs *restorer) createUnlinked(p string, perm uint32, tmpName func(i int) st
 	return f, nil
 }
 
+// createTmpfile makes a new unnamed regular file with O_TMPFILE in the
+// directory of p (an image path), resolved as createUnlinked resolves it,
+// opened with flags (O_TMPFILE among them).
+func (rs *restorer) createTmpfile(p string, flags int, perm uint32) (*os.File, error) {
+	where, check, err := rs.imagePath(path.Dir(p))
+	if err != nil {
+		return nil, err
+	}
+	if !check || where == "" {
+		return nil, fmt.Errorf("its directory is on a file system the restore makes anew or the runtime mounts: re-creating it there is not supported yet")
+	}
+	root, err := rs.pathRoot()
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	d, err := root.ParentNoSymlinks(path.Join(where, path.Base(p)))
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	fd, err := unix.Openat(d.Fd(), ".", flags|unix.O_TMPFILE|unix.O_CLOEXEC, perm)
+	if err != nil {
+		return nil, fmt.Errorf("open(O_TMPFILE) in %v's directory: %w", d, err)
+	}
+	return os.NewFile(uintptr(fd), p), nil
+}
+
 // tmpNameFor is the fallback name scheme of re-created deleted files.
 func tmpNameFor(prefix string, ino uint64) func(int) string {
 	return func(i int) string {
