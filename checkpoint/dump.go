@@ -460,6 +460,7 @@ type dumper struct {
 	mnt            *mntns    // the tree's private mount namespace, if any
 	ipc            *ipcState // the tree's private IPC namespace, if any
 	netns          *image.Netns
+	pingRange      *image.PingRange                // the private network namespace's, when not a new one's
 	pidfds         []pidfdRef                      // pidfds collected, resolved by resolvePidfds
 	fileExtra      map[image.Record][]image.Record // records following a file's (INOTIFY_WATCH)
 	locks          map[*process][]image.Record     // FILE_LOCKs, written after the task's FDs

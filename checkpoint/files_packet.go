@@ -1,0 +1,171 @@
+package checkpoint
+
+import (
+	"errors"
+	"fmt"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ckpt/ckpt/image"
+	"github.com/ckpt/ckpt/internal/kernel"
+)
+
+func init() {
+	registerFileKind(fileKind{name: "packet socket", modes: []uint32{unix.S_IFSOCK},
+		is: sockProto("PACKET"), dump: (*dumper).dumpPacket, extra: (*dumper).sockStateExtra})
+}
+
+// packetFlags are the on/off SOL_PACKET options of PACKET_SK PktFlags.
+var packetFlags = []struct {
+	name  int
+	label string
+	bit   uint32
+}{
+	{unix.PACKET_AUXDATA, "PACKET_AUXDATA", image.PacketAuxdata},
+	{unix.PACKET_ORIGDEV, "PACKET_ORIGDEV", image.PacketOrigdev},
+	{unix.PACKET_LOSS, "PACKET_LOSS", image.PacketLoss},
+	{unix.PACKET_QDISC_BYPASS, "PACKET_QDISC_BYPASS", image.PacketQdiscBypass},
+	{unix.PACKET_VNET_HDR, "PACKET_VNET_HDR", image.PacketVnetHdr},
+	{unix.PACKET_IGNORE_OUTGOING, "PACKET_IGNORE_OUTGOING", image.PacketIgnoreOutgoing},
+}
+
+// dumpPacket saves a packet socket: its type and protocols, the interface
+// it is bound to (by index and name), its SOL_PACKET options and its
+// memberships from sock_diag and the socket, its socket-level state in a
+// SOCK_STATE. Queued packets, mmap'ed rings and fanout groups are refused.
+func (d *dumper) dumpPacket(p *process, of *openFd, obj string) (image.Record, error) {
+	f, err := takeFd(p.pid, of.fd)
+	if err != nil {
+		return nil, fmt.Errorf("task %d %s: %w", p.pid, obj, err)
+	}
+	defer f.Close()
+	fd := int(f.Fd())
+	fail := func(err error) (image.Record, error) { return nil, fmt.Errorf("task %d %s: %w", p.pid, obj, err) }
+	rec := &image.PacketSk{Flags: of.info.Flags & openFlagsMask}
+	get := func(level, name int, label string) (int, error) {
+		v, err := unix.GetsockoptInt(fd, level, name)
+		if err != nil {
+			return 0, fmt.Errorf("getsockopt %s: %w", label, err)
+		}
+		return v, nil
+	}
+	for _, o := range []struct {
+		level, name int
+		label       string
+		to          *uint32
+	}{{unix.SOL_SOCKET, unix.SO_TYPE, "SO_TYPE", &rec.SockType},
+		{unix.SOL_SOCKET, unix.SO_PROTOCOL, "SO_PROTOCOL", &rec.Protocol},
+		{unix.SOL_SOCKET, unix.SO_SNDBUF, "SO_SNDBUF", &rec.SndBuf},
+		{unix.SOL_SOCKET, unix.SO_RCVBUF, "SO_RCVBUF", &rec.RcvBuf},
+		{unix.SOL_PACKET, unix.PACKET_VERSION, "PACKET_VERSION", &rec.Version},
+		{unix.SOL_PACKET, unix.PACKET_RESERVE, "PACKET_RESERVE", &rec.Reserve},
+		{unix.SOL_PACKET, unix.PACKET_TIMESTAMP, "PACKET_TIMESTAMP", &rec.Timestamp}} {
+		v, err := get(o.level, o.name, o.label)
+		if err != nil {
+			return fail(err)
+		}
+		*o.to = uint32(v)
+	}
+	// socket(2) takes the protocol in network byte order; SO_PROTOCOL
+	// gives back the int stored, so its low 16 bits are that.
+	rec.Protocol &= 0xffff
+	for _, o := range packetFlags {
+		v, err := get(unix.SOL_PACKET, o.name, o.label)
+		if err != nil {
+			return fail(err)
+		}
+		if v != 0 {
+			rec.PktFlags |= o.bit
+		}
+	}
+	for _, o := range image.PacketOpts {
+		v, err := get(o.Level, o.Name, o.Label)
+		if err != nil {
+			return fail(err)
+		}
+		rec.Opts = append(rec.Opts, image.SockOpt{Level: uint32(o.Level), Name: uint32(o.Name), Value: int32(v)})
+	}
+	if fo, err := get(unix.SOL_PACKET, unix.PACKET_FANOUT, "PACKET_FANOUT"); err != nil {
+		return fail(err)
+	} else if fo != 0 {
+		return nil, unsupported(p.pid, obj, "packet socket in fanout group %d (PACKET_FANOUT %#x): fanout groups are not restored", fo&0xffff, fo)
+	}
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		return fail(fmt.Errorf("getsockname: %w", err))
+	}
+	ll, ok := sa.(*unix.SockaddrLinklayer)
+	if !ok {
+		return fail(fmt.Errorf("getsockname: not a sockaddr_ll (%T)", sa))
+	}
+	// x/sys/unix keeps sll_protocol's bytes as they are: network order.
+	rec.Num, rec.Ifindex = uint32(ll.Protocol), uint32(ll.Ifindex)
+	all, err := kernel.PacketSockets(fmt.Sprintf("/proc/%d/ns/net", p.pid))
+	if err != nil {
+		return fail(fmt.Errorf("list packet sockets: %w", err))
+	}
+	ds := all[uint32(of.st.Ino)]
+	if ds == nil {
+		return nil, unsupported(p.pid, obj, "a packet socket that sock_diag does not list in the task's network namespace")
+	}
+	switch {
+	case ds.RxRing || ds.TxRing:
+		return nil, unsupported(p.pid, obj, "packet socket with an mmap'ed ring (PACKET_RX_RING/PACKET_TX_RING): its frames and the task's mapping of them are not restored")
+	case ds.HasFanout:
+		return nil, unsupported(p.pid, obj, "packet socket in a fanout group (%#x): fanout groups are not restored", ds.Fanout)
+	case ds.RmemAlloc > 0:
+		return nil, unsupported(p.pid, obj, "%d bytes of packets queued for reading: restore cannot queue them again", ds.RmemAlloc)
+	}
+	rec.CopyThresh = ds.CopyThresh
+	if _, err := rawPending(fd); err != nil {
+		if errors.Is(err, errQueued) {
+			return nil, unsupported(p.pid, obj, "%v: restore cannot queue it again", err)
+		}
+		return fail(err)
+	}
+	if rec.Ifindex != 0 {
+		if rec.IfName, err = ifName(fd, rec.Ifindex); err != nil {
+			return fail(err)
+		}
+	}
+	if len(ds.Mclist) > image.PacketMaxMemberships {
+		return nil, unsupported(p.pid, obj, "%d memberships (at most %d)", len(ds.Mclist), image.PacketMaxMemberships)
+	}
+	for _, mc := range ds.Mclist {
+		if mc.Alen > 8 {
+			return nil, unsupported(p.pid, obj, "a membership of interface %d with a %d-byte address (at most 8 are restored)", mc.Ifindex, mc.Alen)
+		}
+		m := image.PacketMembership{Ifindex: mc.Ifindex, Count: mc.Count, MrType: uint32(mc.Type), Alen: uint32(mc.Alen), Addr: mc.Addr}
+		name, err := ifName(fd, mc.Ifindex)
+		if err != nil {
+			return fail(err)
+		}
+		copy(m.IfName[:], name)
+		rec.Memberships = append(rec.Memberships, m)
+	}
+	ss, err := sockStateOf(fd, 0)
+	if err != nil {
+		return fail(err)
+	}
+	if ss != nil {
+		if d.fileExtra == nil {
+			d.fileExtra = map[image.Record][]image.Record{}
+		}
+		d.fileExtra[rec] = []image.Record{ss}
+	}
+	return rec, nil
+}
+
+// ifName names interface index in the network namespace of socket fd
+// (SIOCGIFNAME asks the socket's namespace).
+func ifName(fd int, index uint32) (string, error) {
+	ifr, err := unix.NewIfreq("")
+	if err != nil {
+		return "", err
+	}
+	ifr.SetUint32(index)
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFNAME, ifr); err != nil {
+		return "", fmt.Errorf("interface %d: SIOCGIFNAME: %w", index, err)
+	}
+	return ifr.Name(), nil
+}
