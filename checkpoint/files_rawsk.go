@@ -9,6 +9,7 @@ import (
 
 	"github.com/ckpt/ckpt/image"
 	"github.com/ckpt/ckpt/internal/kernel"
+	"github.com/ckpt/ckpt/internal/proc"
 )
 
 func init() {
@@ -101,11 +102,8 @@ func (d *dumper) dumpRawLike(p *process, of *openFd, obj, kind string) (*image.R
 	if kind == "raw" {
 		rec.LocalPort = 0 // the protocol number, which raw sockets report as their port
 	}
-	if peer, err := unix.Getpeername(fd); err == nil {
-		rec.PeerPort, _ = putSockaddr(&rec.Peer, peer)
-		rec.Connected = 1
-	} else if !errors.Is(err, unix.ENOTCONN) {
-		return fail(fmt.Errorf("getpeername: %w", err))
+	if err := rawPeer(p.pid, of.st.Ino, kind, rec); err != nil {
+		return fail(err)
 	}
 	in := &image.InetSocket{Family: rec.Family, Protocol: rec.Protocol}
 	if err := readInetOpts(fd, in); err != nil {
@@ -135,6 +133,27 @@ func (d *dumper) dumpRawLike(p *process, of *openFd, obj, kind string) (*image.R
 		}
 	}
 	return rec, nil
+}
+
+// rawPeer finds whether the socket is connected, and to what. With a peer
+// port 0, as they usually are, getpeername(2) says ENOTCONN even then: the
+// task's /proc/PID/net table says.
+func rawPeer(pid int, ino uint64, kind string, rec *image.RawSk) error {
+	table := map[string]string{"raw": "raw", "ICMP": "icmp"}[kind]
+	if rec.Family == unix.AF_INET6 {
+		table += "6"
+	}
+	s, err := proc.FindDgramSock(pid, table, ino)
+	if err != nil {
+		return err
+	}
+	if s == nil {
+		return fmt.Errorf("socket %d is not in /proc/%d/net/%s", ino, pid, table)
+	}
+	if s.State == kernel.TCP_ESTABLISHED {
+		rec.Connected, rec.Peer, rec.PeerPort = 1, s.Remote, uint32(s.RemotePort)
+	}
+	return nil
 }
 
 // readRawOpts reads a raw socket's header inclusion and ICMP filter.
