@@ -42,10 +42,6 @@ func checkPacket(x *image.PacketSk) error {
 		return bad("socket type %d", x.SockType)
 	case x.Protocol > 0xffff || x.Num > 0xffff:
 		return bad("protocol %#x or %#x", x.Protocol, x.Num)
-	case x.Num == 0 && x.Protocol != 0:
-		// bind(2) with protocol 0 keeps the socket's: a socket made
-		// with one never receives none.
-		return bad("protocol %#x, receiving none", x.Protocol)
 	case x.Flags&unix.O_ACCMODE == unix.O_ACCMODE:
 		return bad("open flags %#o have no access mode", x.Flags)
 	case x.Version > unix.TPACKET_V3:
@@ -84,9 +80,11 @@ func (rs *restorer) openPacket(t *taskPlan, objref uint32, x *image.PacketSk, mi
 	if x.Flags&unix.O_NONBLOCK != 0 {
 		typ |= unix.SOCK_NONBLOCK
 	}
-	fd, err := lt.Syscall(unix.SYS_SOCKET, unix.AF_PACKET, typ, uintptr(x.Protocol))
+	// Made for the protocol it receives now: what socket(2) was given
+	// shows nowhere else once the socket is bound.
+	fd, err := lt.Syscall(unix.SYS_SOCKET, unix.AF_PACKET, typ, uintptr(x.Num))
 	if err != nil {
-		return -1, fmt.Errorf("socket(AF_PACKET, %d, %#x): %w", x.SockType, x.Protocol, err)
+		return -1, fmt.Errorf("socket(AF_PACKET, %d, %#x): %w", x.SockType, x.Num, err)
 	}
 	tmp, err := moveAbove(lt, fd, min)
 	if err != nil {
@@ -98,7 +96,7 @@ func (rs *restorer) openPacket(t *taskPlan, objref uint32, x *image.PacketSk, mi
 	}
 	rs.ctlFiles[objref] = f
 	if err := setupPacket(f, x, rs.inet.states[objref]); err != nil {
-		return -1, fmt.Errorf("packet socket of protocol %#x: %w", x.Protocol, err)
+		return -1, fmt.Errorf("packet socket of protocol %#x: %w", x.Num, err)
 	}
 	return tmp, nil
 }
@@ -146,11 +144,9 @@ func setupPacket(f *os.File, x *image.PacketSk, ss *image.SockState) error {
 			return fmt.Errorf("setsockopt SO_BINDTODEVICE %q: %w", ss.BindDev, err)
 		}
 	}
-	if x.Ifindex != 0 || x.Num != x.Protocol {
-		if x.Ifindex != 0 {
-			if err := sameInterface(fd, x.Ifindex, x.IfName); err != nil {
-				return err
-			}
+	if x.Ifindex != 0 {
+		if err := sameInterface(fd, x.Ifindex, x.IfName); err != nil {
+			return err
 		}
 		// sll_protocol as it is in memory: network byte order, as x/sys
 		// keeps it.
