@@ -136,6 +136,10 @@ func classifyVma(pid int, v proc.Vma) (image.Vma, error) {
 		iv.Kind, iv.Flags = image.VmaAnon, iv.Flags|unix.MAP_ANONYMOUS
 	case strings.HasPrefix(v.Path, "["):
 		return iv, unsupported(pid, obj, "unknown special mapping")
+	case strings.HasPrefix(v.Path, "socket:["):
+		// Only a packet socket's PACKET_RX_RING/PACKET_TX_RING can be
+		// mapped (net/packet/af_packet.c packet_mmap).
+		return iv, unsupported(pid, obj, "a packet socket's mmap'ed ring (PACKET_RX_RING/PACKET_TX_RING): its frames and this mapping of them are not restored")
 	case v.Deleted:
 		return iv, errDeletedVma
 	case v.Inode == 0:
