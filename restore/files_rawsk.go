@@ -1,6 +1,7 @@
 package restore
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -93,6 +94,10 @@ func (rs *restorer) openRawSk(t *taskPlan, objref uint32, x *image.RawSk, icmp b
 	lt := t.leader
 	fd, err := lt.Syscall(unix.SYS_SOCKET, uintptr(x.Family), typ, uintptr(x.Protocol))
 	if err != nil {
+		if icmp && errors.Is(err, unix.EACCES) {
+			// The kernel checked the stub's groups, the restorer's.
+			return -1, fmt.Errorf("socket(%d, SOCK_DGRAM, %d): %w: the restorer's groups are not in the network namespace's ping_group_range", x.Family, x.Protocol, err)
+		}
 		return -1, fmt.Errorf("socket(%d, %d, %d): %w", x.Family, typ&0xf, x.Protocol, err)
 	}
 	tmp, err := moveAbove(lt, fd, min)

@@ -2,6 +2,8 @@ package restore
 
 import (
 	"errors"
+	"os"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -86,5 +88,40 @@ func TestCheckPacketRefuses(t *testing.T) {
 		if err := checkPacket(&x); !errors.Is(err, ErrBadImage) {
 			t.Errorf("%s: %v, want ErrBadImage", name, err)
 		}
+	}
+}
+
+// TestCheckPingGroup: without CAP_NET_RAW in the grant, a task gets an
+// ICMP socket only when its egid or a group is in its network namespace's
+// ping_group_range (here ours, read the same way).
+func TestCheckPingGroup(t *testing.T) {
+	lo, hi, err := pingRangeOf(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	narrow := &Grant{From: "the test"}
+	rs := &restorer{opts: Options{Grant: narrow}}
+	task := func(egid uint32, groups ...uint32) *taskPlan {
+		return &taskPlan{rec: image.Task{Pid: 7}, pid: os.Getpid(), creds: &image.Creds{Egid: egid, Groups: groups}}
+	}
+	outside := hi + 1 // above the range; with the "1 0" of no group, 1 is outside too
+	if lo > hi {
+		outside = 1
+	}
+	if err := rs.checkPingGroup(task(outside)); err == nil || !strings.Contains(err.Error(), "ping_group_range") {
+		t.Errorf("egid %d outside %d-%d: %v, want a refusal naming ping_group_range", outside, lo, hi, err)
+	}
+	if lo <= hi {
+		if err := rs.checkPingGroup(task(outside, lo)); err != nil {
+			t.Errorf("group %d in %d-%d: %v", lo, lo, hi, err)
+		}
+	}
+	rs.opts.Grant = &Grant{From: "the test", CapPrm: 1 << unix.CAP_NET_RAW}
+	if err := rs.checkPingGroup(task(outside)); err != nil {
+		t.Errorf("a grant with CAP_NET_RAW: %v", err)
+	}
+	rs.opts.Grant = narrow
+	if err := rs.checkPingGroup(&taskPlan{rec: image.Task{Pid: 7}, pid: os.Getpid()}); !errors.Is(err, ErrBadImage) {
+		t.Errorf("no CREDS: %v, want ErrBadImage", err)
 	}
 }
