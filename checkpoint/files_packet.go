@@ -3,6 +3,7 @@ package checkpoint
 import (
 	"errors"
 	"fmt"
+	"os"
 
 	"golang.org/x/sys/unix"
 
@@ -31,8 +32,9 @@ var packetFlags = []struct {
 
 // dumpPacket saves a packet socket: its type and protocols, the interface
 // it is bound to (by index and name), its SOL_PACKET options and its
-// memberships from sock_diag and the socket, its socket-level state in a
-// SOCK_STATE. Queued packets, mmap'ed rings and fanout groups are refused.
+// memberships and fanout group from sock_diag and the socket, its
+// socket-level state in a SOCK_STATE. Queued packets, mmap'ed rings and
+// fanout groups restore cannot rebuild are refused.
 func (d *dumper) dumpPacket(p *process, of *openFd, obj string) (image.Record, error) {
 	f, err := takeFd(p.pid, of.fd)
 	if err != nil {
@@ -85,11 +87,11 @@ func (d *dumper) dumpPacket(p *process, of *openFd, obj string) (image.Record, e
 		}
 		rec.Opts = append(rec.Opts, image.SockOpt{Level: uint32(o.Level), Name: uint32(o.Name), Value: int32(v)})
 	}
-	if fo, err := get(unix.SOL_PACKET, unix.PACKET_FANOUT, "PACKET_FANOUT"); err != nil {
+	fo, err := get(unix.SOL_PACKET, unix.PACKET_FANOUT, "PACKET_FANOUT")
+	if err != nil {
 		return fail(err)
-	} else if fo != 0 {
-		return nil, unsupported(p.pid, obj, "packet socket in fanout group %d (PACKET_FANOUT %#x): fanout groups are not restored", fo&0xffff, fo)
 	}
+	rec.Fanout = uint32(fo)
 	sa, err := unix.Getsockname(fd)
 	if err != nil {
 		return fail(fmt.Errorf("getsockname: %w", err))
@@ -111,9 +113,15 @@ func (d *dumper) dumpPacket(p *process, of *openFd, obj string) (image.Record, e
 	switch {
 	case ds.RxRing || ds.TxRing:
 		return nil, unsupported(p.pid, obj, "packet socket with an mmap'ed ring (PACKET_RX_RING/PACKET_TX_RING): its frames and the task's mapping of them are not restored")
-	case ds.HasFanout:
-		return nil, unsupported(p.pid, obj, "packet socket in a fanout group (%#x): fanout groups are not restored", ds.Fanout)
-	case ds.RmemAlloc > 0:
+	case ds.HasFanout != (rec.Fanout != 0) || ds.Fanout != rec.Fanout&0xffffff: // diag leaves the flags out
+		return fail(fmt.Errorf("PACKET_FANOUT %#x, but sock_diag says %#x", rec.Fanout, ds.Fanout))
+	}
+	if rec.Fanout != 0 {
+		if err := d.checkFanout(p.pid, obj, rec.Fanout, all); err != nil {
+			return nil, err
+		}
+	}
+	if ds.RmemAlloc > 0 {
 		return nil, unsupported(p.pid, obj, "%d bytes of packets queued for reading: restore cannot queue them again", ds.RmemAlloc)
 	}
 	rec.CopyThresh = ds.CopyThresh
@@ -168,4 +176,48 @@ func ifName(fd int, index uint32) (string, error) {
 		return "", fmt.Errorf("interface %d: SIOCGIFNAME: %w", index, err)
 	}
 	return ifr.Name(), nil
+}
+
+// checkFanout refuses a fanout group restore could not rebuild exactly:
+// one whose mode steers packets with a program (PACKET_FANOUT_CBPF,
+// PACKET_FANOUT_EBPF: PACKET_FANOUT_DATA cannot be read back), one whose id
+// the kernel chose (PACKET_FANOUT_FLAG_UNIQUEID: restore would have to give
+// it), and one a process outside the tree is in: restore rebuilds the
+// group from its members in the tree alone. all are the packet sockets of
+// the socket's network namespace, where group ids live.
+func (d *dumper) checkFanout(pid int, obj string, fanout uint32, all map[uint32]*kernel.PacketSock) error {
+	id, mode, flags := fanout&0xffff, (fanout>>16)&0xff, fanout>>24
+	switch {
+	case mode == unix.PACKET_FANOUT_CBPF || mode == unix.PACKET_FANOUT_EBPF:
+		return unsupported(pid, obj, "packet socket in fanout group %d of mode %d: its BPF program (PACKET_FANOUT_DATA) cannot be read back", id, mode)
+	case flags<<8&unix.PACKET_FANOUT_FLAG_UNIQUEID != 0:
+		return unsupported(pid, obj, "packet socket in fanout group %d, whose id the kernel chose (PACKET_FANOUT_FLAG_UNIQUEID): not restored", id)
+	}
+	for ino, s := range all {
+		if !s.HasFanout || s.Fanout&0xffff != id {
+			continue
+		}
+		if holder, ok := d.heldOutside(uint64(ino)); ok {
+			return unsupported(pid, obj, "packet socket in fanout group %d, which process %d outside the checkpointed tree is in too (socket:[%d])", id, holder, ino)
+		}
+	}
+	return nil
+}
+
+// heldOutside finds a process outside the tree that has socket ino open.
+func (d *dumper) heldOutside(ino uint64) (int, bool) {
+	want := fmt.Sprintf("socket:[%d]", ino)
+	for _, o := range d.outsiders {
+		dir := fmt.Sprintf("/proc/%d/fd", o.pid)
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			continue // gone, or denied: it holds nothing we could learn of
+		}
+		for _, e := range ents {
+			if l, err := os.Readlink(dir + "/" + e.Name()); err == nil && l == want {
+				return o.pid, true
+			}
+		}
+	}
+	return 0, false
 }

@@ -69,6 +69,9 @@ type PacketSk struct {
 	CopyThresh  uint32 // PACKET_COPY_THRESH (from sock_diag)
 	Timestamp   uint32 // PACKET_TIMESTAMP
 	PktFlags    uint32 // PacketAuxdata...: the on/off SOL_PACKET options that are on
+	// Fanout is PACKET_FANOUT as getsockopt(2) gives it and setsockopt(2)
+	// takes it: the group id | mode<<16 | flags<<24; 0: in no group.
+	Fanout uint32
 	SndBuf      uint32 // SO_SNDBUF as getsockopt(2) returns it
 	RcvBuf      uint32 // SO_RCVBUF likewise
 	IfName      string // the name of Ifindex in the task's network namespace; "" when Ifindex is 0

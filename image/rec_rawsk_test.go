@@ -28,7 +28,7 @@ func init() {
 		{"icmp_sk/extremes", &icmp},
 		{"packet_sk/empty", &PacketSk{Objref: 1}},
 		{"packet_sk/extremes", &PacketSk{Objref: u32max, Flags: u32max, SockType: u32max, Protocol: u32max, Num: u32max,
-			Ifindex: u32max, Version: u32max, Reserve: u32max, CopyThresh: u32max, Timestamp: u32max, PktFlags: u32max,
+			Ifindex: u32max, Version: u32max, Reserve: u32max, CopyThresh: u32max, Timestamp: u32max, PktFlags: u32max, Fanout: u32max,
 			SndBuf: u32max, RcvBuf: u32max, IfName: "0123456789abcde", Memberships: fill(PacketMaxMemberships, mb),
 			Opts: fill(3, SockOpt{u32max, u32max, math.MaxInt32, u32max})}},
 		{"ping_range/empty", &PingRange{}},

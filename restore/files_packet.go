@@ -54,6 +54,8 @@ func checkPacket(x *image.PacketSk) error {
 		return bad("interface %d named %q", x.Ifindex, x.IfName)
 	case len(x.Memberships) > image.PacketMaxMemberships:
 		return bad("%d memberships", len(x.Memberships))
+	case x.Fanout != 0 && !fanoutRestorable(x.Fanout):
+		return bad("PACKET_FANOUT %#x", x.Fanout)
 	}
 	for _, m := range x.Memberships {
 		if m.Ifindex == 0 || m.Ifindex > 1<<31-1 || m.Count == 0 || m.Count > 1<<16 || m.MrType > unix.PACKET_MR_UNICAST || m.Alen > 8 || m.IfName[0] == 0 {
@@ -167,7 +169,23 @@ func setupPacket(f *os.File, x *image.PacketSk, ss *image.SockState) error {
 			}
 		}
 	}
+	if x.Fanout != 0 {
+		// The first member restored makes the group, the others join
+		// it (net/packet/af_packet.c fanout_add: same id, mode and
+		// flags); the checkpoint made sure no other process is in it.
+		if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_FANOUT, int(x.Fanout)); err != nil {
+			return fmt.Errorf("PACKET_FANOUT %#x (group %d): %w", x.Fanout, x.Fanout&0xffff, err)
+		}
+	}
 	return setSockState(fd, ss)
+}
+
+// fanoutRestorable: a PACKET_FANOUT value of a known mode without a
+// program, with known flags and an id the process chose.
+func fanoutRestorable(v uint32) bool {
+	mode, flags := (v>>16)&0xff, (v>>24)<<8
+	known := uint32(unix.PACKET_FANOUT_FLAG_ROLLOVER | unix.PACKET_FANOUT_FLAG_IGNORE_OUTGOING | unix.PACKET_FANOUT_FLAG_DEFRAG)
+	return mode <= unix.PACKET_FANOUT_QM && flags&^known == 0
 }
 
 // sameInterface refuses an interface that the network namespace of socket

@@ -73,7 +73,7 @@ type PacketSock struct {
 	RxRing     bool // a PACKET_RX_RING is set up
 	TxRing     bool // a PACKET_TX_RING is set up
 	Fanout     uint32
-	HasFanout  bool // in a fanout group: Fanout is id | type<<16 | flags<<24
+	HasFanout  bool // in a fanout group: Fanout is id | type<<16 (without the flags, af_packet.c pdiag_put_fanout)
 	RmemAlloc  uint32
 	HasFilter  bool
 }
