@@ -140,6 +140,9 @@ func (d *dumper) dumpPacket(p *process, of *openFd, obj string) (image.Record, e
 		return nil, unsupported(p.pid, obj, "%d memberships (at most %d)", len(ds.Mclist), image.PacketMaxMemberships)
 	}
 	for _, mc := range ds.Mclist {
+		if mc.Count > image.PacketMaxCount {
+			return nil, unsupported(p.pid, obj, "a membership of interface %d added %d times (at most %d are restored)", mc.Ifindex, mc.Count, image.PacketMaxCount)
+		}
 		if mc.Alen > 8 {
 			return nil, unsupported(p.pid, obj, "a membership of interface %d with a %d-byte address (at most 8 are restored)", mc.Ifindex, mc.Alen)
 		}

@@ -58,20 +58,20 @@ type IcmpSk RawSk
 // network namespace, where the interface must be there under the same
 // name and index; the restore's grant must hold CAP_NET_RAW.
 type PacketSk struct {
-	Objref      uint32 `ckpt:"objref"`
-	Flags       uint32 // open(2) flags as in /proc/PID/fdinfo (O_NONBLOCK)
-	SockType    uint32 // SOCK_RAW 3 or SOCK_DGRAM 2
-	Protocol    uint32 // socket(2)'s protocol, network byte order (ETH_P_ALL: 0x0300)
-	Num         uint32 // the protocol it receives now (bind(2)'s sll_protocol), network byte order
-	Ifindex     uint32 // the interface it is bound to; 0: none (all)
-	Version     uint32 // PACKET_VERSION: TPACKET_V1 0, V2 1, V3 2
-	Reserve     uint32 // PACKET_RESERVE
-	CopyThresh  uint32 // PACKET_COPY_THRESH (from sock_diag)
-	Timestamp   uint32 // PACKET_TIMESTAMP
-	PktFlags    uint32 // PacketAuxdata...: the on/off SOL_PACKET options that are on
+	Objref     uint32 `ckpt:"objref"`
+	Flags      uint32 // open(2) flags as in /proc/PID/fdinfo (O_NONBLOCK)
+	SockType   uint32 // SOCK_RAW 3 or SOCK_DGRAM 2
+	Protocol   uint32 // socket(2)'s protocol, network byte order (ETH_P_ALL: 0x0300)
+	Num        uint32 // the protocol it receives now (bind(2)'s sll_protocol), network byte order
+	Ifindex    uint32 // the interface it is bound to; 0: none (all)
+	Version    uint32 // PACKET_VERSION: TPACKET_V1 0, V2 1, V3 2
+	Reserve    uint32 // PACKET_RESERVE
+	CopyThresh uint32 // PACKET_COPY_THRESH (from sock_diag)
+	Timestamp  uint32 // PACKET_TIMESTAMP
+	PktFlags   uint32 // PacketAuxdata...: the on/off SOL_PACKET options that are on
 	// Fanout is PACKET_FANOUT as getsockopt(2) gives it and setsockopt(2)
 	// takes it: the group id | mode<<16 | flags<<24; 0: in no group.
-	Fanout uint32
+	Fanout      uint32
 	SndBuf      uint32 // SO_SNDBUF as getsockopt(2) returns it
 	RcvBuf      uint32 // SO_RCVBUF likewise
 	IfName      string // the name of Ifindex in the task's network namespace; "" when Ifindex is 0
@@ -102,8 +102,12 @@ type PacketMembership struct {
 	Addr    [32]byte
 }
 
-// PacketMaxMemberships bounds PacketSk.Memberships.
-const PacketMaxMemberships = 1024
+// PacketMaxMemberships bounds PacketSk.Memberships, PacketMaxCount each
+// one's Count: restore adds a membership once per count.
+const (
+	PacketMaxMemberships = 1024
+	PacketMaxCount       = 256
+)
 
 // PacketOpts are the socket-level options PACKET_SK Opts may hold.
 var PacketOpts = []InetOpt{

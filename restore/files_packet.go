@@ -58,7 +58,7 @@ func checkPacket(x *image.PacketSk) error {
 		return bad("PACKET_FANOUT %#x", x.Fanout)
 	}
 	for _, m := range x.Memberships {
-		if m.Ifindex == 0 || m.Ifindex > 1<<31-1 || m.Count == 0 || m.Count > 1<<16 || m.MrType > unix.PACKET_MR_UNICAST || m.Alen > 8 || m.IfName[0] == 0 {
+		if m.Ifindex == 0 || m.Ifindex > 1<<31-1 || m.Count == 0 || m.Count > image.PacketMaxCount || m.MrType > unix.PACKET_MR_UNICAST || m.Alen > 8 || m.IfName[0] == 0 {
 			return bad("membership of interface %d: %d times, type %d, %d address bytes", m.Ifindex, m.Count, m.MrType, m.Alen)
 		}
 	}

@@ -59,7 +59,7 @@ func TestCheckPacketRefuses(t *testing.T) {
 	good := image.PacketSk{Objref: 1, SockType: unix.SOCK_RAW, Num: 0x0300, Ifindex: 1, IfName: "lo",
 		Version: unix.TPACKET_V3, PktFlags: image.PacketAllFlags, Memberships: []image.PacketMembership{mb},
 		Fanout: 0x77 | (unix.PACKET_FANOUT_QM|unix.PACKET_FANOUT_FLAG_ROLLOVER|unix.PACKET_FANOUT_FLAG_DEFRAG)<<16,
-		Opts: []image.SockOpt{{Level: unix.SOL_SOCKET, Name: unix.SO_MARK, Value: 5}}}
+		Opts:   []image.SockOpt{{Level: unix.SOL_SOCKET, Name: unix.SO_MARK, Value: 5}}}
 	if err := checkPacket(&good); err != nil {
 		t.Fatalf("a good PACKET_SK refused: %v", err)
 	}
@@ -73,6 +73,9 @@ func TestCheckPacketRefuses(t *testing.T) {
 		"a long interface name":  func(x *image.PacketSk) { x.IfName = "0123456789abcdef" },
 		"reserve past INT_MAX":   func(x *image.PacketSk) { x.Reserve = 1 << 31 },
 		"another option":         func(x *image.PacketSk) { x.Opts = []image.SockOpt{{Level: unix.SOL_SOCKET, Name: unix.SO_REUSEADDR}} },
+		"membership counted 257": func(x *image.PacketSk) {
+			x.Memberships = []image.PacketMembership{{Ifindex: 1, Count: image.PacketMaxCount + 1, IfName: mb.IfName}}
+		},
 		"membership counted 0": func(x *image.PacketSk) {
 			x.Memberships = []image.PacketMembership{{Ifindex: 1, IfName: mb.IfName}}
 		},
@@ -80,8 +83,8 @@ func TestCheckPacketRefuses(t *testing.T) {
 			x.Memberships = []image.PacketMembership{{Ifindex: 1, Count: 1, Alen: 9, IfName: mb.IfName}}
 		},
 		"membership of no interface": func(x *image.PacketSk) { x.Memberships = []image.PacketMembership{{Count: 1, IfName: mb.IfName}} },
-		"fanout with a program":  func(x *image.PacketSk) { x.Fanout = 7 | unix.PACKET_FANOUT_EBPF<<16 },
-		"fanout of a unique id":  func(x *image.PacketSk) { x.Fanout = 7 | unix.PACKET_FANOUT_FLAG_UNIQUEID<<16 },
+		"fanout with a program":      func(x *image.PacketSk) { x.Fanout = 7 | unix.PACKET_FANOUT_EBPF<<16 },
+		"fanout of a unique id":      func(x *image.PacketSk) { x.Fanout = 7 | unix.PACKET_FANOUT_FLAG_UNIQUEID<<16 },
 		"too many memberships": func(x *image.PacketSk) {
 			x.Memberships = make([]image.PacketMembership, image.PacketMaxMemberships+1)
 		},
