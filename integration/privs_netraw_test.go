@@ -49,7 +49,7 @@ os.execvp("setpriv", ["setpriv", "--bounding-set", "-net_raw", "/bin/busybox", "
 		_ = unix.Kill(pid, unix.SIGKILL)
 		t.Fatalf("a restore by a caller without CAP_NET_RAW gave back a raw socket:\n%s", out)
 	}
-	for _, want := range []string{fmt.Sprintf("task %d: sockets a RAW_SK", pid), "goes beyond the caller's", "CAP_NET_RAW"} {
+	for _, want := range []string{fmt.Sprintf("task %d: socket RAW_SK goes beyond the caller's", pid), "need CAP_NET_RAW, not granted"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("the refusal %q does not say %q", strings.TrimSpace(string(out)), want)
 		}
@@ -93,4 +93,42 @@ func sockProtoName(t *testing.T, pid, fd int) string {
 		return ""
 	}
 	return strings.TrimRight(string(buf[:n]), "\x00")
+}
+
+// TestPrivsNetRawBundle: the same for a container, whose stub the runtime
+// makes with every capability: a raw socket held by a container checkpointed
+// from a bundle granting CAP_NET_RAW is refused to a bundle that does not
+// grant it (every other capability granted, so only the socket asks for
+// it), before anything is made; the first bundle gets it back.
+func TestPrivsNetRawBundle(t *testing.T) {
+	rt := newOCIRuntime(t)
+	caps := allCaps(t)
+	b := rt.bundle("raw", func(c map[string]any) { setCaps(c, caps, false) }, "/bin/rawholder")
+	bin := filepath.Join(rt.rootfsOf(b), "bin", "rawholder")
+	if out, err := exec.Command("gcc", "-O2", "-static", "-o", bin, "testdata/rawholder.c").CombinedOutput(); err != nil {
+		t.Fatalf("gcc rawholder.c: %v\n%s", err, out)
+	}
+	id := fmt.Sprintf("netraw%d", os.Getpid())
+	rt.runSleeper(b, id)
+	if name := sockProtoName(t, rt.state(id).Pid, 3); name != "RAW" {
+		t.Fatalf("the container's init holds a %q socket at fd 3, want RAW", name)
+	}
+	img := filepath.Join(rt.dir, "img")
+	rt.ok("checkpoint", "--image-path", img, id)
+	rt.gone(id)
+
+	var noRaw []any
+	for _, c := range caps {
+		if c != "CAP_NET_RAW" {
+			noRaw = append(noRaw, c)
+		}
+	}
+	narrow := rt.withBundleCopy(b, "noraw", func(c map[string]any) { setCaps(c, noRaw, false) })
+	rt.refusedAndGone(narrow, img, id+"n", "task 1: socket RAW_SK goes beyond the bundle's spec's", "need CAP_NET_RAW, not granted")
+
+	rt.ok("restore", "--bundle", b, "--image-path", img, "-d", id)
+	if name := sockProtoName(t, rt.state(id).Pid, 3); name != "RAW" {
+		t.Errorf("fd 3 of the restored container's init is a %q socket, want RAW", name)
+	}
+	rt.ok("delete", "--force", id)
 }

@@ -461,7 +461,7 @@ func (s *privScan) take(rec image.Record) error {
 		// net/ipv4/af_inet.c inet_create and net/packet/af_packet.c
 		// packet_create ask for CAP_NET_RAW in the network namespace.
 		if !s.g.may(capability.CAP_NET_RAW) {
-			return &PrivilegeError{Pid: s.pid, Field: "sockets", Image: fmt.Sprintf("a %v", rec.Type()),
+			return &PrivilegeError{Pid: s.pid, Field: "socket", Image: rec.Type().String(),
 				Grant: fmt.Sprintf("%#016x (%s)", s.g.CapPrm, capNames(s.g.CapPrm)), From: s.g.From,
 				Why: "raw and packet sockets need CAP_NET_RAW, not granted"}
 		}
