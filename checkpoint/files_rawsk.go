@@ -147,6 +147,12 @@ func rawPeer(pid int, ino uint64, kind string, rec *image.RawSk) error {
 	if err != nil {
 		return err
 	}
+	if s == nil && kind == "ICMP" && rec.LocalPort == 0 {
+		// bind(2), connect(2) (net/ipv4/af_inet.c inet_dgram_connect
+		// autobinds) and the first echo give an ICMP socket its
+		// identifier and put it in the table: one without is new.
+		return nil
+	}
 	if s == nil {
 		return fmt.Errorf("socket %d is not in /proc/%d/net/%s", ino, pid, table)
 	}
