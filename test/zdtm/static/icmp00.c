@@ -6,10 +6,12 @@
  *    127.0.0.1, with IP_TTL, IP_RECVERR and a receive buffer of its own;
  *  - s6, IPv6, bound to ::1 with identifier ID6, with IPV6_UNICAST_HOPS;
  *  - a4, IPv4, whose identifier the kernel chose at its first echo (the
- *    reply read before the checkpoint), its reading shut down.
+ *    reply read before the checkpoint), its reading shut down;
+ *  - n4, IPv4, never used.
  * After restore the range, addresses, identifiers, peer and options read
- * back the same, a4 polls POLLRDHUP, and an echo sent on s4 and on s6 is
- * answered on the same socket with its identifier. Sabotage changes s4's
+ * back the same, a4 polls POLLRDHUP, n4 has no identifier yet, and an echo
+ * sent on s4, on s6 and on n4 is answered on the same socket (with its
+ * identifier). Sabotage changes s4's
  * IP_TTL.
  */
 #define _GNU_SOURCE
@@ -151,7 +153,7 @@ int main(int argc, char **argv)
 	struct pollfd p;
 	socklen_t l;
 	char range[64];
-	int s4, s6, a4, a4id;
+	int s4, s6, a4, a4id, n4;
 
 	test_init(argc, argv);
 	if (unshare(CLONE_NEWNET) || lo_up()) {
@@ -165,7 +167,8 @@ int main(int argc, char **argv)
 	s4 = socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP);
 	s6 = socket(AF_INET6, SOCK_DGRAM, IPPROTO_ICMPV6);
 	a4 = socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP);
-	if (s4 < 0 || s6 < 0 || a4 < 0) {
+	n4 = socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP);
+	if (s4 < 0 || s6 < 0 || a4 < 0 || n4 < 0) {
 		fail("make the ICMP sockets");
 		return 1;
 	}
@@ -229,7 +232,12 @@ int main(int argc, char **argv)
 	if (poll(&p, 1, 0) != 1 || !(p.revents & POLLRDHUP))
 		fail("a4: reading is no longer shut down (revents %#x)", p.revents);
 
+	l = sizeof(a);
+	if (getsockname(n4, (struct sockaddr *)&a, &l) || a.sin_port || a.sin_addr.s_addr)
+		fail("n4: bound to %#x identifier %#x, want nothing", ntohl(a.sin_addr.s_addr), ntohs(a.sin_port));
+
 	echo(s4, 0, NULL, 0, ID4, 2);
+	echo(n4, 0, (struct sockaddr *)&lo4, sizeof(lo4), -1, 4);
 	echo(s6, 1, (struct sockaddr *)&lo6, sizeof(lo6), ID6, 3);
 	pass();
 	return test_exit();
