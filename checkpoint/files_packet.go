@@ -136,23 +136,8 @@ func (d *dumper) dumpPacket(p *process, of *openFd, obj string) (image.Record, e
 			return fail(err)
 		}
 	}
-	if len(ds.Mclist) > image.PacketMaxMemberships {
-		return nil, unsupported(p.pid, obj, "%d memberships (at most %d)", len(ds.Mclist), image.PacketMaxMemberships)
-	}
-	for _, mc := range ds.Mclist {
-		if mc.Count > image.PacketMaxCount {
-			return nil, unsupported(p.pid, obj, "a membership of interface %d added %d times (at most %d are restored)", mc.Ifindex, mc.Count, image.PacketMaxCount)
-		}
-		if mc.Alen > 8 {
-			return nil, unsupported(p.pid, obj, "a membership of interface %d with a %d-byte address (at most 8 are restored)", mc.Ifindex, mc.Alen)
-		}
-		m := image.PacketMembership{Ifindex: mc.Ifindex, Count: mc.Count, MrType: uint32(mc.Type), Alen: uint32(mc.Alen), Addr: mc.Addr}
-		name, err := ifName(fd, mc.Ifindex)
-		if err != nil {
-			return fail(err)
-		}
-		copy(m.IfName[:], name)
-		rec.Memberships = append(rec.Memberships, m)
+	if rec.Memberships, err = packetMemberships(p.pid, obj, fd, ds.Mclist); err != nil {
+		return nil, err
 	}
 	ss, err := sockStateOf(fd, 0)
 	if err != nil {
@@ -223,4 +208,30 @@ func (d *dumper) heldOutside(ino uint64) (int, bool) {
 		}
 	}
 	return 0, false
+}
+
+// packetMemberships turns sock_diag's PACKET_DIAG_MCLIST into PACKET_SK
+// Memberships, naming each interface; what restore could not add back
+// exactly is refused.
+func packetMemberships(pid int, obj string, fd int, mcs []kernel.PacketMc) ([]image.PacketMembership, error) {
+	if len(mcs) > image.PacketMaxMemberships {
+		return nil, unsupported(pid, obj, "%d memberships (at most %d)", len(mcs), image.PacketMaxMemberships)
+	}
+	var out []image.PacketMembership
+	for _, mc := range mcs {
+		if mc.Count > image.PacketMaxCount {
+			return nil, unsupported(pid, obj, "a membership of interface %d added %d times (at most %d are restored)", mc.Ifindex, mc.Count, image.PacketMaxCount)
+		}
+		if mc.Alen > 8 {
+			return nil, unsupported(pid, obj, "a membership of interface %d with a %d-byte address (at most 8 are restored)", mc.Ifindex, mc.Alen)
+		}
+		m := image.PacketMembership{Ifindex: mc.Ifindex, Count: mc.Count, MrType: uint32(mc.Type), Alen: uint32(mc.Alen), Addr: mc.Addr}
+		name, err := ifName(fd, mc.Ifindex)
+		if err != nil {
+			return nil, fmt.Errorf("task %d %s: %w", pid, obj, err)
+		}
+		copy(m.IfName[:], name)
+		out = append(out, m)
+	}
+	return out, nil
 }
