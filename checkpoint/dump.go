@@ -481,6 +481,7 @@ type dumper struct {
 	netns          *image.Netns
 	cgroups        *cgroupState                    // the tree's cgroups (cgroup.go), if saved
 	procFiles      []procFile                      // files of /proc/PID/ (files_procpid.go)
+	pingRange      *image.PingRange                // the private network namespace's, when not a new one's
 	pidfds         []pidfdRef                      // pidfds collected, resolved by resolvePidfds
 	fileExtra      map[image.Record][]image.Record // records following a file's (INOTIFY_WATCH)
 	locks          map[*process][]image.Record     // FILE_LOCKs, written after the task's FDs

@@ -231,7 +231,18 @@ func readInetOpts(fd int, rec *image.InetSocket) error {
 // sockState reads the socket-level state SOCK_STATE saves; nil when all of
 // it is a new socket's.
 func (d *dumper) sockState(pid, fd int, ino uint64, family, proto int) (*image.SockState, error) {
-	ss := &image.SockState{}
+	shut, err := d.inetShutdown(pid, ino, family, proto)
+	if err != nil {
+		return nil, fmt.Errorf("shutdown state: %w", err)
+	}
+	return sockStateOf(fd, shut)
+}
+
+// sockStateOf reads the socket-level state SOCK_STATE saves, but for the
+// shutdown bits, which the caller knows; nil when all of it is a new
+// socket's.
+func sockStateOf(fd int, shut uint8) (*image.SockState, error) {
+	ss := &image.SockState{Shutdown: uint32(shut)}
 	dev, err := unix.GetsockoptString(fd, unix.SOL_SOCKET, unix.SO_BINDTODEVICE)
 	if err != nil {
 		return nil, fmt.Errorf("getsockopt SO_BINDTODEVICE: %w", err)
@@ -250,11 +261,6 @@ func (d *dumper) sockState(pid, fd int, ino uint64, family, proto int) (*image.S
 		return nil, fmt.Errorf("getsockopt SO_LOCK_FILTER: %w", err)
 	}
 	ss.FilterLocked = uint32(locked)
-	shut, err := d.inetShutdown(pid, ino, family, proto)
-	if err != nil {
-		return nil, fmt.Errorf("shutdown state: %w", err)
-	}
-	ss.Shutdown = uint32(shut)
 	if ss.BindDev == "" && ss.BufLock == 0 && len(ss.Filter) == 0 && ss.FilterLocked == 0 && ss.Shutdown == 0 {
 		return nil, nil
 	}

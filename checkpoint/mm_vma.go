@@ -155,6 +155,10 @@ func classifyVma(paths *taskPaths, v proc.Vma) (image.Vma, error) {
 		return iv, unsupported(pid, obj, "unknown special mapping")
 	case isAioRing(pid, v):
 		return iv, errAioVma
+	case strings.HasPrefix(v.Path, "socket:["):
+		// Only a packet socket's PACKET_RX_RING/PACKET_TX_RING can be
+		// mapped (net/packet/af_packet.c packet_mmap).
+		return iv, unsupported(pid, obj, "a packet socket's mmap'ed ring (PACKET_RX_RING/PACKET_TX_RING): its frames and this mapping of them are not restored")
 	case v.Deleted:
 		return iv, errDeletedVma
 	case v.Inode == 0:

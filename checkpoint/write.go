@@ -41,6 +41,9 @@ func (d *dumper) write(w *image.Writer, t *tree, snaps map[*process]*snapshot) e
 	}
 	if d.netns != nil {
 		recs = append(recs, d.netns)
+		if d.pingRange != nil {
+			recs = append(recs, d.pingRange)
+		}
 	}
 	for _, r := range recs {
 		if err := w.Write(r); err != nil {

@@ -329,6 +329,13 @@ func renderFd(fd image.Fd, obj image.Record) fdView {
 	case *image.UnixSk:
 		s := unixSock(x)
 		v.Kind, v.Name, v.Flags, v.Socket = "socket", s.Proto+" "+s.State+" "+s.Local, openFlags(x.Flags), s
+	case *image.RawSk, *image.IcmpSk, *image.PacketSk:
+		s := otherSock(x)
+		v.Kind, v.Name, v.Socket = "socket", strings.TrimSpace(s.Proto+" "+s.State+" "+s.Local), s
+		if s.Peer != "" {
+			v.Name += " -> " + s.Peer
+		}
+		v.Flags = openFlags(uint32(reflect.Indirect(reflect.ValueOf(x)).FieldByName("Flags").Uint()))
 	default:
 		if f, ok := reflect.Indirect(reflect.ValueOf(obj)).Type().FieldByName("Flags"); ok && f.Type.Kind() == reflect.Uint32 {
 			v.Flags = openFlags(uint32(reflect.Indirect(reflect.ValueOf(obj)).FieldByIndex(f.Index).Uint()))
@@ -358,6 +365,47 @@ func inetSock(x *image.InetSocket) *sockView {
 	}
 	if x.State == image.InetEstablished {
 		s.Peer = addr(x.Family, x.Peer, x.PeerPort)
+	}
+	return s
+}
+
+// otherSock describes a raw, ICMP or packet socket: "raw6(58)",
+// "icmp 127.0.0.1 id 4660", "packet dgram lo proto 0x0806".
+func otherSock(rec image.Record) *sockView {
+	switch x := rec.(type) {
+	case *image.PacketSk:
+		typ := map[uint32]string{unix.SOCK_RAW: "raw", unix.SOCK_DGRAM: "dgram"}[x.SockType]
+		s := &sockView{Proto: "packet", State: typ, Local: fmt.Sprintf("proto %#04x", x.Num>>8|x.Num<<8&0xff00)}
+		if x.IfName != "" {
+			s.Local = x.IfName + " " + s.Local
+		}
+		return s
+	case *image.IcmpSk:
+		s := rawSockView((*image.RawSk)(x), "icmp")
+		s.Local = strings.TrimSuffix(s.Local, ":0")
+		if x.LocalPort != 0 {
+			s.Local = addr(x.Family, x.Local, 0)
+			s.Local = strings.TrimSuffix(s.Local, ":0") + fmt.Sprintf(" id %d", x.LocalPort)
+		}
+		return s
+	case *image.RawSk:
+		s := rawSockView(x, "raw")
+		s.Proto += fmt.Sprintf("(%d)", x.Protocol)
+		return s
+	}
+	return &sockView{}
+}
+
+func rawSockView(x *image.RawSk, proto string) *sockView {
+	if x.Family == unix.AF_INET6 {
+		proto += "6"
+	}
+	s := &sockView{Proto: proto}
+	if x.Local != [16]byte{} {
+		s.Local = strings.TrimSuffix(addr(x.Family, x.Local, 0), ":0")
+	}
+	if x.Connected == 1 {
+		s.Peer = strings.TrimSuffix(addr(x.Family, x.Peer, 0), ":0")
 	}
 	return s
 }
