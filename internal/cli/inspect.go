@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"reflect"
 	"strings"
 
 	ucli "github.com/urfave/cli/v2"
@@ -66,6 +65,10 @@ type inspected struct {
 	Type   string       `json:"type"`
 	Len    uint32       `json:"len"`
 	Fields image.Record `json:"fields"`
+	// Symbolic renders the fields that have names for their values
+	// (open flags, modes, protections, commands, addresses) as people
+	// read them; Fields keeps the numbers.
+	Symbolic map[string]string `json:"symbolic,omitempty"`
 }
 
 // inspectArgs splits the arguments into operands and applies flags given
@@ -165,57 +168,9 @@ func readRecords(in io.Reader, asJSON bool, recs *[]inspected) error {
 		if err != nil {
 			return err
 		}
-		*recs = append(*recs, inspected{Offset: r.RecordOffset(), Type: rec.Type().String(), Len: r.RecordLen(), Fields: rec})
+		*recs = append(*recs, inspected{Offset: r.RecordOffset(), Type: rec.Type().String(), Len: r.RecordLen(), Fields: rec, Symbolic: symbolic(rec)})
 		if !asJSON {
 			printRecord(os.Stdout, (*recs)[len(*recs)-1])
 		}
 	}
-}
-
-// printRecord prints one record on one line: offset, type, then its fields;
-// byte blobs are shown by size, register files in hex.
-func printRecord(w io.Writer, ir inspected) {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%10d %-10s", ir.Offset, ir.Type)
-	v := reflect.Indirect(reflect.ValueOf(ir.Fields))
-	t := v.Type()
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		if f.Tag.Get("ckpt") == "-" && f.Name != "DataOffset" {
-			continue
-		}
-		fmt.Fprintf(&b, " %s=%s", f.Name, formatField(v.Field(i)))
-	}
-	fmt.Fprintln(w, b.String())
-}
-
-func formatField(v reflect.Value) string {
-	switch v.Kind() {
-	case reflect.String:
-		return fmt.Sprintf("%q", v.String())
-	case reflect.Slice:
-		if v.Type().Elem().Kind() == reflect.Uint8 {
-			return fmt.Sprintf("<%d bytes>", v.Len())
-		}
-		if v.Type().Elem().Kind() == reflect.Array {
-			return fmt.Sprintf("<%d entries>", v.Len())
-		}
-		if v.Type().Elem().Kind() == reflect.Struct && v.Len() > 4 {
-			return fmt.Sprintf("<%d entries>", v.Len())
-		}
-	case reflect.Array:
-		if v.Type().Elem().Kind() == reflect.Uint8 {
-			return fmt.Sprintf("%q", strings.TrimRight(string(v.Bytes()), "\x00"))
-		}
-		if v.Type().Elem().Kind() == reflect.Uint64 {
-			parts := make([]string, v.Len())
-			for i := range parts {
-				parts[i] = fmt.Sprintf("%x", v.Index(i).Uint())
-			}
-			return "[" + strings.Join(parts, " ") + "]"
-		}
-	case reflect.Uint64:
-		return fmt.Sprintf("%#x", v.Uint())
-	}
-	return fmt.Sprintf("%v", v.Interface())
 }
