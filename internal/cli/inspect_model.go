@@ -90,7 +90,7 @@ type memRegion struct {
 type buildOpts struct {
 	cmdline bool // argv and environment of each task
 	memPid  int32
-	mem     bool // every page of memPid's address space
+	mem     bool          // every page of memPid's address space
 	hashes  *maphash.Seed // a hash of every page of every address space, with this seed
 }
 
