@@ -39,6 +39,10 @@ type ImportOptions struct {
 	// BaseImage overrides config.dump's image, which must be in
 	// containerd (same namespace) for a restore.
 	BaseImage string
+	// NoCRIManifest leaves out the OCI manifest whose layer holds the
+	// archive's files (which CRI's restore through CreateContainer
+	// reads): the image then holds the checkpoint once, not twice.
+	NoCRIManifest bool
 }
 
 // Import turns a checked archive into a checkpoint image REF in
@@ -97,6 +101,19 @@ func Import(ctx context.Context, client *containerd.Client, a *Archive, ref stri
 		return ocispec.Descriptor{}, err
 	}
 	descs = append(descs, cfg)
+
+	// The same checkpoint as an OCI image of the archive's files, for
+	// the restore through CRI's CreateContainer (containerd 2.1 to 2.3),
+	// first in the index: a platform's manifest is what containerd
+	// unpacks, exports and resolves; ctr's restore picks the parts above
+	// by media type.
+	if !o.NoCRIManifest {
+		m, err := a.criManifest(ctx, store, stamp)
+		if err != nil {
+			return ocispec.Descriptor{}, err
+		}
+		descs = append([]ocispec.Descriptor{m}, descs...)
+	}
 
 	index := ocispec.Index{
 		MediaType: ocispec.MediaTypeImageIndex,
