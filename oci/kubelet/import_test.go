@@ -100,3 +100,28 @@ func TestCheckTarNames(t *testing.T) {
 		}
 	}
 }
+
+// TestImportSpec: the old pod's namespace paths are dropped; restore
+// flags come from the importer only, never from the archive's spec.
+func TestImportSpec(t *testing.T) {
+	raw := `{"annotations":{"io.ckpt.restore.flag.ext-unix-sk":"true","io.ckpt.restore.rootfs-copy":"true","io.kubernetes.cri.container-name":"web"},
+		"linux":{"namespaces":[{"type":"pid","path":"/proc/77/ns/pid"},{"type":"network","path":"/var/run/netns/cni-1"},{"type":"mount"}]}}`
+	spec, err := importSpec([]byte(raw), []string{"tcp-established"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ns := range spec.Linux.Namespaces {
+		if ns.Path != "" {
+			t.Errorf("namespace %s keeps the old pod's path %s", ns.Type, ns.Path)
+		}
+	}
+	want := map[string]string{"io.ckpt.restore.flag.tcp-established": "true", "io.kubernetes.cri.container-name": "web"}
+	if len(spec.Annotations) != len(want) {
+		t.Errorf("annotations %v, want %v", spec.Annotations, want)
+	}
+	for k, v := range want {
+		if spec.Annotations[k] != v {
+			t.Errorf("annotation %s = %q, want %q", k, spec.Annotations[k], v)
+		}
+	}
+}
