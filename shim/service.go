@@ -299,6 +299,7 @@ func runtimeBinary() (string, error) {
 //     cgroup path containerd made for the old container (/<namespace>/<id>,
 //     ctr's default) becomes the new one's, so that the old container,
 //     maybe still running, keeps its cgroup.
+//
 // checkBundlePidns: the bundle's pid namespace is of the kind the
 // checkpoint's processes go back into (oci.CheckPidns), checked before
 // the runc shim makes anything.
