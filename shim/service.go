@@ -290,16 +290,6 @@ func runtimeBinary() (string, error) {
 	return filepath.Abs(p)
 }
 
-// restoreBundle adapts the bundle of a container restored from a
-// checkpoint of container oldID (its spec is the checkpointed one):
-//   - containerd restores into a new snapshot of the image with the
-//     checkpointed rw diff applied, the same files on another mount: the
-//     rootfs is marked as a copy (oci.RootfsCopyAnnotation);
-//   - restored under a new id or in another namespace (or containerd), a
-//     cgroup path containerd made for the old container (/<namespace>/<id>,
-//     ctr's default) becomes the new one's, so that the old container,
-//     maybe still running, keeps its cgroup.
-//
 // checkBundlePidns: the bundle's pid namespace is of the kind the
 // checkpoint's processes go back into (oci.CheckPidns), checked before
 // the runc shim makes anything.
@@ -315,6 +305,15 @@ func checkBundlePidns(config string, ck *oci.Checkpoint) error {
 	return oci.CheckPidns(ck, &spec)
 }
 
+// restoreBundle adapts the bundle of a container restored from a
+// checkpoint of container oldID (its spec is the checkpointed one):
+//   - containerd restores into a new snapshot of the image with the
+//     checkpointed rw diff applied, the same files on another mount: the
+//     rootfs is marked as a copy (oci.RootfsCopyAnnotation);
+//   - restored under a new id or in another namespace (or containerd), a
+//     cgroup path containerd made for the old container (/<namespace>/<id>,
+//     ctr's default) becomes the new one's, so that the old container,
+//     maybe still running, keeps its cgroup.
 func restoreBundle(config, ns, oldID, newID string) error {
 	b, err := os.ReadFile(config)
 	if err != nil {
