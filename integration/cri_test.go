@@ -600,6 +600,18 @@ func criOptionsPod(t *testing.T, e *criEnv, imp *containerdEnv, restore bool) {
 	waitPast(t, "opts:/conn", inside(), inside)
 	imp.remove("default", "opts")
 	pod2, pod2Cfg := e.pod("opts-restored", nsPod, nsContainer)
+	// The first archive's outside connection has the old pod's address,
+	// which the new pod does not have: its restore there is refused.
+	if id, err := e.try("create", pod2, e.writeJSON("opts-held.ctr.json", map[string]any{
+		"metadata": map[string]any{"name": "held"}, "image": map[string]any{"image": filepath.Join(e.dir, "opts-held.tar")}, "log_path": "held.log",
+		"linux": map[string]any{"security_context": map[string]any{"namespace_options": map[string]any{"network": nsPod, "pid": nsContainer}}},
+	}), pod2Cfg); err != nil {
+		t.Fatalf("create: %v", err)
+	} else if _, err := e.try("start", id); err == nil || !strings.Contains(err.Error(), "bind: cannot assign requested address") {
+		t.Fatalf("a connection from outside the old pod restored into a new pod without its address: %v, want it refused (bind)", err)
+	} else {
+		e.crictlOK("rm", "-f", id)
+	}
 	r := e.container(pod2, pod2Cfg, "server", archive, "", nsPod, nsContainer)
 	addr2 := net.JoinHostPort(e.podIP(pod2), "8080")
 	waitServed(t, addr2, served(t, addr2))
