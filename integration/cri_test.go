@@ -12,6 +12,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -655,14 +657,59 @@ func waitEstablished(t *testing.T, e *criEnv, c string) {
 // show reads it too.
 func checkArchive(t *testing.T, archive, name string) {
 	t.Helper()
-	for _, view := range [][]string{nil, {"--all"}, {"--format", "json"}, {"--records"}} {
-		out, err := exec.Command(ckptBin, append([]string{"inspect", archive}, view...)...).CombinedOutput()
-		if err != nil || !strings.Contains(string(out), busyboxRef) && view == nil {
-			t.Fatalf("ckpt inspect %s %v: %v\n%s", archive, view, err, out)
+	inspect := func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command(ckptBin, append([]string{"inspect"}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("ckpt inspect %v: %v\n%s", args, err, out)
 		}
-		if view == nil && !strings.Contains(string(out), name) {
-			t.Fatalf("ckpt inspect %s does not name the container %s:\n%s", archive, name, out)
+		return string(out)
+	}
+	if out := inspect(archive); !strings.Contains(out, busyboxRef) || !strings.Contains(out, name) {
+		t.Fatalf("ckpt inspect %s does not name the container %s and its image:\n%s", archive, name, out)
+	}
+	// Every view, by its heading.
+	all := inspect(archive, "--all")
+	for _, h := range []string{"Process tree", "Open files", "Sockets", "Mounts", "Checkpoint statistics", "Metadata (config.dump)"} {
+		if !strings.Contains(all, "\n"+h+"\n") {
+			t.Fatalf("ckpt inspect %s --all has no %q view:\n%s", archive, h, all)
 		}
+	}
+	if out := inspect(archive, "--records"); !strings.Contains(out, "Flags=O_") || !strings.Contains(out, "Comm=\"sh\"") {
+		t.Fatalf("ckpt inspect --records renders no open flags or command:\n%s", out)
+	}
+	var doc struct {
+		Image struct {
+			Tasks []struct {
+				Pid     int      `json:"pid"`
+				Cmdline []string `json:"cmdline"`
+			} `json:"tasks"`
+		} `json:"image"`
+	}
+	if err := json.Unmarshal([]byte(inspect(archive, "--format", "json")), &doc); err != nil || len(doc.Image.Tasks) == 0 {
+		t.Fatalf("ckpt inspect --format json: %v (%d tasks)", err, len(doc.Image.Tasks))
+	}
+	// Memory: the first task's command line (read from its memory by
+	// --format json) is found there.
+	first := doc.Image.Tasks[0]
+	if len(first.Cmdline) == 0 {
+		t.Fatalf("ckpt inspect --format json: task %d has no command line", first.Pid)
+	}
+	pid, arg := strconv.Itoa(first.Pid), first.Cmdline[len(first.Cmdline)-1]
+	if out := inspect(archive, "--pid", pid, "--search", arg); strings.Contains(out, "\n0 matches") {
+		t.Fatalf("ckpt inspect --pid %s --search %q finds nothing:\n%s", pid, arg, out)
+	}
+	if out := inspect(archive, "--pid", pid, "--search-regex", regexp.QuoteMeta(arg), "--context", "8"); strings.Contains(out, "\n0 matches") {
+		t.Fatalf("ckpt inspect --pid %s --search-regex finds nothing:\n%s", pid, out)
+	}
+	if out := inspect(archive, "--pid", pid, "--hexdump"); strings.Count(out, "\n") < 100 {
+		t.Fatalf("ckpt inspect --pid %s --hexdump:\n%s", pid, out)
+	}
+	if out := inspect("list", filepath.Dir(archive)); !strings.Contains(out, filepath.Base(archive)+" ") || !strings.Contains(out, name) {
+		t.Fatalf("ckpt inspect list %s does not list %s:\n%s", filepath.Dir(archive), archive, out)
+	}
+	if out := inspect("diff", archive, archive); strings.Contains(out, " memory ") || strings.Count(out, "\n") != 2 {
+		t.Fatalf("ckpt inspect diff of an archive with itself:\n%s", out)
 	}
 	out, err := exec.Command(filepath.Join(repoRoot, "hack", "containerd.sh"), "checkpointctl").Output()
 	if err != nil {
