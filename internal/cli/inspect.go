@@ -28,7 +28,12 @@ show prints them; then the processes). Views: --ps-tree (with
 --ps-tree-cmd, --ps-tree-env), --files, --sockets, --mounts, --stats,
 --metadata, --all; memory: --pid P with --search STRING, --search-regex RE
 (--context N bytes around each match) or --hexdump. --records prints every
-record with its offset instead (--json: the same as JSON, as before).
+record with its offset instead, flags, modes, protections, commands and
+addresses by name (O_RDONLY|O_LARGEFILE, S_IFREG|0644, "java");
+--json: the same as JSON, numbers in "fields", names in "symbolic".
+diff compares two checkpoints: processes, files, sockets, and memory
+page by page (per task and mapping: the pages that differ or are in one
+only, as address ranges).
 
 The image is checked while read (framing, tail, digest): a damaged image
 is an error. An ARCHIVE (a tar, or a gzipped one, as the kubelet writes
@@ -37,7 +42,7 @@ names or "..", links, devices, a name twice or sizes over the bounds are
 refused; nothing is unpacked.`,
 		Flags: []ucli.Flag{
 			&ucli.BoolFlag{Name: "records", Usage: "every record with its offset"},
-			&ucli.BoolFlag{Name: "json", Usage: `--records as one JSON object: {"records":[{"offset","type","len","fields"}...]}`},
+			&ucli.BoolFlag{Name: "json", Usage: `--records as one JSON object: {"records":[{"offset","type","len","fields","symbolic"}...]}`},
 			&ucli.StringFlag{Name: "format", Value: "tree", Usage: "tree (for people) or json"},
 			&ucli.BoolFlag{Name: "ps-tree", Usage: "the process tree"},
 			&ucli.BoolFlag{Name: "ps-tree-cmd", Usage: "the process tree with each command line (from the tasks' memory)"},
