@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"reflect"
 	"strings"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 
@@ -81,6 +82,12 @@ func symbolicField(owner reflect.Type, name string, f reflect.Value) (string, bo
 			parts[i] = structText(f.Index(i))
 		}
 		return "[" + strings.Join(parts, " ") + "]", true
+	case (name == "Signo" || name == "PdeathSig" || name == "Signal") && (f.Kind() == reflect.Int32 || f.Kind() == reflect.Uint32):
+		n := f.Int
+		if f.Kind() == reflect.Uint32 {
+			n = func() int64 { return int64(f.Uint()) }
+		}
+		return signalName(n())
 	case f.Kind() != reflect.Uint32:
 		return "", false
 	}
@@ -131,6 +138,20 @@ func inetAddrs(x *image.InetSocket, out map[string]string) {
 		}
 		out[name] = ip.String()
 	}
+}
+
+// signalName names a signal number (0: none), as kill -l does.
+func signalName(n int64) (string, bool) {
+	if n <= 0 || n > 64 {
+		return "", false
+	}
+	if name := unix.SignalName(syscall.Signal(n)); name != "" {
+		return name, true
+	}
+	if n >= 34 {
+		return fmt.Sprintf("SIGRTMIN+%d", n-34), true
+	}
+	return "", false
 }
 
 type bitName struct {
