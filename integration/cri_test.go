@@ -408,6 +408,20 @@ func criHostPod(t *testing.T, e *criEnv, imp *containerdEnv) {
 	imp.ctr("image", "export", "--local", "--skip-manifest-json", exported, ref)
 	e.ctrK8s("image", "import", "--snapshotter", e.snap, exported)
 	pod3, pod3Cfg := e.pod("host-imported", nsNode, nsContainer)
+	// Without that manifest (ckpt import --no-cri-manifest), the image is
+	// ctr's checkpoint only, which CRI cannot take.
+	const bare = "docker.io/ckpt/host:bare"
+	if out, err := exec.Command(ckptBin, "import", "--address", imp.address, "--snapshotter", imp.snap, "--no-cri-manifest", archive, bare).CombinedOutput(); err != nil {
+		t.Fatalf("ckpt import --no-cri-manifest: %v\n%s", err, out)
+	}
+	imp.ctr("image", "export", "--local", "--skip-manifest-json", exported+".bare", bare)
+	e.ctrK8s("image", "import", "--snapshotter", e.snap, exported+".bare")
+	if _, err := e.try("create", pod3, e.writeJSON("bare.ctr.json", map[string]any{
+		"metadata": map[string]any{"name": "bare"}, "image": map[string]any{"image": bare}, "log_path": "bare.log",
+		"linux": map[string]any{"security_context": map[string]any{"namespace_options": map[string]any{"network": nsNode, "pid": nsContainer}}},
+	}), pod3Cfg); err == nil || !strings.Contains(err.Error(), "failed to resolve image") {
+		t.Fatalf("CRI's create from an imported image without its OCI manifest: %v, want the image not resolved", err)
+	}
 	r3 := e.container(pod3, pod3Cfg, "counter", ref, "", nsNode, nsContainer)
 	e.waitCount(r3, e.counts(r3))
 	e.waitCount(c, n)
