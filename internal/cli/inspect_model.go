@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"net"
 	"reflect"
@@ -54,6 +55,9 @@ type taskView struct {
 
 	mm, files uint32 // objrefs
 	children  []*taskView
+	// hashes of the address space's pages in the image, by address
+	// (buildOpts.hashes).
+	hashes []pageHash
 }
 
 // fdView is one fd of a task, its file rendered for people.
@@ -86,7 +90,8 @@ type memRegion struct {
 type buildOpts struct {
 	cmdline bool // argv and environment of each task
 	memPid  int32
-	mem     bool // every page of memPid's address space
+	mem     bool          // every page of memPid's address space
+	hashes  *maphash.Seed // a hash of every page of every address space, with this seed
 }
 
 // buildModel reads an image into a model; mem receives memPid's memory
@@ -105,12 +110,8 @@ func buildModel(r io.Reader, o buildOpts) (*model, []memRegion, error) {
 	// memOf: the tasks whose whole memory is kept: memPid, and its
 	// ancestors, whose pages its FORK_PAGES may name.
 	memOf := map[int32]bool{}
-	keepMm := func(ref uint32) bool {
-		if o.cmdline {
-			return true
-		}
-		return o.mem && cur != nil && memOf[cur.Pid]
-	}
+	mmHashes := map[uint32][]pageHash{}
+	mmVmas := map[uint32][]image.Vma{}
 	for {
 		rec, err := rd.Next()
 		if errors.Is(err, io.EOF) {
@@ -152,9 +153,7 @@ func buildModel(r io.Reader, o buildOpts) (*model, []memRegion, error) {
 			curMm = x.Objref
 			mms[x.Objref] = x
 		case *image.Vma:
-			if cur != nil {
-				cur.Vmas = append(cur.Vmas, *x)
-			}
+			mmVmas[curMm] = append(mmVmas[curMm], *x)
 		case *image.Shmem:
 			curMm = 0 // its pages are the object's, not an address space's
 		case *image.Pages:
@@ -163,26 +162,28 @@ func buildModel(r io.Reader, o buildOpts) (*model, []memRegion, error) {
 				break
 			}
 			mmPages[curMm] += uint64(x.NrPages)
-			if !keepMm(curMm) {
-				break
+			sink := pageSink{
+				keepAll: o.mem && cur != nil && memOf[cur.Pid],
+				kept:    func(r memRegion) { mmMem[curMm] = append(mmMem[curMm], r) },
+				hash:    o.hashes,
+				hashed:  func(h pageHash) { mmHashes[curMm] = append(mmHashes[curMm], h) },
 			}
-			mm := mms[curMm]
-			for _, run := range x.Runs {
-				size := uint64(run.Pages) * image.PageSize
-				data := make([]byte, size)
-				if err := rd.ReadPageData(data); err != nil {
-					return m, nil, err
-				}
+			if mm := mms[curMm]; o.cmdline && mm != nil && !sink.keepAll {
 				// Command lines and environments only: the pages holding them.
-				if !(o.mem && cur != nil && memOf[cur.Pid]) && mm != nil &&
-					!overlaps(run.Vaddr, size, mm.ArgStart, mm.ArgEnd) && !overlaps(run.Vaddr, size, mm.EnvStart, mm.EnvEnd) {
-					continue
+				sink.keep = func(va uint64) bool {
+					return overlaps(va, image.PageSize, mm.ArgStart, mm.ArgEnd) || overlaps(va, image.PageSize, mm.EnvStart, mm.EnvEnd)
 				}
-				mmMem[curMm] = append(mmMem[curMm], memRegion{Vaddr: run.Vaddr, Data: data})
+			}
+			if err := readPages(rd, x, sink); err != nil {
+				return m, nil, err
 			}
 		case *image.ForkPages:
 			if cur != nil && curMm != 0 {
-				mmPages[curMm] += forkRegions(mmMem, m.byPid[cur.PPid], curMm, x.Runs)
+				parent := m.byPid[cur.PPid]
+				mmPages[curMm] += forkRegions(mmMem, parent, curMm, x.Runs)
+				if parent != nil {
+					mmHashes[curMm] = append(mmHashes[curMm], forkHashes(mmHashes[parent.mm], x.Runs)...)
+				}
 			}
 		case *image.TaskObjs:
 			if cur != nil {
@@ -205,6 +206,7 @@ func buildModel(r io.Reader, o buildOpts) (*model, []memRegion, error) {
 			if o.mem && t.Pid == o.memPid {
 				mem = mmMem[t.mm]
 			}
+			t.hashes, t.Vmas = mmHashes[t.mm], mmVmas[t.mm]
 		}
 		for _, fd := range fdsOf[t.files] {
 			t.Fds = append(t.Fds, renderFd(fd, objs[fd.File]))
@@ -261,6 +263,75 @@ func forkRegions(mem map[uint32][]memRegion, parent *taskView, mm uint32, runs [
 		}
 	}
 	return n
+}
+
+// forkHashes are the hashes, of the parent's, of the pages runs (a
+// FORK_PAGES record) name: the child's too.
+func forkHashes(parent []pageHash, runs []image.PageRun) []pageHash {
+	var out []pageHash
+	for _, h := range parent {
+		// runs ascend as written (unsorted ones only miss pages here).
+		i := sort.Search(len(runs), func(i int) bool {
+			return runs[i].Vaddr+uint64(runs[i].Pages)*image.PageSize > h.Vaddr
+		})
+		if i < len(runs) && h.Vaddr >= runs[i].Vaddr {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// pageSink says what readPages does with a PAGES record's pages: keep
+// them all in one region per run (keepAll), keep the pages keep wants,
+// hash each (hash non-nil).
+type pageSink struct {
+	keepAll bool
+	keep    func(vaddr uint64) bool
+	kept    func(memRegion)
+	hash    *maphash.Seed
+	hashed  func(pageHash)
+}
+
+// pageHash is a page of an image: its address and a 64-bit hash of its
+// content.
+type pageHash struct {
+	Vaddr uint64
+	Sum   uint64
+}
+
+// readPages reads a PAGES record's data through, one page at a time
+// unless everything is kept: memory stays bounded by what is kept.
+func readPages(rd *image.Reader, x *image.Pages, s pageSink) error {
+	if !s.keepAll && s.hash == nil && s.keep == nil {
+		return nil
+	}
+	page := make([]byte, image.PageSize)
+	for _, run := range x.Runs {
+		if s.keepAll {
+			data := make([]byte, uint64(run.Pages)*image.PageSize)
+			if err := rd.ReadPageData(data); err != nil {
+				return err
+			}
+			s.kept(memRegion{Vaddr: run.Vaddr, Data: data})
+			for i := uint64(0); s.hash != nil && i < uint64(run.Pages); i++ {
+				s.hashed(pageHash{Vaddr: run.Vaddr + i*image.PageSize, Sum: maphash.Bytes(*s.hash, data[i*image.PageSize:(i+1)*image.PageSize])})
+			}
+			continue
+		}
+		for i := uint64(0); i < uint64(run.Pages); i++ {
+			va := run.Vaddr + i*image.PageSize
+			if err := rd.ReadPageData(page); err != nil {
+				return err
+			}
+			if s.hash != nil {
+				s.hashed(pageHash{Vaddr: va, Sum: maphash.Bytes(*s.hash, page)})
+			}
+			if s.keep != nil && s.keep(va) {
+				s.kept(memRegion{Vaddr: va, Data: append([]byte(nil), page...)})
+			}
+		}
+	}
+	return nil
 }
 
 func overlaps(a, alen, start, end uint64) bool { return start < end && a < end && start < a+alen }
