@@ -465,8 +465,9 @@ type dumper struct {
 	parent   *parentImage
 	made     []*process
 	released bool
-	files    []*fileObj           // every open file description collected, for sharing
-	shmems   map[uint64]*shmemObj // shared memory objects by inode
+	files    []*fileObj            // every open file description collected, for sharing
+	byInode  map[devIno][]*fileObj // files by inode, each list in kcmp(2) order (sharedFile)
+	shmems   map[uint64]*shmemObj  // shared memory objects by inode
 	// root is the tree's root task, whose stdio is its caller's.
 	root int
 	// inPidns: the tree is a pid namespace (its root is the init).

@@ -250,7 +250,9 @@ func (d *dumper) inflightFile(p *process, obj string, fd int) (*fileObj, error) 
 	f = &fileObj{objref: d.nextObjref(), rec: rec, dev: of.st.Dev, ino: of.st.Ino, pid: c.pid, fd: fd, link: of.link}
 	image.SetObjref(rec, f.objref)
 	p.files = append(p.files, f)
-	d.files = append(d.files, f)
+	if err := d.addFile(f); err != nil {
+		return nil, err
+	}
 	if n := len(c.pipeFds); n > 0 && c.pipeFds[n-1].fd == fd {
 		c.pipeFds[n-1].obj = f
 	}

@@ -44,7 +44,15 @@ func (rs *restorer) restoreFiles(t *taskPlan) error {
 	tmpBase := ctl + 1
 	t.fdTargets = want
 	defer func() { t.fdTargets = nil }()
-	// Where each description lives in the task for now.
+	// Where each description lives in the task for now. Each sits at a
+	// temporary number above every fd of the task until all are open;
+	// when that many more fds would not fit under the task's
+	// RLIMIT_NOFILE, each goes to its first fd at once instead (a close
+	// more per description).
+	direct, err := needsDirect(t.pid, top, len(t.fds))
+	if err != nil {
+		return err
+	}
 	where := map[uint32]int{}
 	for _, fd := range t.fds {
 		if _, ok := where[fd.File]; ok {
@@ -55,14 +63,20 @@ func (rs *restorer) restoreFiles(t *taskPlan) error {
 			return fmt.Errorf("fd %d: %w", fd.Fd, err)
 		}
 		where[fd.File] = tmp
+		if direct && tmp != int(fd.Fd) {
+			if err := dupTo(lt, tmp, fd); err != nil {
+				return err
+			}
+			_, _ = lt.Syscall(unix.SYS_CLOSE, uintptr(tmp))
+			where[fd.File] = int(fd.Fd)
+		}
 	}
 	for _, fd := range t.fds {
-		var flags uintptr
-		if fd.Flags&unix.FD_CLOEXEC != 0 {
-			flags = unix.O_CLOEXEC
+		if where[fd.File] == int(fd.Fd) {
+			continue // placed at once (direct)
 		}
-		if _, err := lt.Syscall(unix.SYS_DUP3, uintptr(where[fd.File]), uintptr(fd.Fd), flags); err != nil {
-			return fmt.Errorf("dup3 to fd %d: %w", fd.Fd, err)
+		if err := dupTo(lt, where[fd.File], fd); err != nil {
+			return err
 		}
 	}
 	// Each run of numbers the task does not have goes with one
@@ -101,6 +115,28 @@ func (rs *restorer) restoreFiles(t *taskPlan) error {
 		}
 	}
 	return nil
+}
+
+// dupTo gives fd its number, sharing the description at from.
+func dupTo(lt *remote.Task, from int, fd image.Fd) error {
+	var flags uintptr
+	if fd.Flags&unix.FD_CLOEXEC != 0 {
+		flags = unix.O_CLOEXEC
+	}
+	if _, err := lt.Syscall(unix.SYS_DUP3, uintptr(from), uintptr(fd.Fd), flags); err != nil {
+		return fmt.Errorf("dup3 to fd %d: %w", fd.Fd, err)
+	}
+	return nil
+}
+
+// needsDirect tells whether n temporary fds above top would pass task
+// pid's RLIMIT_NOFILE (with room for the few an opener holds meanwhile).
+func needsDirect(pid, top, n int) (bool, error) {
+	var lim unix.Rlimit
+	if err := unix.Prlimit(pid, unix.RLIMIT_NOFILE, nil, &lim); err != nil {
+		return false, fmt.Errorf("read RLIMIT_NOFILE: %w", err)
+	}
+	return uint64(top+n+64) > lim.Cur, nil
 }
 
 // openFile gives the task the description fd refers to, at a fd >= min:

@@ -109,6 +109,12 @@ func (rs *restorer) fillForkPages(t *taskPlan) error {
 // fillFromImage puts pages whose data is elsewhere in the image file in
 // place, as fillPages does with a record's own.
 func (rs *restorer) fillFromImage(t *taskPlan, p *image.Pages) error {
+	if t.lazy == nil {
+		// A read-only mapping is writable only once pages come for it.
+		if err := rs.unlockFor(t, p.Runs); err != nil {
+			return err
+		}
+	}
 	switch {
 	case t.lazy != nil:
 		return rs.fillLazy(t, p)
