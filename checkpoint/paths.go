@@ -44,7 +44,7 @@ func (tp *taskPaths) stat(path string) (unix.Stat_t, error) {
 		return r.st, r.err
 	}
 	if tp.root == nil && tp.err == nil {
-		tp.root, tp.err = fsroot.OpenTask(tp.pid)
+		tp.root, tp.err = fsroot.OpenTaskNs(tp.pid)
 	}
 	if tp.err != nil {
 		return unix.Stat_t{}, tp.err
