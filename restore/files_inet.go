@@ -226,7 +226,7 @@ func sockaddr(s *image.InetSocket, addr [16]byte, port uint32) unix.Sockaddr {
 // setInetOpts sets every saved option whose value differs from the new
 // socket's: what the kernel chose by itself is left to it.
 func setInetOpts(fd int, s *image.InetSocket) error {
-	for _, o := range s.Opts {
+	for _, o := range priorityLast(s.Opts) {
 		cur, err := unix.GetsockoptInt(fd, int(o.Level), int(o.Name))
 		if err == nil && cur == int(o.Value) {
 			continue
@@ -257,6 +257,23 @@ func setInetOpts(fd int, s *image.InetSocket) error {
 		}
 	}
 	return nil
+}
+
+// priorityLast orders options so that SO_PRIORITY comes after IP_TOS,
+// which sets the priority too (net/ipv4/ip_sockglue.c:__ip_sock_set_tos:
+// sk_priority = rt_tos2priority(tos)): the saved priority is the one the
+// task set last or the one IP_TOS made, and setting it last gives either.
+func priorityLast(opts []image.SockOpt) []image.SockOpt {
+	out := make([]image.SockOpt, 0, len(opts))
+	var prio []image.SockOpt
+	for _, o := range opts {
+		if o.Level == unix.SOL_SOCKET && o.Name == unix.SO_PRIORITY {
+			prio = append(prio, o)
+			continue
+		}
+		out = append(out, o)
+	}
+	return append(out, prio...)
 }
 
 // setBufSizes gives a new socket the saved send and receive buffer sizes
