@@ -80,10 +80,13 @@ var InetOpts = []InetOpt{
 	{unix.IPPROTO_IP, unix.IP_RECVERR, unix.AF_INET, 0, "IP_RECVERR"},
 	{unix.IPPROTO_IP, unix.IP_FREEBIND, unix.AF_INET, 0, "IP_FREEBIND"},
 	{unix.IPPROTO_IP, unix.IP_PKTINFO, unix.AF_INET, 0, "IP_PKTINFO"},
+	{unix.IPPROTO_IP, unix.IP_TRANSPARENT, unix.AF_INET, 0, "IP_TRANSPARENT"}, // 3.1
 	{unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, unix.AF_INET6, 0, "IPV6_V6ONLY"},
 	{unix.IPPROTO_IPV6, unix.IPV6_UNICAST_HOPS, unix.AF_INET6, 0, "IPV6_UNICAST_HOPS"},
 	{unix.IPPROTO_IPV6, unix.IPV6_TCLASS, unix.AF_INET6, 0, "IPV6_TCLASS"},
 	{unix.IPPROTO_IPV6, unix.IPV6_RECVPKTINFO, unix.AF_INET6, 0, "IPV6_RECVPKTINFO"},
+	{unix.IPPROTO_IPV6, unix.IPV6_FREEBIND, unix.AF_INET6, 0, "IPV6_FREEBIND"},       // 3.1
+	{unix.IPPROTO_IPV6, unix.IPV6_TRANSPARENT, unix.AF_INET6, 0, "IPV6_TRANSPARENT"}, // 3.1
 }
 
 // TcpStream (TCP_STREAM, type 331) is the state of an established TCP
