@@ -1,6 +1,7 @@
 package restore
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -174,9 +175,11 @@ func (rs *restorer) setupInet(t *taskPlan, f *os.File, s *image.InetSocket) erro
 		rs.inet.pending = append(rs.inet.pending, ts)
 		return setSockState(fd, ss)
 	}
+	reuseBack := false
 	if s.LocalPort != 0 {
-		if err := unix.Bind(fd, bindAddr(s)); err != nil {
-			return fmt.Errorf("bind: %w", err)
+		var err error
+		if reuseBack, err = bindInet(fd, s); err != nil {
+			return err
 		}
 	}
 	switch {
@@ -189,7 +192,46 @@ func (rs *restorer) setupInet(t *taskPlan, f *os.File, s *image.InetSocket) erro
 			return fmt.Errorf("connect: %w", err)
 		}
 	}
+	if reuseBack {
+		// listen(2) checks the port again (inet_csk_listen_start calls
+		// get_port): only now may SO_REUSEADDR be the task's again.
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 0); err != nil {
+			return fmt.Errorf("setsockopt SO_REUSEADDR back to 0: %w", err)
+		}
+	}
 	return setSockState(fd, ss)
+}
+
+// bindInet binds a socket that is not an established TCP connection to
+// its saved address. The port may still be held by a TIME_WAIT left by a
+// connection of the tree closed before the checkpoint: the task's socket
+// was bound before that TIME_WAIT existed, the new one comes after it, and
+// a bind without SO_REUSEADDR conflicts with any TIME_WAIT on the port
+// (net/ipv4/inet_connection_sock.c:inet_bind_conflict). So when bind fails
+// with EADDRINUSE and the socket's SO_REUSEADDR is off, it is tried again
+// with SO_REUSEADDR on, as CRIU does; reuseBack then says the caller must
+// turn it off again once the socket listens or is connected. A TIME_WAIT
+// that had SO_REUSEADDR off itself (its listener had it off) still
+// conflicts: restore fails, saying so.
+func bindInet(fd int, s *image.InetSocket) (reuseBack bool, err error) {
+	err = unix.Bind(fd, bindAddr(s))
+	if err == nil {
+		return false, nil
+	}
+	if !errors.Is(err, unix.EADDRINUSE) {
+		return false, fmt.Errorf("bind: %w", err)
+	}
+	if cur, gerr := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR); gerr != nil || cur != 0 {
+		return false, fmt.Errorf("bind: %w (another socket holds the port, or a TIME_WAIT that had SO_REUSEADDR off)", err)
+	}
+	if serr := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); serr != nil {
+		return false, fmt.Errorf("bind: %w; setsockopt SO_REUSEADDR for a second try: %w", err, serr)
+	}
+	if err2 := unix.Bind(fd, bindAddr(s)); err2 != nil {
+		return false, fmt.Errorf("bind: %w, also with SO_REUSEADDR on for the bind (another socket holds the port, "+
+			"or a TIME_WAIT that had SO_REUSEADDR off, which ends within 60 s)", err)
+	}
+	return true, nil
 }
 
 // bindAddr is where to bind a socket. Binding an IPv6 socket to a
