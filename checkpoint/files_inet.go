@@ -115,8 +115,19 @@ func (d *dumper) dumpInetSocket(p *process, of *openFd, obj string) (image.Recor
 		}
 		d.inetExtra[rec] = extra
 		return rec, nil
+	case kernel.TCP_SYN_SENT:
+		extra, err := d.dumpTcpSynSent(p.pid, of, obj, f, rec)
+		if err != nil {
+			return nil, err
+		}
+		keep = true // in repair mode until the tasks are gone, as an established one
+		if d.inetExtra == nil {
+			d.inetExtra = map[*image.InetSocket][]image.Record{}
+		}
+		d.inetExtra[rec] = extra
+		return rec, nil
 	}
-	return nil, unsupported(p.pid, name, "TCP socket in state %d (%s): only listening and established sockets are supported", ti.State, tcpStateName(ti.State))
+	return nil, unsupported(p.pid, name, "TCP socket in state %d (%s): only listening, connecting and established sockets are supported", ti.State, tcpStateName(ti.State))
 }
 
 // inetRecords returns the records that follow an INET_SOCKET once its
@@ -128,6 +139,8 @@ func (d *dumper) inetRecords(rec *image.InetSocket) []image.Record {
 		case *image.TcpStream:
 			x.Socket = rec.Objref
 		case *image.TcpQueue:
+			x.Socket = rec.Objref
+		case *image.TcpSynSent:
 			x.Socket = rec.Objref
 		case *image.SockState:
 			x.Socket = rec.Objref
@@ -175,8 +188,11 @@ func describeInet(r *image.InetSocket) string {
 		kind += "6"
 	}
 	s := kind + " " + addr(r.Local, r.LocalPort)
-	if r.State == image.InetEstablished {
+	switch r.State {
+	case image.InetEstablished:
 		s += " -> " + addr(r.Peer, r.PeerPort)
+	case image.InetSynSent:
+		s += " -> " + addr(r.Peer, r.PeerPort) + " (connecting)"
 	}
 	return s
 }

@@ -16,7 +16,7 @@ import (
 func init() {
 	registerKind(kind{name: "inet socket", task: true,
 		takes: []taker{object((*restorer).checkInetSocket), on((*restorer).addTcpStream), on((*restorer).addTcpQueue),
-			on((*restorer).addSockState)},
+			on((*restorer).addSockState), on((*restorer).addTcpSynSent)},
 		follow: func(rs *restorer, _ *image.Reader, rec image.Record) (bool, error) {
 			return false, rs.checkInetOrder(rec)
 		},
@@ -37,6 +37,12 @@ type inetState struct {
 	pending []*tcpStream
 	// states are the SOCK_STATEs, by the socket's objref.
 	states map[uint32]*image.SockState
+	// synSent are the connecting sockets, by objref; wantSyn the one
+	// whose TCP_SYN_SENT must come next; connecting those made, which
+	// finishTcp connects.
+	synSent    map[uint32]*tcpSynSent
+	wantSyn    *tcpSynSent
+	connecting []*tcpSynSent
 }
 
 // tcpStream is one established connection: its records, then the
@@ -72,6 +78,10 @@ func (rs *restorer) checkInetSocket(s *image.InetSocket) error {
 		if s.LocalPort == 0 || s.PeerPort == 0 {
 			return bad("established without both ports")
 		}
+	case image.InetSynSent:
+		if !tcp || s.LocalPort == 0 || s.PeerPort == 0 {
+			return bad("connecting, but not a TCP socket with both ports")
+		}
 	default:
 		return bad("state %d", s.State)
 	}
@@ -106,6 +116,9 @@ func (rs *restorer) checkInetSocket(s *image.InetSocket) error {
 		rs.inet.streams[s.Objref] = ts
 		rs.inet.want = ts
 	}
+	if s.State == image.InetSynSent {
+		return rs.checkSynSent(s)
+	}
 	return nil
 }
 
@@ -121,8 +134,11 @@ func inetOptAllowed(s *image.InetSocket, o image.SockOpt) bool {
 
 func inetName(s *image.InetSocket) string {
 	name := fmt.Sprintf("port %d", s.LocalPort)
-	if s.State == image.InetEstablished {
+	switch s.State {
+	case image.InetEstablished:
 		name += fmt.Sprintf(" to port %d", s.PeerPort)
+	case image.InetSynSent:
+		name += fmt.Sprintf(" connecting to port %d", s.PeerPort)
 	}
 	return name
 }
@@ -173,6 +189,14 @@ func (rs *restorer) setupInet(t *taskPlan, f *os.File, s *image.InetSocket) erro
 			return err
 		}
 		rs.inet.pending = append(rs.inet.pending, ts)
+		return setSockState(fd, ss)
+	}
+	if sy := rs.inet.synSent[s.Objref]; sy != nil {
+		sy.f, sy.pid = f, t.pid
+		if err := prepareSynSent(fd, sy); err != nil {
+			return err
+		}
+		rs.inet.connecting = append(rs.inet.connecting, sy)
 		return setSockState(fd, ss)
 	}
 	reuseBack := false
@@ -240,7 +264,7 @@ func bindInet(fd int, s *image.InetSocket) (reuseBack bool, err error) {
 // bound to the wildcard address and its port, and connect picks the same
 // address again.
 func bindAddr(s *image.InetSocket) unix.Sockaddr {
-	if s.Family == unix.AF_INET6 && s.State == image.InetEstablished && !v6only(s) {
+	if s.Family == unix.AF_INET6 && (s.State == image.InetEstablished || s.State == image.InetSynSent) && !v6only(s) {
 		a := netip.AddrFrom16(s.Local)
 		if !a.IsUnspecified() && !a.Is4In6() {
 			return &unix.SockaddrInet6{Port: int(s.LocalPort)}
