@@ -173,6 +173,9 @@ func (rs *restorer) openInet(t *taskPlan, objref uint32, s *image.InetSocket, mi
 // setupInet gives a new socket the saved options, address and state.
 func (rs *restorer) setupInet(t *taskPlan, f *os.File, s *image.InetSocket) error {
 	fd := int(f.Fd())
+	if err := inetOptsPermitted(t.creds, s); err != nil {
+		return err
+	}
 	if err := setInetOpts(fd, s); err != nil {
 		return err
 	}
@@ -320,6 +323,32 @@ func setInetOpts(fd int, s *image.InetSocket) error {
 		l := unix.Linger{Onoff: int32(s.LingerOn), Linger: int32(s.LingerSec)}
 		if err := unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &l); err != nil {
 			return fmt.Errorf("setsockopt SO_LINGER: %w", err)
+		}
+	}
+	return nil
+}
+
+// inetOptsPermitted refuses an option whose setsockopt(2) needs
+// CAP_NET_RAW or CAP_NET_ADMIN (SO_MARK in net/core/sock.c, IP_TRANSPARENT
+// in net/ipv4/ip_sockglue.c, IPV6_TRANSPARENT in net/ipv6/ipv6_sockglue.c)
+// on a task whose permitted set, which restore checks against the grant,
+// holds neither: the restorer sets options with its own privileges, and an
+// image must not give a socket what its task could not have set itself.
+func inetOptsPermitted(c *image.Creds, s *image.InetSocket) error {
+	var prm uint64
+	if c != nil {
+		prm = c.CapPrm
+	}
+	if prm&(1<<unix.CAP_NET_RAW|1<<unix.CAP_NET_ADMIN) != 0 {
+		return nil
+	}
+	for _, o := range s.Opts {
+		privileged := (o.Level == unix.SOL_SOCKET && o.Name == unix.SO_MARK) ||
+			(o.Level == unix.IPPROTO_IP && o.Name == unix.IP_TRANSPARENT) ||
+			(o.Level == unix.IPPROTO_IPV6 && o.Name == unix.IPV6_TRANSPARENT)
+		if privileged && o.Value != 0 {
+			return fmt.Errorf("option level %d name %d is %d, which takes CAP_NET_RAW or CAP_NET_ADMIN, and the task has neither",
+				o.Level, o.Name, o.Value)
 		}
 	}
 	return nil

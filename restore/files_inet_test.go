@@ -175,3 +175,34 @@ func TestTcpSynSentOrder(t *testing.T) {
 		}
 	}
 }
+
+// An option only CAP_NET_RAW or CAP_NET_ADMIN may set is refused for a
+// task that has neither.
+func TestInetOptsPermitted(t *testing.T) {
+	withOpt := func(level, name uint32, v int32) *image.InetSocket {
+		s := goodInet()
+		s.Opts = append(s.Opts, image.SockOpt{Level: level, Name: name, Value: v})
+		return &s
+	}
+	none := &image.Creds{}
+	admin := &image.Creds{CapPrm: 1 << unix.CAP_NET_ADMIN}
+	raw := &image.Creds{CapPrm: 1 << unix.CAP_NET_RAW}
+	for _, c := range []struct {
+		name string
+		c    *image.Creds
+		s    *image.InetSocket
+		ok   bool
+	}{
+		{"transparent, no caps", none, withOpt(unix.IPPROTO_IP, unix.IP_TRANSPARENT, 1), false},
+		{"transparent6, no caps", none, withOpt(unix.IPPROTO_IPV6, unix.IPV6_TRANSPARENT, 1), false},
+		{"mark, no creds", nil, withOpt(unix.SOL_SOCKET, unix.SO_MARK, 5), false},
+		{"transparent off, no caps", none, withOpt(unix.IPPROTO_IP, unix.IP_TRANSPARENT, 0), true},
+		{"transparent, CAP_NET_ADMIN", admin, withOpt(unix.IPPROTO_IP, unix.IP_TRANSPARENT, 1), true},
+		{"mark, CAP_NET_RAW", raw, withOpt(unix.SOL_SOCKET, unix.SO_MARK, 5), true},
+		{"freebind, no caps", none, withOpt(unix.IPPROTO_IP, unix.IP_FREEBIND, 1), true},
+	} {
+		if err := inetOptsPermitted(c.c, c.s); (err == nil) != c.ok {
+			t.Errorf("%s: %v, want ok=%v", c.name, err, c.ok)
+		}
+	}
+}
