@@ -203,7 +203,10 @@ func (rs *restorer) setupInet(t *taskPlan, f *os.File, s *image.InetSocket) erro
 		return setSockState(fd, ss)
 	}
 	reuseBack := false
-	if s.LocalPort != 0 {
+	// A socket with an address and no port was bound with
+	// IP_BIND_ADDRESS_NO_PORT on (set above), which leaves the port to
+	// connect.
+	if s.LocalPort != 0 || s.Local != ([16]byte{}) {
 		var err error
 		if reuseBack, err = bindInet(fd, s); err != nil {
 			return err
