@@ -193,6 +193,8 @@ var roundTripCases = []struct {
 		SndWl1: u32max, SndWnd: u32max, MaxWindow: u32max, RcvWnd: u32max, RcvWup: u32max}},
 	{"tcp_queue/empty", &TcpQueue{Socket: 1}},
 	{"tcp_queue/extremes", &TcpQueue{Socket: u32max, Queue: u32max, Data: bytes.Repeat([]byte{0xa5}, 4099)}},
+	{"tcp_syn_sent/zero", &TcpSynSent{Socket: 1}},
+	{"tcp_syn_sent/extremes", &TcpSynSent{Socket: u32max, Seq: u32max}},
 	{"eventfd/empty", &EventFd{Objref: 1}},
 	{"eventfd/extremes", &EventFd{Objref: u32max, Flags: u32max, Count: u64max - 1, Semaphore: 1, Reserved: u32max}},
 	{"epoll/empty", &Epoll{Objref: 1}},

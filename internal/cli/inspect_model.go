@@ -426,7 +426,8 @@ func inetSock(x *image.InetSocket) *sockView {
 	if x.Family == unix.AF_INET6 {
 		proto += "6"
 	}
-	state := map[uint32]string{image.InetEstablished: "ESTABLISHED", image.InetListen: "LISTEN", image.InetClose: "CLOSE"}[x.State]
+	state := map[uint32]string{image.InetEstablished: "ESTABLISHED", image.InetListen: "LISTEN", image.InetClose: "CLOSE",
+		image.InetSynSent: "SYN_SENT"}[x.State]
 	if state == "" {
 		state = fmt.Sprintf("state(%d)", x.State)
 	}
@@ -434,7 +435,7 @@ func inetSock(x *image.InetSocket) *sockView {
 	if x.LocalPort != 0 {
 		s.Local = addr(x.Family, x.Local, x.LocalPort)
 	}
-	if x.State == image.InetEstablished {
+	if x.State == image.InetEstablished || x.State == image.InetSynSent {
 		s.Peer = addr(x.Family, x.Peer, x.PeerPort)
 	}
 	return s
