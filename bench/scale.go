@@ -87,17 +87,16 @@ func ScaleWorkloads(sc Scale, have []Workload, scratch string) []Workload {
 }
 
 // treeShape picks tree.c's fan-outs for about n processes: a root, f
-// children and f*g grandchildren.
+// children and f*g grandchildren. Exact for n ≤ 10 and for n = 10 + 9k
+// (100 and 1000 among them); otherwise the nearest count below.
 func treeShape(n int) (f, g int) {
 	switch {
 	case n <= 1:
 		return 0, 0
 	case n <= 10:
 		return n - 1, 0
-	default:
-		f = 9
-		return f, (n - 1 - f + f - 1) / f
 	}
+	return 9, (n - 10) / 9
 }
 
 // Fit is a least-squares line through (units, figure) points.
