@@ -21,7 +21,9 @@ import (
 // (anon,halfzero,filemap,threads,tree), BENCH_DIR (scratch location),
 // BENCH_SCALE (full, quick or none: the scaling tables' points, scale.go;
 // quick when BENCH_QUICK=1), BENCH_SERVERS (the real programs, servers.go:
-// names separated by commas, or none).
+// names separated by commas, or none), BENCH_POINT_BUDGET (5m: a tool whose
+// next scaling point would take longer, by the growth of its last two, is
+// not run there; budget.go).
 func Main(args []string) int {
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	ckptPath := fs.String("ckpt", "bin/ckpt", "the ckpt binary")
@@ -133,6 +135,14 @@ func configFromEnv() (Config, error) {
 	if os.Getenv("BENCH_QUICK") == "1" {
 		cfg.Quick, cfg.Runs, cfg.Sizes = true, 2, []int{64}
 		cfg.Scale, cfg.Servers = Scales["quick"], QuickServers
+	}
+	cfg.PointBudget = 5 * time.Minute
+	if v := os.Getenv("BENCH_POINT_BUDGET"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return cfg, fmt.Errorf("BENCH_POINT_BUDGET=%q: want a duration such as 5m, or 0 for none", v)
+		}
+		cfg.PointBudget = d
 	}
 	if v := os.Getenv("BENCH_SCALE"); v != "" {
 		sc, ok := Scales[v]

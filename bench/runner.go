@@ -29,6 +29,9 @@ type Config struct {
 	// programs (servers.go), by name.
 	Scale   Scale
 	Servers []string
+	// PointBudget bounds what one tool may be expected to spend on one
+	// scaling point (budget.go); zero means no bound.
+	PointBudget time.Duration
 	// Dir is where the scratch directory goes: images, the floor's file
 	// and the data files all live on its file system.
 	Dir string
@@ -44,6 +47,9 @@ type runner struct {
 	binDir  string
 	imgDir  string
 	logDir  string
+	// points holds, per axis and tool, what each scaling point cost
+	// (budget.go).
+	points map[string][]scalePoint
 }
 
 // hang guards: they bound a broken tool or workload and are far above any
@@ -147,6 +153,9 @@ func (r *runner) workload(ctx context.Context, w *Workload) (WorkloadResult, *Fl
 		if t.Name() == "criu" && w.CRIUNote != "" {
 			tr.Skipped = w.CRIUNote
 		}
+		if tr.Skipped == "" {
+			tr.Skipped = r.overBudget(w, t.Name())
+		}
 		wr.Tools = append(wr.Tools, tr)
 	}
 	for i := 0; i < r.cfg.Runs; i++ {
@@ -174,6 +183,9 @@ func (r *runner) workload(ctx context.Context, w *Workload) (WorkloadResult, *Fl
 			}
 			tr.Runs = append(tr.Runs, run)
 		}
+	}
+	for _, tr := range wr.Tools {
+		r.recordPoint(w, tr)
 	}
 	return wr, floor, nil
 }

@@ -79,9 +79,11 @@ func ScaleWorkloads(sc Scale, have []Workload, scratch string) []Workload {
 	for _, n := range sc.FDs {
 		s := strconv.Itoa(n)
 		procs := (n + fdsPerProc - 1) / fdsPerProc
+		// The files are made by the first copy of the workload and kept
+		// for the next (creating 100,000 takes most of a minute here).
 		add(Workload{Name: "fds-" + s, Kind: "fds", Procs: procs, Threads: 1, Replies: procs,
 			Axis: "fds", Units: n, ScaleOnly: true,
-			args: []string{"fds", s, strconv.Itoa(procs), filepath.Join(scratch, "fds-"+s+".data")}, imageMiB: 1})
+			args: []string{"fds", "files", s, strconv.Itoa(procs), filepath.Join(scratch, "fds-"+s)}, imageMiB: 1})
 	}
 	return ws
 }
@@ -153,7 +155,7 @@ var axes = []struct {
 	{"memory", axisInfo{"Memory (one process, anonymous memory full of random data)", "MiB", 1024, "GiB"}},
 	{"procs", axisInfo{"Processes (a tree: root, 9 children, their children; 64 KiB of memory each)", "processes", 1000, "1000 processes"}},
 	{"threads", axisInfo{"Threads (one process, 64 MiB shared by its threads, each checking its slice)", "threads", 1000, "1000 threads"}},
-	{"fds", axisInfo{"Open file descriptors (each its own open file description of one file, at its own offset; at most 10,000 per process)", "fds", 10000, "10,000 fds"}},
+	{"fds", axisInfo{"Open file descriptors (each a file of its own, at its own offset; at most 10,000 per process)", "fds", 10000, "10,000 fds"}},
 }
 
 // axisPoints returns the workloads of an axis, by units.

@@ -83,7 +83,7 @@ func TestScaleWorkloads(t *testing.T) {
 		procs, units int
 	}{{"fds-10", 1, 10}, {"fds-10000", 1, 10000}, {"fds-100000", 10, 100000}} {
 		w := byName[c.name]
-		if w.Procs != c.procs || w.Replies != c.procs || w.Units != c.units || w.args[2] != strconv.Itoa(c.procs) {
+		if w.Procs != c.procs || w.Replies != c.procs || w.Units != c.units || w.args[3] != strconv.Itoa(c.procs) {
 			t.Errorf("%s = %+v", c.name, w)
 		}
 	}
@@ -92,8 +92,8 @@ func TestScaleWorkloads(t *testing.T) {
 	}
 }
 
-// scalePoint is a workload on an axis with both tools' medians.
-func scalePoint(axis string, units int, ckDump, crDump, ckRestore, crRestore float64, criuFails bool) WorkloadResult {
+// axisPoint is a workload on an axis with both tools' medians.
+func axisPoint(axis string, units int, ckDump, crDump, ckRestore, crRestore float64, criuFails bool) WorkloadResult {
 	sum := func(x float64) Summary { return Summary{N: 1, Median: x, Min: x, Max: x} }
 	ts := func(d, r float64) *ToolSummary {
 		return &ToolSummary{Dump: OpSummary{OK: 1, Wall: sum(d), Image: sum(float64(units) * 1024)},
@@ -110,10 +110,10 @@ func scalePoint(axis string, units int, ckDump, crDump, ckRestore, crRestore flo
 func TestScaleAndFitTables(t *testing.T) {
 	r := &Results{Workloads: []WorkloadResult{
 		// Out of order on purpose: the tables sort by units.
-		scalePoint("threads", 100, 300e6, 200e6, 600e6, 200e6, false),
-		scalePoint("threads", 1, 102e6, 101e6, 51e6, 100.5e6, false),
-		scalePoint("threads", 10, 120e6, 110e6, 60e6, 105e6, false),
-		scalePoint("threads", 1000, 2100e6, 1100e6, 5100e6, 600e6, true),
+		axisPoint("threads", 100, 300e6, 200e6, 600e6, 200e6, false),
+		axisPoint("threads", 1, 102e6, 101e6, 51e6, 100.5e6, false),
+		axisPoint("threads", 10, 120e6, 110e6, 60e6, 105e6, false),
+		axisPoint("threads", 1000, 2100e6, 1100e6, 5100e6, 600e6, true),
 		{Workload: Workload{Name: "threads-10000", Axis: "threads", Units: 10000}, Tools: []ToolResult{
 			{Tool: "ckpt", Summary: &ToolSummary{Dump: OpSummary{OK: 1, Wall: Summary{N: 1, Median: 20100e6}},
 				Restore: OpSummary{OK: 1, Wall: Summary{N: 1, Median: 50100e6}}}},
