@@ -64,11 +64,14 @@ type Options struct {
 	// LazyOnTouchOnly (for tests) streams none in the background: the
 	// server then lives as long as the restored processes. The server logs
 	// to LazyLog (the restorer's stderr if nil); PageServerExe is the ckpt
-	// binary that runs it (this one if empty).
+	// binary that runs it (this one if empty). LazyPageServer, when set,
+	// is the address of a `ckpt page-server` serving the same image: the
+	// pages are read from there (restore/lazypages/remote.go).
 	Lazy            bool
 	LazyOnTouchOnly bool
 	LazyLog         *os.File
 	PageServerExe   string
+	LazyPageServer  string
 }
 
 // Result describes the restored process.

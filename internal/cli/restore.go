@@ -50,6 +50,7 @@ checkpoint <id>' into a new container of that id made from --bundle (see
 			&ucli.BoolFlag{Name: "lazy", Usage: "let the process run before its private anonymous memory is in: pages arrive on first touch, and in the background, from a page server (ckpt lazy-pages) that exits when all are in"},
 			&ucli.StringFlag{Name: "lazy-log", Usage: "with --lazy, the page server logs to `FILE` (default: stderr, or nowhere with --detach)"},
 			&ucli.BoolFlag{Name: "lazy-on-touch-only", Hidden: true, Usage: "with --lazy, stream no page in the background (for tests)"},
+			&ucli.StringFlag{Name: "page-server", Usage: "with --lazy, read the pages from the ckpt page-server at `ADDR` (host:port, or unix:PATH) serving this same image (docs/lazy-restore.md)"},
 			&ucli.BoolFlag{Name: "dry-run", Usage: "validate the whole image against this host (free pids, our capabilities; with a container id, the bundle) and print what would be restored, creating nothing"},
 		}, append(allowFlags(true), imageFlags...)...),
 		Action: runRestore,
@@ -113,9 +114,12 @@ func runRestore(c *ucli.Context) error {
 	}
 	opts := restore.Options{InheritFds: inherit, Detached: c.Bool("detach"), Allow: allowOf(c),
 		ParentPath: c.String("parent-path"), ImageDir: imageDir,
-		Lazy: c.Bool("lazy"), LazyOnTouchOnly: c.Bool("lazy-on-touch-only")}
+		Lazy: c.Bool("lazy"), LazyOnTouchOnly: c.Bool("lazy-on-touch-only"), LazyPageServer: c.String("page-server")}
 	if opts.LazyOnTouchOnly && !opts.Lazy {
 		return ucli.Exit("--lazy-on-touch-only needs --lazy", 2)
+	}
+	if opts.LazyPageServer != "" && !opts.Lazy {
+		return ucli.Exit("--page-server needs --lazy", 2)
 	}
 	if opts.Lazy {
 		lf, err := lazyLog(c)
