@@ -9,7 +9,8 @@ import (
 func ServerTable(r *Results) Table {
 	t := Table{Header: []string{"server", "tool", "ok", "checkpoint --leave-running", "freeze --leave-running",
 		"first correct reply after it", "checkpoint", "image", "restore (until it runs)",
-		"first correct reply (from restore start)", "lazy restore", "first correct reply (lazy)", "ckpt/CRIU restore→reply"}}
+		"first correct reply (from restore start)", "lazy restore", "first correct reply (lazy)",
+		"lazy, pages from a socket", "first correct reply (socket)", "ckpt/CRIU restore→reply"}}
 	for i := range r.Servers {
 		w := &r.Servers[i]
 		for _, tr := range w.Tools {
@@ -35,6 +36,7 @@ func ServerTable(r *Results) Table {
 				opText(s.Dump, fmtMs(s.Dump.Wall)), opText(s.Dump, fmtMiB(s.Dump.Image, 1)),
 				opText(s.Restore, fmtMs(s.Restore.Wall)), opText(s.Restore, fmtMs(s.Restore.Verify)),
 				opText(s.RestoreLazy, fmtMs(s.RestoreLazy.Wall)+" ("+lazyName+")"), opText(s.RestoreLazy, fmtMs(s.RestoreLazy.Verify)),
+				opText(s.RestoreLazyRemote, fmtMs(s.RestoreLazyRemote.Wall)), opText(s.RestoreLazyRemote, fmtMs(s.RestoreLazyRemote.Verify)),
 				ratio})
 		}
 	}
@@ -80,7 +82,8 @@ func ServerFailures(r *Results) []string {
 			for _, op := range []struct {
 				name string
 				o    OpSummary
-			}{{"checkpoint --leave-running", s.DumpLeaveRunning}, {"checkpoint", s.Dump}, {"restore", s.Restore}, {"lazy restore", s.RestoreLazy}} {
+			}{{"checkpoint --leave-running", s.DumpLeaveRunning}, {"checkpoint", s.Dump}, {"restore", s.Restore},
+				{"lazy restore", s.RestoreLazy}, {"lazy restore, pages from a socket", s.RestoreLazyRemote}} {
 				for _, e := range op.o.Errors {
 					out = append(out, fmt.Sprintf("%s, %s, %s: %s", w.Name, tr.Tool, op.name, e))
 				}
@@ -140,7 +143,8 @@ func serverSection(b *strings.Builder, p printer, r *Results) {
 	p("the restore's start. The lazy restore restores the same image again after the plain restore's server was")
 	p("killed: ckpt with `restore --lazy`, CRIU with its `lazy-pages` daemon serving the image and `restore")
 	p("--lazy-pages` (the daemon is started first and not timed). The `-lazy` rows are checkpoint and lazy restore")
-	p("only: the issue's time to first served request of a 4 GiB redis-like workload, ckpt against CRIU.")
+	p("only: the issue's time to first served request of a 4 GiB redis-like workload, ckpt against CRIU; there ckpt")
+	p("also restores a third time with its pages from `ckpt page-server` on a loopback TCP port (`--page-server`).")
 	p("")
 	b.WriteString(ServerTable(r).Markdown())
 	if f := ServerFailures(r); len(f) > 0 {

@@ -91,6 +91,9 @@ type Round struct {
 	// RestoreLazy restores the same image again with --lazy (tools that
 	// can, LazyRestorer), after the plain restore's process was killed.
 	RestoreLazy *Op `json:"restore_lazy,omitempty"`
+	// RestoreLazyRemote is the lazy restore again with the pages from
+	// `ckpt page-server` on a loopback TCP socket (servers ending -lazy).
+	RestoreLazyRemote *Op `json:"restore_lazy_remote,omitempty"`
 }
 
 // ToolSummary holds the summaries of a tool's three operations.
@@ -100,6 +103,8 @@ type ToolSummary struct {
 	Restore          OpSummary `json:"restore"`
 	PreCopy          OpSummary `json:"pre_copy"`
 	RestoreLazy      OpSummary `json:"restore_lazy"`
+	// RestoreLazyRemote: see Round.
+	RestoreLazyRemote OpSummary `json:"restore_lazy_remote"`
 }
 
 // OpSummary summarizes the successful runs of one operation. OK counts
@@ -191,7 +196,7 @@ func summarizeTools(tools []ToolResult) {
 			t.Summary = nil
 			continue
 		}
-		var lr, d, rs, pc, lz []*Op
+		var lr, d, rs, pc, lz, lzr []*Op
 		for _, run := range t.Runs {
 			lr = append(lr, run.DumpLeaveRunning)
 			d = append(d, run.Dump)
@@ -202,9 +207,12 @@ func summarizeTools(tools []ToolResult) {
 			if run.RestoreLazy != nil {
 				lz = append(lz, run.RestoreLazy)
 			}
+			if run.RestoreLazyRemote != nil {
+				lzr = append(lzr, run.RestoreLazyRemote)
+			}
 		}
 		t.Summary = &ToolSummary{DumpLeaveRunning: SummarizeOps(lr), Dump: SummarizeOps(d), Restore: SummarizeOps(rs),
-			PreCopy: SummarizeOps(pc), RestoreLazy: SummarizeOps(lz)}
+			PreCopy: SummarizeOps(pc), RestoreLazy: SummarizeOps(lz), RestoreLazyRemote: SummarizeOps(lzr)}
 	}
 }
 

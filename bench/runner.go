@@ -415,6 +415,9 @@ func describeRun(run Round) string {
 	if run.RestoreLazy != nil {
 		s += "; " + d("restore --lazy", run.RestoreLazy)
 	}
+	if run.RestoreLazyRemote != nil {
+		s += "; " + d("restore --lazy --page-server", run.RestoreLazyRemote)
+	}
 	return s
 }
 

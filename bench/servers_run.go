@@ -103,8 +103,24 @@ func (r *runner) serverOnce(ctx context.Context, s *server, t Tool, i int) (Roun
 			return lt.RestoreLazyPages(ctx, r.imgDir, prefix+"-restore-lazy")
 		})
 	}
+	if rt, ok := t.(remoteLazyRestorer); ok && s.lazyOff && run.RestoreLazy != nil {
+		defer rt.stopPageServer()
+		if err := r.discardSession(pid); err != nil {
+			return run, err
+		}
+		run.RestoreLazyRemote = r.serverRestore(s, pid, func() (int, *Op, error) {
+			return rt.RestoreLazyRemote(ctx, r.imgDir, prefix+"-restore-lazy-remote")
+		})
+	}
 	r.logf("%s run %d/%d %s: %s", s.name, i+1, r.cfg.Runs, t.Name(), describeRun(run))
 	return run, nil
+}
+
+// remoteLazyRestorer restores lazily with the pages from a socket (ckpt
+// page-server).
+type remoteLazyRestorer interface {
+	RestoreLazyRemote(ctx context.Context, imgDir, logPrefix string) (int, *Op, error)
+	stopPageServer()
 }
 
 func (r *runner) discardSession(sid int) error {
