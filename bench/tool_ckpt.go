@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"encoding/hex"
 	"fmt"
 	"os"
@@ -139,7 +140,10 @@ func (c *Ckpt) RestoreLazyRemote(ctx context.Context, imgDir, logPrefix string) 
 	line, err := bufio.NewReader(out).ReadString('\n')
 	if err != nil || !strings.HasPrefix(line, "listening on ") {
 		c.stopPageServer()
-		return 0, nil, fmt.Errorf("ckpt page-server did not start: %q, %v", line, err)
+		if err == nil {
+			err = errors.New("no listening line")
+		}
+		return 0, nil, fmt.Errorf("ckpt page-server did not start: %q: %w", line, err)
 	}
 	return c.restore(ctx, imgDir, logPrefix, "--lazy", "--lazy-log", logPrefix+".lazy.log", "--page-server", addr)
 }

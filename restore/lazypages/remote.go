@@ -103,13 +103,15 @@ func ServePages(l net.Listener, image *os.File, log *slog.Logger) error {
 		go func() {
 			defer wg.Done()
 			defer c.Close()
-			if err := servePageConn(c, image, id); err != nil && !errors.Is(err, io.EOF) {
+			if err := servePageConn(c, image, id); !errors.Is(err, io.EOF) {
 				log.Warn("page server connection ended", "remote", c.RemoteAddr().String(), "err", err)
 			}
 		}()
 	}
 }
 
+// servePageConn serves one connection until it ends: io.EOF when the
+// client closed it, another error otherwise.
 func servePageConn(c net.Conn, image *os.File, id identity) error {
 	hello := make([]byte, 0, helloLen)
 	hello = append(hello, remoteMagic...)
