@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 )
 
@@ -70,9 +71,13 @@ func opText(o OpSummary, text string) string {
 }
 
 // ServerFailures lists every distinct error of the servers' runs, which
-// the table can only shorten.
+// the table can only mark FAILED. An error is told by what the tool said
+// (the end of its log or stderr, which the bench's errors quote last),
+// numbers aside: one line per error, after every place it happened.
 func ServerFailures(r *Results) []string {
-	var out []string
+	var keys []string
+	where := map[string][]string{}
+	first := map[string]string{}
 	for _, w := range r.Servers {
 		for _, tr := range w.Tools {
 			if tr.Summary == nil {
@@ -85,13 +90,38 @@ func ServerFailures(r *Results) []string {
 			}{{"checkpoint --leave-running", s.DumpLeaveRunning}, {"checkpoint", s.Dump}, {"restore", s.Restore},
 				{"lazy restore", s.RestoreLazy}, {"lazy restore, pages from a socket", s.RestoreLazyRemote}} {
 				for _, e := range op.o.Errors {
-					out = append(out, fmt.Sprintf("%s, %s, %s: %s", w.Name, tr.Tool, op.name, e))
+					said := toolSaid(e)
+					k := tr.Tool + "\x00" + digits.ReplaceAllString(said, "N")
+					if _, ok := first[k]; !ok {
+						keys = append(keys, k)
+						first[k] = said
+					}
+					where[k] = append(where[k], w.Name+" "+op.name)
 				}
 			}
 		}
 	}
+	var out []string
+	for _, k := range keys {
+		tool, _, _ := strings.Cut(k, "\x00")
+		out = append(out, fmt.Sprintf("%s, %s: %s", tool, strings.Join(where[k], "; "), first[k]))
+	}
 	return out
 }
+
+// toolSaid is the part of a bench error that quotes the tool: from "log
+// ends" (CRIU's log) or "stderr ends" on, or all of it.
+func toolSaid(e string) string {
+	for _, m := range []string{"log ends ", "stderr ends "} {
+		if i := strings.LastIndex(e, m); i >= 0 && len(e) > i+len(m)+2 {
+			return e[i:]
+		}
+	}
+	return e
+}
+
+// digits are what differs between two runs' copies of one error.
+var digits = regexp.MustCompile(`[0-9]+`)
 
 // scaleSection writes the scaling tables: per axis the points, then the
 // fits.
