@@ -173,8 +173,14 @@ func (r *Results) axisPoints(axis string) []*WorkloadResult {
 // ScaleTable has one row per point of an axis: both tools' checkpoint,
 // restore and image, and the ratio of the restores.
 func ScaleTable(r *Results, axis string) Table {
-	t := Table{Header: []string{"units", "ckpt checkpoint", "CRIU checkpoint", "ckpt restore", "CRIU restore",
-		"ckpt image", "CRIU image", "restore ckpt/CRIU", "first OK reply ckpt / CRIU"}}
+	unit := "units"
+	for _, a := range axes {
+		if a.Name == axis {
+			unit = a.Unit
+		}
+	}
+	t := Table{Header: []string{unit, "ckpt checkpoint", "CRIU checkpoint", "ckpt restore", "CRIU restore",
+		"ckpt image", "CRIU image", "checkpoint ckpt/CRIU", "restore ckpt/CRIU", "first OK reply ckpt / CRIU"}}
 	for _, w := range r.axisPoints(axis) {
 		row := []string{strconv.Itoa(w.Units)}
 		ck, cr := w.find("ckpt"), w.find("criu")
@@ -196,12 +202,13 @@ func ScaleTable(r *Results, axis string) Table {
 		} {
 			row = append(row, cell(ck, f), cell(cr, f))
 		}
-		ratio := math.NaN()
+		dumpRatio, restoreRatio := math.NaN(), math.NaN()
 		if ck != nil && cr != nil && ck.Summary != nil && cr.Summary != nil {
-			ratio = Ratio(ck.Summary.Restore.Wall, cr.Summary.Restore.Wall)
+			dumpRatio = Ratio(ck.Summary.Dump.Wall, cr.Summary.Dump.Wall)
+			restoreRatio = Ratio(ck.Summary.Restore.Wall, cr.Summary.Restore.Wall)
 		}
 		verify := func(s *ToolSummary) string { return fmtMs(s.Restore.Verify) }
-		row = append(row, fmtRatio(ratio), cell(ck, verify)+" / "+cell(cr, verify))
+		row = append(row, fmtRatio(dumpRatio), fmtRatio(restoreRatio), cell(ck, verify)+" / "+cell(cr, verify))
 		t.Rows = append(t.Rows, row)
 	}
 	return t

@@ -123,7 +123,13 @@ func TestScaleAndFitTables(t *testing.T) {
 	if len(st.Rows) != 5 || st.Rows[0][0] != "1" || st.Rows[4][0] != "10000" {
 		t.Fatalf("rows = %q", st.Rows)
 	}
-	if got := st.Rows[2][7]; got != "3.00×" {
+	if st.Header[0] != "threads" {
+		t.Errorf("first column %q, want the unit", st.Header[0])
+	}
+	if got := st.Rows[2][7]; got != "1.50×" {
+		t.Errorf("checkpoint ckpt/CRIU at 100 = %q, want 1.50×", got)
+	}
+	if got := st.Rows[2][8]; got != "3.00×" {
 		t.Errorf("restore ckpt/CRIU at 100 = %q, want 3.00×", got)
 	}
 	if got := st.Rows[3][2]; !strings.HasPrefix(got, "FAILED: Dumping FAILED") {
