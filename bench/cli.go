@@ -18,7 +18,7 @@ import (
 // Main is ckpt-bench's command line. Knobs come from the environment, as
 // make passes them: BENCH_RUNS (5), BENCH_SIZES (64,1024,4096, MiB),
 // BENCH_QUICK=1 (64 MiB, 2 runs; the report is not rewritten), BENCH_KINDS
-// (anon,halfzero,filemap,threads,tree), BENCH_DIR (scratch location),
+// (anon,halfzero,filemap,dirty,threads,tree,fds), BENCH_DIR (scratch location),
 // BENCH_SCALE (full, quick or none: the scaling tables' points, scale.go;
 // quick when BENCH_QUICK=1), BENCH_SERVERS (the real programs, servers.go:
 // names separated by commas, or none), BENCH_POINT_BUDGET (5m: a tool whose
