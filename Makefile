@@ -65,8 +65,9 @@ lint:
 demo: deps build
 	hack/demo.sh
 
-# ckpt against CRIU 4.1.1 and the hardware floor (BENCH_RUNS, BENCH_SIZES,
-# BENCH_QUICK=1); writes bench/results/*.json and docs/performance.md.
+# ckpt against CRIU 4.1.1 and the hardware floor, scaling tables and real
+# programs (BENCH_RUNS, BENCH_SIZES, BENCH_SCALE, BENCH_SERVERS, BENCH_QUICK=1:
+# hack/bench.sh); writes bench/results/*.json and docs/performance.md.
 bench: build
 	hack/bench.sh
 

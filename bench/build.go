@@ -15,7 +15,7 @@ import (
 var workloadSrc embed.FS
 
 // workloadPrograms are the C programs under workloads/, built by name.
-var workloadPrograms = []string{"mem", "threads", "tree", "floor", "runwait"}
+var workloadPrograms = []string{"mem", "threads", "tree", "fds", "floor", "runwait"}
 
 // buildWorkloads compiles every workload program into dir/bin and returns
 // that directory.

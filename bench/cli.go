@@ -18,7 +18,12 @@ import (
 // Main is ckpt-bench's command line. Knobs come from the environment, as
 // make passes them: BENCH_RUNS (5), BENCH_SIZES (64,1024,4096, MiB),
 // BENCH_QUICK=1 (64 MiB, 2 runs; the report is not rewritten), BENCH_KINDS
-// (anon,halfzero,filemap,threads,tree), BENCH_DIR (scratch location).
+// (anon,halfzero,filemap,dirty,threads,tree,fds), BENCH_DIR (scratch location),
+// BENCH_SCALE (full, quick or none: the scaling tables' points, scale.go;
+// quick when BENCH_QUICK=1), BENCH_SERVERS (the real programs, servers.go:
+// names separated by commas, or none), BENCH_POINT_BUDGET (5m: a tool whose
+// next scaling point would take longer, by the growth of its last two, is
+// not run there; budget.go).
 func Main(args []string) int {
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	ckptPath := fs.String("ckpt", "bin/ckpt", "the ckpt binary")
@@ -125,9 +130,38 @@ func writeDoc(r *Results, docPath, resultsPath, notes string) error {
 }
 
 func configFromEnv() (Config, error) {
-	cfg := Config{Runs: 5, Sizes: []int{64, 1024, 4096}, Dir: os.Getenv("BENCH_DIR")}
+	cfg := Config{Runs: 5, Sizes: []int{64, 1024, 4096}, Dir: os.Getenv("BENCH_DIR"),
+		Scale: Scales["full"], Servers: Servers}
 	if os.Getenv("BENCH_QUICK") == "1" {
 		cfg.Quick, cfg.Runs, cfg.Sizes = true, 2, []int{64}
+		cfg.Scale, cfg.Servers = Scales["quick"], QuickServers
+	}
+	cfg.PointBudget = 5 * time.Minute
+	if v := os.Getenv("BENCH_POINT_BUDGET"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return cfg, fmt.Errorf("BENCH_POINT_BUDGET=%q: want a duration such as 5m, or 0 for none", v)
+		}
+		cfg.PointBudget = d
+	}
+	if v := os.Getenv("BENCH_SCALE"); v != "" {
+		sc, ok := Scales[v]
+		if !ok {
+			return cfg, fmt.Errorf("BENCH_SCALE=%q: want full, quick or none", v)
+		}
+		cfg.Scale = sc
+	}
+	switch v := os.Getenv("BENCH_SERVERS"); v {
+	case "":
+	case "none":
+		cfg.Servers = nil
+	default:
+		cfg.Servers = strings.Split(v, ",")
+		for _, name := range cfg.Servers {
+			if _, err := newServer(name, ""); err != nil {
+				return cfg, fmt.Errorf("BENCH_SERVERS: %w", err)
+			}
+		}
 	}
 	if v := os.Getenv("BENCH_RUNS"); v != "" {
 		n, err := strconv.Atoi(v)

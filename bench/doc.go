@@ -28,6 +28,16 @@
 // a new file's page cache on the image file system, reading it back into
 // touched and into fresh memory, and one memcpy.
 //
+// Scaling points (scale.go) measure how checkpoint, restore and image grow
+// with memory, processes, threads and open fds, both tools side by side,
+// with a least-squares slope per axis; a point whose cost the previous
+// points say would exceed a budget is left out, saying so (budget.go).
+// Real programs (servers.go: Debian's redis-server, nginx and python3's
+// http.server) are judged by their answers: a reply counts only when it is
+// the one given before the checkpoint. There CRIU's lazy-pages daemon is
+// compared with ckpt restore --lazy, from the image file and from
+// ckpt page-server on a socket.
+//
 // Results go to a JSON file (raw figures of every run plus summaries), a
 // table on stdout, and docs/performance.md.
 package bench

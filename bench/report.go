@@ -20,6 +20,21 @@ func Report(r *Results) string {
 	b.WriteString(FloorTable(r).Markdown())
 	b.WriteString("\nTargets (reported, not enforced)\n\n")
 	b.WriteString(TargetTable(r).Markdown())
+	for _, a := range axes {
+		if len(r.axisPoints(a.Name)) > 0 {
+			fmt.Fprintf(&b, "\nScaling: %s\n\n", a.Title)
+			b.WriteString(ScaleTable(r, a.Name).Markdown())
+			b.WriteString("\n")
+			b.WriteString(FitTable(r, a.Name, a.axisInfo).Markdown())
+		}
+	}
+	if len(r.Servers) > 0 {
+		b.WriteString("\nReal programs\n\n")
+		b.WriteString(ServerTable(r).Markdown())
+		for _, f := range ServerFailures(r) {
+			fmt.Fprintf(&b, "- %s\n", f)
+		}
+	}
 	return b.String()
 }
 
@@ -31,6 +46,8 @@ func Doc(r *Results, resultsPath, notes string) string {
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
 	docSummary(&b, p, r, resultsPath, notes)
 	docTables(&b, p, r)
+	scaleSection(&b, p, r)
+	serverSection(&b, p, r)
 	docSetup(p, r, resultsPath)
 	return b.String()
 }
@@ -158,14 +175,18 @@ func docSetup(p printer, r *Results, resultsPath string) {
 	p("| workload | what it holds |")
 	p("| --- | --- |")
 	for _, w := range r.Workloads {
-		p("| %s | %s |", w.Name, describeWorkload(w.Workload))
+		if !w.ScaleOnly {
+			p("| %s | %s |", w.Name, describeWorkload(w.Workload))
+		}
 	}
 	p("")
 	p("## Commands")
 	p("")
 	p("```")
-	p("make bench                                   # BENCH_RUNS=5, BENCH_SIZES=64,1024,4096")
-	p("BENCH_QUICK=1 make bench                     # 64 MiB only, 2 runs: a smoke test")
+	p("make bench                                   # BENCH_RUNS=5, BENCH_SIZES=64,1024,4096, BENCH_SCALE=full, every server")
+	p("BENCH_RUNS=1 make bench                      # the same, one run each (about 25 minutes on a quiet machine)")
+	p("BENCH_QUICK=1 make bench                     # 64 MiB, quick scale, small servers, 2 runs: a smoke test")
+	p("BENCH_SCALE=none BENCH_SERVERS=none make bench  # the main workloads only")
 	p("BENCH_RUNS=3 BENCH_SIZES=1024 make bench     # one size")
 	p("go run ./bench/cmd/ckpt-bench -render %s  # re-render this file", resultsPath)
 	p("```")

@@ -17,6 +17,8 @@ type Results struct {
 	Runs      int       `json:"runs"`
 	Sizes     []int     `json:"sizes_mib"`
 	Quick     bool      `json:"quick"`
+	// Scale is the set of scaling points measured (scale.go).
+	Scale Scale `json:"scale"`
 	// ImageFS describes where images, the floor's file and workload data
 	// files were (one directory, one file system).
 	ImageFS     string           `json:"image_fs"`
@@ -24,6 +26,9 @@ type Results struct {
 	CRIUMissing string           `json:"criu_missing,omitempty"`
 	Floors      []FloorResult    `json:"floors"`
 	Workloads   []WorkloadResult `json:"workloads"`
+	// Servers are the real programs (servers.go), measured like workloads
+	// but answering requests instead of SIGUSR1.
+	Servers []WorkloadResult `json:"servers,omitempty"`
 }
 
 // ToolInfo names a tool as run.
@@ -86,6 +91,9 @@ type Round struct {
 	// RestoreLazy restores the same image again with --lazy (tools that
 	// can, LazyRestorer), after the plain restore's process was killed.
 	RestoreLazy *Op `json:"restore_lazy,omitempty"`
+	// RestoreLazyRemote is the lazy restore again with the pages from
+	// `ckpt page-server` on a loopback TCP socket (servers ending -lazy).
+	RestoreLazyRemote *Op `json:"restore_lazy_remote,omitempty"`
 }
 
 // ToolSummary holds the summaries of a tool's three operations.
@@ -95,6 +103,8 @@ type ToolSummary struct {
 	Restore          OpSummary `json:"restore"`
 	PreCopy          OpSummary `json:"pre_copy"`
 	RestoreLazy      OpSummary `json:"restore_lazy"`
+	// RestoreLazyRemote: see Round.
+	RestoreLazyRemote OpSummary `json:"restore_lazy_remote"`
 }
 
 // OpSummary summarizes the successful runs of one operation. OK counts
@@ -171,27 +181,38 @@ func (r *Results) Summarize() {
 			ReadFresh: Summarize(rf), ReadFreshWarm: Summarize(rfw), Memcpy: Summarize(mc)}
 	}
 	for i := range r.Workloads {
-		for j := range r.Workloads[i].Tools {
-			t := &r.Workloads[i].Tools[j]
-			if t.Skipped != "" {
-				t.Summary = nil
-				continue
-			}
-			var lr, d, rs, pc, lz []*Op
-			for _, run := range t.Runs {
-				lr = append(lr, run.DumpLeaveRunning)
-				d = append(d, run.Dump)
-				rs = append(rs, run.Restore)
-				if run.PreCopy != nil {
-					pc = append(pc, run.PreCopy)
-				}
-				if run.RestoreLazy != nil {
-					lz = append(lz, run.RestoreLazy)
-				}
-			}
-			t.Summary = &ToolSummary{DumpLeaveRunning: SummarizeOps(lr), Dump: SummarizeOps(d), Restore: SummarizeOps(rs),
-				PreCopy: SummarizeOps(pc), RestoreLazy: SummarizeOps(lz)}
+		summarizeTools(r.Workloads[i].Tools)
+	}
+	for i := range r.Servers {
+		summarizeTools(r.Servers[i].Tools)
+	}
+}
+
+// summarizeTools fills in each tool's summaries from its runs.
+func summarizeTools(tools []ToolResult) {
+	for j := range tools {
+		t := &tools[j]
+		if t.Skipped != "" {
+			t.Summary = nil
+			continue
 		}
+		var lr, d, rs, pc, lz, lzr []*Op
+		for _, run := range t.Runs {
+			lr = append(lr, run.DumpLeaveRunning)
+			d = append(d, run.Dump)
+			rs = append(rs, run.Restore)
+			if run.PreCopy != nil {
+				pc = append(pc, run.PreCopy)
+			}
+			if run.RestoreLazy != nil {
+				lz = append(lz, run.RestoreLazy)
+			}
+			if run.RestoreLazyRemote != nil {
+				lzr = append(lzr, run.RestoreLazyRemote)
+			}
+		}
+		t.Summary = &ToolSummary{DumpLeaveRunning: SummarizeOps(lr), Dump: SummarizeOps(d), Restore: SummarizeOps(rs),
+			PreCopy: SummarizeOps(pc), RestoreLazy: SummarizeOps(lz), RestoreLazyRemote: SummarizeOps(lzr)}
 	}
 }
 

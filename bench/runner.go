@@ -25,6 +25,13 @@ type Config struct {
 	Quick       bool
 	// Kinds, when set, limits the workloads to these kinds.
 	Kinds []string
+	// Scale is the set of scaling points (scale.go); Servers the real
+	// programs (servers.go), by name.
+	Scale   Scale
+	Servers []string
+	// PointBudget bounds what one tool may be expected to spend on one
+	// scaling point (budget.go); zero means no bound.
+	PointBudget time.Duration
 	// Dir is where the scratch directory goes: images, the floor's file
 	// and the data files all live on its file system.
 	Dir string
@@ -40,6 +47,9 @@ type runner struct {
 	binDir  string
 	imgDir  string
 	logDir  string
+	// points holds, per axis and tool, what each scaling point cost
+	// (budget.go).
+	points map[string][]scalePoint
 }
 
 // hang guards: they bound a broken tool or workload and are far above any
@@ -89,12 +99,14 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	host, _ := os.Hostname()
 	res := &Results{
 		Started: start.UTC(), Host: host, Machine: DescribeMachine(), Runs: cfg.Runs,
-		Sizes: cfg.Sizes, Quick: cfg.Quick, ImageFS: fsDescription(scratch), CRIUMissing: cfg.CRIUMissing,
+		Sizes: cfg.Sizes, Quick: cfg.Quick, Scale: cfg.Scale, ImageFS: fsDescription(scratch), CRIUMissing: cfg.CRIUMissing,
 	}
 	for _, t := range cfg.Tools {
 		res.Tools = append(res.Tools, ToolInfo{Name: t.Name(), Version: t.Version(), Commands: t.Commands()})
 	}
-	for _, w := range Workloads(cfg.Sizes, scratch) {
+	ws := Workloads(cfg.Sizes, scratch)
+	ws = append(ws, ScaleWorkloads(cfg.Scale, ws, scratch)...)
+	for _, w := range ws {
 		if len(cfg.Kinds) > 0 && !slices.Contains(cfg.Kinds, w.Kind) {
 			continue
 		}
@@ -106,6 +118,13 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		if floor != nil {
 			res.Floors = append(res.Floors, *floor)
 		}
+	}
+	for _, name := range cfg.Servers {
+		sr, err := r.server(ctx, name)
+		if err != nil {
+			return res, fmt.Errorf("server %s: %w", name, err)
+		}
+		res.Servers = append(res.Servers, sr)
 	}
 	res.ElapsedNs = time.Since(start).Nanoseconds()
 	res.Summarize()
@@ -130,6 +149,12 @@ func (r *runner) workload(ctx context.Context, w *Workload) (WorkloadResult, *Fl
 		tr := ToolResult{Tool: t.Name()}
 		if t.Name() == "ckpt" && w.CkptNote != "" {
 			tr.Skipped = w.CkptNote
+		}
+		if t.Name() == "criu" && w.CRIUNote != "" {
+			tr.Skipped = w.CRIUNote
+		}
+		if tr.Skipped == "" {
+			tr.Skipped = r.overBudget(w, t.Name())
 		}
 		wr.Tools = append(wr.Tools, tr)
 	}
@@ -159,6 +184,9 @@ func (r *runner) workload(ctx context.Context, w *Workload) (WorkloadResult, *Fl
 			tr.Runs = append(tr.Runs, run)
 		}
 	}
+	for _, tr := range wr.Tools {
+		r.recordPoint(w, tr)
+	}
 	return wr, floor, nil
 }
 
@@ -185,8 +213,10 @@ func (r *runner) once(ctx context.Context, w *Workload, t Tool, i int) (Round, e
 	if err := r.warmPageCache(w.imageMiB); err != nil {
 		return run, err
 	}
-	run.DumpLeaveRunning = r.dumpLeaveRunning(ctx, in, t, prefix+"-dump-lr")
-	if run.DumpLeaveRunning.Err != "" {
+	if !w.ScaleOnly {
+		run.DumpLeaveRunning = r.dumpLeaveRunning(ctx, in, t, prefix+"-dump-lr")
+	}
+	if run.DumpLeaveRunning != nil && run.DumpLeaveRunning.Err != "" {
 		// The workload may be dead or damaged; a restore of it would fail
 		// for the wrong reason. The next step gets a fresh one.
 		if err := r.discard(in); err != nil {
@@ -203,7 +233,7 @@ func (r *runner) once(ctx context.Context, w *Workload, t Tool, i int) (Round, e
 		run.Restore = failedOp(errors.New("no image: the checkpoint failed"))
 	} else {
 		run.Restore = r.restore(ctx, in, t, prefix+"-restore")
-		if lt, ok := t.(LazyRestorer); ok && run.Restore.Err == "" {
+		if lt, ok := t.(LazyRestorer); ok && run.Restore.Err == "" && !w.ScaleOnly {
 			run.RestoreLazy = r.restoreLazy(ctx, in, lt, prefix+"-restore-lazy")
 		}
 	}
@@ -384,6 +414,9 @@ func describeRun(run Round) string {
 	s := d("dump-lr", run.DumpLeaveRunning) + "; " + d("dump", run.Dump) + "; " + d("restore", run.Restore)
 	if run.RestoreLazy != nil {
 		s += "; " + d("restore --lazy", run.RestoreLazy)
+	}
+	if run.RestoreLazyRemote != nil {
+		s += "; " + d("restore --lazy --page-server", run.RestoreLazyRemote)
 	}
 	return s
 }

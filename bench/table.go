@@ -138,6 +138,9 @@ func CheckpointTable(r *Results) Table {
 	// it the target's CPU would include its own exit, freeing its memory.
 	for i := range r.Workloads {
 		w := &r.Workloads[i]
+		if w.ScaleOnly {
+			continue // in the scaling tables
+		}
 		for _, tr := range w.Tools {
 			if tr.Skipped != "" {
 				t.Rows = append(t.Rows, []string{w.Name, tr.Tool, "—", tr.Skipped})
@@ -168,6 +171,9 @@ func RestoreTable(r *Results) Table {
 		"CPU in target", "peak RSS", "first OK reply", "ckpt/CRIU", "tool/floor"}}
 	for i := range r.Workloads {
 		w := &r.Workloads[i]
+		if w.ScaleOnly {
+			continue // in the scaling tables
+		}
 		for _, tr := range w.Tools {
 			if tr.Skipped != "" {
 				t.Rows = append(t.Rows, []string{w.Name, tr.Tool, "—", tr.Skipped})

@@ -18,13 +18,9 @@ type Target struct {
 // targetWorkload is the workload the headline targets are read from.
 const targetWorkload = "anon-1024M"
 
-// Targets evaluates the project's performance goals on r.
+// Targets evaluates the goals of issue 12 ("Performance, round 2") on r.
 func Targets(r *Results) []Target {
 	var ts []Target
-	w := r.workload(targetWorkload)
-	ck, cr := w.summary("ckpt"), w.summary("criu")
-	floor, haveFloor := r.Floor(1024)
-
 	add := func(goal string, ratio float64, ok func(float64) bool, figure string) {
 		t := Target{Goal: goal, Figure: figure, Met: "not measured"}
 		if !math.IsNaN(ratio) {
@@ -34,6 +30,8 @@ func Targets(r *Results) []Target {
 		}
 		ts = append(ts, t)
 	}
+	ck, _ := r.pair(targetWorkload)
+	floor, haveFloor := r.Floor(1024)
 	ratio := math.NaN()
 	if ck != nil && haveFloor {
 		ratio = Ratio(ck.Dump.Wall, floor.WriteWarm)
@@ -42,19 +40,36 @@ func Targets(r *Results) []Target {
 		fmt.Sprintf("%s vs floor %s = %s", fmtMsOrNA(ck, func(s *ToolSummary) Summary { return s.Dump.Wall }),
 			fmtMs(floor.WriteWarm), fmtRatio(ratio)))
 
-	ratio = math.NaN()
-	if ck != nil && cr != nil {
-		ratio = Ratio(cr.Dump.Wall, ck.Dump.Wall)
+	faster := func(goal, workload string, want float64, fig func(*ToolSummary) Summary) {
+		ck, cr := r.pair(workload)
+		ratio := math.NaN()
+		if ck != nil && cr != nil {
+			ratio = Ratio(fig(cr), fig(ck))
+		}
+		add(goal, ratio, func(x float64) bool { return x >= want },
+			fmt.Sprintf("ckpt %s, CRIU %s: CRIU/ckpt = %s", fmtMsOrNA(ck, fig), fmtMsOrNA(cr, fig), fmtRatio(ratio)))
 	}
-	add("1 GiB checkpoint ≥ 3× faster than CRIU", ratio, func(x float64) bool { return x >= 3 },
-		fmt.Sprintf("CRIU/ckpt = %s", fmtRatio(ratio)))
+	dump := func(s *ToolSummary) Summary { return s.Dump.Wall }
+	restore := func(s *ToolSummary) Summary { return s.Restore.Wall }
+	faster("1 GiB checkpoint ≥ 1.5× faster than CRIU", targetWorkload, 1.5, dump)
+	faster("1 GiB restore ≥ 2× faster than CRIU", targetWorkload, 2, restore)
+	faster("4 GiB restore ≥ 2× faster than CRIU", "anon-4096M", 2, restore)
+	faster("100-process tree restore ≥ 2× faster than CRIU", "tree-100", 2, restore)
+	faster("64-thread restore ≥ 2× faster than CRIU", "threads-64", 2, restore)
+	faster("100-process tree checkpoint ≥ 1.3× faster than CRIU", "tree-100", 1.3, dump)
+	faster("64-thread checkpoint ≥ 1.3× faster than CRIU", "threads-64", 1.3, dump)
 
-	ratio = math.NaN()
-	if ck != nil && cr != nil {
-		ratio = Ratio(cr.Restore.Wall, ck.Restore.Wall)
+	freeze := func(goal, workload string, limitMs float64) {
+		ck, _ := r.pair(workload)
+		ratio := math.NaN()
+		if ck != nil && ck.DumpLeaveRunning.Freeze.N > 0 {
+			ratio = ck.DumpLeaveRunning.Freeze.Median / 1e6
+		}
+		add(goal, ratio, func(x float64) bool { return x < limitMs },
+			fmtMsOrNA(ck, func(s *ToolSummary) Summary { return s.DumpLeaveRunning.Freeze }))
 	}
-	add("1 GiB restore ≥ 3× faster than CRIU", ratio, func(x float64) bool { return x >= 3 },
-		fmt.Sprintf("CRIU/ckpt = %s", fmtRatio(ratio)))
+	freeze("freeze window with --leave-running < 20 ms at 1 GiB", targetWorkload, 20)
+	freeze("freeze window with --leave-running < 30 ms at 4 GiB", "anon-4096M", 30)
 
 	ratio = math.NaN()
 	if ck != nil && ck.RestoreLazy.OK > 0 && ck.Restore.OK > 0 {
@@ -63,17 +78,60 @@ func Targets(r *Results) []Target {
 	add("1 GiB restore --lazy --detach returns in ≤ 1/5 of a full restore", ratio, func(x float64) bool { return x <= 0.2 },
 		fmt.Sprintf("%s vs %s = %s", fmtMsOrNA(ck, func(s *ToolSummary) Summary { return s.RestoreLazy.Wall }),
 			fmtMsOrNA(ck, func(s *ToolSummary) Summary { return s.Restore.Wall }), fmtRatio(ratio)))
+	ts = append(ts, lazyServerTarget(r), preCopyTarget(r), imageTarget(r), rssTarget(r), reportedTarget(r))
+	return ts
+}
 
-	ratio = math.NaN()
-	if ck != nil && ck.DumpLeaveRunning.Freeze.N > 0 {
-		ratio = ck.DumpLeaveRunning.Freeze.Median / 1e6
+// pair returns ckpt's and CRIU's summaries on a workload (nil if absent).
+func (r *Results) pair(workload string) (ck, cr *ToolSummary) {
+	w := r.workload(workload)
+	return w.summary("ckpt"), w.summary("criu")
+}
+
+// lazyServerTarget: time to the first correct reply of the largest
+// "-lazy" server, ckpt restore --lazy against CRIU's lazy-pages. The issue
+// asks for the figure, not a ratio; met says whether ckpt answers first.
+func lazyServerTarget(r *Results) Target {
+	t := Target{Goal: "time to first served request, 4 GiB redis-like, lazy: ckpt vs CRIU --lazy-pages",
+		Figure: "—", Met: "not measured"}
+	best := -1
+	for i := range r.Servers {
+		w := &r.Servers[i]
+		if !strings.HasSuffix(w.Name, "-lazy") || w.MiB <= best {
+			continue
+		}
+		ck, cr := w.summary("ckpt"), w.summary("criu")
+		if ck == nil {
+			continue
+		}
+		best = w.MiB
+		crText := "not run"
+		if cr != nil {
+			crText = opText(cr.RestoreLazy, fmtMs(cr.RestoreLazy.Verify))
+			switch {
+			case cr.RestoreLazy.N() == 0 && cr.Dump.OK == 0 && cr.Dump.Failed > 0:
+				crText = "its checkpoint FAILED: " + shorten(cr.Dump.Errors[0], 160)
+			case cr.RestoreLazy.OK == 0 && cr.RestoreLazy.Failed > 0:
+				crText = "FAILED: " + shorten(cr.RestoreLazy.Errors[0], 160)
+			}
+		}
+		t.Figure = fmt.Sprintf("%s: ckpt %s, CRIU %s", w.Name, opText(ck.RestoreLazy, fmtMs(ck.RestoreLazy.Verify)), crText)
+		switch {
+		case w.MiB < 4096:
+			t.Met = "not measured at 4 GiB"
+		case ck.RestoreLazy.OK == 0:
+			t.Met = "no"
+		case cr == nil || cr.RestoreLazy.OK == 0:
+			t.Met = "yes (CRIU did not answer)"
+		default:
+			t.Met = yesNo(ck.RestoreLazy.Verify.Median <= cr.RestoreLazy.Verify.Median)
+		}
 	}
-	add("freeze window with --leave-running < 20 ms at 1 GiB", ratio, func(x float64) bool { return x < 20 },
-		fmtMsOrNA(ck, func(s *ToolSummary) Summary { return s.DumpLeaveRunning.Freeze }))
+	return t
+}
 
-	ts = append(ts, preCopyTarget(r))
-
-	// Image size: every workload both tools completed.
+// imageTarget: every workload both tools completed.
+func imageTarget(r *Results) Target {
 	var larger []string
 	compared := 0
 	for i := range r.Workloads {
@@ -96,7 +154,71 @@ func Targets(r *Results) []Target {
 			t.Figure += ": " + strings.Join(larger, ", ")
 		}
 	}
-	return append(ts, t)
+	return t
+}
+
+// rssTarget: ckpt's peak RSS against 1.5× CRIU's, checkpoint and restore,
+// on every workload both tools completed.
+func rssTarget(r *Results) Target {
+	var over []string
+	compared := 0
+	for i := range r.Workloads {
+		w := &r.Workloads[i]
+		ck, cr := w.summary("ckpt"), w.summary("criu")
+		if ck == nil || cr == nil {
+			continue
+		}
+		for _, op := range []struct {
+			name   string
+			ck, cr Summary
+		}{{"checkpoint", ck.Dump.MaxRSS, cr.Dump.MaxRSS}, {"restore", ck.Restore.MaxRSS, cr.Restore.MaxRSS}} {
+			x := Ratio(op.ck, op.cr)
+			if math.IsNaN(x) {
+				continue
+			}
+			compared++
+			if x > 1.5 {
+				over = append(over, fmt.Sprintf("%s %s %s", w.Name, op.name, fmtRatio(x)))
+			}
+		}
+	}
+	t := Target{Goal: "tool's peak RSS ≤ 1.5× CRIU's", Met: "not measured", Figure: "—"}
+	if compared > 0 {
+		t.Met = yesNo(len(over) == 0)
+		t.Figure = fmt.Sprintf("above on %d of %d operations", len(over), compared)
+		if len(over) > 0 {
+			t.Figure += ": " + strings.Join(over, ", ")
+		}
+	}
+	return t
+}
+
+// reportedTarget: the scaling tables and the real programs are figures to
+// report, not thresholds; the row says whether this run has them.
+func reportedTarget(r *Results) Target {
+	var have, missing []string
+	for _, a := range axes {
+		if n := len(r.axisPoints(a.Name)); n > 0 {
+			have = append(have, fmt.Sprintf("%s (%d points)", a.Name, n))
+		} else {
+			missing = append(missing, a.Name)
+		}
+	}
+	if len(r.Servers) > 0 {
+		have = append(have, fmt.Sprintf("real programs (%d)", len(r.Servers)))
+	} else {
+		missing = append(missing, "real programs")
+	}
+	t := Target{Goal: "scaling tables (memory, processes, threads, fds) and real programs, ckpt beside CRIU",
+		Figure: "reported: " + strings.Join(have, ", "), Met: "yes"}
+	if len(have) == 0 {
+		return Target{Goal: t.Goal, Figure: "—", Met: "not measured"}
+	}
+	if len(missing) > 0 {
+		t.Figure += "; missing: " + strings.Join(missing, ", ")
+		t.Met = "no"
+	}
+	return t
 }
 
 func yesNo(b bool) string {

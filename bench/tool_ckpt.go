@@ -1,9 +1,11 @@
 package bench
 
 import (
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -22,6 +24,8 @@ type Ckpt struct {
 	Guard time.Duration // hang guard per operation
 	// copy is the binary actually run, and hash the start of its SHA-256.
 	copy, hash string
+	// pageServer is the `ckpt page-server` of RestoreLazyRemote.
+	pageServer *exec.Cmd
 }
 
 func (c *Ckpt) Name() string { return "ckpt" }
@@ -66,6 +70,7 @@ func (c *Ckpt) Commands() []string {
 		"ckpt -v restore --image DIR/image.ckpt --detach --pid-file FILE",
 		"ckpt -v checkpoint --pid PID --image PRE/image.ckpt --pre-dump; ckpt -v checkpoint --pid PID --image DIR/image.ckpt --parent-path PRE (dirty workloads)",
 		"ckpt -v restore --image DIR/image.ckpt --detach --pid-file FILE [--lazy --lazy-log FILE]",
+		"ckpt page-server --image DIR/image.ckpt --address 127.0.0.1:PORT & ckpt -v restore --image DIR/image.ckpt --detach --pid-file FILE --lazy --lazy-log FILE --page-server 127.0.0.1:PORT (servers ending -lazy)",
 	}
 }
 
@@ -105,6 +110,52 @@ func (c *Ckpt) Restore(ctx context.Context, imgDir, logPrefix string) (int, *Op,
 // memory still arriving from the page server (whose log is logPrefix.lazy.log).
 func (c *Ckpt) RestoreLazy(ctx context.Context, imgDir, logPrefix string) (int, *Op, error) {
 	return c.restore(ctx, imgDir, logPrefix, "--lazy", "--lazy-log", logPrefix+".lazy.log")
+}
+
+// RestoreLazyRemote restores with --lazy and the pages from a `ckpt
+// page-server` it starts on the image, on a free loopback TCP port: the
+// server's start is not in the figure. stopPageServer ends it.
+func (c *Ckpt) RestoreLazyRemote(ctx context.Context, imgDir, logPrefix string) (int, *Op, error) {
+	c.stopPageServer()
+	port, err := freePort()
+	if err != nil {
+		return 0, nil, fmt.Errorf("ckpt page-server: %w", err)
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	log, err := os.Create(logPrefix + ".page-server.log")
+	if err != nil {
+		return 0, nil, err
+	}
+	defer log.Close()
+	cmd := exec.Command(c.copy, "page-server", "--image", filepath.Join(imgDir, "image.ckpt"), "--address", addr)
+	cmd.Stderr = log
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return 0, nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return 0, nil, fmt.Errorf("ckpt page-server: %w", err)
+	}
+	c.pageServer = cmd
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "listening on ") {
+		c.stopPageServer()
+		if err == nil {
+			err = errors.New("no listening line")
+		}
+		return 0, nil, fmt.Errorf("ckpt page-server did not start: %q: %w", line, err)
+	}
+	return c.restore(ctx, imgDir, logPrefix, "--lazy", "--lazy-log", logPrefix+".lazy.log", "--page-server", addr)
+}
+
+// stopPageServer ends the page-server of the last RestoreLazyRemote.
+func (c *Ckpt) stopPageServer() {
+	if c.pageServer == nil {
+		return
+	}
+	_ = c.pageServer.Process.Kill()
+	_ = c.pageServer.Wait()
+	c.pageServer = nil
 }
 
 func (c *Ckpt) restore(ctx context.Context, imgDir, logPrefix string, extra ...string) (int, *Op, error) {

@@ -21,6 +21,9 @@ type CRIU struct {
 	launcher
 	Path  string
 	Guard time.Duration
+	// lazy is the lazy-pages daemon of the last RestoreLazyPages, until
+	// stopLazyPages.
+	lazy *exec.Cmd
 }
 
 func (c *CRIU) Name() string { return "criu" }
@@ -42,6 +45,7 @@ func (c *CRIU) Commands() []string {
 	return []string{
 		"criu-anchor dump -t PID -D DIR -W WORKDIR -o dump.log -v1 [--leave-running]",
 		"criu-anchor restore -D DIR -W WORKDIR -o restore.log -v1 -d --pidfile FILE",
+		"criu-anchor lazy-pages -D DIR -W WORKDIR -o lazy-pages.log -v1 & criu-anchor restore --lazy-pages -D DIR -W WORKDIR -o restore.log -v1 -d --pidfile FILE (servers)",
 	}
 }
 
@@ -88,8 +92,53 @@ func (c *CRIU) Restore(ctx context.Context, imgDir, logPrefix string) (int, *Op,
 	if err != nil {
 		return 0, nil, fmt.Errorf("criu restore: %w", err)
 	}
+	return c.restore(ctx, imgDir, logPrefix, work)
+}
+
+// RestoreLazyPages starts CRIU's lazy-pages daemon on the image (it serves
+// pages from the image files through userfaultfd, and streams the rest in
+// the background) and restores with --lazy-pages. The daemon's start is
+// not in the figure: the restore is timed from its own start.
+func (c *CRIU) RestoreLazyPages(ctx context.Context, imgDir, logPrefix string) (int, *Op, error) {
+	work, err := c.workDir(logPrefix)
+	if err != nil {
+		return 0, nil, fmt.Errorf("criu lazy-pages: %w", err)
+	}
+	c.stopLazyPages()
+	c.lazy = exec.Command(c.Path, "lazy-pages", "-D", imgDir, "-W", work, "-o", "lazy-pages.log", "-v1")
+	if err := c.lazy.Start(); err != nil {
+		c.lazy = nil
+		return 0, nil, fmt.Errorf("criu lazy-pages: %w", err)
+	}
+	// restore --lazy-pages connects to the daemon's socket in the work
+	// directory: wait for it (a hang guard; not measured).
+	sock := filepath.Join(work, "lazy-pages.socket")
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(2 * time.Millisecond) {
+		if _, err := os.Stat(sock); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			return 0, nil, fmt.Errorf("criu lazy-pages: no %s after 30s; log ends %q", sock, logTail(work, "lazy-pages.log"))
+		}
+	}
+	return c.restore(ctx, imgDir, logPrefix, work, "--lazy-pages")
+}
+
+// stopLazyPages kills the lazy-pages daemon if it is still there (it
+// exits by itself once every page is delivered).
+func (c *CRIU) stopLazyPages() {
+	if c.lazy == nil {
+		return
+	}
+	_ = c.lazy.Process.Kill()
+	_ = c.lazy.Wait()
+	c.lazy = nil
+}
+
+func (c *CRIU) restore(ctx context.Context, imgDir, logPrefix, work string, extra ...string) (int, *Op, error) {
 	pidFile := filepath.Join(work, "pid")
 	argv := []string{c.Path, "restore", "-D", imgDir, "-W", work, "-o", "restore.log", "-v1", "-d", "--pidfile", pidFile}
+	argv = append(argv, extra...)
 	r, err := c.run(ctx, logPrefix, c.Guard, argv)
 	if err != nil {
 		return 0, nil, fmt.Errorf("criu restore: %w; log ends %q", err, logTail(work, "restore.log"))

@@ -22,8 +22,19 @@ type Workload struct {
 	Threads int    `json:"threads"` // threads per process (of the root)
 	// Replies is how many reply lines a poke brings: one per process.
 	Replies int `json:"-"`
-	// CkptNote, when set, is why ckpt is not run on this workload.
+	// CkptNote, when set, is why ckpt is not run on this workload, and
+	// CRIUNote why CRIU is not.
 	CkptNote string `json:"ckpt_note,omitempty"`
+	CRIUNote string `json:"criu_note,omitempty"`
+	// Axis names the scaling table the workload is a point of (memory,
+	// procs, threads, fds; scale.go), and Units its position on it.
+	Axis  string `json:"axis,omitempty"`
+	Units int    `json:"units,omitempty"`
+	// ScaleOnly workloads are only scaling points: one checkpoint and one
+	// restore per round, no --leave-running and no lazy restore.
+	ScaleOnly bool `json:"scale_only,omitempty"`
+	// About describes a server (servers.go) for the report.
+	About string `json:"about,omitempty"`
 	// imageMiB is about how much memory an image of it holds.
 	imageMiB int
 	// args are the workload binary's command line; file is the data file
@@ -40,8 +51,7 @@ func Workloads(sizes []int, scratch string) []Workload {
 		s := strconv.Itoa(n)
 		file := filepath.Join(scratch, "filemap-"+s+"M.data")
 		ws = append(ws,
-			Workload{Name: "anon-" + s + "M", Kind: "anon", MiB: n, Procs: 1, Threads: 1, Replies: 1,
-				args: []string{"mem", "anon", s}, imageMiB: n},
+			anonWorkload(n, false),
 			Workload{Name: "halfzero-" + s + "M", Kind: "halfzero", MiB: n, Procs: 1, Threads: 1, Replies: 1,
 				args: []string{"mem", "halfzero", s}, imageMiB: n},
 			Workload{Name: "filemap-" + s + "M", Kind: "filemap", MiB: n, Procs: 1, Threads: 1, Replies: 1,
@@ -59,6 +69,13 @@ func Workloads(sizes []int, scratch string) []Workload {
 			args: []string{"tree", "9", "10", "1024"}, imageMiB: 100},
 	)
 	return ws
+}
+
+// anonWorkload is the anon shape of n MiB, also the memory scaling axis.
+func anonWorkload(n int, scaleOnly bool) Workload {
+	s := strconv.Itoa(n)
+	return Workload{Name: "anon-" + s + "M", Kind: "anon", MiB: n, Procs: 1, Threads: 1, Replies: 1,
+		Axis: "memory", Units: n, ScaleOnly: scaleOnly, args: []string{"mem", "anon", s}, imageMiB: n}
 }
 
 // instance is one running (or restored) copy of a workload.

@@ -139,7 +139,7 @@ func vmaAt(vmas []image.Vma, addr uint64) *image.Vma {
 // before anything may touch the registered memory: until the server has
 // the uffds, a fault would wait for nobody.
 func (rs *restorer) startPageServer() error {
-	plan := lazypages.Plan{OnTouchOnly: rs.opts.LazyOnTouchOnly}
+	plan := lazypages.Plan{OnTouchOnly: rs.opts.LazyOnTouchOnly, PageServer: rs.opts.LazyPageServer}
 	files := []*os.File{rs.imageFile}
 	var lazy []*lazyTask
 	for _, t := range rs.plans {

@@ -64,17 +64,20 @@ type Options struct {
 	// LazyOnTouchOnly (for tests) streams none in the background: the
 	// server then lives as long as the restored processes. The server logs
 	// to LazyLog (the restorer's stderr if nil); PageServerExe is the ckpt
-	// binary that runs it (this one if empty).
+	// binary that runs it (this one if empty). LazyPageServer, when set,
+	// is the address of a `ckpt page-server` serving the same image: the
+	// pages are read from there (restore/lazypages/remote.go).
 	Lazy            bool
 	LazyOnTouchOnly bool
 	// CgroupMode says what becomes of a process tree's cgroups (cgroup.go;
 	// "" is CgroupSoft); CgroupRoot, when set, is the cgroup (a path from
 	// each hierarchy's root, the same in all) that restore manages and
 	// puts the first task in, instead of its own.
-	CgroupMode    CgroupMode
-	CgroupRoot    string
-	LazyLog       *os.File
-	PageServerExe string
+	CgroupMode     CgroupMode
+	CgroupRoot     string
+	LazyLog        *os.File
+	PageServerExe  string
+	LazyPageServer string
 }
 
 // Result describes the restored process.

@@ -29,6 +29,7 @@ func App() *ucli.App {
 			inspectCommand(),
 			importCommand(),
 			lazyPagesCommand(),
+			pageServerCommand(),
 		}, runtimeCommands()...),
 		ExitErrHandler: logError,
 		// A repeated flag gives one value each time, commas included, as

@@ -51,6 +51,7 @@ checkpoint <id>' into a new container of that id made from --bundle (see
 			&ucli.StringFlag{Name: "lazy-log", Usage: "with --lazy, the page server logs to `FILE` (default: stderr, or nowhere with --detach)"},
 			&ucli.BoolFlag{Name: "lazy-on-touch-only", Hidden: true, Usage: "with --lazy, stream no page in the background (for tests)"},
 			&ucli.StringFlag{Name: "cgroup-root", Usage: "put the first task in cgroup `PATH` (from each hierarchy's root, as /proc/PID/cgroup names it) and the others below it, instead of ckpt's own cgroups"},
+			&ucli.StringFlag{Name: "page-server", Usage: "with --lazy, read the pages from the ckpt page-server at `ADDR` (host:port, or unix:PATH) serving this same image (docs/lazy-restore.md)"},
 			&ucli.BoolFlag{Name: "dry-run", Usage: "validate the whole image against this host (free pids, our capabilities; with a container id, the bundle) and print what would be restored, creating nothing"},
 		}, append(allowFlags(true), imageFlags...)...),
 		Action: runRestore,
@@ -119,10 +120,13 @@ func runRestore(c *ucli.Context) error {
 	}
 	opts := restore.Options{InheritFds: inherit, Detached: c.Bool("detach"), Allow: allowOf(c),
 		ParentPath: c.String("parent-path"), ImageDir: imageDir,
-		Lazy: c.Bool("lazy"), LazyOnTouchOnly: c.Bool("lazy-on-touch-only"),
+		Lazy: c.Bool("lazy"), LazyOnTouchOnly: c.Bool("lazy-on-touch-only"), LazyPageServer: c.String("page-server"),
 		CgroupMode: mode, CgroupRoot: c.String("cgroup-root")}
 	if opts.LazyOnTouchOnly && !opts.Lazy {
 		return ucli.Exit("--lazy-on-touch-only needs --lazy", 2)
+	}
+	if opts.LazyPageServer != "" && !opts.Lazy {
+		return ucli.Exit("--page-server needs --lazy", 2)
 	}
 	if opts.Lazy {
 		lf, err := lazyLog(c)

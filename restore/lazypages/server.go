@@ -65,6 +65,10 @@ type Plan struct {
 	// to change the image while pages are still missing). The server then
 	// lives as long as the processes it was given.
 	OnTouchOnly bool `json:"on_touch_only"`
+	// PageServer, when set, is where the pages are read from instead of
+	// the image file (`ckpt page-server`, remote.go); the image file names
+	// the image the server must be serving.
+	PageServer string `json:"page_server,omitempty"`
 }
 
 // batch is the most pages filled by one UFFDIO_COPY in the background;
@@ -97,8 +101,10 @@ type page struct {
 }
 
 type server struct {
-	log    *slog.Logger
-	image  *os.File
+	log   *slog.Logger
+	image *os.File
+	// src is where page data is read: the image file, or a page server.
+	src    io.ReaderAt
 	mms    []*mmState
 	buf    []byte
 	stream bool
@@ -115,6 +121,17 @@ func Main(log *slog.Logger) error {
 		return fmt.Errorf("read the plan: %w", err)
 	}
 	s := &server{log: log, image: os.NewFile(3, "image"), buf: make([]byte, batch*pageSize), stream: !plan.OnTouchOnly}
+	s.src = s.image
+	if plan.PageServer != "" {
+		rs, err := dialSource(plan.PageServer, s.image)
+		if err != nil {
+			fmt.Println(err)
+			return err
+		}
+		defer rs.Close()
+		s.src = rs
+		log.Info("pages from a page server", "address", plan.PageServer)
+	}
 	for i, t := range plan.Tasks {
 		m := &mmState{name: fmt.Sprintf("task %d", t.Pid), uffd: 4 + 2*i, pidfd: 5 + 2*i, pid: t.Pid, pages: map[uint64]page{}}
 		for _, r := range t.Runs {
@@ -439,7 +456,7 @@ func (s *server) streamBatch(m *mmState) error {
 // some are already there.
 func (s *server) fill(m *mmState, addr uint64, off int64, n uint64) error {
 	buf := s.buf[:n*pageSize]
-	got, err := s.image.ReadAt(buf, off)
+	got, err := s.src.ReadAt(buf, off)
 	if err != nil || got != len(buf) {
 		if err == nil || err == io.EOF {
 			err = io.ErrUnexpectedEOF
