@@ -31,6 +31,11 @@ func (d *dumper) collect(p *process) error {
 		{"task state", d.collectInjected, 0},
 		{"mm", d.collectMm, image.ShareVM},
 	}
+	p.paths = newTaskPaths(p.pid)
+	defer func() {
+		p.paths.close()
+		p.paths = nil
+	}()
 	for _, s := range steps {
 		if p.shares&s.share != 0 {
 			continue
@@ -128,8 +133,13 @@ func (d *dumper) collectFs(p *process) error {
 			return unsupported(p.pid, x.what, "directory %q was deleted", x.path)
 		}
 	}
-	if root != "/" {
-		return unsupported(p.pid, "root", "a chrooted process (root %q) is not supported yet", root)
+	// A chrooted task: its root is saved as the kernel prints it, like
+	// every path of it (paths.go resolves them from the directory the
+	// chroot is in). A private mount namespace's table is read from the
+	// first task (mntns.go), relative to its root: that one must not be
+	// chrooted, or what is outside its chroot would be missed.
+	if root != "/" && p.pid == d.root && nsLink(p.pid, "mnt") != nsLink(os.Getpid(), "mnt") {
+		return unsupported(p.pid, "root", "the first task is chrooted (root %q) in a mount namespace of its own: not supported yet", root)
 	}
 	p.fs.Objref = d.nextObjref()
 	p.fs.Cwd, p.fs.Root = cwd, root

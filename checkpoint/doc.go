@@ -8,8 +8,9 @@
 //	collect   read what /proc and ptrace can tell from outside; ask the task
 //	          itself (injected syscalls, no code blob) for the rest; refuse
 //	          objects a task outside also holds (leaks.go); then the steps
-//	          resolving what tasks share (pipes, unix sockets, ttys...) and
-//	          the namespaces
+//	          resolving what tasks share (pipes, unix sockets, ttys...), the
+//	          files of /proc/PID (files_procpid.go), the namespaces and, for a
+//	          process tree, the cgroups of every task and thread (cgroup.go)
 //	snapshot  (--leave-running) a copy-on-write copy of each address space
 //	release   (--leave-running) detach: the tasks run on
 //	write     header, task, shared objects, memory, threads, tail

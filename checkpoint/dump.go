@@ -35,6 +35,10 @@ type Options struct {
 	// NoFreeze: without FreezeCgroup, do not look for a cgroup that holds
 	// the tree and nothing else to freeze while seizing.
 	NoFreeze bool
+	// NoCgroups: save no cgroup of the tasks (runc's and CRIU's
+	// --manage-cgroups-mode ignore); otherwise a process tree's cgroups
+	// are saved (cgroup.go).
+	NoCgroups bool
 	// Allow: state leading outside the tree that is saved rather than
 	// refused (file locks, unix sockets whose peer is outside, the user's
 	// terminal, established TCP connections in repair mode: files_tcp.go).
@@ -212,6 +216,7 @@ func (d *dumper) steps() []step {
 		{name: "semops", run: func(r *dumpRun) error { return d.restartSemops(r.live) }},
 		{name: "collect", run: d.stepCollect},
 		{name: "tree ids", run: each(d.treeIds)},
+		{name: "proc files", run: each(d.checkProcFiles)},
 		{name: "pidfds", run: each(d.resolvePidfds)},
 		{name: "ttys", run: each(d.resolveTtys)},
 		{name: "pipes", run: each(d.resolvePipes)},
@@ -223,6 +228,7 @@ func (d *dumper) steps() []step {
 		{name: "uts namespace", run: each(d.collectUtsns)},
 		{name: "ipc namespace", run: each(d.collectIpcns)},
 		{name: "network namespace", run: each(d.collectNetns)},
+		{name: "cgroups", run: each(d.collectCgroups)},
 		{name: "dirty tracking", run: d.stepTracking},
 		{name: "snapshot", when: snapshotted, run: d.stepSnapshot},
 		{name: "release", when: snapshotted, run: d.stepRelease},
@@ -271,12 +277,16 @@ func (d *dumper) dump(pid int, w io.Writer) (res *Result, err error) {
 			return nil, fmt.Errorf("checkpoint: before step %s: %w", s.name, err)
 		}
 		guard.Fault("checkpoint/" + s.name)
+		t0 := time.Now()
 		if err := s.run(r); err != nil {
 			return nil, fmt.Errorf("checkpoint: step %s: %w", s.name, err)
 		}
+		d.log.Debug("step done", "step", s.name, "took", time.Since(t0))
 	}
 	r.settle("dirty tracking") // the image has it: the tasks keep it
 	res = r.res
+	inj, waited := ptrace.Stats()
+	d.log.Debug("tracer work", "injected syscalls", inj, "ptrace stops waited for", waited)
 	d.log.Info("checkpoint done", "tasks", res.Tasks, "threads", res.Threads, "bytes", res.Bytes,
 		"pages", res.Pages, "freeze", res.FreezeWindow, "total", time.Since(r.start))
 	return res, nil
@@ -409,6 +419,9 @@ func (d *dumper) stepWrite(r *dumpRun) error {
 		return fmt.Errorf("tail: %w", err)
 	}
 	r.res.Records, r.res.Bytes, r.res.Pages = iw.Records(), iw.Offset(), d.pages
+	if d.forkPages > 0 {
+		d.log.Debug("pages shared with a parent task saved once", "pages", d.forkPages)
+	}
 	return nil
 }
 
@@ -440,14 +453,21 @@ type dumper struct {
 	fz     *freezer       // the cgroup frozen while seizing, if any
 	objref uint32
 	pages  uint64
+	// forkParent, forkRecord, forkSaved, forkPages: pages shared
+	// copy-on-write with the parent task (mm_fork.go).
+	forkParent map[*process]*process
+	forkRecord map[*process]bool
+	forkSaved  map[*process][]pfnAt
+	forkPages  uint64
 	// parent is the parent image of a pre-copy chain; made the processes
 	// whose tracking this checkpoint set up (precopy.go); released: the
 	// tasks were let go (--leave-running).
 	parent   *parentImage
 	made     []*process
 	released bool
-	files    []*fileObj           // every open file description collected, for sharing
-	shmems   map[uint64]*shmemObj // shared memory objects by inode
+	files    []*fileObj            // every open file description collected, for sharing
+	byInode  map[devIno][]*fileObj // files by inode, each list in kcmp(2) order (sharedFile)
+	shmems   map[uint64]*shmemObj  // shared memory objects by inode
 	// root is the tree's root task, whose stdio is its caller's.
 	root int
 	// inPidns: the tree is a pid namespace (its root is the init).
@@ -460,6 +480,9 @@ type dumper struct {
 	mnt            *mntns    // the tree's private mount namespace, if any
 	ipc            *ipcState // the tree's private IPC namespace, if any
 	netns          *image.Netns
+	cgroups        *cgroupState                    // the tree's cgroups (cgroup.go), if saved
+	procFiles      []procFile                      // files of /proc/PID/ (files_procpid.go)
+	pingRange      *image.PingRange                // the private network namespace's, when not a new one's
 	pidfds         []pidfdRef                      // pidfds collected, resolved by resolvePidfds
 	fileExtra      map[image.Record][]image.Record // records following a file's (INOTIFY_WATCH)
 	locks          map[*process][]image.Record     // FILE_LOCKs, written after the task's FDs
@@ -476,6 +499,10 @@ type dumper struct {
 	// inetShut caches the shutdown bits of inet sockets by network
 	// namespace inode, family and protocol (sockState).
 	inetShut map[[3]uint64]map[uint64]uint8
+	// pageBufs are dumpPages' buffers, reused from task to task: only one
+	// task's pages are read at a time, and none is in use once
+	// dumpPages returns.
+	pageBufs [][]byte
 }
 
 func (d *dumper) nextObjref() uint32 {

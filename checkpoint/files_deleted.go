@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -33,7 +34,13 @@ type deletedObj struct {
 	rec  image.DeletedFile
 	data []image.Record // its DELETED_DATA records
 	attr image.InodeAttr
+	tmp  *image.Tmpfile // made with O_TMPFILE, never linked
 }
+
+// oTmpfileBit is __O_TMPFILE (include/uapi/asm-generic/fcntl.h): O_TMPFILE
+// without O_DIRECTORY, kept in the status flags of the description
+// open(2) made with it.
+const oTmpfileBit = unix.O_TMPFILE &^ unix.O_DIRECTORY
 
 type devIno struct{ dev, ino uint64 }
 
@@ -83,6 +90,11 @@ func (d *dumper) deletedFile(p *process, fdPath, link, obj string) (*deletedObj,
 		Objref: d.nextObjref(), Mode: st.Mode, Uid: st.Uid, Gid: st.Gid, Size: st.Size,
 		Dev: st.Dev, Ino: st.Ino, Path: orig,
 	}, attr: inodeAttr(&st)}
+	if path.Base(orig) == "#"+strconv.FormatUint(st.Ino, 10) {
+		// The name d_tmpfile() gives a file made with O_TMPFILE: it was
+		// never linked (a link would have named it).
+		df.tmp = &image.Tmpfile{Dev: st.Dev, Ino: st.Ino, Flags: unix.O_TMPFILE | unix.O_RDWR}
+	}
 	if err := readDeletedData(fdPath, df); err != nil {
 		return nil, fmt.Errorf("read deleted file %s of task %d: %w", obj, p.pid, err)
 	}
@@ -139,7 +151,14 @@ func (d *dumper) dumpDeletedFile(p *process, of *openFd, obj string) (image.Reco
 	if err != nil {
 		return nil, err
 	}
-	return &image.DeletedOpen{Flags: of.info.Flags & openFlagsMask, Pos: of.info.Pos, File: df.rec.Objref}, nil
+	flags := of.info.Flags & openFlagsMask
+	if flags&oTmpfileBit != 0 {
+		if df.tmp == nil {
+			return nil, unsupported(p.pid, obj, "a file made with O_TMPFILE, linked and deleted since: its description's O_TMPFILE flags (%#o) cannot be given back", flags)
+		}
+		df.tmp.Flags = flags // the description open(2) made: restore makes it so again
+	}
+	return &image.DeletedOpen{Flags: flags, Pos: of.info.Pos, File: df.rec.Objref}, nil
 }
 
 // deletedVma makes a private or shared mapping of a deleted file (not on
@@ -159,6 +178,9 @@ func (d *dumper) deletedVma(p *process, v proc.Vma, iv *image.Vma) error {
 func (d *dumper) deletedRecords(p *process) []image.Record {
 	var recs []image.Record
 	for _, df := range d.deletedOf[p] {
+		if df.tmp != nil {
+			recs = append(recs, df.tmp)
+		}
 		recs = append(recs, &df.rec)
 		recs = append(recs, df.data...)
 		df.attr.Object = df.rec.Objref

@@ -25,6 +25,13 @@ import (
 // peer sends is dropped, to be sent again, rather than lost after the
 // queues were read or answered with a reset once the socket is gone.
 func (d *dumper) dumpTcpStream(pid, taskFd int, f *os.File, rec *image.InetSocket) ([]image.Record, error) {
+	return d.dumpInRepair(pid, taskFd, f, rec, readTcpStream)
+}
+
+// dumpInRepair locks a connection (unless the tasks run on), puts the
+// socket in repair mode and reads it with read; the socket stays in
+// repair mode as dumpTcpStream says.
+func (d *dumper) dumpInRepair(pid, taskFd int, f *os.File, rec *image.InetSocket, read func(int) ([]image.Record, error)) ([]image.Record, error) {
 	fd := int(f.Fd())
 	s := repairSock{f: f, pid: pid}
 	for _, o := range rec.Opts {
@@ -59,7 +66,7 @@ func (d *dumper) dumpTcpStream(pid, taskFd int, f *os.File, rec *image.InetSocke
 		s.undoRepair.Drop()
 		return nil, errors.Join(fmt.Errorf("enter TCP repair mode: %w", err), unlock())
 	}
-	recs, err := readTcpStream(fd)
+	recs, err := read(fd)
 	if err != nil {
 		if e := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_REPAIR, unix.TCP_REPAIR_OFF_NO_WP); e != nil {
 			err = errors.Join(err, fmt.Errorf("leave TCP repair mode: %w", e))

@@ -11,8 +11,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ckpt/ckpt/image"
-	"github.com/ckpt/ckpt/internal/fsroot"
 	"github.com/ckpt/ckpt/internal/kernel"
+	"github.com/ckpt/ckpt/internal/proc"
 )
 
 func init() {
@@ -156,20 +156,19 @@ func (d *dumper) dumpSocket(p *process, of *openFd, obj string) (image.Record, e
 		return nil, unsupported(p.pid, obj, "unix socket in state %d (connecting?)", ds.State)
 	}
 	if len(rec.Name) > 0 && rec.Name[0] != 0 {
-		if rec.Name[0] != '/' {
-			return nil, unsupported(p.pid, obj, "bound to the relative path %q: restore could not tell where it is", rec.Name)
+		if i := bytes.IndexByte(rec.Name, 0); i >= 0 {
+			rec.Name = rec.Name[:i]
 		}
-		if bytes.IndexByte(rec.Name, 0) >= 0 {
-			rec.Name = rec.Name[:bytes.IndexByte(rec.Name, 0)]
+		if root, err := proc.Root(p.pid); err != nil || root != "/" {
+			// Restore binds names before it chroots the task.
+			return nil, unsupported(p.pid, obj, "bound to the path %q by a chrooted process (root %q): not supported yet", rec.Name, root)
 		}
-		// Mode 0 says the socket file is gone (removed after bind). The
-		// name is looked up inside the task's root: it may lead through
-		// the task's own symlinks, which must not reach the host's files.
-		if root, err := fsroot.OpenTask(p.pid); err == nil {
-			fst, err := root.Stat(string(rec.Name))
-			root.Close()
-			if err == nil && fst.Mode&unix.S_IFMT == unix.S_IFSOCK && uint32(fst.Ino) == ds.VfsIno {
-				rec.Mode = fst.Mode & 0o7777
+		// Mode 0 says the socket file is gone (removed after bind). A
+		// relative name is looked up once every task's current directory
+		// is known (bindDirs).
+		if rec.Name[0] == '/' {
+			if err := checkPathName(p, obj, rec, ds); err != nil {
+				return nil, err
 			}
 		}
 	}
@@ -193,7 +192,9 @@ func (d *dumper) dumpSocket(p *process, of *openFd, obj string) (image.Record, e
 			rec.State = image.UnixUnconnected
 		}
 	}
-	if ds.State != kernel.UnixStateListen {
+	// A stream or seqpacket socket never connected has no queue (recvmsg
+	// says EINVAL).
+	if ds.State != kernel.UnixStateListen && (ds.Type == unix.SOCK_DGRAM || ds.State != kernel.UnixStateClose) {
 		err := s.peekQueue(sfd)
 		if d.ux.carrier == nil {
 			d.ux.carrier = &process{pid: os.Getpid()}
@@ -249,7 +250,9 @@ func (d *dumper) inflightFile(p *process, obj string, fd int) (*fileObj, error) 
 	f = &fileObj{objref: d.nextObjref(), rec: rec, dev: of.st.Dev, ino: of.st.Ino, pid: c.pid, fd: fd, link: of.link}
 	image.SetObjref(rec, f.objref)
 	p.files = append(p.files, f)
-	d.files = append(d.files, f)
+	if err := d.addFile(f); err != nil {
+		return nil, err
+	}
 	if n := len(c.pipeFds); n > 0 && c.pipeFds[n-1].fd == fd {
 		c.pipeFds[n-1].obj = f
 	}
@@ -496,6 +499,9 @@ func (d *dumper) resolveUnix(t *tree) error {
 			}
 		}
 		for i, q := range s.queue {
+			if err := d.checkSender(s, q); err != nil {
+				return err
+			}
 			if q.Flags&image.UnixQueueCreds != 0 {
 				if q.CredPid = imagePid(s.credPids[i]); q.CredPid == 0 {
 					return unsupported(s.pid, s.what(), "a queued message carries the credentials of process %d, outside the checkpointed tree", s.credPids[i])
@@ -509,7 +515,7 @@ func (d *dumper) resolveUnix(t *tree) error {
 			s.obj.extra = append(s.obj.extra, &image.SockState{Socket: s.obj.objref, BufLock: uint32(s.bufLock)})
 		}
 	}
-	return nil
+	return d.bindDirs(t)
 }
 
 // holders lists the processes outside the tree with a fd on link.

@@ -1,14 +1,14 @@
 package checkpoint
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/ckpt/ckpt/internal/cgroup"
 	"github.com/ckpt/ckpt/internal/proc"
 )
 
@@ -18,7 +18,7 @@ import (
 // holds other tasks is not ours to freeze, and the root cgroup cannot be
 // frozen: then the tree is seized without a freezer (nil, and the reason).
 func findFreezer(root int) (*freezer, string) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", root))
+	ms, err := cgroup.Read(root, root)
 	if err != nil {
 		return nil, err.Error()
 	}
@@ -27,12 +27,21 @@ func findFreezer(root int) (*freezer, string) {
 		return nil, err.Error()
 	}
 	var why []string
-	for _, c := range candidateCgroups(b, mounts) {
+	for _, c := range candidateCgroups(ms) {
 		if c.path == "/" {
 			why = append(why, c.kind+": the root task is in the root cgroup")
 			continue
 		}
-		dir := filepath.Join(c.mount, c.path)
+		h, ok := cgroup.Find(mounts, c.controllers)
+		if !ok {
+			why = append(why, c.kind+": not mounted here")
+			continue
+		}
+		dir, err := h.Dir(c.path)
+		if err != nil {
+			why = append(why, c.kind+": "+err.Error())
+			continue
+		}
 		fz, err := newFreezer(dir)
 		if err != nil {
 			why = append(why, c.kind+": "+err.Error())
@@ -50,38 +59,22 @@ func findFreezer(root int) (*freezer, string) {
 	return nil, strings.Join(why, "; ")
 }
 
-type cgroupCandidate struct{ kind, mount, path string }
+type cgroupCandidate struct{ kind, controllers, path string }
 
 // candidateCgroups lists the root task's cgroups that can freeze, from
-// /proc/PID/cgroup: v2 first, then the v1 freezer.
-func candidateCgroups(cgroupFile []byte, mounts []proc.MountInfo) []cgroupCandidate {
+// its /proc/PID/cgroup (internal/cgroup): v2 first, then the v1 freezer's
+// hierarchy.
+func candidateCgroups(ms []cgroup.Membership) []cgroupCandidate {
 	var v2, v1 []cgroupCandidate
-	sc := bufio.NewScanner(bytes.NewReader(cgroupFile))
-	for sc.Scan() {
-		// hierarchy-ID:controller-list:cgroup-path
-		f := strings.SplitN(sc.Text(), ":", 3)
-		if len(f) != 3 {
-			continue
-		}
-		for _, m := range mounts {
-			switch {
-			case f[0] == "0" && f[1] == "" && m.FsType == "cgroup2":
-				v2 = append(v2, cgroupCandidate{"cgroup v2", m.MountPoint, f[2]})
-			case f[1] != "" && m.FsType == "cgroup" && hasOpt(f[1], "freezer") && hasOpt(m.SuperOpts, "freezer"):
-				v1 = append(v1, cgroupCandidate{"cgroup v1 freezer", m.MountPoint, f[2]})
-			}
+	for _, m := range ms {
+		switch {
+		case m.Controllers == "":
+			v2 = append(v2, cgroupCandidate{"cgroup v2", "", m.Path})
+		case slices.Contains(strings.Split(m.Controllers, ","), "freezer"):
+			v1 = append(v1, cgroupCandidate{"cgroup v1 freezer", m.Controllers, m.Path})
 		}
 	}
 	return append(v2[:min(len(v2), 1)], v1[:min(len(v1), 1)]...)
-}
-
-func hasOpt(list, opt string) bool {
-	for _, o := range strings.Split(list, ",") {
-		if o == opt {
-			return true
-		}
-	}
-	return false
 }
 
 // foreignMember returns a task in dir or below that is not root or one of

@@ -85,6 +85,11 @@ func (d *dumper) collectInjectedWith(p *process, leader *remote.Task, insn, addr
 	if err := d.collectMisc(p, leader); err != nil {
 		return err
 	}
+	if p.shares&image.ShareVM == 0 {
+		if err := checkAioOwned(p, leader); err != nil {
+			return err
+		}
+	}
 	if err := d.collectTaskProc(p, leader); err != nil {
 		return fmt.Errorf("process settings: %w", err)
 	}

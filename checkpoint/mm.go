@@ -14,7 +14,7 @@ func (d *dumper) collectMm(p *process) error {
 	if strings.HasSuffix(exe, " (deleted)") {
 		return unsupported(p.pid, "exe", "the executable %q was deleted", exe)
 	}
-	st, err := statInTask(p.pid, exe)
+	st, err := p.paths.stat(exe)
 	if err != nil {
 		return unsupported(p.pid, "exe", "executable %q not reachable: %v", exe, err)
 	}

@@ -2,6 +2,7 @@ package checkpoint
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 
@@ -33,6 +34,7 @@ type chunk struct {
 	buf    []byte
 	runs   []pageRun
 	pooled bool // buf came from the pool and goes back to it
+	used   int  // bytes of buf the runs were read into (readRange)
 }
 
 // dumpPages writes the pages of every VMA that carry information: present
@@ -44,7 +46,9 @@ type chunk struct {
 // pre holds, by VMA index, chunks read earlier (see snapshot); those VMAs
 // are not read again. snapshot says pid is a copy-on-write snapshot.
 // skip are runs not to save: their content is the parent image's.
-func (d *dumper) dumpPages(w *image.Writer, pid int, vmas []image.Vma, pre map[int][]chunk, snapshot bool, skip []image.PageRun) (uint64, error) {
+// fork matches pages against the parent's and notes those saved
+// (mm_fork.go); nil: neither.
+func (d *dumper) dumpPages(w *image.Writer, pid int, vmas []image.Vma, pre map[int][]chunk, snapshot bool, skip []image.PageRun, fork *forkState) (uint64, error) {
 	pm, err := proc.OpenPagemap(pid)
 	if err != nil {
 		return 0, err
@@ -54,7 +58,7 @@ func (d *dumper) dumpPages(w *image.Writer, pid int, vmas []image.Vma, pre map[i
 	if err != nil {
 		zpfn = ^uint64(0) // unknown: zero pages are still caught by content
 	}
-	r := &pageReader{pid: pid, pm: pm, zeroPFN: zpfn, skip: skip}
+	r := &pageReader{pid: pid, pm: pm, zeroPFN: zpfn, skip: skip, fork: fork}
 	if snapshot {
 		// Reading a copy-on-write snapshot: its pages are shared with the
 		// running process, and process_vm_readv pins them (FOLL_PIN),
@@ -67,9 +71,17 @@ func (d *dumper) dumpPages(w *image.Writer, pid int, vmas []image.Vma, pre map[i
 		defer r.mem.Close()
 	}
 
+	// The buffers are the dumper's, made once for the whole tree: made
+	// per task, they were 12 MiB to allocate, clear and fault in for
+	// each of a hundred tasks of 1 MiB (bench/notes.md).
+	if d.pageBufs == nil {
+		for range dumpBuffers {
+			d.pageBufs = append(d.pageBufs, make([]byte, dumpChunk*image.PageSize))
+		}
+	}
 	pool := make(chan []byte, dumpBuffers)
-	for range dumpBuffers {
-		pool <- make([]byte, dumpChunk*image.PageSize)
+	for _, b := range d.pageBufs {
+		pool <- b
 	}
 	out := make(chan chunk, dumpBuffers)
 	stop := make(chan struct{})
@@ -113,18 +125,45 @@ type pageReader struct {
 	pm      *proc.Pagemap
 	zeroPFN uint64
 	skip    []image.PageRun // not read: the parent image holds them
+	fork    *forkState      // pages shared with the parent task (mm_fork.go)
 	ents    []uint64
-	local   [][]byte
-	remote  []unix.RemoteIovec
+	// entsStart, entsEnd: the range ents holds, when readRange found no
+	// room for its pages and will be called again for it.
+	entsStart, entsEnd uint64
+	local              [][]byte
+	remote             []unix.RemoteIovec
 }
 
 func (r *pageReader) readAll(vmas []image.Vma, pre map[int][]chunk, pool chan []byte, out chan<- chunk, stop <-chan struct{}) error {
+	// Runs of every VMA go into the current buffer while they fit: one
+	// buffer, one PAGES record (image.Writer joins the runs of a call),
+	// however many small VMAs it spans. A process of a hundred small
+	// mappings then has its pages in a record or two, not one each: a
+	// page of header and padding less in the image for each, and one
+	// preadv less for each at restore.
+	cur := chunk{pooled: true}
+	off := 0
+	flush := func() {
+		if cur.buf != nil && len(cur.runs) > 0 {
+			out <- cur
+		} else if cur.buf != nil {
+			pool <- cur.buf
+		}
+		cur, off = chunk{pooled: true}, 0
+	}
+	// On a failure or a stop the buffer goes back unwritten.
+	drop := func() {
+		if cur.buf != nil {
+			pool <- cur.buf
+		}
+	}
 	for i := range vmas {
 		v := &vmas[i]
 		if !v.TakesPages() {
 			continue
 		}
 		if cs, ok := pre[i]; ok {
+			flush()
 			for _, c := range cs {
 				out <- c
 			}
@@ -132,39 +171,57 @@ func (r *pageReader) readAll(vmas []image.Vma, pre map[int][]chunk, pool chan []
 		}
 		// A zero page of an anonymous mapping restores as a fresh page; in
 		// a private file mapping it was written over the file's data.
-		skipZero := v.Kind != image.VmaFile && v.Kind != image.VmaDeleted
+		skipZero := v.Kind != image.VmaFile && v.Kind != image.VmaDeleted && v.Kind != image.VmaShmem
 		for start := v.Start; start < v.End; start += dumpChunk * image.PageSize {
 			end := min(v.End, start+dumpChunk*image.PageSize)
-			var buf []byte
-			select {
-			case buf = <-pool:
-			case <-stop:
-				return nil
+			for {
+				if cur.buf == nil {
+					select {
+					case cur.buf = <-pool:
+					case <-stop:
+						return nil
+					}
+				}
+				c, err := r.readRange(cur.buf[off:], start, end, skipZero)
+				if errors.Is(err, errNoRoom) && off > 0 {
+					flush()
+					continue
+				}
+				if err != nil {
+					drop()
+					return fmt.Errorf("vma %#x-%#x: pages %#x-%#x: %w", v.Start, v.End, start, end, err)
+				}
+				cur.runs = append(cur.runs, c.runs...)
+				off += c.used
+				break
 			}
-			c, err := r.readRange(buf, start, end, skipZero)
-			if err != nil {
-				return fmt.Errorf("vma %#x-%#x: pages %#x-%#x: %w", v.Start, v.End, start, end, err)
-			}
-			if len(c.runs) == 0 {
-				pool <- buf
-				continue
-			}
-			c.pooled = true
-			out <- c
 		}
 	}
+	flush()
 	return nil
 }
 
+// errNoRoom: the pages wanted in a range do not fit in what is left of the
+// buffer (readRange); the pagemap entries read are kept for the retry.
+var errNoRoom = errors.New("no room left in the buffer")
+
 // readRange reads the wanted pages of [start, end) into buf with one
-// batched process_vm_readv and returns them as runs.
+// batched process_vm_readv and returns them as runs, and in used how much
+// of buf they took. If they do not fit in buf it reads nothing and
+// returns errNoRoom.
 func (r *pageReader) readRange(buf []byte, start, end uint64, skipZero bool) (chunk, error) {
 	const ps = image.PageSize
-	ents, err := r.pm.Read(start, end, r.ents)
-	if err != nil {
-		return chunk{buf: buf}, err
+	if r.entsStart != start || r.entsEnd != end || r.ents == nil {
+		ents, err := r.pm.Read(start, end, r.ents)
+		if err != nil {
+			return chunk{buf: buf}, err
+		}
+		r.ents, r.entsStart, r.entsEnd = ents, start, end
+		// Once per read, not per retry: noteSkipped appends.
+		r.fork.noteSkipped(ents, start, r.skip)
+		r.fork.exclude(ents, start)
 	}
-	r.ents = ents
+	ents := r.ents
 	r.local, r.remote = r.local[:0], r.remote[:0]
 	var runs []pageRun
 	off := 0
@@ -178,6 +235,9 @@ func (r *pageReader) readRange(buf []byte, start, end uint64, skipZero bool) (ch
 			j++
 		}
 		n := (j - i) * ps
+		if off+n > len(buf) {
+			return chunk{}, errNoRoom
+		}
 		addr := start + uint64(i*ps)
 		r.local = append(r.local, buf[off:off+n])
 		r.remote = append(r.remote, unix.RemoteIovec{Base: uintptr(addr), Len: n})
@@ -185,6 +245,7 @@ func (r *pageReader) readRange(buf []byte, start, end uint64, skipZero bool) (ch
 		off += n
 		i = j
 	}
+	r.entsStart, r.entsEnd = 0, 0 // used: the next range reads its own
 	if len(runs) == 0 {
 		return chunk{buf: buf}, nil
 	}
@@ -200,7 +261,8 @@ func (r *pageReader) readRange(buf []byte, start, end uint64, skipZero bool) (ch
 	if skipZero {
 		runs = dropZeroPages(runs)
 	}
-	return chunk{buf: buf, runs: runs}, nil
+	r.fork.note(ents, start, runs)
+	return chunk{buf: buf, runs: runs, used: off}, nil
 }
 
 // wantedAt tells whether page i of the range from start is to be saved.

@@ -55,7 +55,18 @@ func (d *dumper) collectVmas(p *process) error {
 			// own, restored without it.
 			v.Flags &^= proc.VmUw
 		}
-		iv, err := classifyVma(p.pid, v)
+		iv, err := classifyVma(p.paths, v)
+		if errors.Is(err, errAioVma) {
+			if iv.Madv != 0 {
+				return unsupported(p.pid, fmt.Sprintf("AIO ring %#x-%#x", v.Start, v.End), "its madvise or mlock state (VmFlags %s) is not restored", v.Flags)
+			}
+			a, err := aioRing(p.pid, v)
+			if err != nil {
+				return err
+			}
+			p.aios = append(p.aios, a)
+			continue
+		}
 		if errors.Is(err, errDeletedVma) {
 			err = d.deletedVma(p, v, &iv)
 		}
@@ -75,7 +86,8 @@ func (d *dumper) collectVmas(p *process) error {
 	return nil
 }
 
-func classifyVma(pid int, v proc.Vma) (image.Vma, error) {
+func classifyVma(paths *taskPaths, v proc.Vma) (image.Vma, error) {
+	pid := paths.pid
 	obj := fmt.Sprintf("vma %x-%x %s", v.Start, v.End, v.Path)
 	iv := image.Vma{
 		Start: v.Start, End: v.End, Pgoff: v.Offset, Prot: uint32(v.Prot),
@@ -117,6 +129,11 @@ func classifyVma(pid int, v proc.Vma) (image.Vma, error) {
 		// Shared anonymous memory (inherited across fork) or a memfd: its
 		// contents are saved once, as a SHMEM object.
 		iv.Kind = image.VmaShmem
+	case v.Deleted && strings.HasPrefix(v.Path, "/memfd:") && onTmpfs(pid, v):
+		// A memfd mapped private: the memfd is a SHMEM object as above,
+		// and the pages the task wrote over it (its private copies) are
+		// saved with its memory, as for a private file mapping.
+		iv.Kind = image.VmaShmem
 	case v.Path == "[vdso]":
 		iv.Kind = image.VmaVdso
 	case v.Path == "[vvar]":
@@ -136,17 +153,33 @@ func classifyVma(pid int, v proc.Vma) (image.Vma, error) {
 		iv.Kind, iv.Flags = image.VmaAnon, iv.Flags|unix.MAP_ANONYMOUS
 	case strings.HasPrefix(v.Path, "["):
 		return iv, unsupported(pid, obj, "unknown special mapping")
+	case isAioRing(pid, v):
+		return iv, errAioVma
+	case strings.HasPrefix(v.Path, "socket:["):
+		// Only a packet socket's PACKET_RX_RING/PACKET_TX_RING can be
+		// mapped (net/packet/af_packet.c packet_mmap).
+		return iv, unsupported(pid, obj, "a packet socket's mmap'ed ring (PACKET_RX_RING/PACKET_TX_RING): its frames and this mapping of them are not restored")
 	case v.Deleted:
 		return iv, errDeletedVma
 	case v.Inode == 0:
 		return iv, unsupported(pid, obj, "mapping of a file with no inode (%q)", v.Path)
 	default:
-		st, err := statInTask(pid, v.Path)
+		st, err := paths.stat(v.Path)
 		if err != nil {
 			return iv, unsupported(pid, obj, "the mapped file is not reachable by this path: %v", err)
 		}
 		if st.Ino != v.Inode || st.Dev != v.Dev {
 			return iv, unsupported(pid, obj, "the path now names another file (inode %d, want %d)", st.Ino, v.Inode)
+		}
+		if st.Mode&unix.S_IFMT == unix.S_IFCHR && st.Rdev == unix.Mkdev(1, 5) && !v.Shared {
+			// MAP_PRIVATE of /dev/zero: private anonymous memory
+			// (mmap_zero() in drivers/char/mem.c calls
+			// vma_set_anonymous()) that keeps the file for /proc. Its
+			// written pages are anonymous and saved; mapping /dev/zero
+			// again makes the same. (MAP_SHARED of it is shared memory,
+			// "/dev/zero (deleted)".)
+			iv.Kind = image.VmaFile
+			return iv, nil
 		}
 		if st.Mode&unix.S_IFMT != unix.S_IFREG {
 			return iv, unsupported(pid, obj, "mapping of a non-regular file (mode %#o)", st.Mode)

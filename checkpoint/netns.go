@@ -53,7 +53,8 @@ func (d *dumper) collectNetns(t *tree) error {
 				rec.LoFlags |= image.NetnsLoUp
 			}
 		}
-		return nil
+		d.pingRange, err = readPingRange()
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("network namespace of task %d: %w", root.pid, err)

@@ -424,11 +424,11 @@ func (d *dumper) closeMade() {
 	d.made = nil
 }
 
-// writeTracking writes, after p's VMAs, its PARENT_PAGES and, in a
-// pre-dump, its DIRTY_TRACK.
-func (d *dumper) writeTracking(w *image.Writer, p *process) error {
+// writeTracking writes, after p's VMAs, its PARENT_PAGES (but for the
+// pages its FORK_PAGES name, fork) and, in a pre-dump, its DIRTY_TRACK.
+func (d *dumper) writeTracking(w *image.Writer, p *process, fork []image.PageRun) error {
 	if d.parent != nil && p.track != nil && p.track.inherited {
-		runs := p.track.fromParent
+		runs := subtractRuns(p.track.fromParent, fork)
 		for len(runs) > 0 {
 			n := min(len(runs), image.MaxParentRunsPerRecord)
 			if err := w.Write(&image.ParentPages{Runs: runs[:n]}); err != nil {

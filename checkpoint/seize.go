@@ -17,6 +17,7 @@ import (
 // process is everything collected about one checkpointed process.
 type process struct {
 	pid     int
+	paths   *taskPaths // while it is collected (collect)
 	zombie  bool
 	threads []*thread // leader first
 	stat    *proc.Stat
@@ -38,6 +39,7 @@ type process struct {
 	fds      []image.Fd
 	mm       image.Mm
 	imgVmas  []image.Vma
+	aios     []image.AioRing // AIO contexts' rings (mm_aio.go), not among imgVmas
 	pipeFds  []pipeFd
 	shmems   []*shmemObj // shared memory first mapped here
 	semUndo  []image.SemUndo

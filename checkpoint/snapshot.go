@@ -101,7 +101,7 @@ func (d *dumper) preRead(p *process, s *snapshot) error {
 		}
 		for start := v.Start; start < v.End; start += dumpChunk * image.PageSize {
 			end := min(v.End, start+dumpChunk*image.PageSize)
-			c, err := r.readRange(make([]byte, (end-start)), start, end, v.Kind != image.VmaFile && v.Kind != image.VmaDeleted)
+			c, err := r.readRange(make([]byte, (end-start)), start, end, v.Kind != image.VmaFile && v.Kind != image.VmaDeleted && v.Kind != image.VmaShmem)
 			if err != nil {
 				return fmt.Errorf("vma %#x-%#x: %w", v.Start, v.End, err)
 			}

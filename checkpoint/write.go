@@ -33,11 +33,17 @@ func (d *dumper) write(w *image.Writer, t *tree, snaps map[*process]*snapshot) e
 	if es := exitSignalsRecord(t); es != nil {
 		recs = append(recs, es)
 	}
+	if d.cgroups != nil {
+		recs = append(recs, d.cgroups.recs...)
+	}
 	if d.uts != nil {
 		recs = append(recs, d.uts)
 	}
 	if d.netns != nil {
 		recs = append(recs, d.netns)
+		if d.pingRange != nil {
+			recs = append(recs, d.pingRange)
+		}
 	}
 	for _, r := range recs {
 		if err := w.Write(r); err != nil {
@@ -59,6 +65,7 @@ func (d *dumper) write(w *image.Writer, t *tree, snaps map[*process]*snapshot) e
 			}
 		}
 	}
+	d.forkParents(live)
 	for _, p := range live {
 		if err := d.writeTask(w, p, snaps[p]); err != nil {
 			return fmt.Errorf("task %d: %w", p.pid, err)
@@ -173,8 +180,11 @@ func (d *dumper) writeMemory(w *image.Writer, p *process, snap *snapshot) error 
 			return fmt.Errorf("vma %#x-%#x: %w", v.Start, v.End, err)
 		}
 	}
-	if err := d.writeTracking(w, p); err != nil {
-		return fmt.Errorf("dirty tracking: %w", err)
+	for i := range p.aios {
+		a := &p.aios[i]
+		if err := w.Write(a); err != nil {
+			return fmt.Errorf("AIO ring %#x: %w", a.Start, err)
+		}
 	}
 	src, pre := p.pid, map[int][]chunk(nil)
 	if snap != nil {
@@ -184,11 +194,22 @@ func (d *dumper) writeMemory(w *image.Writer, p *process, snap *snapshot) error 
 	if d.parent != nil && p.track != nil && p.track.inherited {
 		skip = p.track.fromParent
 	}
-	pages, err := d.dumpPages(w, src, p.imgVmas, pre, snap != nil, skip)
+	fk := d.forkFor(p)
+	if err := fk.scan(src, p.imgVmas, pre); err != nil {
+		return fmt.Errorf("pages shared with the parent: %w", err)
+	}
+	if err := d.writeForkPages(w, fk); err != nil {
+		return err
+	}
+	if err := d.writeTracking(w, p, fk.runs); err != nil {
+		return fmt.Errorf("dirty tracking: %w", err)
+	}
+	pages, err := d.dumpPages(w, src, p.imgVmas, pre, snap != nil, skip, fk)
 	d.pages += pages
 	if err != nil {
 		return fmt.Errorf("pages: %w", err)
 	}
+	d.keepForkPages(p, fk)
 	return nil
 }
 

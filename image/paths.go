@@ -18,8 +18,9 @@ import (
 //     never prints anything else, so anything else is a made-up image.
 //   - A unix socket's bound name, as the program gave it to bind(2):
 //     the kernel keeps it verbatim, so "/a/../b" or "/a//b" are real
-//     names. It must be absolute (or abstract), NUL-free and fit
-//     sun_path. Its ".." components are harmless: the name is bound by
+//     names. It must be NUL-free (unless abstract) and fit sun_path; a
+//     relative one is bound from the directory its UNIX_BIND names (a
+//     kernel-printed path, checked as such). Its ".." components are harmless: the name is bound by
 //     the restored task itself and looked at by the restorer only inside
 //     the task's root with RESOLVE_IN_ROOT, where ".." stops at the root.
 //
@@ -111,9 +112,27 @@ func checkRecordPaths(rec Record) string {
 			// only ever followed inside the root.
 			return fmt.Sprintf("TMPFS_FILE %q: symlink target of %d bytes or with a NUL", x.Path, len(x.Link))
 		}
+	case *UnixBind:
+		if err := checkPathShort(string(x.Dir)); err != nil {
+			return bad(fmt.Sprintf("UNIX_BIND %d directory", x.Ino), err)
+		}
 	case *UnixSk:
 		if msg := checkSunName(x.Name); msg != "" {
 			return fmt.Sprintf("UNIX_SK %d: name %s", x.Ino, msg)
+		}
+	case *CgroupDir:
+		if err := CheckCgroupPath(x.Path); err != nil {
+			return bad(fmt.Sprintf("CGROUP_DIR %d path", x.ID), err)
+		}
+		if len(x.Controllers) > 255 || strings.ContainsAny(x.Controllers, "/:\x00") {
+			return fmt.Sprintf("CGROUP_DIR %d: controllers %q are not a hierarchy's name", x.ID, x.Controllers)
+		}
+	case *CgroupProp:
+		if err := CheckCgroupFileName(x.Name); err != nil {
+			return bad(fmt.Sprintf("CGROUP_PROP of cgroup %d", x.Dir), err)
+		}
+		if len(x.Value) >= pathMax {
+			return fmt.Sprintf("CGROUP_PROP %s: value of %d bytes", x.Name, len(x.Value))
 		}
 	case *UnixQueue:
 		// A sender outside the tree may have bound a relative name;
@@ -146,7 +165,8 @@ func nonRoot(p string, err error) error {
 
 // checkSunName checks a unix socket address as UNIX_SK and UNIX_QUEUE
 // carry it: empty (unnamed), abstract (a leading NUL, then any bytes), or
-// an absolute path without a NUL; at most sun_path long.
+// a path without a NUL (absolute, or relative: UNIX_BIND says from
+// where); at most sun_path long.
 func checkSunName(n []byte) string {
 	switch {
 	case len(n) == 0:
@@ -155,8 +175,6 @@ func checkSunName(n []byte) string {
 		return fmt.Sprintf("of %d bytes, more than sun_path holds (%d)", len(n), sunPathMax)
 	case n[0] == 0:
 		return ""
-	case n[0] != '/':
-		return fmt.Sprintf("%q is not an absolute path", n)
 	case bytes.IndexByte(n, 0) >= 0:
 		return fmt.Sprintf("%q holds a NUL", n)
 	case len(n) >= sunPathMax:

@@ -29,6 +29,8 @@ func TestCheckPaths(t *testing.T) {
 		&UnixSk{Name: []byte("\x00abstract\x00")},
 		&UnixSk{},
 		&UnixQueue{Sender: []byte("rel")},
+		&UnixSk{Name: []byte("tmp/sock")}, // relative: UNIX_BIND says from where
+		&UnixBind{Dir: []byte("/tmp/x")},
 	}
 	for _, r := range good {
 		if err := CheckPaths(r); err != nil {
@@ -55,7 +57,8 @@ func TestCheckPaths(t *testing.T) {
 		&Mount{MountPoint: "/b/", Root: "/"},
 		&TmpfsFile{Path: "/h", Flags: TmpfsHardLink, Link: "/../x"},
 		&TmpfsFile{Path: "/l", Link: "a\x00"},
-		&UnixSk{Name: []byte("tmp/sock")},
+		&UnixBind{Dir: []byte("tmp")},
+		&UnixBind{Dir: []byte("/tmp/../x")},
 		&UnixSk{Name: []byte("/tmp/so\x00ck")},
 		&UnixSk{Name: []byte("/" + strings.Repeat("s", 107))},
 		&UnixSk{Name: bytes.Repeat([]byte{0}, 109)},

@@ -18,7 +18,8 @@ type InetSocket struct {
 	State    uint32 // InetClose, InetListen or InetEstablished
 	Backlog  uint32 // InetListen: the listen(2) backlog
 	ScopeID  uint32 // AF_INET6: the scope id of the local address
-	// LocalPort 0: not bound. Addresses are network order; AF_INET uses
+	// LocalPort and Local 0: not bound (Local alone: bound with
+	// IP_BIND_ADDRESS_NO_PORT). Addresses are network order; AF_INET uses
 	// the first 4 bytes.
 	LocalPort  uint32
 	PeerPort   uint32 // InetEstablished only
@@ -80,10 +81,15 @@ var InetOpts = []InetOpt{
 	{unix.IPPROTO_IP, unix.IP_RECVERR, unix.AF_INET, 0, "IP_RECVERR"},
 	{unix.IPPROTO_IP, unix.IP_FREEBIND, unix.AF_INET, 0, "IP_FREEBIND"},
 	{unix.IPPROTO_IP, unix.IP_PKTINFO, unix.AF_INET, 0, "IP_PKTINFO"},
+	{unix.IPPROTO_IP, unix.IP_TRANSPARENT, unix.AF_INET, 0, "IP_TRANSPARENT"}, // 3.1
+	// 3.1; IPv6 sockets take SOL_IP's too (ipv6_setsockopt passes them on).
+	{unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 0, 0, "IP_BIND_ADDRESS_NO_PORT"},
 	{unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, unix.AF_INET6, 0, "IPV6_V6ONLY"},
 	{unix.IPPROTO_IPV6, unix.IPV6_UNICAST_HOPS, unix.AF_INET6, 0, "IPV6_UNICAST_HOPS"},
 	{unix.IPPROTO_IPV6, unix.IPV6_TCLASS, unix.AF_INET6, 0, "IPV6_TCLASS"},
 	{unix.IPPROTO_IPV6, unix.IPV6_RECVPKTINFO, unix.AF_INET6, 0, "IPV6_RECVPKTINFO"},
+	{unix.IPPROTO_IPV6, unix.IPV6_FREEBIND, unix.AF_INET6, 0, "IPV6_FREEBIND"},       // 3.1
+	{unix.IPPROTO_IPV6, unix.IPV6_TRANSPARENT, unix.AF_INET6, 0, "IPV6_TRANSPARENT"}, // 3.1
 }
 
 // TcpStream (TCP_STREAM, type 331) is the state of an established TCP

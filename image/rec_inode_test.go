@@ -33,3 +33,23 @@ func init() {
 		{"tty_attr/extremes", &TtyAttr{TtyID: u32max, Mode: u32max, Uid: u32max, Gid: u32max}},
 	}...)
 }
+
+func init() {
+	roundTripCases = append(roundTripCases, []struct {
+		name string
+		rec  Record
+	}{
+		{"unix_bind/empty", &UnixBind{}},
+		{"unix_bind/extremes", &UnixBind{Ino: u32max, Flags: u32max, Dir: make([]byte, 4096)}},
+	}...)
+}
+
+func init() {
+	roundTripCases = append(roundTripCases, []struct {
+		name string
+		rec  Record
+	}{
+		{"tmpfile/empty", &Tmpfile{}},
+		{"tmpfile/extremes", &Tmpfile{Dev: math.MaxUint64, Ino: math.MaxUint64, Flags: u32max, Reserved: u32max}},
+	}...)
+}

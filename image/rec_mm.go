@@ -137,7 +137,9 @@ func (v *Vma) TakesPages() bool {
 	switch v.Kind {
 	case VmaAnon, VmaStack, VmaHeap:
 		return true
-	case VmaFile, VmaDeleted:
+	case VmaFile, VmaDeleted, VmaShmem:
+		// Mapped private: the pages written over the file's are the
+		// task's own (a VmaShmem is private only for a memfd, format 3.1).
 		return v.Flags&mapShared == 0
 	}
 	return false

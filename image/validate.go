@@ -29,6 +29,8 @@ type Summary struct {
 	Digest uint64
 	// Parent is the PARENT record of a child image (rec_chain.go).
 	Parent *Parent
+	// ForkPids are the tasks whose sections hold FORK_PAGES (rec_fork.go).
+	ForkPids map[int32]bool
 }
 
 // PidNs reports whether the image is a whole pid namespace (its first task
@@ -50,6 +52,7 @@ func validate(rd *Reader) (*Summary, error) {
 	s := &Summary{Counts: map[string]uint64{}}
 	var b bounds
 	var pids map[int32]bool // the PSTREE's
+	var cur int32           // the TASK whose section this is
 	rd.onSkip = func(t Type) { s.Counts[t.String()]++ }
 	for {
 		rec, err := rd.Next()
@@ -96,6 +99,13 @@ func validate(rd *Reader) (*Summary, error) {
 				pids[t.Pid] = true
 			}
 			s.Tasks = x.Tasks
+		case *Task:
+			cur = x.Pid
+		case *ForkPages:
+			if s.ForkPids == nil {
+				s.ForkPids = map[int32]bool{}
+			}
+			s.ForkPids[cur] = true
 		case *Thread:
 			s.Threads++
 			s.Tids = append(s.Tids, x.Tid)

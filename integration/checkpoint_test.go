@@ -241,3 +241,30 @@ func TestCheckpointRefusesUnsupportedFd(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckpointJoinsPages: the pages of a process's mappings go into as
+// few PAGES records as the writer's buffer allows (4 MiB, 1024 pages), not
+// one record per mapping: each record costs a page of header and padding
+// in the image and an injected preadv at restore. A small program holds
+// far fewer than 1024 saved pages across all its mappings, so one record.
+func TestCheckpointJoinsPages(t *testing.T) {
+	tp, _ := startCounter(t)
+	img := filepath.Join(tp.dir, "img")
+	checkpoint(t, tp.pid, img, true)
+	recs, stderr, err := inspect(img)
+	if err != nil {
+		t.Fatalf("ckpt inspect --json %s: %v\n%s", img, err, stderr)
+	}
+	pages := ofType(recs, "PAGES")
+	var n uint64
+	for _, p := range pages {
+		n += p.uint("NrPages")
+	}
+	if n == 0 || n >= 1024 {
+		t.Fatalf("%d pages saved in %d PAGES records: the test wants a process with 1..1023 pages", n, len(pages))
+	}
+	if len(pages) != 1 {
+		t.Errorf("%d pages of %d mappings saved in %d PAGES records, want 1", n, len(ofType(recs, "VMA")), len(pages))
+	}
+	finish(t, tp, true)
+}

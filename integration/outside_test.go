@@ -25,6 +25,11 @@ var statusKeys = []string{"Uid", "Gid", "CapInh", "CapPrm", "CapEff", "CapBnd", 
 // which a restore cannot keep.
 var anonInode = regexp.MustCompile(`^(pipe|socket):\[\d+\]$`)
 
+// tmpfileName matches the name the kernel gives a file made with
+// O_TMPFILE, "#" and its inode number (d_tmpfile()), which a restore
+// cannot keep either: the file is made anew, with an inode of its own.
+var tmpfileName = regexp.MustCompile(`/#\d+ \(deleted\)$`)
+
 func snapshot(pid int) (*outside, error) {
 	o := &outside{fds: map[int]string{}, status: map[string]string{}}
 	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
@@ -40,7 +45,7 @@ func snapshot(pid int) (*outside, error) {
 		if err != nil {
 			return nil, err
 		}
-		o.fds[fd] = anonInode.ReplaceAllString(link, "$1:")
+		o.fds[fd] = tmpfileName.ReplaceAllString(anonInode.ReplaceAllString(link, "$1:"), "/#INO (deleted)")
 	}
 	raw, err := readMaps(pid)
 	if err != nil {
@@ -86,7 +91,7 @@ func readMaps(pid int) ([]mapping, error) {
 		m.dev = f[3]
 		m.inode, _ = strconv.ParseUint(f[4], 10, 64)
 		if len(f) > 5 {
-			m.path = strings.Join(f[5:], " ")
+			m.path = tmpfileName.ReplaceAllString(strings.Join(f[5:], " "), "/#INO (deleted)")
 		}
 		ms = append(ms, m)
 	}

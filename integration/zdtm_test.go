@@ -72,10 +72,11 @@ func TestZdtm(t *testing.T) {
 }
 
 // lazySubset is what TestZdtmLazy restores with --lazy: memory of every
-// shape (maps00, madvise00, lazy00), threads, a tree, a static build.
+// shape (maps00, madvise00, lazy00, cow00's pages saved with the parent),
+// threads, a tree, a static build.
 var lazySubset = []string{
 	"static/lazy00", "static/lazy00-static", "static/maps00", "static/madvise00", "static/pthread00",
-	"static/pstree00", "static/rseq00", "static/env00", "transition/counter",
+	"static/pstree00", "static/rseq00", "static/env00", "transition/counter", "static/cow00",
 }
 
 // TestZdtmLazy restores a subset with --lazy (pages through userfaultfd

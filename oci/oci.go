@@ -15,6 +15,8 @@ import (
 	"io/fs"
 	"path/filepath"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
 	"github.com/ckpt/ckpt/image"
 )
 
@@ -60,13 +62,23 @@ const RuntimeType = "io.containerd.ckpt.v2"
 // name the OCI runtime's --image-path directory holds).
 const ImageName = image.FileName
 
+// Checkpoint is what CheckDir found in a checkpoint directory.
+type Checkpoint struct {
+	Container *image.Container
+	// FirstPid is the image's first task; SharedPidns says it was not
+	// its pid namespace's init: the container shared a pod's pid
+	// namespace, and its processes go back only into a shared one.
+	FirstPid    int32
+	SharedPidns bool
+}
+
 // CheckDir checks an unpacked checkpoint layer: it must hold ImageName,
 // a complete, valid ckpt image (image.Open: framing, payloads, bounds and
 // digest checked) of a container (a CONTAINER record after the HEADER),
-// which it returns. The error names the directory and what is wrong with
-// it. The shim checks here, before the runc shim makes anything: a
+// which it describes. The error names the directory and what is wrong
+// with it. The shim checks here, before the runc shim makes anything: a
 // restore refused later would leave a created task behind.
-func CheckDir(dir string) (*image.Container, error) {
+func CheckDir(dir string) (*Checkpoint, error) {
 	im, err := image.Open(filepath.Join(dir, ImageName))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("checkpoint %s holds no %s: not a ckpt checkpoint (made by another runtime?)", dir, ImageName)
@@ -75,10 +87,39 @@ func CheckDir(dir string) (*image.Container, error) {
 		return nil, CorruptImage(dir, err)
 	}
 	defer im.Close()
-	if im.Container != nil {
-		return im.Container, nil
+	if im.Container == nil {
+		return nil, fmt.Errorf("checkpoint %s: image %s is a process's, not a container's (no CONTAINER record)", dir, ImageName)
 	}
-	return nil, fmt.Errorf("checkpoint %s: image %s is a process's, not a container's (no CONTAINER record)", dir, ImageName)
+	c := &Checkpoint{Container: im.Container}
+	if ts := im.Summary.Tasks; len(ts) > 0 {
+		c.FirstPid, c.SharedPidns = ts[0].Pid, ts[0].Flags&image.TaskFlagPidnsInit == 0
+	}
+	return c, nil
+}
+
+// CheckPidns refuses a restore whose bundle (spec) puts the checkpoint
+// into the wrong kind of pid namespace: a container that shared a pod's
+// pid namespace (its processes a subtree under the pod's init) into one
+// of its own, where its first process would have to be the init, or a
+// container that had its own into a shared one.
+func CheckPidns(c *Checkpoint, spec *specs.Spec) error {
+	shared := false
+	if spec.Linux != nil {
+		for _, ns := range spec.Linux.Namespaces {
+			if ns.Type == specs.PIDNamespace {
+				shared = ns.Path != ""
+			}
+		}
+	}
+	switch {
+	case c.SharedPidns && !shared:
+		return fmt.Errorf("the checkpoint is of a container that shared its pod's pid namespace (its first process %d was not the namespace's init): "+
+			"it is restored only into a shared pid namespace (a pod's, through CRI), not into one of its own", c.FirstPid)
+	case !c.SharedPidns && shared:
+		return fmt.Errorf("the checkpoint is of a container with a pid namespace of its own (its first process %d was the init): "+
+			"it cannot be restored into a shared pid namespace", c.FirstPid)
+	}
+	return nil
 }
 
 // RestoreFlagAnnotation, followed by a restore flag's name

@@ -135,11 +135,15 @@ func (ci *chainImage) index() error {
 			}
 			cur = &chainMm{}
 			ci.mms[pid] = cur
-		case *image.Vma, *image.DirtyTrack:
+		case *image.Vma, *image.AioRing, *image.DirtyTrack:
 		case *image.Pages:
 			if cur != nil {
 				cur.pages = append(cur.pages, chainPages{runs: x.Runs, dataOff: x.DataOffset})
 			}
+		case *image.ForkPages:
+			// Never written in a pre-dump image: a child image takes a
+			// task's pages from its parent by pid, in PAGES only.
+			return badImage("a parent image with FORK_PAGES (task %d)", pid)
 		case *image.ParentPages:
 			if cur == nil {
 				return badImage("PARENT_PAGES outside an MM")
@@ -203,18 +207,27 @@ func (rs *restorer) parentPages(t *taskPlan, p *image.ParentPages) error {
 // fillFromChain writes into t the pages of runs that ancestor lvl holds,
 // and asks the next ancestor for those it names as its parent's.
 func (rs *restorer) fillFromChain(t *taskPlan, runs []image.PageRun, lvl int) error {
+	return rs.fillFromChainOf(t, t.rec.Pid, runs, lvl)
+}
+
+// fillFromChainOf is fillFromChain with the pages the ancestors hold of
+// task pid (t's parent, for its FORK_PAGES: mm_fork.go).
+func (rs *restorer) fillFromChainOf(t *taskPlan, pid int32, runs []image.PageRun, lvl int) error {
 	if lvl >= len(rs.ancestors) {
-		return badImage("task %d: PARENT_PAGES in the last image of the chain", t.rec.Pid)
+		return badImage("task %d: PARENT_PAGES in the last image of the chain", pid)
 	}
 	ci := rs.ancestors[lvl]
-	mm := ci.mms[t.rec.Pid]
+	mm := ci.mms[pid]
 	if mm == nil {
-		return fmt.Errorf("%w: parent image %s holds no memory of task %d", ErrBadImage, ci.path, t.rec.Pid)
+		return fmt.Errorf("%w: parent image %s holds no memory of task %d", ErrBadImage, ci.path, pid)
 	}
 	for _, pr := range mm.pages {
 		off := pr.dataOff
 		for _, r := range pr.runs {
 			for _, piece := range intersectRuns([]image.PageRun{r}, runs) {
+				if err := rs.unlockFor(t, []image.PageRun{piece}); err != nil {
+					return err
+				}
 				at := off + int64(piece.Vaddr-r.Vaddr)
 				if err := rs.copyFromFile(t, ci.im.File(), at, piece.Vaddr, uint64(piece.Pages)*pageSize); err != nil {
 					return fmt.Errorf("pages %#x+%d from parent image %s: %w", piece.Vaddr, piece.Pages, ci.path, err)
@@ -225,7 +238,7 @@ func (rs *restorer) fillFromChain(t *taskPlan, runs []image.PageRun, lvl int) er
 		}
 	}
 	if up := intersectRuns(runs, mm.parentRuns); len(up) > 0 {
-		return rs.fillFromChain(t, up, lvl+1)
+		return rs.fillFromChainOf(t, pid, up, lvl+1)
 	}
 	return nil
 }

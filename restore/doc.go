@@ -14,7 +14,13 @@
 //	          when it is a regular file, process_vm_writev(2) from a pipe
 //	mm        mprotect to the saved protections, PR_SET_MM_MAP (mm fields,
 //	          auxv, exe link)
+//	cgroups   before the first task, the image's cgroups below ckpt's own
+//	          (or Options.CgroupRoot) are made and limited as the mode
+//	          says; each process is moved in once the tree exists, each
+//	          thread placed apart once it exists (cgroup.go)
 //	files     open files in the task, give them their fd numbers and offsets
+//	fs        working directory, then the root of a chrooted task
+//	          (chroot.go)
 //	state     signal handlers, timers, personality, rlimits, session
 //	threads   clone3(CLONE_THREAD, set_tid) for every other thread; POSIX
 //	          timers with their ids; seccomp filters; per thread tid
@@ -53,6 +59,11 @@
 // guardian (internal/guard): every task made is in its journal, and if ckpt
 // dies before the restore is done (some tasks let go, others not) the
 // guardian kills them all. A container restore (runtime) journals the
-// container too: the guardian removes its state and cgroups. The tests
+// container too: the guardian removes its state and cgroups. The cgroups
+// a process restore made are journalled before the tasks (so undone after
+// them): the guardian removes them once the tasks it killed are out. A file
+// moved out of the way of a unix socket bound for the time of the restore
+// (files_unix_aside.go) is journaled as well: the guardian puts it back.
+// The tests
 // (integration/crash_test.go) kill ckpt at each phase of FaultPhases.
 package restore

@@ -63,6 +63,11 @@ func DryRun(im *image.Image, opts Options) (string, error) {
 			return "", fmt.Errorf("pids %s of the image are in use here: stop those processes or restore elsewhere", strings.Join(taken, ", "))
 		}
 	}
+	if opts.Adopt == nil {
+		if err := checkCgroupsDry(im.File(), opts); err != nil {
+			return "", err
+		}
+	}
 	if s.Parent != nil {
 		// A pre-copy image: its chain must be there and be its own.
 		rs := &restorer{opts: opts}

@@ -42,7 +42,17 @@ func (rs *restorer) restoreFiles(t *taskPlan) error {
 	}
 	t.ctlPidfd = ctl
 	tmpBase := ctl + 1
-	// Where each description lives in the task for now.
+	t.fdTargets = want
+	defer func() { t.fdTargets = nil }()
+	// Where each description lives in the task for now. Each sits at a
+	// temporary number above every fd of the task until all are open;
+	// when that many more fds would not fit under the task's
+	// RLIMIT_NOFILE, each goes to its first fd at once instead (a close
+	// more per description).
+	direct, err := needsDirect(t.pid, top, len(t.fds))
+	if err != nil {
+		return err
+	}
 	where := map[uint32]int{}
 	for _, fd := range t.fds {
 		if _, ok := where[fd.File]; ok {
@@ -53,20 +63,38 @@ func (rs *restorer) restoreFiles(t *taskPlan) error {
 			return fmt.Errorf("fd %d: %w", fd.Fd, err)
 		}
 		where[fd.File] = tmp
+		if direct && tmp != int(fd.Fd) {
+			if err := dupTo(lt, tmp, fd); err != nil {
+				return err
+			}
+			_, _ = lt.Syscall(unix.SYS_CLOSE, uintptr(tmp))
+			where[fd.File] = int(fd.Fd)
+		}
 	}
 	for _, fd := range t.fds {
-		var flags uintptr
-		if fd.Flags&unix.FD_CLOEXEC != 0 {
-			flags = unix.O_CLOEXEC
+		if where[fd.File] == int(fd.Fd) {
+			continue // placed at once (direct)
 		}
-		if _, err := lt.Syscall(unix.SYS_DUP3, uintptr(where[fd.File]), uintptr(fd.Fd), flags); err != nil {
-			return fmt.Errorf("dup3 to fd %d: %w", fd.Fd, err)
+		if err := dupTo(lt, where[fd.File], fd); err != nil {
+			return err
 		}
 	}
-	for fd := 0; fd < top; fd++ {
-		if !want[fd] {
-			_, _ = lt.Syscall(unix.SYS_CLOSE, uintptr(fd))
+	// Each run of numbers the task does not have goes with one
+	// close_range(2) (numbers not open are skipped by it), not one close
+	// per number: each is an injected syscall.
+	for fd := 0; fd < top; {
+		if want[fd] {
+			fd++
+			continue
 		}
+		end := fd
+		for end+1 < top && !want[end+1] {
+			end++
+		}
+		if _, err := lt.Syscall(unix.SYS_CLOSE_RANGE, uintptr(fd), uintptr(end), 0); err != nil {
+			return fmt.Errorf("close_range(%d, %d): %w", fd, end, err)
+		}
+		fd = end + 1
 	}
 	if _, err := lt.Syscall(unix.SYS_CLOSE_RANGE, uintptr(top), ^uintptr(0), 0); err != nil {
 		return fmt.Errorf("close_range(%d): %w", top, err)
@@ -89,6 +117,28 @@ func (rs *restorer) restoreFiles(t *taskPlan) error {
 	return nil
 }
 
+// dupTo gives fd its number, sharing the description at from.
+func dupTo(lt *remote.Task, from int, fd image.Fd) error {
+	var flags uintptr
+	if fd.Flags&unix.FD_CLOEXEC != 0 {
+		flags = unix.O_CLOEXEC
+	}
+	if _, err := lt.Syscall(unix.SYS_DUP3, uintptr(from), uintptr(fd.Fd), flags); err != nil {
+		return fmt.Errorf("dup3 to fd %d: %w", fd.Fd, err)
+	}
+	return nil
+}
+
+// needsDirect tells whether n temporary fds above top would pass task
+// pid's RLIMIT_NOFILE (with room for the few an opener holds meanwhile).
+func needsDirect(pid, top, n int) (bool, error) {
+	var lim unix.Rlimit
+	if err := unix.Prlimit(pid, unix.RLIMIT_NOFILE, nil, &lim); err != nil {
+		return false, fmt.Errorf("read RLIMIT_NOFILE: %w", err)
+	}
+	return uint64(top+n+64) > lim.Cur, nil
+}
+
 // openFile gives the task the description fd refers to, at a fd >= min:
 // from the restorer's copy if there is one, else as its kind opens it
 // (kinds.go): made by the restorer, which keeps it, or in the task.
@@ -109,6 +159,13 @@ func (rs *restorer) openFile(t *taskPlan, fd image.Fd, min int) (int, error) {
 		got, err := t.pull(f.Fd())
 		if err != nil {
 			return -1, fmt.Errorf("take file %d from the restorer: %w", fd.File, err)
+		}
+		if t.fdTargets != nil && !t.fdTargets[int(got)] {
+			// No fd of the task goes there, so no dup3 will close it
+			// before it is used: it may stay (restoreFiles closes
+			// every such number at the end), two injected syscalls
+			// fewer than moving it above min.
+			return int(got), nil
 		}
 		return moveAbove(t.leader, got, min)
 	}
@@ -216,14 +273,12 @@ func (rs *restorer) openRegFile(t *taskPlan, rf *image.RegFile, min int) (int, e
 	return tmp, nil
 }
 
-// restoreFs sets the working directory.
+// restoreFs sets the working directory, and the root of a chrooted task
+// (chroot.go).
 func (rs *restorer) restoreFs(t *taskPlan) error {
 	fs, ok := rs.objs[t.taskObjs.Fs].(*image.Fs)
 	if !ok {
 		return badImage("TASK_OBJS names fs object %d, which is not an FS record", t.taskObjs.Fs)
-	}
-	if fs.Root != "/" {
-		return fmt.Errorf("root %q: chrooted processes are not supported yet", fs.Root)
 	}
 	lt := t.leader
 	defer lt.Reset()
@@ -233,6 +288,9 @@ func (rs *restorer) restoreFs(t *taskPlan) error {
 	}
 	if _, err := lt.Syscall(unix.SYS_CHDIR, uintptr(addr)); err != nil {
 		return fmt.Errorf("chdir %q: %w", fs.Cwd, err)
+	}
+	if fs.Root != "/" {
+		return rs.restoreChroot(t, fs)
 	}
 	return nil
 }

@@ -13,7 +13,7 @@ import (
 
 func init() {
 	registerKind(kind{name: "deleted file", task: true,
-		takes: []taker{on((*restorer).addDeletedFile), on((*restorer).addDeletedData), object((*restorer).checkDeletedOpen)},
+		takes: []taker{on((*restorer).addTmpfile), on((*restorer).addDeletedFile), on((*restorer).addDeletedData), object((*restorer).checkDeletedOpen)},
 		opens: []opener{fileOf(func(rs *restorer, _ *taskPlan, _ image.Fd, x *image.DeletedOpen) (*os.File, error) {
 			return rs.openDeleted(x)
 		})},
@@ -24,6 +24,7 @@ func init() {
 type deletedState struct {
 	files  map[uint32]*deletedGhost    // by DELETED_FILE objref
 	byNode map[[2]uint64]*deletedGhost // by checkpoint-time dev and inode, for VMAs
+	tmp    *image.Tmpfile              // the TMPFILE read, for the DELETED_FILE after it
 }
 
 // deletedGhost is a re-created deleted file: unlinked already, held open
@@ -32,6 +33,10 @@ type deletedGhost struct {
 	rec  *image.DeletedFile
 	f    *os.File
 	next int64 // where the next DELETED_DATA may start
+	// made is the description open(O_TMPFILE) made, for the first
+	// DELETED_OPEN with madeFlags; nil once taken, or for other files.
+	made      *os.File
+	madeFlags uint32
 }
 
 // addDeletedFile re-creates a deleted file, unlinked, in the directory it
@@ -59,7 +64,19 @@ func (rs *restorer) addDeletedFile(df *image.DeletedFile) error {
 	// Made inside the restore's root, never through a host path: the
 	// directory may hold the tasks' own symlinks (paths.go).
 	perm := df.Mode & 0o7777
-	f, err := rs.createUnlinked(df.Path, perm, tmpNameFor(".ckpt-deleted-", df.Ino))
+	tmp := rs.deleted.tmp
+	rs.deleted.tmp = nil
+	if tmp != nil && (tmp.Dev != df.Dev || tmp.Ino != df.Ino) {
+		return badImage("TMPFILE for inode %d on %#x before DELETED_FILE %d of inode %d on %#x", tmp.Ino, tmp.Dev, df.Objref, df.Ino, df.Dev)
+	}
+	g := &deletedGhost{rec: df}
+	var f *os.File
+	var err error
+	if tmp != nil {
+		f, err = rs.remakeTmpfile(g, tmp, perm)
+	} else {
+		f, err = rs.createUnlinked(df.Path, perm, tmpNameFor(".ckpt-deleted-", df.Ino))
+	}
 	if err != nil {
 		return fmt.Errorf("re-create deleted file %q: %w", df.Path, err)
 	}
@@ -67,9 +84,12 @@ func (rs *restorer) addDeletedFile(df *image.DeletedFile) error {
 	// The mode again: umask took bits off at creation.
 	if err := errors.Join(unix.Fchown(fd, int(df.Uid), int(df.Gid)), unix.Fchmod(fd, perm), unix.Ftruncate(fd, df.Size)); err != nil {
 		f.Close()
+		if g.made != nil {
+			g.made.Close()
+		}
 		return fmt.Errorf("re-created deleted file %q: owner %d:%d, mode %#o, size %d: %w", df.Path, df.Uid, df.Gid, perm, df.Size, err)
 	}
-	g := &deletedGhost{rec: df, f: f}
+	g.f = f
 	rs.deleted.files[df.Objref] = g
 	rs.deleted.byNode[node] = g
 	return nil
@@ -107,7 +127,18 @@ func (rs *restorer) checkDeletedOpen(do *image.DeletedOpen) error {
 // a description of the same (unlinked) inode.
 func (rs *restorer) openDeleted(do *image.DeletedOpen) (*os.File, error) {
 	g := rs.deleted.files[do.File] // checked on read
-	fd, err := unix.Open("/proc/self/fd/"+strconv.Itoa(int(g.f.Fd())), int(do.Flags&reopenMask)|unix.O_CLOEXEC, 0)
+	if g.made != nil && do.Flags == g.madeFlags {
+		f := g.made
+		g.made = nil
+		if _, err := unix.Seek(int(f.Fd()), do.Pos, unix.SEEK_SET); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("re-created O_TMPFILE file %q: seek to %d: %w", g.rec.Path, do.Pos, err)
+		}
+		return f, nil
+	}
+	// A reopen never makes a file: O_TMPFILE (which holds O_DIRECTORY)
+	// is the creating open's alone.
+	fd, err := unix.Open("/proc/self/fd/"+strconv.Itoa(int(g.f.Fd())), int(do.Flags&reopenMask&^unix.O_TMPFILE)|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("reopen re-created deleted file %q (flags %#o): %w", g.rec.Path, do.Flags, err)
 	}
@@ -139,6 +170,39 @@ func (rs *restorer) deletedForVma(v *image.Vma) *os.File {
 func (rs *restorer) closeDeleted() {
 	for _, g := range rs.deleted.files {
 		g.f.Close()
+		if g.made != nil {
+			g.made.Close()
+		}
 	}
 	rs.deleted.files, rs.deleted.byNode = nil, nil
+}
+
+// addTmpfile takes a TMPFILE, for the DELETED_FILE right after it.
+func (rs *restorer) addTmpfile(t *image.Tmpfile) error {
+	const never = unix.O_CREAT | unix.O_EXCL | unix.O_TRUNC | unix.O_PATH
+	switch {
+	case rs.deleted.tmp != nil:
+		return badImage("TMPFILE for inode %d: another TMPFILE before it has no DELETED_FILE", t.Ino)
+	case t.Flags&unix.O_TMPFILE != unix.O_TMPFILE || t.Flags&never != 0 || t.Flags&unix.O_ACCMODE == unix.O_RDONLY || t.Flags&unix.O_ACCMODE == unix.O_ACCMODE:
+		return badImage("TMPFILE for inode %d: flags %#o", t.Ino, t.Flags)
+	}
+	rs.deleted.tmp = t
+	return nil
+}
+
+// remakeTmpfile makes g's file with O_TMPFILE and t's flags (that
+// description is g.made) and returns a read-write description of it for
+// the restorer: for its data, its mappings and other descriptions.
+func (rs *restorer) remakeTmpfile(g *deletedGhost, t *image.Tmpfile, perm uint32) (*os.File, error) {
+	made, err := rs.createTmpfile(g.rec.Path, int(t.Flags&reopenMask), perm)
+	if err != nil {
+		return nil, err
+	}
+	fd, err := unix.Open("/proc/self/fd/"+strconv.Itoa(int(made.Fd())), unix.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		made.Close()
+		return nil, fmt.Errorf("reopen the O_TMPFILE file read-write: %w", err)
+	}
+	g.made, g.madeFlags = made, t.Flags
+	return os.NewFile(uintptr(fd), g.rec.Path+" (deleted)"), nil
 }

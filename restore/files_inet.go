@@ -1,6 +1,7 @@
 package restore
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -15,7 +16,7 @@ import (
 func init() {
 	registerKind(kind{name: "inet socket", task: true,
 		takes: []taker{object((*restorer).checkInetSocket), on((*restorer).addTcpStream), on((*restorer).addTcpQueue),
-			on((*restorer).addSockState)},
+			on((*restorer).addSockState), on((*restorer).addTcpSynSent)},
 		follow: func(rs *restorer, _ *image.Reader, rec image.Record) (bool, error) {
 			return false, rs.checkInetOrder(rec)
 		},
@@ -36,6 +37,12 @@ type inetState struct {
 	pending []*tcpStream
 	// states are the SOCK_STATEs, by the socket's objref.
 	states map[uint32]*image.SockState
+	// synSent are the connecting sockets, by objref; wantSyn the one
+	// whose TCP_SYN_SENT must come next; connecting those made, which
+	// finishTcp connects.
+	synSent    map[uint32]*tcpSynSent
+	wantSyn    *tcpSynSent
+	connecting []*tcpSynSent
 }
 
 // tcpStream is one established connection: its records, then the
@@ -71,6 +78,10 @@ func (rs *restorer) checkInetSocket(s *image.InetSocket) error {
 		if s.LocalPort == 0 || s.PeerPort == 0 {
 			return bad("established without both ports")
 		}
+	case image.InetSynSent:
+		if !tcp || s.LocalPort == 0 || s.PeerPort == 0 {
+			return bad("connecting, but not a TCP socket with both ports")
+		}
 	default:
 		return bad("state %d", s.State)
 	}
@@ -105,6 +116,9 @@ func (rs *restorer) checkInetSocket(s *image.InetSocket) error {
 		rs.inet.streams[s.Objref] = ts
 		rs.inet.want = ts
 	}
+	if s.State == image.InetSynSent {
+		return rs.checkSynSent(s)
+	}
 	return nil
 }
 
@@ -120,8 +134,11 @@ func inetOptAllowed(s *image.InetSocket, o image.SockOpt) bool {
 
 func inetName(s *image.InetSocket) string {
 	name := fmt.Sprintf("port %d", s.LocalPort)
-	if s.State == image.InetEstablished {
+	switch s.State {
+	case image.InetEstablished:
 		name += fmt.Sprintf(" to port %d", s.PeerPort)
+	case image.InetSynSent:
+		name += fmt.Sprintf(" connecting to port %d", s.PeerPort)
 	}
 	return name
 }
@@ -156,6 +173,9 @@ func (rs *restorer) openInet(t *taskPlan, objref uint32, s *image.InetSocket, mi
 // setupInet gives a new socket the saved options, address and state.
 func (rs *restorer) setupInet(t *taskPlan, f *os.File, s *image.InetSocket) error {
 	fd := int(f.Fd())
+	if err := inetOptsPermitted(t.creds, s); err != nil {
+		return err
+	}
 	if err := setInetOpts(fd, s); err != nil {
 		return err
 	}
@@ -174,9 +194,22 @@ func (rs *restorer) setupInet(t *taskPlan, f *os.File, s *image.InetSocket) erro
 		rs.inet.pending = append(rs.inet.pending, ts)
 		return setSockState(fd, ss)
 	}
-	if s.LocalPort != 0 {
-		if err := unix.Bind(fd, bindAddr(s)); err != nil {
-			return fmt.Errorf("bind: %w", err)
+	if sy := rs.inet.synSent[s.Objref]; sy != nil {
+		sy.f, sy.pid = f, t.pid
+		if err := prepareSynSent(fd, sy); err != nil {
+			return err
+		}
+		rs.inet.connecting = append(rs.inet.connecting, sy)
+		return setSockState(fd, ss)
+	}
+	reuseBack := false
+	// A socket with an address and no port was bound with
+	// IP_BIND_ADDRESS_NO_PORT on (set above), which leaves the port to
+	// connect.
+	if s.LocalPort != 0 || s.Local != ([16]byte{}) {
+		var err error
+		if reuseBack, err = bindInet(fd, s); err != nil {
+			return err
 		}
 	}
 	switch {
@@ -189,7 +222,46 @@ func (rs *restorer) setupInet(t *taskPlan, f *os.File, s *image.InetSocket) erro
 			return fmt.Errorf("connect: %w", err)
 		}
 	}
+	if reuseBack {
+		// listen(2) checks the port again (inet_csk_listen_start calls
+		// get_port): only now may SO_REUSEADDR be the task's again.
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 0); err != nil {
+			return fmt.Errorf("setsockopt SO_REUSEADDR back to 0: %w", err)
+		}
+	}
 	return setSockState(fd, ss)
+}
+
+// bindInet binds a socket that is not an established TCP connection to
+// its saved address. The port may still be held by a TIME_WAIT left by a
+// connection of the tree closed before the checkpoint: the task's socket
+// was bound before that TIME_WAIT existed, the new one comes after it, and
+// a bind without SO_REUSEADDR conflicts with any TIME_WAIT on the port
+// (net/ipv4/inet_connection_sock.c:inet_bind_conflict). So when bind fails
+// with EADDRINUSE and the socket's SO_REUSEADDR is off, it is tried again
+// with SO_REUSEADDR on, as CRIU does; reuseBack then says the caller must
+// turn it off again once the socket listens or is connected. A TIME_WAIT
+// that had SO_REUSEADDR off itself (its listener had it off) still
+// conflicts: restore fails, saying so.
+func bindInet(fd int, s *image.InetSocket) (reuseBack bool, err error) {
+	err = unix.Bind(fd, bindAddr(s))
+	if err == nil {
+		return false, nil
+	}
+	if !errors.Is(err, unix.EADDRINUSE) {
+		return false, fmt.Errorf("bind: %w", err)
+	}
+	if cur, gerr := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR); gerr != nil || cur != 0 {
+		return false, fmt.Errorf("bind: %w (another socket holds the port, or a TIME_WAIT that had SO_REUSEADDR off)", err)
+	}
+	if serr := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); serr != nil {
+		return false, fmt.Errorf("bind: %w; setsockopt SO_REUSEADDR for a second try: %w", err, serr)
+	}
+	if err2 := unix.Bind(fd, bindAddr(s)); err2 != nil {
+		return false, fmt.Errorf("bind: %w, also with SO_REUSEADDR on for the bind (another socket holds the port, "+
+			"or a TIME_WAIT that had SO_REUSEADDR off, which ends within 60 s)", err)
+	}
+	return true, nil
 }
 
 // bindAddr is where to bind a socket. Binding an IPv6 socket to a
@@ -198,7 +270,7 @@ func (rs *restorer) setupInet(t *taskPlan, f *os.File, s *image.InetSocket) erro
 // bound to the wildcard address and its port, and connect picks the same
 // address again.
 func bindAddr(s *image.InetSocket) unix.Sockaddr {
-	if s.Family == unix.AF_INET6 && s.State == image.InetEstablished && !v6only(s) {
+	if s.Family == unix.AF_INET6 && (s.State == image.InetEstablished || s.State == image.InetSynSent) && !v6only(s) {
 		a := netip.AddrFrom16(s.Local)
 		if !a.IsUnspecified() && !a.Is4In6() {
 			return &unix.SockaddrInet6{Port: int(s.LocalPort)}
@@ -226,7 +298,7 @@ func sockaddr(s *image.InetSocket, addr [16]byte, port uint32) unix.Sockaddr {
 // setInetOpts sets every saved option whose value differs from the new
 // socket's: what the kernel chose by itself is left to it.
 func setInetOpts(fd int, s *image.InetSocket) error {
-	for _, o := range s.Opts {
+	for _, o := range priorityLast(s.Opts) {
 		cur, err := unix.GetsockoptInt(fd, int(o.Level), int(o.Name))
 		if err == nil && cur == int(o.Value) {
 			continue
@@ -257,6 +329,49 @@ func setInetOpts(fd int, s *image.InetSocket) error {
 		}
 	}
 	return nil
+}
+
+// inetOptsPermitted refuses an option whose setsockopt(2) needs
+// CAP_NET_RAW or CAP_NET_ADMIN (SO_MARK in net/core/sock.c, IP_TRANSPARENT
+// in net/ipv4/ip_sockglue.c, IPV6_TRANSPARENT in net/ipv6/ipv6_sockglue.c)
+// on a task whose permitted set, which restore checks against the grant,
+// holds neither: the restorer sets options with its own privileges, and an
+// image must not give a socket what its task could not have set itself.
+func inetOptsPermitted(c *image.Creds, s *image.InetSocket) error {
+	var prm uint64
+	if c != nil {
+		prm = c.CapPrm
+	}
+	if prm&(1<<unix.CAP_NET_RAW|1<<unix.CAP_NET_ADMIN) != 0 {
+		return nil
+	}
+	for _, o := range s.Opts {
+		privileged := (o.Level == unix.SOL_SOCKET && o.Name == unix.SO_MARK) ||
+			(o.Level == unix.IPPROTO_IP && o.Name == unix.IP_TRANSPARENT) ||
+			(o.Level == unix.IPPROTO_IPV6 && o.Name == unix.IPV6_TRANSPARENT)
+		if privileged && o.Value != 0 {
+			return fmt.Errorf("option level %d name %d is %d, which takes CAP_NET_RAW or CAP_NET_ADMIN, and the task has neither",
+				o.Level, o.Name, o.Value)
+		}
+	}
+	return nil
+}
+
+// priorityLast orders options so that SO_PRIORITY comes after IP_TOS,
+// which sets the priority too (net/ipv4/ip_sockglue.c:__ip_sock_set_tos:
+// sk_priority = rt_tos2priority(tos)): the saved priority is the one the
+// task set last or the one IP_TOS made, and setting it last gives either.
+func priorityLast(opts []image.SockOpt) []image.SockOpt {
+	out := make([]image.SockOpt, 0, len(opts))
+	var prio []image.SockOpt
+	for _, o := range opts {
+		if o.Level == unix.SOL_SOCKET && o.Name == unix.SO_PRIORITY {
+			prio = append(prio, o)
+			continue
+		}
+		out = append(out, o)
+	}
+	return append(out, prio...)
 }
 
 // setBufSizes gives a new socket the saved send and receive buffer sizes

@@ -111,3 +111,98 @@ func TestTcpStreamOrder(t *testing.T) {
 		}
 	}
 }
+
+// A connecting TCP socket must be followed at once by its TCP_SYN_SENT,
+// and a TCP_SYN_SENT come nowhere else; restore refuses it altogether
+// without --tcp-established.
+func TestTcpSynSentOrder(t *testing.T) {
+	syn := goodInet()
+	syn.State, syn.Backlog, syn.PeerPort = image.InetSynSent, 0, 4242
+	rs := &restorer{}
+	if err := rs.checkInetSocket(&syn); err == nil || errors.Is(err, ErrBadImage) {
+		t.Errorf("without --tcp-established: %v, want a refusal naming the option", err)
+	}
+	feed := func(sock *image.InetSocket, recs ...image.Record) error {
+		rs := &restorer{opts: Options{Allow: allow.Allow{TcpEstablished: true}}}
+		if sock != nil {
+			if err := rs.checkInetSocket(sock); err != nil {
+				return err
+			}
+		}
+		for _, r := range recs {
+			if err := rs.checkInetOrder(r); err != nil {
+				return err
+			}
+			if x, ok := r.(*image.TcpSynSent); ok {
+				if err := rs.addTcpSynSent(x); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	good := &image.TcpSynSent{Socket: 5, Seq: 12345}
+	s := syn
+	if err := feed(&s, good, &image.Files{}); err != nil {
+		t.Fatalf("a good connecting socket refused: %v", err)
+	}
+	listening := goodInet()
+	udp := syn
+	udp.SockType, udp.Protocol = unix.SOCK_DGRAM, unix.IPPROTO_UDP
+	noPeer := syn
+	noPeer.PeerPort = 0
+	bad := map[string]struct {
+		sock *image.InetSocket
+		recs []image.Record
+	}{
+		"no TCP_SYN_SENT":       {&syn, []image.Record{&image.Files{}}},
+		"another socket's":      {&syn, []image.Record{&image.TcpSynSent{Socket: 6}}},
+		"after a listener":      {&listening, []image.Record{good}},
+		"alone":                 {nil, []image.Record{good}},
+		"udp connecting":        {&udp, nil},
+		"connecting, no peer":   {&noPeer, nil},
+		"TCP_STREAM instead":    {&syn, []image.Record{&image.TcpStream{Socket: 5, MSS: 1}}},
+		"a second TCP_SYN_SENT": {&syn, []image.Record{good, good}},
+	}
+	for name, c := range bad {
+		var sock *image.InetSocket
+		if c.sock != nil {
+			x := *c.sock
+			sock = &x
+		}
+		if err := feed(sock, c.recs...); !errors.Is(err, ErrBadImage) {
+			t.Errorf("%s: %v, want ErrBadImage", name, err)
+		}
+	}
+}
+
+// An option only CAP_NET_RAW or CAP_NET_ADMIN may set is refused for a
+// task that has neither.
+func TestInetOptsPermitted(t *testing.T) {
+	withOpt := func(level, name uint32, v int32) *image.InetSocket {
+		s := goodInet()
+		s.Opts = append(s.Opts, image.SockOpt{Level: level, Name: name, Value: v})
+		return &s
+	}
+	none := &image.Creds{}
+	admin := &image.Creds{CapPrm: 1 << unix.CAP_NET_ADMIN}
+	raw := &image.Creds{CapPrm: 1 << unix.CAP_NET_RAW}
+	for _, c := range []struct {
+		name string
+		c    *image.Creds
+		s    *image.InetSocket
+		ok   bool
+	}{
+		{"transparent, no caps", none, withOpt(unix.IPPROTO_IP, unix.IP_TRANSPARENT, 1), false},
+		{"transparent6, no caps", none, withOpt(unix.IPPROTO_IPV6, unix.IPV6_TRANSPARENT, 1), false},
+		{"mark, no creds", nil, withOpt(unix.SOL_SOCKET, unix.SO_MARK, 5), false},
+		{"transparent off, no caps", none, withOpt(unix.IPPROTO_IP, unix.IP_TRANSPARENT, 0), true},
+		{"transparent, CAP_NET_ADMIN", admin, withOpt(unix.IPPROTO_IP, unix.IP_TRANSPARENT, 1), true},
+		{"mark, CAP_NET_RAW", raw, withOpt(unix.SOL_SOCKET, unix.SO_MARK, 5), true},
+		{"freebind, no caps", none, withOpt(unix.IPPROTO_IP, unix.IP_FREEBIND, 1), true},
+	} {
+		if err := inetOptsPermitted(c.c, c.s); (err == nil) != c.ok {
+			t.Errorf("%s: %v, want ok=%v", c.name, err, c.ok)
+		}
+	}
+}

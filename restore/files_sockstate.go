@@ -24,16 +24,24 @@ func (rs *restorer) addSockState(ss *image.SockState) error {
 		rs.inet.states[ss.Socket] = ss
 		return nil
 	}
-	s, ok := rs.objs[ss.Socket].(*image.InetSocket)
+	// Shutdown bits are saved for UDP, raw and ICMP sockets only.
+	var canShut bool
+	switch s := rs.objs[ss.Socket].(type) {
+	case *image.InetSocket:
+		canShut = s.Protocol == unix.IPPROTO_UDP
+	case *image.RawSk, *image.IcmpSk:
+		canShut = true
+	case *image.PacketSk:
+	default:
+		return badImage("%s: not an INET_SOCKET, UNIX_SK, RAW_SK, ICMP_SK or PACKET_SK", what)
+	}
 	switch {
-	case !ok:
-		return badImage("%s: not an INET_SOCKET or UNIX_SK", what)
 	case rs.inet.states[ss.Socket] != nil:
 		return badImage("%s: a second one", what)
 	case ss.BufLock&^3 != 0 || ss.FilterLocked > 1 || ss.Shutdown&^3 != 0:
 		return badImage("%s: SO_BUF_LOCK %#x, SO_LOCK_FILTER %d, shutdown %#x", what, ss.BufLock, ss.FilterLocked, ss.Shutdown)
-	case ss.Shutdown != 0 && s.Protocol != unix.IPPROTO_UDP:
-		return badImage("%s: shutdown of a socket that is not UDP", what)
+	case ss.Shutdown != 0 && !canShut:
+		return badImage("%s: shutdown of a socket that is neither UDP, raw nor ICMP", what)
 	case len(ss.BindDev) >= unix.IFNAMSIZ:
 		return badImage("%s: device name of %d bytes", what, len(ss.BindDev))
 	case len(ss.Filter)%8 != 0 || len(ss.Filter) > 8*image.SockStateMaxFilter:

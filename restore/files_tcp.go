@@ -14,6 +14,9 @@ import (
 // TCP_STREAM and then exactly its queued data, so that a stream missing
 // data is refused while reading, before restore makes anything of it.
 func (rs *restorer) checkInetOrder(rec image.Record) error {
+	if err := rs.checkSynSentOrder(rec); err != nil {
+		return err
+	}
 	ts := rs.inet.want
 	if ts == nil {
 		switch rec.(type) {
@@ -198,10 +201,16 @@ func (rs *restorer) finishTcp() error {
 	for _, ts := range rs.inet.pending {
 		byPid[ts.pid] = append(byPid[ts.pid], netlock.NewConn(ts.sock.AddrPorts()))
 	}
+	for _, sy := range rs.inet.connecting {
+		byPid[sy.pid] = append(byPid[sy.pid], netlock.NewConn(sy.sock.AddrPorts()))
+	}
 	for pid, conns := range byPid {
 		if err := netlock.Unlock(pid, conns); err != nil {
 			return fmt.Errorf("unlock TCP connections: %w", err)
 		}
+	}
+	if err := rs.connectSynSent(); err != nil {
+		return err
 	}
 	for _, ts := range rs.inet.pending {
 		fd := int(ts.f.Fd())

@@ -14,7 +14,7 @@ import (
 func init() {
 	// The sockets are made all at once (makeUnixSockets), into ctlFiles.
 	registerKind(kind{name: "unix socket", task: true,
-		takes: []taker{on((*restorer).addUnixSk), on((*restorer).addUnixQueue)},
+		takes: []taker{on((*restorer).addUnixSk), on((*restorer).addUnixQueue), on((*restorer).addUnixBind)},
 		close: (*restorer).closeUnix})
 }
 
@@ -38,6 +38,12 @@ type unixRestore struct {
 	// inflight holds the restorer's copies of files in flight, sent
 	// with the queued data, by objref.
 	inflight map[uint32]*os.File
+	// dirs is where sockets bound to a relative path were bound from
+	// (UNIX_BIND), by Ino.
+	dirs map[uint32]string
+	// asides are files moved out of the way of sockets whose own file
+	// was removed (files_unix_aside.go).
+	asides []*asideFile
 }
 
 // unixSock is one socket of the image and, once made, the restorer's copy.
@@ -47,6 +53,11 @@ type unixSock struct {
 	// tmpPeer is the restorer's end standing in for a peer closed before
 	// the checkpoint: it sends the queued data, then is closed.
 	tmpPeer int
+	// refilled: its queue was refilled before the connections were made.
+	refilled bool
+	// gone: a sender of queued datagrams closed before the checkpoint,
+	// not a socket of the image.
+	gone bool
 }
 
 func (u *unixSock) String() string {
@@ -98,8 +109,8 @@ func (rs *restorer) addUnixSk(x *image.UnixSk) error {
 		if len(n) > 108 {
 			return badImage("%s: name of %d bytes (at most 108)", what, len(n))
 		}
-		if n[0] != 0 && (n[0] != '/' || len(n) > 107 || bytesHasNul(n)) {
-			return badImage("%s: path name %q is not an absolute path that fits sun_path", what, n)
+		if n[0] != 0 && (len(n) > 107 || bytesHasNul(n)) {
+			return badImage("%s: path name %q does not fit sun_path", what, n)
 		}
 	}
 	s := &unixSock{rec: x, fd: -1, tmpPeer: -1}
@@ -176,6 +187,9 @@ func (rs *restorer) inflightFile(objref uint32) (int, error) {
 // peers, listeners, senders.
 func (rs *restorer) checkUnix() error {
 	u := &rs.ux
+	if err := rs.checkUnixBinds(); err != nil {
+		return err
+	}
 	for _, s := range u.order {
 		r := s.rec
 		if r.Peer == 0 {
@@ -290,6 +304,20 @@ func (rs *restorer) makeUnixSockets() error {
 		}
 		s.fd = fd
 	}
+	// Datagrams queued on a named socket before it connected to its peer
+	// came from any socket: sent now, by name, while it takes them from
+	// any (once connected it takes its peer's alone).
+	for _, s := range u.order {
+		if !s.refillEarly() {
+			continue
+		}
+		for _, q := range u.queues[s.rec.Ino] {
+			if err := rs.refillUnix(s, q, true); err != nil {
+				return fmt.Errorf("%v: refill its queue: %w", s, err)
+			}
+		}
+		s.refilled = true
+	}
 	// Connections.
 	for _, s := range u.order {
 		if s.fd >= 0 && s.rec.SockType != unix.SOCK_DGRAM || s.rec.State != image.UnixConnected || s.rec.Opts&image.UnixOptPending != 0 {
@@ -314,7 +342,7 @@ func (rs *restorer) makeUnixSockets() error {
 		// What accept(2) will return gets the connecting process as its
 		// SO_PEERCRED: the image does not say which it was, so it is the
 		// task holding the socket.
-		if err := rs.connectIn(rs.holder(s.rec.Objref), s, l.rec.Name); err != nil {
+		if err := rs.connectIn(rs.holder(s.rec.Objref), s, rs.addrOf(l)); err != nil {
 			return err
 		}
 	}
@@ -324,8 +352,11 @@ func (rs *restorer) makeUnixSockets() error {
 		}
 	}
 	for _, s := range u.order {
+		if s.refilled {
+			continue
+		}
 		for _, q := range u.queues[s.rec.Ino] {
-			if err := rs.refillUnix(s, q); err != nil {
+			if err := rs.refillUnix(s, q, false); err != nil {
 				return fmt.Errorf("%v: refill its queue: %w", s, err)
 			}
 		}
@@ -357,18 +388,19 @@ func (rs *restorer) connectUnix(s *unixSock) error {
 	if r.SockType == unix.SOCK_DGRAM {
 		switch {
 		case p == nil:
-			// Its peer was closed: connect it to a socket closed again.
+			// Its peer was closed: connect it to a socket closed again,
+			// once it has sent what the closed one had queued (finishUnix).
 			t := rs.credTask(r.PeerCred)
 			a, b, err := rs.socketpair(t, r.SockType)
 			if err != nil {
 				return fmt.Errorf("%v: %w", s, err)
 			}
-			unix.Close(b)
 			if err := rs.bindSocket(t, a, r); err != nil {
 				unix.Close(a)
+				unix.Close(b)
 				return err
 			}
-			s.fd = a
+			s.fd, s.tmpPeer = a, b
 			return nil
 		case s.fd < 0:
 			// Both unnamed and connected to each other.
@@ -381,7 +413,7 @@ func (rs *restorer) connectUnix(s *unixSock) error {
 		case p.rec.Peer == r.Ino && len(p.rec.Name) == 0:
 			return nil // its peer connects to it
 		}
-		return rs.connectIn(rs.credTask(r.PeerCred), s, p.rec.Name)
+		return rs.connectIn(rs.credTask(r.PeerCred), s, rs.addrOf(p))
 	}
 	if s.fd >= 0 {
 		return nil // made with its peer
@@ -436,7 +468,7 @@ func (rs *restorer) connectUnix(s *unixSock) error {
 		return err
 	}
 	cs := &unixSock{rec: client, fd: cfd}
-	if err := rs.connectIn(ct, cs, s.rec.Name); err != nil {
+	if err := rs.connectIn(ct, cs, rs.addrOf(s)); err != nil {
 		unix.Close(cfd)
 		return err
 	}
@@ -467,6 +499,11 @@ func (rs *restorer) unixSender(s *unixSock, q *image.UnixQueue) (*unixSock, erro
 		return rs.ux.socks[r.Peer], nil
 	}
 	if len(q.Sender) == 0 {
+		if r.Peer == 0 && r.State == image.UnixConnected {
+			// Connected to a socket closed since: the stand-in for it
+			// sends, unnamed as any sender of a socketpair.
+			return nil, nil
+		}
 		if r.Peer != 0 {
 			if p := rs.ux.socks[r.Peer]; len(p.rec.Name) == 0 {
 				return p, nil
@@ -485,11 +522,28 @@ func (rs *restorer) unixSender(s *unixSock, q *image.UnixQueue) (*unixSock, erro
 			return o, nil
 		}
 	}
-	return nil, fmt.Errorf("%v: a queued datagram from %s, which is no socket of the image: it cannot be sent again", s, showName(q.Sender))
+	if q.Sender[0] != 0 && q.Sender[0] != '/' {
+		return nil, badImage("%v: a queued datagram from the relative path %s, which no socket of the image is bound to", s, showName(q.Sender))
+	}
+	if len(r.Name) == 0 {
+		return nil, badImage("%v: a datagram from %s, which is not connected to it, and it has no name", s, showName(q.Sender))
+	}
+	// Its sender was closed since: bound to its name again for the time
+	// of the send (tempSender).
+	return &unixSock{rec: &image.UnixSk{SockType: unix.SOCK_DGRAM, Name: q.Sender}, fd: -1, tmpPeer: -1, gone: true}, nil
 }
 
-// refillUnix sends one queued message back to s.
-func (rs *restorer) refillUnix(s *unixSock, q *image.UnixQueue) error {
+// refillEarly tells whether s's queue is refilled before the sockets
+// connect: a named datagram socket connected to a peer, made unconnected
+// (its peer connects it later).
+func (s *unixSock) refillEarly() bool {
+	r := s.rec
+	return r.SockType == unix.SOCK_DGRAM && r.State == image.UnixConnected && r.Peer != 0 && len(r.Name) > 0 && s.fd >= 0
+}
+
+// refillUnix sends one queued message back to s; early, s is not
+// connected yet and every message goes to its name.
+func (rs *restorer) refillUnix(s *unixSock, q *image.UnixQueue, early bool) error {
 	from, err := rs.unixSender(s, q)
 	if err != nil {
 		return err
@@ -510,12 +564,19 @@ func (rs *restorer) refillUnix(s *unixSock, q *image.UnixQueue) error {
 	var fd int
 	byName := false
 	switch {
+	case from != nil && from.gone:
+		var done func()
+		if fd, done, err = rs.tempSender(from.rec.Name); err != nil {
+			return err
+		}
+		defer done()
+		byName = true
 	case from != nil:
 		fd = from.fd
-		byName = s.rec.SockType == unix.SOCK_DGRAM && from.rec.Peer != s.rec.Ino
-	case s.rec.SockType != unix.SOCK_DGRAM:
+		byName = s.rec.SockType == unix.SOCK_DGRAM && (early || from.rec.Peer != s.rec.Ino)
+	case s.rec.SockType != unix.SOCK_DGRAM, s.rec.State == image.UnixConnected && s.rec.Peer == 0:
 		fd = s.tmpPeer
-	case s.rec.Peer != 0:
+	case s.rec.Peer != 0 && !early:
 		return fmt.Errorf("a datagram from an unnamed sender, but it only takes datagrams from its peer %d", s.rec.Peer)
 	default:
 		// From an unnamed socket made in the task, in its network namespace.
@@ -530,7 +591,7 @@ func (rs *restorer) refillUnix(s *unixSock, q *image.UnixQueue) error {
 	}
 	var to unix.Sockaddr
 	if byName {
-		sa, done, err := rs.sockaddr(s.rec.Name)
+		sa, done, err := rs.sockaddr(rs.addrOf(s))
 		if err != nil {
 			return err
 		}
@@ -632,4 +693,5 @@ func (rs *restorer) closeUnix() {
 		f.Close()
 	}
 	rs.ux.inflight = nil
+	rs.putBackAsides()
 }

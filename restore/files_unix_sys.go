@@ -21,7 +21,8 @@ import (
 // closed listener left it. The name is looked at inside the task's root
 // (internal/fsroot), never as a host path.
 func (rs *restorer) tempListener(t *taskPlan, s *unixSock) (int, func(), error) {
-	r := &image.UnixSk{SockType: s.rec.SockType, Name: s.rec.Name}
+	r := &image.UnixSk{Ino: s.rec.Ino, SockType: s.rec.SockType, Name: s.rec.Name}
+	file := string(rs.addrOf(s))
 	var root *fsroot.Root
 	existed := false
 	if r.Name[0] != 0 {
@@ -29,7 +30,7 @@ func (rs *restorer) tempListener(t *taskPlan, s *unixSock) (int, func(), error) 
 		if root, err = fsroot.OpenTask(t.pid); err != nil {
 			return -1, nil, fmt.Errorf("%v: temporary listener: %w", s, err)
 		}
-		_, err = root.Lstat(string(r.Name))
+		_, err = root.Lstat(file)
 		existed = err == nil
 		r.Mode = keepMode
 	}
@@ -48,7 +49,7 @@ func (rs *restorer) tempListener(t *taskPlan, s *unixSock) (int, func(), error) 
 	return fd, func() {
 		unix.Close(fd)
 		if root != nil && !existed {
-			_, _ = root.RemoveIf(string(r.Name), unix.S_IFSOCK)
+			_, _ = root.RemoveIf(file, unix.S_IFSOCK)
 		}
 		root.Close()
 	}, nil
@@ -58,8 +59,7 @@ func (rs *restorer) tempListener(t *taskPlan, s *unixSock) (int, func(), error) 
 const keepMode = ^uint32(0)
 
 // newSocket makes a socket of r's type in task t and, if bind and r has a
-// name, binds it there (a stale socket file at a path is removed first);
-// it returns the restorer's copy.
+// name, binds it there (bindSocket); it returns the restorer's copy.
 func (rs *restorer) newSocket(t *taskPlan, r *image.UnixSk, bind bool) (int, error) {
 	lt := t.leader
 	tfd, err := lt.Syscall(unix.SYS_SOCKET, unix.AF_UNIX, uintptr(r.SockType)|unix.SOCK_CLOEXEC, 0)
@@ -82,28 +82,39 @@ func (rs *restorer) newSocket(t *taskPlan, r *image.UnixSk, bind bool) (int, err
 
 // bindSocket binds fd to r's name, if it has one, from task t. A stale
 // socket file at a path is removed first; the file's mode is set once
-// every connection is made.
+// every connection is made. For a socket whose file was removed after
+// bind (Mode 0) nothing is removed: what is at the path is moved aside
+// until the socket's own file is removed again (files_unix_aside.go).
 func (rs *restorer) bindSocket(t *taskPlan, fd int, r *image.UnixSk) error {
 	if len(r.Name) == 0 {
 		return nil
 	}
 	path := ""
+	var aside *asideFile
 	if r.Name[0] != 0 {
 		// The socket file is looked at and removed inside the task's
 		// root: the name may lead through the container's own
 		// symlinks, which must not reach the host's files.
-		path = string(r.Name)
+		path = string(rs.unixPath(r.Ino, r.Name))
 		root, err := fsroot.OpenTask(t.pid)
 		if err != nil {
 			return fmt.Errorf("socket %d: %w", r.Ino, err)
 		}
-		_, err = root.RemoveIf(path, unix.S_IFSOCK)
+		if r.Mode == 0 {
+			aside, err = rs.moveAside(t.pid, path, r.Ino)
+		} else {
+			_, err = root.RemoveIf(path, unix.S_IFSOCK)
+		}
 		root.Close()
 		if err != nil {
-			return fmt.Errorf("remove the stale socket file %s: %w", r.Name, err)
+			return fmt.Errorf("socket %d: make room at %s: %w", r.Ino, r.Name, err)
 		}
 	}
+	dir := rs.ux.dirs[r.Ino]
 	if _, err := rs.inTask(t, fd, func(lt *remote.Task, tfd uintptr) (uintptr, error) {
+		if r.Name[0] != 0 && r.Name[0] != '/' {
+			return rs.bindFrom(t, lt, tfd, dir, r.Name)
+		}
 		addr, n, err := putSockaddr(lt, r.Name)
 		if err != nil {
 			return 0, err
@@ -111,6 +122,11 @@ func (rs *restorer) bindSocket(t *taskPlan, fd int, r *image.UnixSk) error {
 		return lt.Syscall(unix.SYS_BIND, tfd, uintptr(addr), uintptr(n))
 	}); err != nil {
 		return fmt.Errorf("socket %d: bind to %s: %w", r.Ino, showName(r.Name), err)
+	}
+	if aside != nil {
+		if err := aside.bound(); err != nil {
+			return fmt.Errorf("socket %d: the file bind made at %s: %w", r.Ino, r.Name, err)
+		}
 	}
 	if path != "" && r.Mode != keepMode {
 		mode, name, pid := r.Mode, r.Name, t.pid
@@ -120,8 +136,8 @@ func (rs *restorer) bindSocket(t *taskPlan, fd int, r *image.UnixSk) error {
 				return fmt.Errorf("socket file %s: %w", name, err)
 			}
 			defer root.Close()
-			if mode == 0 {
-				_, err = root.RemoveIf(path, unix.S_IFSOCK) // it was removed after bind
+			if aside != nil {
+				err = aside.putBack() // it was removed after bind
 			} else {
 				err = root.ChmodIf(path, unix.S_IFSOCK, mode&0o7777)
 			}

@@ -2,6 +2,7 @@ package restore
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -23,7 +24,6 @@ func TestUnixSkRefuses(t *testing.T) {
 		"listener with no queue": func(x *image.UnixSk) { x.State = image.UnixListening },
 		"unconnected with peer":  func(x *image.UnixSk) { x.Peer = 9 },
 		"accepted, unnamed":      func(x *image.UnixSk) { x.State, x.Opts, x.Peer = image.UnixConnected, image.UnixOptAccepted, 9 },
-		"relative path":          func(x *image.UnixSk) { x.Name = []byte("rel/sock") },
 		"path with NUL":          func(x *image.UnixSk) { x.Name = []byte("/a\x00b") },
 		"name too long":          func(x *image.UnixSk) { x.Name = make([]byte, 109) },
 		"O_APPEND":               func(x *image.UnixSk) { x.Flags |= unix.O_APPEND },
@@ -67,5 +67,43 @@ func TestUnixSkRefuses(t *testing.T) {
 		if err := rs.addUnixQueue(q); !errors.Is(err, ErrBadImage) {
 			t.Errorf("%s: %v, want ErrBadImage", name, err)
 		}
+	}
+}
+
+func TestUnixBindRefuses(t *testing.T) {
+	rs := &restorer{objs: map[uint32]image.Record{}, byPid: map[int32]*taskPlan{}}
+	for i, name := range []string{"rel.sock", "/abs.sock", ""} {
+		x := &image.UnixSk{Objref: uint32(i + 1), Flags: unix.O_RDWR, Ino: uint32(i + 5), SockType: unix.SOCK_DGRAM,
+			State: image.UnixUnconnected, PeekOff: -1, Name: []byte(name)}
+		if err := rs.addUnixSk(x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := rs.checkUnix(); !errors.Is(err, ErrBadImage) {
+		t.Errorf("a relative name with no UNIX_BIND: %v, want ErrBadImage", err)
+	}
+	for name, b := range map[string]*image.UnixBind{
+		"unknown socket":     {Ino: 99, Dir: []byte("/d")},
+		"absolute name":      {Ino: 6, Dir: []byte("/d")},
+		"unnamed":            {Ino: 7, Dir: []byte("/d")},
+		"relative directory": {Ino: 5, Dir: []byte("d")},
+		"unknown flags":      {Ino: 5, Flags: 1, Dir: []byte("/d")},
+		"too long":           {Ino: 5, Dir: []byte("/" + strings.Repeat("d", 100))},
+	} {
+		if err := rs.addUnixBind(b); !errors.Is(err, ErrBadImage) {
+			t.Errorf("%s: %v, want ErrBadImage", name, err)
+		}
+	}
+	if err := rs.addUnixBind(&image.UnixBind{Ino: 5, Dir: []byte("/d")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := rs.addUnixBind(&image.UnixBind{Ino: 5, Dir: []byte("/e")}); !errors.Is(err, ErrBadImage) {
+		t.Errorf("a second UNIX_BIND: %v, want ErrBadImage", err)
+	}
+	if err := rs.checkUnix(); err != nil {
+		t.Errorf("every relative name has its UNIX_BIND: %v", err)
+	}
+	if got := string(rs.addrOf(rs.ux.socks[5])); got != "/d/rel.sock" {
+		t.Errorf("address of rel.sock bound from /d: %q", got)
 	}
 }

@@ -2,6 +2,7 @@ package restore
 
 import (
 	"fmt"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -42,6 +43,7 @@ func (rs *restorer) taskSteps() []taskStep {
 		{"process settings", rs.restoreTaskProc, 0},
 		{"rlimits", rs.restoreRlimits, 0},
 		{"threads", rs.createThreads, 0},
+		{"thread cgroups", rs.placeThreads, 0},
 		{"POSIX timers", rs.restoreTimers, 0},
 		{"seccomp", rs.restoreSeccomp, 0},
 		{"thread state", rs.restoreThreadState, 0},
@@ -97,11 +99,15 @@ func (rs *restorer) finish() error {
 			return fmt.Errorf("restore: before step %s: %w", s.name, err)
 		}
 		guard.Fault("restore/" + s.name)
+		t0 := time.Now()
 		if err := s.fn(); err != nil {
 			return fmt.Errorf("restore: step %s: %w", s.name, err)
 		}
+		rs.log.Debug("step done", "step", s.name, "took", time.Since(t0))
 	}
 	rs.closeCopies()
+	rs.closeCgroups(false)
+	rs.nsRoot.Close()
 	return nil
 }
 
@@ -118,18 +124,26 @@ func (rs *restorer) stepIpc() error {
 
 func (rs *restorer) stepTasks() error {
 	steps := rs.taskSteps()
+	took := make([]time.Duration, len(steps))
+	defer func() {
+		for i, s := range steps {
+			rs.log.Debug("task step done", "step", s.name, "took", took[i])
+		}
+	}()
 	for _, t := range rs.plans {
 		if t.zombie {
 			continue
 		}
-		for _, s := range steps {
+		for i, s := range steps {
 			if t.shares&s.share != 0 {
 				continue
 			}
 			guard.Fault("restore/task:" + s.name)
+			t0 := time.Now()
 			if err := s.fn(t); err != nil {
 				return fmt.Errorf("task %d: %s: %w", t.rec.Pid, s.name, err)
 			}
+			took[i] += time.Since(t0)
 		}
 	}
 	return nil

@@ -180,7 +180,7 @@ func TestHostilePathRecords(t *testing.T) {
 		&image.InotifyWatch{Path: "etc"},
 		&image.Shmem{Kind: image.ShmemFile, Name: "/dev/shm/../../../etc/x"},
 		&image.RegFile{Path: "/proc/1/root/../../etc/passwd"},
-		&image.UnixSk{Name: []byte("x/sock")},
+		&image.UnixBind{Dir: []byte("/tmp/../../etc")},
 		&image.Mount{MountPoint: "/a/../../b", Root: "/"},
 	} {
 		if err := image.CheckPaths(r); err == nil {

@@ -31,7 +31,7 @@ func (rs *restorer) layout(t *taskPlan) error {
 		curRanges[i] = addrspace.Range{Start: v.Start, End: v.End}
 	}
 	size := uint64(scratchPages * pageSize)
-	t.scratch = addrspace.FindGap(size, imageRanges(t.vmas), curRanges)
+	t.scratch = addrspace.FindGap(size, imageRanges(t.vmas), append(curRanges, aioRanges(t.aios)...))
 	if t.scratch == 0 {
 		return fmt.Errorf("no room for the scratch area")
 	}
@@ -44,18 +44,33 @@ func (rs *restorer) layout(t *taskPlan) error {
 	lt.Session().SetInsn(t.scratch)
 	lt.UseScratch(t.scratch+pageSize, size-pageSize)
 
+	// A late task keeps what it inherited from its parent and has too
+	// (mm_fork.go); everything else of the stub's, or the parent's, goes.
+	keep := rs.inherited(t)
+	kept := keptRanges(t.vmas, keep)
+	t.kept = kept
 	for _, v := range cur {
 		if v.Start == t.scratch || isKernelSpecial(v.Path) {
 			continue
 		}
-		if _, err := lt.Syscall(unix.SYS_MUNMAP, uintptr(v.Start), uintptr(v.End-v.Start)); err != nil {
-			return fmt.Errorf("unmap stub mapping %#x-%#x %s: %w", v.Start, v.End, v.Path, err)
+		for _, r := range minus(addrspace.Range{Start: v.Start, End: v.End}, kept) {
+			if _, err := lt.Syscall(unix.SYS_MUNMAP, uintptr(r.Start), uintptr(r.End-r.Start)); err != nil {
+				return fmt.Errorf("unmap inherited mapping %#x-%#x %s: %w", r.Start, r.End, v.Path, err)
+			}
 		}
 	}
 	if err := rs.moveSpecials(t, cur); err != nil {
 		return fmt.Errorf("vdso: %w", err)
 	}
-	if err := rs.mapVmas(t); err != nil {
+	if err := rs.mapVmas(t, keep); err != nil {
+		return err
+	}
+	if keep != nil {
+		if err := dropUnshared(lt, t.vmas, keep, t.forkRuns); err != nil {
+			return err
+		}
+	}
+	if err := rs.restoreAios(t); err != nil {
 		return err
 	}
 	if rs.opts.Lazy {
@@ -134,10 +149,19 @@ func (rs *restorer) moveSpecials(t *taskPlan, cur []proc.Vma) error {
 		all = append(all, m.from, m.to)
 	}
 	all = append(all, addrspace.Range{Start: t.scratch, End: t.scratch + scratchPages*pageSize})
+	// A piece whose place lies where one of them goes (its own new place
+	// included: mremap refuses overlapping ranges, and MREMAP_FIXED would
+	// unmap another piece) is parked first in a hole that collides with
+	// nothing. The others go straight to their places: the destinations
+	// are the image's, disjoint from each other and from the scratch
+	// area. (Every piece used to be parked, as each destination was
+	// compared with itself: twice the mremaps.)
 	for i, m := range moves {
-		for _, o := range all {
-			if o != m.from && addrspace.Overlaps(m.to, o) {
-				// Park it first in a hole that collides with nothing.
+		if m.from == m.to {
+			continue
+		}
+		for _, o := range moves {
+			if addrspace.Overlaps(m.from, o.to) {
 				tmp := addrspace.FindGap(m.from.End-m.from.Start, imageRanges(t.vmas), all)
 				park := addrspace.Range{Start: tmp, End: tmp + m.from.End - m.from.Start}
 				if err := mremap(m.from, park); err != nil {
@@ -185,10 +209,16 @@ func madvise(lt *remote.Task, v *image.Vma) error {
 	return nil
 }
 
-// mapVmas maps every VMA of the image. Mappings that will receive pages are
-// made writable for now; finishMemory puts back their protections.
-func (rs *restorer) mapVmas(t *taskPlan) error {
+// mapVmas maps every VMA of the image with its own protections, but those
+// keep marks (a late task has them from its parent). A mapping that is not
+// writable is made so only when pages arrive for it (unlockFor), and
+// finishMemory puts back the protections of those: most read-only mappings
+// (a library's text and constants) receive none, and each mprotect is an
+// injected syscall. In a lazy restore every mapping that takes pages is
+// writable from the start, as the page server fills it later (lazy.go).
+func (rs *restorer) mapVmas(t *taskPlan, keep []bool) error {
 	lt := t.leader
+	t.unlocked = make([]bool, len(t.vmas))
 	openFiles := map[string]int{}
 	defer func() {
 		for _, fd := range openFiles {
@@ -197,6 +227,12 @@ func (rs *restorer) mapVmas(t *taskPlan) error {
 	}()
 	for i := range t.vmas {
 		v := &t.vmas[i]
+		if keep != nil && keep[i] {
+			// Inherited as the parent had it before its finishMemory:
+			// possibly made writable for its pages. Ours puts it back.
+			t.unlocked[i] = true
+			continue
+		}
 		switch v.Kind {
 		case image.VmaVdso, image.VmaVvar, image.VmaVvarVclock, image.VmaVsyscall:
 			continue
@@ -210,8 +246,9 @@ func (rs *restorer) mapVmas(t *taskPlan) error {
 			continue
 		}
 		prot := uintptr(v.Prot)
-		if v.TakesPages() {
+		if v.TakesPages() && rs.opts.Lazy {
 			prot |= unix.PROT_WRITE
+			t.unlocked[i] = true
 		}
 		flags := uintptr(v.Flags) | unix.MAP_FIXED
 		fd := ^uintptr(0)

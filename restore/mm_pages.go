@@ -21,8 +21,12 @@ func (rs *restorer) fillPages(r *image.Reader, t *taskPlan, p *image.Pages) erro
 			return badImage("pages %#x+%d at offset %d are outside every mapping that takes pages", run.Vaddr, run.Pages, p.DataOffset)
 		}
 	}
+	t.indexPages(p) // mm_fork.go
 	if t.lazy != nil {
 		return rs.fillLazy(t, p) // lazy.go
+	}
+	if err := rs.unlockFor(t, p.Runs); err != nil {
+		return err
 	}
 	size := uint64(p.NrPages) * pageSize
 	if t.imageFd >= 0 {
@@ -42,6 +46,32 @@ func (rs *restorer) fillPages(r *image.Reader, t *taskPlan, p *image.Pages) erro
 		}
 	}
 	rs.pages += uint64(p.NrPages)
+	return nil
+}
+
+// unlockFor makes writable, for their pages to be written, the mappings
+// runs fall in that are not writable yet (mapVmas); finishMemory puts
+// back their protections. Runs were checked to fit in mappings that take
+// pages (pagesFit).
+func (rs *restorer) unlockFor(t *taskPlan, runs []image.PageRun) error {
+	if len(t.unlocked) != len(t.vmas) {
+		return fmt.Errorf("pages for task %d before its mappings", t.rec.Pid)
+	}
+	for _, run := range runs {
+		start, end := run.Vaddr, run.Vaddr+uint64(run.Pages)*pageSize
+		for i := range t.vmas {
+			v := &t.vmas[i]
+			if t.unlocked[i] || v.End <= start || v.Start >= end {
+				continue
+			}
+			if v.Prot&unix.PROT_WRITE == 0 {
+				if _, err := t.leader.Syscall(unix.SYS_MPROTECT, uintptr(v.Start), uintptr(v.End-v.Start), uintptr(v.Prot|unix.PROT_WRITE)); err != nil {
+					return fmt.Errorf("mprotect vma %#x-%#x writable for its pages: %w", v.Start, v.End, err)
+				}
+			}
+			t.unlocked[i] = true
+		}
+	}
 	return nil
 }
 
@@ -142,7 +172,7 @@ func (rs *restorer) finishMemory(t *taskPlan) error {
 	lt := t.leader
 	for i := range t.vmas {
 		v := &t.vmas[i]
-		if !v.TakesPages() || v.Prot&unix.PROT_WRITE != 0 {
+		if i >= len(t.unlocked) || !t.unlocked[i] || v.Prot&unix.PROT_WRITE != 0 {
 			continue
 		}
 		if _, err := lt.Syscall(unix.SYS_MPROTECT, uintptr(v.Start), uintptr(v.End-v.Start), uintptr(v.Prot)); err != nil {

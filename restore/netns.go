@@ -13,7 +13,8 @@ import (
 // netnsKind is the tree's private network namespace, made while reading
 // the image.
 type netnsKind struct {
-	netNs *os.File
+	netNs     *os.File
+	pingRange bool // its PING_RANGE was taken (netns_ping.go)
 }
 
 func init() {

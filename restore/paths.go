@@ -29,11 +29,14 @@ func (rs *restorer) pathRoot() (*fsroot.Root, error) {
 	return fsroot.Open("/")
 }
 
-// taskRoot opens the root of the image's tasks: the root task's, which
-// every task shares (a chrooted task is refused at checkpoint).
+// taskRoot opens the root of the image's tasks: the root task's, as it
+// was before any task was chrooted (chroot.go keeps it then).
 // Preconditions:
 //   - the root task exists.
 func (rs *restorer) taskRoot() (*fsroot.Root, error) {
+	if rs.nsRoot != nil {
+		return rs.nsRoot.Dup()
+	}
 	return fsroot.OpenTask(rs.plans[0].pid)
 }
 
@@ -141,6 +144,34 @@ func (rs *restorer) createUnlinked(p string, perm uint32, tmpName func(i int) st
 		return nil, err
 	}
 	return f, nil
+}
+
+// createTmpfile makes a new unnamed regular file with O_TMPFILE in the
+// directory of p (an image path), resolved as createUnlinked resolves it,
+// opened with flags (O_TMPFILE among them).
+func (rs *restorer) createTmpfile(p string, flags int, perm uint32) (*os.File, error) {
+	where, check, err := rs.imagePath(path.Dir(p))
+	if err != nil {
+		return nil, err
+	}
+	if !check || where == "" {
+		return nil, fmt.Errorf("its directory is on a file system the restore makes anew or the runtime mounts: re-creating it there is not supported yet")
+	}
+	root, err := rs.pathRoot()
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	d, err := root.ParentNoSymlinks(path.Join(where, path.Base(p)))
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	fd, err := unix.Openat(d.Fd(), ".", flags|unix.O_TMPFILE|unix.O_CLOEXEC, perm)
+	if err != nil {
+		return nil, fmt.Errorf("open(O_TMPFILE) in %v's directory: %w", d, err)
+	}
+	return os.NewFile(uintptr(fd), p), nil
 }
 
 // tmpNameFor is the fallback name scheme of re-created deleted files.

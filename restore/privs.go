@@ -455,6 +455,16 @@ func (s *privScan) take(rec image.Record) error {
 		if s.g.Seccomp && x.Mode == image.SeccompModeStrict {
 			return fmt.Errorf("task %d: thread %d is in seccomp strict mode, which cannot go on top of %s's seccomp filter", s.pid, x.Tid, s.g.From)
 		}
+	case *image.RawSk, *image.PacketSk:
+		// The stub that makes the socket has the restorer's
+		// capabilities; the task must not get one it could not make:
+		// net/ipv4/af_inet.c inet_create and net/packet/af_packet.c
+		// packet_create ask for CAP_NET_RAW in the network namespace.
+		if !s.g.may(capability.CAP_NET_RAW) {
+			return &PrivilegeError{Pid: s.pid, Field: "socket", Image: rec.Type().String(),
+				Grant: fmt.Sprintf("%#016x (%s)", s.g.CapPrm, capNames(s.g.CapPrm)), From: s.g.From,
+				Why: "raw and packet sockets need CAP_NET_RAW, not granted"}
+		}
 	case *image.Tail:
 		return s.endTask()
 	}

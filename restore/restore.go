@@ -69,9 +69,15 @@ type Options struct {
 	// pages are read from there (restore/lazypages/remote.go).
 	Lazy            bool
 	LazyOnTouchOnly bool
-	LazyLog         *os.File
-	PageServerExe   string
-	LazyPageServer  string
+	// CgroupMode says what becomes of a process tree's cgroups (cgroup.go;
+	// "" is CgroupSoft); CgroupRoot, when set, is the cgroup (a path from
+	// each hierarchy's root, the same in all) that restore manages and
+	// puts the first task in, instead of its own.
+	CgroupMode     CgroupMode
+	CgroupRoot     string
+	LazyLog        *os.File
+	PageServerExe  string
+	LazyPageServer string
 }
 
 // Result describes the restored process.
@@ -116,6 +122,9 @@ func RestoreImage(ctx context.Context, im *image.Image, opts Options) (*Result, 
 		return nil, err
 	}
 	opts.Grant = grant
+	if opts.CgroupMode, err = ParseCgroupMode(string(opts.CgroupMode)); err != nil {
+		return nil, err
+	}
 	if opts.Adopt != nil && grant.Seccomp && ptrace.SuspendSeccomp() == 0 {
 		// The stub runs under the spec's filter: the syscalls restore
 		// injects must not.
@@ -152,6 +161,7 @@ func RestoreImage(ctx context.Context, im *image.Image, opts Options) (*Result, 
 	defer rs.closeChain()
 	// Tasks read their pages straight from the image file.
 	rs.imageFile = im.File()
+	rs.forkPids = im.Summary.ForkPids
 	if err := rs.checkLazy(); err != nil {
 		return nil, err
 	}
@@ -171,6 +181,8 @@ func RestoreImage(ctx context.Context, im *image.Image, opts Options) (*Result, 
 	for _, t := range rs.plans {
 		res.Threads += len(t.threads)
 	}
+	inj, waited := ptrace.Stats()
+	log.Debug("tracer work", "injected syscalls", inj, "ptrace stops waited for", waited)
 	log.Info("restore done", "pid", res.Pid, "tasks", res.Tasks, "threads", res.Threads, "pages", res.Pages, "elapsed", res.Elapsed)
 	return res, nil
 }

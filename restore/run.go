@@ -7,8 +7,11 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/ckpt/ckpt/image"
+	"github.com/ckpt/ckpt/internal/addrspace"
+	"github.com/ckpt/ckpt/internal/fsroot"
 	"github.com/ckpt/ckpt/internal/ptrace"
 	"github.com/ckpt/ckpt/internal/remote"
 )
@@ -19,7 +22,8 @@ type restorer struct {
 	log       *slog.Logger
 	opts      Options
 	tr        *ptrace.Tracer
-	imageFile *os.File // the validated image (image.Image.File): tasks read pages from it
+	imageFile *os.File       // the validated image (image.Image.File): tasks read pages from it
+	forkPids  map[int32]bool // tasks with FORK_PAGES (image.Summary), for planLate
 
 	hdr   *image.Header
 	objs  map[uint32]image.Record
@@ -44,20 +48,24 @@ type restorer struct {
 	ctlPidfd *os.File
 
 	// The state of each kind of object (kinds.go), in the kind's file.
-	pipeKind               // files_pipe.go
-	fifoKind               // files_fifo.go
-	ux        unixRestore  // files_unix.go
-	inet      inetState    // files_inet.go
-	inotify   inotifyState // files_inotify.go
-	lockKind               // files_locks.go
-	ownerKind              // files_fown.go
-	deleted   deletedState // files_deleted.go
-	ttyKind                // files_tty.go
-	mnt       *mntRestore  // mntns.go
-	ipcKind                // ipcns.go
-	netnsKind              // netns.go
-	shmemKind              // shmem.go
-	utsKind                // utsns.go
+	pipeKind                // files_pipe.go
+	fifoKind                // files_fifo.go
+	ux        unixRestore   // files_unix.go
+	inet      inetState     // files_inet.go
+	inotify   inotifyState  // files_inotify.go
+	lockKind                // files_locks.go
+	ownerKind               // files_fown.go
+	deleted   deletedState  // files_deleted.go
+	ttyKind                 // files_tty.go
+	mnt       *mntRestore   // mntns.go
+	ipcKind                 // ipcns.go
+	netnsKind               // netns.go
+	shmemKind               // shmem.go
+	utsKind                 // utsns.go
+	cg        cgroupRestore // cgroup.go
+	// nsRoot is the root task's root, kept before the first chroot
+	// (chroot.go): paths of the image are resolved in it.
+	nsRoot *fsroot.Root
 
 	// mmUsers counts, by the task whose address space it is, the tasks
 	// that still need it to hold the scratch area (share.go).
@@ -71,6 +79,10 @@ type restorer struct {
 	privs privScan // every task's privileges against the grant (privs.go)
 
 	pageServer int // the lazy page server's pid (lazy.go)
+
+	// For the --debug log: time spent laying out address spaces and
+	// filling pages while the image is read.
+	layoutTook, fillTook time.Duration
 }
 
 // taskPlan is one process: what the image says about it, then the live
@@ -86,11 +98,22 @@ type taskPlan struct {
 	fds      []image.Fd
 	mm       *image.Mm
 	vmas     []image.Vma
-	taskObjs *image.TaskObjs
-	threads  []image.Thread
-	sched    map[int32]*image.Sched // by tid
-	timers   *image.PosixTimers
-	seccomp  []*image.Seccomp
+	aios     []image.AioRing // AIO contexts of its MM (mm_aio.go)
+	// pageIdx: where its MM's PAGES data is, for its children's
+	// FORK_PAGES; forkRuns, forkPieces: its FORK_PAGES, and where their
+	// data is; late: born from its parent once its memory is in
+	// (mm_fork.go).
+	pageIdx    []chainPages
+	forkRuns   []image.PageRun
+	forkPieces []*image.Pages
+	forkChain  []image.PageRun // of forkRuns, those in the parent's PARENT_PAGES
+	late       bool
+	kept       []addrspace.Range // the mappings a late task kept from its parent
+	taskObjs   *image.TaskObjs
+	threads    []image.Thread
+	sched      map[int32]*image.Sched // by tid
+	timers     *image.PosixTimers
+	seccomp    []*image.Seccomp
 
 	zombie bool
 	// shares: what the task shares with its parent, shareParent, from
@@ -105,12 +128,16 @@ type taskPlan struct {
 	pid           int        // in our pid namespace
 	leader        *remote.Task
 	memReady      bool
+	unlocked      []bool // by VMA: writable for its pages (mapVmas, unlockFor)
 	scratch       uint64 // the injection page (syscall insn, then arguments)
 	imageFd       int    // the image file's fd in the task, -1 if none
 	ctlPidfd      int    // the task's fd of a pidfd of the restorer
-	threadRTs     map[int]*remote.Task
-	lazy          *lazyTask       // its private anonymous pages arrive lazily (lazy.go)
-	parentRuns    []image.PageRun // PARENT_PAGES taken so far (chain.go)
+	// fdTargets: while restoreFiles runs, the fd numbers the task will
+	// have (a temporary fd must not sit on one).
+	fdTargets  map[int]bool
+	threadRTs  map[int]*remote.Task
+	lazy       *lazyTask       // its private anonymous pages arrive lazily (lazy.go)
+	parentRuns []image.PageRun // PARENT_PAGES taken so far (chain.go)
 }
 
 func newPlan(rec image.Task) *taskPlan {
@@ -150,9 +177,10 @@ func (rs *restorer) run(r *image.Reader) error {
 			return err
 		}
 	}
-	if err := rs.checkKinds(); err != nil {
+	if err := errors.Join(rs.checkKinds(), rs.checkCgroupThreads()); err != nil {
 		return err
 	}
+	rs.log.Debug("image read", "layout", rs.layoutTook, "pages", rs.fillTook)
 	return rs.finish()
 }
 
@@ -188,6 +216,12 @@ func (rs *restorer) handle(r *image.Reader, rec image.Record) error {
 		return rs.addShares(x)
 	case *image.ExitSignals:
 		return rs.addExitSignals(x)
+	case *image.CgroupDir:
+		return rs.addCgroupDir(x)
+	case *image.CgroupProp:
+		return rs.addCgroupProp(x)
+	case *image.CgroupMember:
+		return rs.addCgroupMember(x)
 	case *image.Task:
 		return rs.startTask(x)
 	}
@@ -247,13 +281,19 @@ func (rs *restorer) handleTaskRecord(r *image.Reader, rec image.Record) error {
 			}
 		}
 		t.vmas = append(t.vmas, *x)
+	case *image.AioRing:
+		return rs.addAioRing(t, x)
 	case *image.Pages:
 		if err := rs.ensureTask(t); err != nil {
 			return err
 		}
+		start := time.Now()
+		defer func() { rs.fillTook += time.Since(start) }()
 		return rs.fillPages(r, t, x)
 	case *image.ParentPages:
 		return rs.parentPages(t, x)
+	case *image.ForkPages:
+		return rs.forkPages(t, x)
 	case *image.DirtyTrack:
 		// Only the next checkpoint of a pre-copy chain uses it.
 		if t.mm == nil || t.memReady && len(t.threads) > 0 {
@@ -352,6 +392,9 @@ func (rs *restorer) startTask(tk *image.Task) error {
 		return badImage("task %d's section ended before its memory and threads", rs.cur.rec.Pid)
 	}
 	rs.cur = t
+	if t.late {
+		return rs.bornLate(t) // mm_fork.go
+	}
 	return nil
 }
 
@@ -386,6 +429,8 @@ func (rs *restorer) abort() {
 	}
 	rs.closeCopies()
 	rs.closeLazy()
+	rs.closeCgroups(true)
+	rs.nsRoot.Close()
 }
 
 // closeCopies closes the restorer's copies of the tasks' files: each

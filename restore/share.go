@@ -61,7 +61,7 @@ func (rs *restorer) checkNotShared(t *taskPlan, rec image.Record) error {
 		if rs.curShmem == 0 {
 			share = image.ShareVM
 		}
-	case *image.Mm, *image.Vma:
+	case *image.Mm, *image.Vma, *image.AioRing, *image.ForkPages:
 		share = image.ShareVM
 	case *image.Files, *image.Fd:
 		share = image.ShareFiles

@@ -2,6 +2,7 @@ package restore
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/ckpt/ckpt/image"
 	"github.com/ckpt/ckpt/internal/addrspace"
@@ -18,6 +19,9 @@ func (rs *restorer) ensureTask(t *taskPlan) error {
 		return badImage("task %d: memory layout incomplete before its pages", t.rec.Pid)
 	}
 	if !rs.made {
+		if err := rs.prepareCgroups(); err != nil {
+			return fmt.Errorf("cgroups: %w", err)
+		}
 		if err := rs.createTree(); err != nil {
 			return fmt.Errorf("create tasks: %w", err)
 		}
@@ -26,15 +30,20 @@ func (rs *restorer) ensureTask(t *taskPlan) error {
 			return err
 		}
 		guard.Fault(faultCreated)
+		if err := rs.placeTasks(); err != nil {
+			return fmt.Errorf("cgroups: %w", err)
+		}
 	}
 	if t.shares&image.ShareVM != 0 {
 		return rs.borrowMemory(t)
 	}
+	start := time.Now()
+	defer func() { rs.layoutTook += time.Since(start) }()
 	if err := rs.layout(t); err != nil {
 		return fmt.Errorf("task %d: memory layout: %w", t.rec.Pid, err)
 	}
 	t.memReady = true
-	return nil
+	return rs.fillForkPages(t)
 }
 
 func imageRanges(vmas []image.Vma) []addrspace.Range {

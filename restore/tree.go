@@ -127,12 +127,13 @@ func (rs *restorer) createRest(root *taskPlan, base uint64, s *stub) error {
 	if err := rs.planHelpers(); err != nil {
 		return err
 	}
+	rs.planLate() // mm_fork.go
 	// A task is born from its parent, or from a helper (see helpers.go),
 	// which may have to be born first.
 	var ensure func(t *taskPlan) error
 	ensure = func(t *taskPlan) error {
-		if t.pid != 0 {
-			return nil
+		if t.pid != 0 || t.late {
+			return nil // born, or to be born when its section starts (mm_fork.go)
 		}
 		c := rs.creator[t]
 		if err := ensure(c); err != nil {
@@ -254,7 +255,7 @@ func (rs *restorer) setGroups() error {
 		for i, t := range all {
 			g := t.rec.Pgid
 			leader := g == t.rec.Pid
-			if (pass == 0) != leader || t.rec.Sid == t.rec.Pid || g == 0 || t.helper == helperMidwife {
+			if (pass == 0) != leader || t.rec.Sid == t.rec.Pid || g == 0 || t.helper == helperMidwife || t.late {
 				continue
 			}
 			if !leader && rs.byPid[g] == nil && rs.helperByPid[g] == nil {

@@ -39,6 +39,7 @@ import (
 	"github.com/containerd/plugin/registry"
 	"github.com/containerd/ttrpc"
 	"github.com/containerd/typeurl/v2"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/ckpt/ckpt/internal/allow"
 	"github.com/ckpt/ckpt/oci"
@@ -147,12 +148,15 @@ func (s *service) create(ctx context.Context, r *taskAPI.CreateTaskRequest) (*ta
 			return nil, errdefs.ErrNotImplemented.WithMessage(fmt.Sprintf(
 				"create %s: restore from a parent checkpoint (%s): ckpt images are whole, not incremental", r.ID, r.ParentCheckpoint))
 		}
-		rec, err := oci.CheckDir(r.Checkpoint)
+		ck, err := oci.CheckDir(r.Checkpoint)
 		if err != nil {
 			return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("restore %s: %v", r.ID, err))
 		}
+		if err := checkBundlePidns(filepath.Join(r.Bundle, "config.json"), ck); err != nil {
+			return nil, classed(errdefs.ErrFailedPrecondition, "restore %s: %w", r.ID, err)
+		}
 		ns, _ := namespaces.Namespace(ctx)
-		if err := restoreBundle(filepath.Join(r.Bundle, "config.json"), ns, rec.ID, r.ID); err != nil {
+		if err := restoreBundle(filepath.Join(r.Bundle, "config.json"), ns, ck.Container.ID, r.ID); err != nil {
 			return nil, classed(errdefs.ErrFailedPrecondition, "restore %s: %w", r.ID, err)
 		}
 		if err := restoreDefaults(filepath.Join(r.Bundle, "config.json"), defaults); err != nil {
@@ -284,6 +288,21 @@ func runtimeBinary() (string, error) {
 		return "", fmt.Errorf("no ckpt OCI runtime: none next to the shim, none on PATH, %s unset", RuntimeBinaryEnv)
 	}
 	return filepath.Abs(p)
+}
+
+// checkBundlePidns: the bundle's pid namespace is of the kind the
+// checkpoint's processes go back into (oci.CheckPidns), checked before
+// the runc shim makes anything.
+func checkBundlePidns(config string, ck *oci.Checkpoint) error {
+	b, err := os.ReadFile(config)
+	if err != nil {
+		return err
+	}
+	var spec specs.Spec
+	if err := json.Unmarshal(b, &spec); err != nil {
+		return fmt.Errorf("%s: %w", config, err)
+	}
+	return oci.CheckPidns(ck, &spec)
 }
 
 // restoreBundle adapts the bundle of a container restored from a

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -29,6 +30,59 @@ type File struct {
 	base    string // its name in dir
 	tmpName string // the temporary name in dir, "" while anonymous
 	done    bool
+	// written is how much Write wrote, kicked how much of it was handed
+	// to the writeback goroutine (Write); kick is its queue.
+	written, kicked int64
+	kick            chan [2]int64
+	wbDone          sync.WaitGroup
+}
+
+// writeBehind is how much Write lets pile up before it has writeback
+// started.
+const writeBehind = 8 << 20
+
+// Write writes b at the end of what was written so far and, every
+// writeBehind bytes, has a goroutine start writeback of them
+// (sync_file_range(2) with SYNC_FILE_RANGE_WRITE starts it and waits for
+// nothing, but submits the I/O in its caller: on the other CPU, not the
+// writer's). Commit's fsync then finds most of the file written already
+// instead of starting all of it: for a 1 GiB image that fsync was 0.4 s
+// of the checkpoint, with the disk idle until then. A range the goroutine
+// has no room for waits for the next; writeback never started is
+// Commit's, which waits for everything anyway.
+func (f *File) Write(b []byte) (int, error) {
+	n, err := f.File.Write(b)
+	f.written += int64(n)
+	if f.written-f.kicked >= writeBehind {
+		if f.kick == nil {
+			f.kick = make(chan [2]int64, 4)
+			f.wbDone.Add(1)
+			go f.writeback(int(f.Fd()))
+		}
+		select {
+		case f.kick <- [2]int64{f.kicked, f.written - f.kicked}:
+			f.kicked = f.written
+		default:
+		}
+	}
+	return n, err
+}
+
+func (f *File) writeback(fd int) {
+	defer f.wbDone.Done()
+	for r := range f.kick {
+		_ = unix.SyncFileRange(fd, r[0], r[1], unix.SYNC_FILE_RANGE_WRITE)
+	}
+}
+
+// stopWriteback waits for the writeback goroutine to end, before the
+// file is synced or closed.
+func (f *File) stopWriteback() {
+	if f.kick != nil {
+		close(f.kick)
+		f.wbDone.Wait()
+		f.kick = nil
+	}
 }
 
 // Create starts a file that Commit puts at path with mode perm.
@@ -84,6 +138,7 @@ func (f *File) Commit() error {
 	if f.done {
 		return fmt.Errorf("commit %s: already committed or aborted", f.path)
 	}
+	f.stopWriteback()
 	if err := f.Sync(); err != nil {
 		f.Abort()
 		return fmt.Errorf("commit %s: fsync: %w", f.path, err)
@@ -126,6 +181,7 @@ func (f *File) Abort() error {
 	if f.done {
 		return nil
 	}
+	f.stopWriteback()
 	f.done = true
 	err := f.Close()
 	f.removeTemp()

@@ -1,6 +1,8 @@
 package atomicfile
 
 import (
+	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -62,5 +64,54 @@ func TestCommitReplacesLink(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(path); string(b) != "new" {
 		t.Fatalf("target holds %q", b)
+	}
+}
+
+// TestWriteBehind: a file written past several writeback kicks (Write
+// starts writeback every writeBehind bytes, from a goroutine) holds
+// exactly what was written once committed, and one aborted past them
+// leaves nothing: Commit and Abort wait for the goroutine first.
+func TestWriteBehind(t *testing.T) {
+	dir := t.TempDir()
+	chunk := make([]byte, 1<<20+123) // not a multiple of the kick size
+	var want []byte
+	for _, abort := range []bool{false, true} {
+		path := filepath.Join(dir, fmt.Sprintf("f-%v", abort))
+		f, err := Create(path, 0o600)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = want[:0]
+		for i := range 3 * writeBehind / len(chunk) {
+			for j := range chunk {
+				chunk[j] = byte(i + j)
+			}
+			if _, err := f.Write(chunk); err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, chunk...)
+		}
+		if f.kick == nil {
+			t.Fatalf("%d bytes written and no writeback started", len(want))
+		}
+		if abort {
+			if err := f.Abort(); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Stat(path); !os.IsNotExist(err) {
+				t.Fatalf("after Abort %s: %v", path, err)
+			}
+			continue
+		}
+		if err := f.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("committed file: %d bytes, want %d (or different content)", len(got), len(want))
+		}
 	}
 }

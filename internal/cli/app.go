@@ -41,8 +41,14 @@ func App() *ucli.App {
 
 // Main runs the application and returns the process exit code.
 func Main(args []string) int {
+	stop, err := startProfile()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ckpt:", err)
+		return 1
+	}
+	defer stop()
 	app := App()
-	err := app.Run(reorderArgs(app, args))
+	err = app.Run(reorderArgs(app, args))
 	if err == nil {
 		return 0
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/ckpt/ckpt/checkpoint"
 	"github.com/ckpt/ckpt/image"
 	"github.com/ckpt/ckpt/internal/logctx"
+	"github.com/ckpt/ckpt/restore"
 )
 
 func checkpointCommand() *ucli.Command {
@@ -75,8 +76,12 @@ func runCheckpoint(c *ucli.Context) error {
 		defer f.Abort()
 		out, commit = f, f.Commit
 	}
+	mode, err := restore.ParseCgroupMode(c.String("manage-cgroups-mode"))
+	if err != nil {
+		return err
+	}
 	opts := checkpoint.Options{LeaveRunning: c.Bool("leave-running"), FreezeCgroup: c.String("freeze-cgroup"), NoFreeze: c.Bool("no-freeze"), Allow: allowOf(c),
-		Commit: commit, PreDump: c.Bool("pre-dump")}
+		Commit: commit, PreDump: c.Bool("pre-dump"), NoCgroups: mode == restore.CgroupIgnore}
 	if pp := c.String("parent-path"); pp != "" {
 		if opts.ParentPath, opts.ParentRecorded, err = parentPaths(pp, path); err != nil {
 			return err

@@ -18,7 +18,11 @@ func importCommand() *ucli.Command {
 'ctr containers checkpoint --task --rw' makes one, from a kubelet archive
 (ckpt's, see docs/kubernetes.md): restore it with
 'ctr containers restore --rw --live ID REF' (containerd 2.4 has no
-other way back from an archive). The base image (config.dump's) must be in
+other way back from an archive), or, after 'ctr image export' and
+'ctr image import' into CRI's namespace (k8s.io) of a containerd 2.1 to
+2.3, through CRI's CreateContainer with REF as the container's image (the
+image holds an OCI manifest whose layer is the archive's files, for that;
+--no-cri-manifest leaves it out). The base image (config.dump's) must be in
 containerd, in the same namespace. The archive is untrusted: it is checked
 as 'ckpt inspect' checks it, the image inside is read through (digest
 included) before anything is committed.`,
@@ -28,6 +32,10 @@ included) before anything is committed.`,
 			&ucli.StringFlag{Name: "snapshotter", Value: "overlayfs", Usage: "the snapshotter the restored container gets"},
 			&ucli.StringFlag{Name: "base-image", Usage: "the base image `REF` (default: the archive's config.dump's)"},
 			&ucli.Int64Flag{Name: "max-member-size", Usage: "refuse archive members over `BYTES` (default 64 GiB)"},
+			&ucli.BoolFlag{Name: "tcp-established", Usage: "the image's restore gets --tcp-established (ctr passes no options)"},
+			&ucli.BoolFlag{Name: "file-locks", Usage: "the image's restore gets --file-locks"},
+			&ucli.BoolFlag{Name: "ext-unix-sk", Usage: "the image's restore gets --ext-unix-sk"},
+			&ucli.BoolFlag{Name: "no-cri-manifest", Usage: "leave out the image's OCI manifest for CRI's restore through CreateContainer (containerd 2.1-2.3): the checkpoint is stored once, not twice"},
 		},
 		Action: func(c *ucli.Context) error {
 			if c.NArg() != 2 {
@@ -42,8 +50,14 @@ included) before anything is committed.`,
 				return fmt.Errorf("containerd at %s: %w", c.String("address"), err)
 			}
 			defer client.Close()
+			var flags []string
+			for _, f := range []string{"tcp-established", "file-locks", "ext-unix-sk"} {
+				if c.Bool(f) {
+					flags = append(flags, f)
+				}
+			}
 			d, err := kubelet.Import(c.Context, client, a, c.Args().Get(1), kubelet.ImportOptions{
-				Snapshotter: c.String("snapshotter"), BaseImage: c.String("base-image")})
+				Snapshotter: c.String("snapshotter"), BaseImage: c.String("base-image"), NoCRIManifest: c.Bool("no-cri-manifest"), RestoreFlags: flags})
 			if err != nil {
 				return err
 			}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"reflect"
 	"strings"
 
 	ucli "github.com/urfave/cli/v2"
@@ -29,7 +28,12 @@ show prints them; then the processes). Views: --ps-tree (with
 --ps-tree-cmd, --ps-tree-env), --files, --sockets, --mounts, --stats,
 --metadata, --all; memory: --pid P with --search STRING, --search-regex RE
 (--context N bytes around each match) or --hexdump. --records prints every
-record with its offset instead (--json: the same as JSON, as before).
+record with its offset instead, flags, modes, protections, commands and
+addresses by name (O_RDONLY|O_LARGEFILE, S_IFREG|0644, "java");
+--json: the same as JSON, numbers in "fields", names in "symbolic".
+diff compares two checkpoints: processes, files, sockets, and memory
+page by page (per task and mapping: the pages that differ or are in one
+only, as address ranges).
 
 The image is checked while read (framing, tail, digest): a damaged image
 is an error. An ARCHIVE (a tar, or a gzipped one, as the kubelet writes
@@ -38,7 +42,7 @@ names or "..", links, devices, a name twice or sizes over the bounds are
 refused; nothing is unpacked.`,
 		Flags: []ucli.Flag{
 			&ucli.BoolFlag{Name: "records", Usage: "every record with its offset"},
-			&ucli.BoolFlag{Name: "json", Usage: `--records as one JSON object: {"records":[{"offset","type","len","fields"}...]}`},
+			&ucli.BoolFlag{Name: "json", Usage: `--records as one JSON object: {"records":[{"offset","type","len","fields","symbolic"}...]}`},
 			&ucli.StringFlag{Name: "format", Value: "tree", Usage: "tree (for people) or json"},
 			&ucli.BoolFlag{Name: "ps-tree", Usage: "the process tree"},
 			&ucli.BoolFlag{Name: "ps-tree-cmd", Usage: "the process tree with each command line (from the tasks' memory)"},
@@ -66,6 +70,10 @@ type inspected struct {
 	Type   string       `json:"type"`
 	Len    uint32       `json:"len"`
 	Fields image.Record `json:"fields"`
+	// Symbolic renders the fields that have names for their values
+	// (open flags, modes, protections, commands, addresses) as people
+	// read them; Fields keeps the numbers.
+	Symbolic map[string]string `json:"symbolic,omitempty"`
 }
 
 // inspectArgs splits the arguments into operands and applies flags given
@@ -165,57 +173,9 @@ func readRecords(in io.Reader, asJSON bool, recs *[]inspected) error {
 		if err != nil {
 			return err
 		}
-		*recs = append(*recs, inspected{Offset: r.RecordOffset(), Type: rec.Type().String(), Len: r.RecordLen(), Fields: rec})
+		*recs = append(*recs, inspected{Offset: r.RecordOffset(), Type: rec.Type().String(), Len: r.RecordLen(), Fields: rec, Symbolic: symbolic(rec)})
 		if !asJSON {
 			printRecord(os.Stdout, (*recs)[len(*recs)-1])
 		}
 	}
-}
-
-// printRecord prints one record on one line: offset, type, then its fields;
-// byte blobs are shown by size, register files in hex.
-func printRecord(w io.Writer, ir inspected) {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%10d %-10s", ir.Offset, ir.Type)
-	v := reflect.Indirect(reflect.ValueOf(ir.Fields))
-	t := v.Type()
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		if f.Tag.Get("ckpt") == "-" && f.Name != "DataOffset" {
-			continue
-		}
-		fmt.Fprintf(&b, " %s=%s", f.Name, formatField(v.Field(i)))
-	}
-	fmt.Fprintln(w, b.String())
-}
-
-func formatField(v reflect.Value) string {
-	switch v.Kind() {
-	case reflect.String:
-		return fmt.Sprintf("%q", v.String())
-	case reflect.Slice:
-		if v.Type().Elem().Kind() == reflect.Uint8 {
-			return fmt.Sprintf("<%d bytes>", v.Len())
-		}
-		if v.Type().Elem().Kind() == reflect.Array {
-			return fmt.Sprintf("<%d entries>", v.Len())
-		}
-		if v.Type().Elem().Kind() == reflect.Struct && v.Len() > 4 {
-			return fmt.Sprintf("<%d entries>", v.Len())
-		}
-	case reflect.Array:
-		if v.Type().Elem().Kind() == reflect.Uint8 {
-			return fmt.Sprintf("%q", strings.TrimRight(string(v.Bytes()), "\x00"))
-		}
-		if v.Type().Elem().Kind() == reflect.Uint64 {
-			parts := make([]string, v.Len())
-			for i := range parts {
-				parts[i] = fmt.Sprintf("%x", v.Index(i).Uint())
-			}
-			return "[" + strings.Join(parts, " ") + "]"
-		}
-	case reflect.Uint64:
-		return fmt.Sprintf("%#x", v.Uint())
-	}
-	return fmt.Sprintf("%v", v.Interface())
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"net"
 	"reflect"
@@ -54,6 +55,9 @@ type taskView struct {
 
 	mm, files uint32 // objrefs
 	children  []*taskView
+	// hashes of the address space's pages in the image, by address
+	// (buildOpts.hashes).
+	hashes []pageHash
 }
 
 // fdView is one fd of a task, its file rendered for people.
@@ -86,7 +90,8 @@ type memRegion struct {
 type buildOpts struct {
 	cmdline bool // argv and environment of each task
 	memPid  int32
-	mem     bool // every page of memPid's address space
+	mem     bool          // every page of memPid's address space
+	hashes  *maphash.Seed // a hash of every page of every address space, with this seed
 }
 
 // buildModel reads an image into a model; mem receives memPid's memory
@@ -102,12 +107,11 @@ func buildModel(r io.Reader, o buildOpts) (*model, []memRegion, error) {
 	var mms = map[uint32]*image.Mm{}
 	var cur *taskView
 	var curFiles, curMm uint32
-	keepMm := func(ref uint32) bool {
-		if o.cmdline {
-			return true
-		}
-		return o.mem && cur != nil && cur.Pid == o.memPid
-	}
+	// memOf: the tasks whose whole memory is kept: memPid, and its
+	// ancestors, whose pages its FORK_PAGES may name.
+	memOf := map[int32]bool{}
+	mmHashes := map[uint32][]pageHash{}
+	mmVmas := map[uint32][]image.Vma{}
 	for {
 		rec, err := rd.Next()
 		if errors.Is(err, io.EOF) {
@@ -126,14 +130,9 @@ func buildModel(r io.Reader, o buildOpts) (*model, []memRegion, error) {
 		case *image.Container:
 			m.Container = x
 		case *image.Pstree:
-			for i := range x.Tasks {
-				t := &x.Tasks[i]
-				tv := &taskView{Pid: t.Pid, PPid: t.PPid, Pgid: t.Pgid, Sid: t.Sid, Comm: cstr(t.Comm[:]), Threads: t.NrThreads, State: "alive"}
-				if t.State == image.TaskZombie {
-					tv.State = fmt.Sprintf("zombie (status %#x)", t.ExitCode)
-				}
-				m.Tasks = append(m.Tasks, tv)
-				m.byPid[t.Pid] = tv
+			m.addTasks(x)
+			if o.mem {
+				memOf = ancestry(x, o.memPid)
 			}
 		case *image.Task:
 			cur = m.byPid[x.Pid]
@@ -154,9 +153,7 @@ func buildModel(r io.Reader, o buildOpts) (*model, []memRegion, error) {
 			curMm = x.Objref
 			mms[x.Objref] = x
 		case *image.Vma:
-			if cur != nil {
-				cur.Vmas = append(cur.Vmas, *x)
-			}
+			mmVmas[curMm] = append(mmVmas[curMm], *x)
 		case *image.Shmem:
 			curMm = 0 // its pages are the object's, not an address space's
 		case *image.Pages:
@@ -165,22 +162,28 @@ func buildModel(r io.Reader, o buildOpts) (*model, []memRegion, error) {
 				break
 			}
 			mmPages[curMm] += uint64(x.NrPages)
-			if !keepMm(curMm) {
-				break
+			sink := pageSink{
+				keepAll: o.mem && cur != nil && memOf[cur.Pid],
+				kept:    func(r memRegion) { mmMem[curMm] = append(mmMem[curMm], r) },
+				hash:    o.hashes,
+				hashed:  func(h pageHash) { mmHashes[curMm] = append(mmHashes[curMm], h) },
 			}
-			mm := mms[curMm]
-			for _, run := range x.Runs {
-				size := uint64(run.Pages) * image.PageSize
-				data := make([]byte, size)
-				if err := rd.ReadPageData(data); err != nil {
-					return m, nil, err
-				}
+			if mm := mms[curMm]; o.cmdline && mm != nil && !sink.keepAll {
 				// Command lines and environments only: the pages holding them.
-				if !(o.mem && cur != nil && cur.Pid == o.memPid) && mm != nil &&
-					!overlaps(run.Vaddr, size, mm.ArgStart, mm.ArgEnd) && !overlaps(run.Vaddr, size, mm.EnvStart, mm.EnvEnd) {
-					continue
+				sink.keep = func(va uint64) bool {
+					return overlaps(va, image.PageSize, mm.ArgStart, mm.ArgEnd) || overlaps(va, image.PageSize, mm.EnvStart, mm.EnvEnd)
 				}
-				mmMem[curMm] = append(mmMem[curMm], memRegion{Vaddr: run.Vaddr, Data: data})
+			}
+			if err := readPages(rd, x, sink); err != nil {
+				return m, nil, err
+			}
+		case *image.ForkPages:
+			if cur != nil && curMm != 0 {
+				parent := m.byPid[cur.PPid]
+				mmPages[curMm] += forkRegions(mmMem, parent, curMm, x.Runs)
+				if parent != nil {
+					mmHashes[curMm] = append(mmHashes[curMm], forkHashes(mmHashes[parent.mm], x.Runs)...)
+				}
 			}
 		case *image.TaskObjs:
 			if cur != nil {
@@ -203,6 +206,7 @@ func buildModel(r io.Reader, o buildOpts) (*model, []memRegion, error) {
 			if o.mem && t.Pid == o.memPid {
 				mem = mmMem[t.mm]
 			}
+			t.hashes, t.Vmas = mmHashes[t.mm], mmVmas[t.mm]
 		}
 		for _, fd := range fdsOf[t.files] {
 			t.Fds = append(t.Fds, renderFd(fd, objs[fd.File]))
@@ -212,6 +216,122 @@ func buildModel(r io.Reader, o buildOpts) (*model, []memRegion, error) {
 		}
 	}
 	return m, mem, nil
+}
+
+// addTasks adds the tasks of the PSTREE to the model.
+func (m *model) addTasks(pt *image.Pstree) {
+	for i := range pt.Tasks {
+		t := &pt.Tasks[i]
+		tv := &taskView{Pid: t.Pid, PPid: t.PPid, Pgid: t.Pgid, Sid: t.Sid, Comm: cstr(t.Comm[:]), Threads: t.NrThreads, State: "alive"}
+		if t.State == image.TaskZombie {
+			tv.State = fmt.Sprintf("zombie (status %#x)", t.ExitCode)
+		}
+		m.Tasks = append(m.Tasks, tv)
+		m.byPid[t.Pid] = tv
+	}
+}
+
+// ancestry is pid and its ancestors in the PSTREE.
+func ancestry(pt *image.Pstree, pid int32) map[int32]bool {
+	ppid := map[int32]int32{}
+	for _, t := range pt.Tasks {
+		ppid[t.Pid] = t.PPid
+	}
+	out := map[int32]bool{}
+	for p := pid; p != 0 && !out[p]; p = ppid[p] {
+		out[p] = true
+	}
+	return out
+}
+
+// forkRegions gives the memory mm the parts of its parent's kept memory
+// that runs (a FORK_PAGES record: pages that are the parent's) name, and
+// returns how many pages runs hold.
+func forkRegions(mem map[uint32][]memRegion, parent *taskView, mm uint32, runs []image.PageRun) uint64 {
+	var n uint64
+	for _, run := range runs {
+		n += uint64(run.Pages)
+		if parent == nil || parent.mm == 0 {
+			continue
+		}
+		lo, hi := run.Vaddr, run.Vaddr+uint64(run.Pages)*image.PageSize
+		for _, r := range mem[parent.mm] {
+			a, b := max(lo, r.Vaddr), min(hi, r.Vaddr+uint64(len(r.Data)))
+			if a < b {
+				mem[mm] = append(mem[mm], memRegion{Vaddr: a, Data: r.Data[a-r.Vaddr : b-r.Vaddr]})
+			}
+		}
+	}
+	return n
+}
+
+// forkHashes are the hashes, of the parent's, of the pages runs (a
+// FORK_PAGES record) name: the child's too.
+func forkHashes(parent []pageHash, runs []image.PageRun) []pageHash {
+	var out []pageHash
+	for _, h := range parent {
+		// runs ascend as written (unsorted ones only miss pages here).
+		i := sort.Search(len(runs), func(i int) bool {
+			return runs[i].Vaddr+uint64(runs[i].Pages)*image.PageSize > h.Vaddr
+		})
+		if i < len(runs) && h.Vaddr >= runs[i].Vaddr {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// pageSink says what readPages does with a PAGES record's pages: keep
+// them all in one region per run (keepAll), keep the pages keep wants,
+// hash each (hash non-nil).
+type pageSink struct {
+	keepAll bool
+	keep    func(vaddr uint64) bool
+	kept    func(memRegion)
+	hash    *maphash.Seed
+	hashed  func(pageHash)
+}
+
+// pageHash is a page of an image: its address and a 64-bit hash of its
+// content.
+type pageHash struct {
+	Vaddr uint64
+	Sum   uint64
+}
+
+// readPages reads a PAGES record's data through, one page at a time
+// unless everything is kept: memory stays bounded by what is kept.
+func readPages(rd *image.Reader, x *image.Pages, s pageSink) error {
+	if !s.keepAll && s.hash == nil && s.keep == nil {
+		return nil
+	}
+	page := make([]byte, image.PageSize)
+	for _, run := range x.Runs {
+		if s.keepAll {
+			data := make([]byte, uint64(run.Pages)*image.PageSize)
+			if err := rd.ReadPageData(data); err != nil {
+				return err
+			}
+			s.kept(memRegion{Vaddr: run.Vaddr, Data: data})
+			for i := uint64(0); s.hash != nil && i < uint64(run.Pages); i++ {
+				s.hashed(pageHash{Vaddr: run.Vaddr + i*image.PageSize, Sum: maphash.Bytes(*s.hash, data[i*image.PageSize:(i+1)*image.PageSize])})
+			}
+			continue
+		}
+		for i := uint64(0); i < uint64(run.Pages); i++ {
+			va := run.Vaddr + i*image.PageSize
+			if err := rd.ReadPageData(page); err != nil {
+				return err
+			}
+			if s.hash != nil {
+				s.hashed(pageHash{Vaddr: va, Sum: maphash.Bytes(*s.hash, page)})
+			}
+			if s.keep != nil && s.keep(va) {
+				s.kept(memRegion{Vaddr: va, Data: append([]byte(nil), page...)})
+			}
+		}
+	}
+	return nil
 }
 
 func overlaps(a, alen, start, end uint64) bool { return start < end && a < end && start < a+alen }
@@ -280,6 +400,13 @@ func renderFd(fd image.Fd, obj image.Record) fdView {
 	case *image.UnixSk:
 		s := unixSock(x)
 		v.Kind, v.Name, v.Flags, v.Socket = "socket", s.Proto+" "+s.State+" "+s.Local, openFlags(x.Flags), s
+	case *image.RawSk, *image.IcmpSk, *image.PacketSk:
+		s := otherSock(x)
+		v.Kind, v.Name, v.Socket = "socket", strings.TrimSpace(s.Proto+" "+s.State+" "+s.Local), s
+		if s.Peer != "" {
+			v.Name += " -> " + s.Peer
+		}
+		v.Flags = openFlags(uint32(reflect.Indirect(reflect.ValueOf(x)).FieldByName("Flags").Uint()))
 	default:
 		if f, ok := reflect.Indirect(reflect.ValueOf(obj)).Type().FieldByName("Flags"); ok && f.Type.Kind() == reflect.Uint32 {
 			v.Flags = openFlags(uint32(reflect.Indirect(reflect.ValueOf(obj)).FieldByIndex(f.Index).Uint()))
@@ -299,7 +426,8 @@ func inetSock(x *image.InetSocket) *sockView {
 	if x.Family == unix.AF_INET6 {
 		proto += "6"
 	}
-	state := map[uint32]string{image.InetEstablished: "ESTABLISHED", image.InetListen: "LISTEN", image.InetClose: "CLOSE"}[x.State]
+	state := map[uint32]string{image.InetEstablished: "ESTABLISHED", image.InetListen: "LISTEN", image.InetClose: "CLOSE",
+		image.InetSynSent: "SYN_SENT"}[x.State]
 	if state == "" {
 		state = fmt.Sprintf("state(%d)", x.State)
 	}
@@ -307,8 +435,49 @@ func inetSock(x *image.InetSocket) *sockView {
 	if x.LocalPort != 0 {
 		s.Local = addr(x.Family, x.Local, x.LocalPort)
 	}
-	if x.State == image.InetEstablished {
+	if x.State == image.InetEstablished || x.State == image.InetSynSent {
 		s.Peer = addr(x.Family, x.Peer, x.PeerPort)
+	}
+	return s
+}
+
+// otherSock describes a raw, ICMP or packet socket: "raw6(58)",
+// "icmp 127.0.0.1 id 4660", "packet dgram lo proto 0x0806".
+func otherSock(rec image.Record) *sockView {
+	switch x := rec.(type) {
+	case *image.PacketSk:
+		typ := map[uint32]string{unix.SOCK_RAW: "raw", unix.SOCK_DGRAM: "dgram"}[x.SockType]
+		s := &sockView{Proto: "packet", State: typ, Local: fmt.Sprintf("proto %#04x", x.Num>>8|x.Num<<8&0xff00)}
+		if x.IfName != "" {
+			s.Local = x.IfName + " " + s.Local
+		}
+		return s
+	case *image.IcmpSk:
+		s := rawSockView((*image.RawSk)(x), "icmp")
+		s.Local = strings.TrimSuffix(s.Local, ":0")
+		if x.LocalPort != 0 {
+			s.Local = addr(x.Family, x.Local, 0)
+			s.Local = strings.TrimSuffix(s.Local, ":0") + fmt.Sprintf(" id %d", x.LocalPort)
+		}
+		return s
+	case *image.RawSk:
+		s := rawSockView(x, "raw")
+		s.Proto += fmt.Sprintf("(%d)", x.Protocol)
+		return s
+	}
+	return &sockView{}
+}
+
+func rawSockView(x *image.RawSk, proto string) *sockView {
+	if x.Family == unix.AF_INET6 {
+		proto += "6"
+	}
+	s := &sockView{Proto: proto}
+	if x.Local != [16]byte{} {
+		s.Local = strings.TrimSuffix(addr(x.Family, x.Local, 0), ":0")
+	}
+	if x.Connected == 1 {
+		s.Peer = strings.TrimSuffix(addr(x.Family, x.Peer, 0), ":0")
 	}
 	return s
 }

@@ -50,3 +50,45 @@ func TestRenderFd(t *testing.T) {
 		t.Errorf("strs: %q", got)
 	}
 }
+
+// TestRecordsSymbolic: --records renders open flags, modes, protections,
+// mapping flags, commands and addresses by name, in the text view and in
+// the JSON view's "symbolic".
+func TestRecordsSymbolic(t *testing.T) {
+	var comm [image.TaskCommLen]byte
+	copy(comm[:], "java")
+	for _, c := range []struct {
+		rec  image.Record
+		want []string
+	}{
+		{&image.RegFile{Flags: oLargefile, Mode: unix.S_IFREG | 0o644, Path: "/etc/passwd"},
+			[]string{"Flags=O_RDONLY|O_LARGEFILE", "Mode=S_IFREG|0644", `Path="/etc/passwd"`}},
+		{&image.Pstree{Tasks: []image.Task{{Pid: 7, Comm: comm}}}, []string{`Comm="java"`, "Pid=7"}},
+		{&image.Task{Pid: 7, Comm: comm}, []string{`Comm="java"`}},
+		{&image.TaskMisc{Umask: 0o22, PdeathSig: 9}, []string{"Umask=0022", "PdeathSig=SIGKILL"}},
+		{&image.PosixTimers{Timers: []image.PosixTimer{{Signo: 35}}}, []string{"Signo=SIGRTMIN+1"}},
+		{&image.Vma{Prot: unix.PROT_READ | unix.PROT_EXEC, Flags: unix.MAP_PRIVATE | unix.MAP_ANONYMOUS},
+			[]string{"Prot=PROT_READ|PROT_EXEC", "Flags=MAP_PRIVATE|MAP_ANONYMOUS"}},
+		{&image.Fd{Fd: 3, Flags: image.FdFlagCloexec}, []string{"Flags=FD_CLOEXEC"}},
+		{&image.InetSocket{Family: unix.AF_INET, SockType: unix.SOCK_STREAM, Protocol: unix.IPPROTO_TCP, State: image.InetListen,
+			Flags: unix.O_RDWR | unix.O_NONBLOCK, Local: [16]byte{10, 0, 0, 2}},
+			[]string{"Family=AF_INET", "SockType=SOCK_STREAM", "Protocol=IPPROTO_TCP", "State=LISTEN", "Local=10.0.0.2", "Flags=O_RDWR|O_NONBLOCK"}},
+		{&image.DeletedFile{Mode: unix.S_IFDIR | 0o755}, []string{"Mode=S_IFDIR|0755"}},
+	} {
+		var b strings.Builder
+		ir := inspected{Type: c.rec.Type().String(), Fields: c.rec, Symbolic: symbolic(c.rec)}
+		printRecord(&b, ir)
+		for _, w := range c.want {
+			if !strings.Contains(b.String(), w) {
+				t.Errorf("%s: %q lacks %s", ir.Type, b.String(), w)
+			}
+			name, val, _ := strings.Cut(w, "=")
+			if name != "Pid" && name != "Path" && ir.Symbolic[name] != val && c.rec.Type() != image.TypePstree && c.rec.Type() != image.TypePosixTimers {
+				t.Errorf("%s: symbolic %s = %q, want %q", ir.Type, name, ir.Symbolic[name], val)
+			}
+		}
+	}
+	if got := fileMode(0o644); got != "0644" {
+		t.Errorf("fileMode(0644) = %s", got)
+	}
+}

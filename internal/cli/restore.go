@@ -23,7 +23,7 @@ func restoreCommand() *ucli.Command {
 	return &ucli.Command{
 		Name:      "restore",
 		Usage:     "restore a process from an image",
-		UsageText: "ckpt restore (--image FILE | --image - | --image-path DIR) [--detach] [--pid-file FILE] [--inherit-fd fd[N]:KEY ...] [--ext-unix-sk] [--shell-job] [--tcp-established] [--file-locks]\n   ckpt restore --bundle DIR --image-path DIR [--detach] [--pid-file FILE] <container-id>",
+		UsageText: "ckpt restore (--image FILE | --image - | --image-path DIR) [--detach] [--pid-file FILE] [--inherit-fd fd[N]:KEY ...] [--ext-unix-sk] [--shell-job] [--tcp-established] [--file-locks] [--manage-cgroups-mode MODE] [--cgroup-root PATH]\n   ckpt restore --bundle DIR --image-path DIR [--detach] [--pid-file FILE] <container-id>",
 		Description: `Rebuilds the process with its original pid and lets it run on from where
 it was checkpointed. Without --detach, waits for it and exits with its exit
 status (128+N if killed by signal N); with --detach, returns once it runs.
@@ -51,6 +51,7 @@ checkpoint <id>' into a new container of that id made from --bundle (see
 			&ucli.StringFlag{Name: "lazy-log", Usage: "with --lazy, the page server logs to `FILE` (default: stderr, or nowhere with --detach)"},
 			&ucli.BoolFlag{Name: "lazy-on-touch-only", Hidden: true, Usage: "with --lazy, stream no page in the background (for tests)"},
 			&ucli.StringFlag{Name: "page-server", Usage: "with --lazy, read the pages from the ckpt page-server at `ADDR` (host:port, or unix:PATH) serving this same image (docs/lazy-restore.md)"},
+			&ucli.StringFlag{Name: "cgroup-root", Usage: "put the first task in cgroup `PATH` (from each hierarchy's root, as /proc/PID/cgroup names it) and the others below it, instead of ckpt's own cgroups"},
 			&ucli.BoolFlag{Name: "dry-run", Usage: "validate the whole image against this host (free pids, our capabilities; with a container id, the bundle) and print what would be restored, creating nothing"},
 		}, append(allowFlags(true), imageFlags...)...),
 		Action: runRestore,
@@ -99,13 +100,18 @@ func runRestore(c *ucli.Context) error {
 		}
 		imageDir = filepath.Dir(file)
 	}
+	mode, err := restore.ParseCgroupMode(c.String("manage-cgroups-mode"))
+	if err != nil {
+		return err
+	}
 	if c.Bool("dry-run") {
 		im, err := image.OpenReader(in)
 		if err != nil {
 			return ucli.Exit(fmt.Sprintf("dry run: invalid image: %v", err), 1)
 		}
 		defer im.Close()
-		out, err := restore.DryRun(im, restore.Options{ImageDir: imageDir, ParentPath: c.String("parent-path")})
+		out, err := restore.DryRun(im, restore.Options{ImageDir: imageDir, ParentPath: c.String("parent-path"),
+			CgroupMode: mode, CgroupRoot: c.String("cgroup-root")})
 		if err != nil {
 			return ucli.Exit(fmt.Sprintf("dry run: restore would fail: %v", err), 1)
 		}
@@ -114,7 +120,8 @@ func runRestore(c *ucli.Context) error {
 	}
 	opts := restore.Options{InheritFds: inherit, Detached: c.Bool("detach"), Allow: allowOf(c),
 		ParentPath: c.String("parent-path"), ImageDir: imageDir,
-		Lazy: c.Bool("lazy"), LazyOnTouchOnly: c.Bool("lazy-on-touch-only"), LazyPageServer: c.String("page-server")}
+		Lazy: c.Bool("lazy"), LazyOnTouchOnly: c.Bool("lazy-on-touch-only"), LazyPageServer: c.String("page-server"),
+		CgroupMode: mode, CgroupRoot: c.String("cgroup-root")}
 	if opts.LazyOnTouchOnly && !opts.Lazy {
 		return ucli.Exit("--lazy-on-touch-only needs --lazy", 2)
 	}

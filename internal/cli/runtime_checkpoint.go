@@ -16,7 +16,7 @@ var (
 	containerCheckpointFlags = []ucli.Flag{
 		&ucli.StringFlag{Name: "work-path", Usage: "container form: `DIR` for the log (dump.log) and statistics (stats-dump)"},
 		&ucli.StringSliceFlag{Name: "empty-ns", Usage: "not supported (runc takes a namespace `TYPE`)"},
-		&ucli.StringFlag{Name: "manage-cgroups-mode", Usage: "soft or ignore (the restored container gets its bundle's cgroup); full and strict are not supported"},
+		&ucli.StringFlag{Name: "manage-cgroups-mode", Usage: cgroupsModeUsage},
 		&ucli.IntFlag{Name: "status-fd", Usage: "not supported"},
 		&ucli.BoolFlag{Name: "auto-dedup", Usage: "not supported"},
 		&ucli.BoolFlag{Name: "lazy-pages", Usage: "not supported"},
@@ -31,13 +31,18 @@ var (
 		&ucli.BoolFlag{Name: "no-subreaper", Usage: "container form: accepted; ckpt restore is no subreaper"},
 		&ucli.BoolFlag{Name: "no-pivot", Usage: "container form: do not use pivot_root to enter the rootfs"},
 		&ucli.StringSliceFlag{Name: "empty-ns", Usage: "not supported (runc takes a namespace `TYPE`)"},
-		&ucli.StringFlag{Name: "manage-cgroups-mode", Usage: "soft or ignore (the restored container gets its bundle's cgroup); full and strict are not supported"},
+		&ucli.StringFlag{Name: "manage-cgroups-mode", Usage: cgroupsModeUsage},
 		&ucli.BoolFlag{Name: "auto-dedup", Usage: "not supported"},
 		&ucli.BoolFlag{Name: "lazy-pages", Usage: "not supported"},
 		&ucli.StringFlag{Name: "lsm-profile", Usage: "not supported"},
 		&ucli.StringFlag{Name: "lsm-mount-context", Usage: "not supported"},
 	}
 )
+
+// cgroupsModeUsage explains --manage-cgroups-mode for both forms.
+const cgroupsModeUsage = "a process tree: soft (default: tasks back in their cgroups below ckpt's or --cgroup-root, made if missing, limits written on those made), " +
+	"full (limits written on all), strict (full, refusing cgroups that exist or limits not saved) or ignore (at checkpoint: save none; at restore: leave tasks in ckpt's); " +
+	"a container: soft or ignore (it gets its bundle's cgroup)"
 
 // withFlags adds the container form's flags to the checkpoint and restore
 // commands.
@@ -110,6 +115,9 @@ func refuseUnsupported(c *ucli.Context, ok map[string]bool) error {
 func containerOnly(c *ucli.Context, flags []ucli.Flag) error {
 	for _, f := range flags {
 		name := f.Names()[0]
+		if name == "manage-cgroups-mode" {
+			continue // both forms take it (cgroupsModeUsage)
+		}
 		if c.IsSet(name) {
 			if !checkpointContainerOK[name] && !restoreContainerOK[name] {
 				return ckptrt.NotSupported(fmt.Sprintf("%s --%s", c.Command.Name, name))

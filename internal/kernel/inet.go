@@ -26,6 +26,7 @@ const (
 // TCP states (include/net/tcp_states.h).
 const (
 	TCP_ESTABLISHED = 1
+	TCP_SYN_SENT    = 2
 	TCP_CLOSE       = 7
 	TCP_LISTEN      = 10
 )

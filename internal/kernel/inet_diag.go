@@ -38,12 +38,44 @@ type InetDiagReqV2 struct {
 // in the network namespace nsPath, by inode. No syscall tells them for a
 // UDP socket.
 func InetShutdowns(nsPath string, family, protocol uint8) (map[uint64]uint8, error) {
+	socks, err := InetSockets(nsPath, family, protocol, ^uint32(0))
+	if err != nil {
+		return nil, err
+	}
+	shut := make(map[uint64]uint8, len(socks))
+	for ino, s := range socks {
+		shut[ino] = s.Shutdown
+	}
+	return shut, nil
+}
+
+// InetSock is what inet sock_diag tells of one socket.
+type InetSock struct {
+	State    uint8
+	Shutdown uint8
+	DstPort  uint16
+	Dst      [16]byte // network order; AF_INET uses the first 4 bytes
+}
+
+// Offsets in struct inet_diag_msg: idiag_state, then in its struct
+// inet_diag_sockid idiag_dport (big-endian) and idiag_dst.
+const (
+	inetDiagStateOff = 1
+	inetDiagDportOff = 6
+	inetDiagDstOff   = 24
+)
+
+// InetSockets dumps the inet sockets of a family and protocol in the
+// network namespace nsPath whose TCP state is in the states bit mask (1
+// << state), by inode. It is how the peer of a TCP socket whose connect is
+// in progress is known: getpeername(2) says ENOTCONN until it completes.
+func InetSockets(nsPath string, family, protocol uint8, states uint32) (map[uint64]InetSock, error) {
 	fd, err := diagSocketIn(nsPath)
 	if err != nil {
 		return nil, err
 	}
 	defer unix.Close(fd)
-	req := InetDiagReqV2{Family: family, Protocol: protocol, States: ^uint32(0)}
+	req := InetDiagReqV2{Family: family, Protocol: protocol, States: states}
 	msg, err := binary.Append(nil, binary.LittleEndian, &unix.NlMsghdr{
 		Len:   uint32(unix.SizeofNlMsghdr + binary.Size(req)),
 		Type:  SOCK_DIAG_BY_FAMILY,
@@ -60,7 +92,7 @@ func InetShutdowns(nsPath string, family, protocol uint8) (map[uint64]uint8, err
 		return nil, fmt.Errorf("inet sock_diag request: %w", err)
 	}
 	buf := make([]byte, 1<<16)
-	shut := map[uint64]uint8{}
+	socks := map[uint64]InetSock{}
 	for {
 		n, _, err := unix.Recvfrom(fd, buf, 0)
 		if err != nil {
@@ -76,7 +108,7 @@ func InetShutdowns(nsPath string, family, protocol uint8) (map[uint64]uint8, err
 			b = b[min(len(b), (l+unix.NLMSG_ALIGNTO-1)&^(unix.NLMSG_ALIGNTO-1)):]
 			switch typ {
 			case unix.NLMSG_DONE:
-				return shut, nil
+				return socks, nil
 			case unix.NLMSG_ERROR:
 				if len(data) >= 4 {
 					if e := int32(binary.LittleEndian.Uint32(data)); e != 0 {
@@ -89,7 +121,8 @@ func InetShutdowns(nsPath string, family, protocol uint8) (map[uint64]uint8, err
 				return nil, fmt.Errorf("inet sock_diag: short inet_diag_msg (%d bytes)", len(data))
 			}
 			ino := uint64(binary.LittleEndian.Uint32(data[inetDiagInoOff:]))
-			shut[ino] = 0
+			s := InetSock{State: data[inetDiagStateOff], DstPort: binary.BigEndian.Uint16(data[inetDiagDportOff:])}
+			copy(s.Dst[:], data[inetDiagDstOff:inetDiagDstOff+16])
 			for a := data[inetDiagMsgLen:]; len(a) >= unix.SizeofRtAttr; {
 				al := int(binary.LittleEndian.Uint16(a[0:]))
 				at := binary.LittleEndian.Uint16(a[2:])
@@ -97,10 +130,11 @@ func InetShutdowns(nsPath string, family, protocol uint8) (map[uint64]uint8, err
 					return nil, fmt.Errorf("inet sock_diag: bad attribute length %d", al)
 				}
 				if at == INET_DIAG_SHUTDOWN && al > unix.SizeofRtAttr {
-					shut[ino] = a[unix.SizeofRtAttr]
+					s.Shutdown = a[unix.SizeofRtAttr]
 				}
 				a = a[min(len(a), (al+unix.RTA_ALIGNTO-1)&^(unix.RTA_ALIGNTO-1)):]
 			}
+			socks[ino] = s
 		}
 	}
 }

@@ -133,6 +133,7 @@ func getEventMsg(tid int) (uint64, error) {
 // wait4 waits for any state change of tid, traced or child, retrying EINTR.
 func wait4(tid int) (unix.WaitStatus, error) {
 	var ws unix.WaitStatus
+	waits.Add(1)
 	for {
 		_, err := unix.Wait4(tid, &ws, unix.WALL, nil)
 		if err == unix.EINTR {

@@ -104,6 +104,7 @@ func (s *Session) Syscall(nr uintptr, args ...uintptr) (uintptr, error) {
 	}
 	var ret uint64
 	s.lastChild = 0
+	injectedSyscalls.Add(1)
 	err := s.t.Do(func() error {
 		r := s.saved
 		r.SetSyscall(nr, args...)

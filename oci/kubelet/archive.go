@@ -120,11 +120,11 @@ func Open(p string, lim Limits) (*Archive, error) {
 		switch m.Name {
 		case ConfigDump, SpecDump, StatusDump, "status":
 			if m.Size > lim.Metadata {
-				return fmt.Errorf("member %s: %d bytes, more than %d", m.Name, m.Size, lim.Metadata)
+				return fmt.Errorf("archive %s: member %s: %d bytes, more than %d", p, m.Name, m.Size, lim.Metadata)
 			}
 			b, err := io.ReadAll(io.LimitReader(r, lim.Metadata+1))
 			if err != nil {
-				return fmt.Errorf("member %s: %w", m.Name, err)
+				return fmt.Errorf("archive %s: member %s: %w", p, m.Name, err)
 			}
 			meta[m.Name] = b
 		}

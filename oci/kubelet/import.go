@@ -31,6 +31,10 @@ import (
 // container (checkpointctl's and CRI-O's annotation).
 const AnnotationName = "org.criu.checkpoint.container.name"
 
+// ckptAnnotations prefixes the annotations ckpt's runtime reads from a
+// bundle (oci.RestoreFlagAnnotation, oci.RootfsCopyAnnotation).
+const ckptAnnotations = "io.ckpt."
+
 // ImportOptions tune Import.
 type ImportOptions struct {
 	// Snapshotter the restored container's rw layer is made with
@@ -39,6 +43,15 @@ type ImportOptions struct {
 	// BaseImage overrides config.dump's image, which must be in
 	// containerd (same namespace) for a restore.
 	BaseImage string
+	// NoCRIManifest leaves out the OCI manifest whose layer holds the
+	// archive's files (which CRI's restore through CreateContainer
+	// reads): the image then holds the checkpoint once, not twice.
+	NoCRIManifest bool
+	// RestoreFlags (restore flag names: tcp-established, file-locks,
+	// ext-unix-sk) are given to the restore of the image as its spec's
+	// annotations (oci.RestoreFlagAnnotation): `ctr containers restore`
+	// passes no options.
+	RestoreFlags []string
 }
 
 // Import turns a checked archive into a checkpoint image REF in
@@ -92,11 +105,24 @@ func Import(ctx context.Context, client *containerd.Client, a *Archive, ref stri
 		descs = append(descs, rw)
 	}
 
-	cfg, err := a.specBlob(ctx, store, stamp)
+	cfg, err := a.specBlob(ctx, store, stamp, o.RestoreFlags)
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
 	descs = append(descs, cfg)
+
+	// The same checkpoint as an OCI image of the archive's files, for
+	// the restore through CRI's CreateContainer (containerd 2.1 to 2.3),
+	// first in the index: a platform's manifest is what containerd
+	// unpacks, exports and resolves; ctr's restore picks the parts above
+	// by media type.
+	if !o.NoCRIManifest {
+		m, err := a.criManifest(ctx, store, stamp)
+		if err != nil {
+			return ocispec.Descriptor{}, err
+		}
+		descs = append([]ocispec.Descriptor{m}, descs...)
+	}
 
 	index := ocispec.Index{
 		MediaType: ocispec.MediaTypeImageIndex,
@@ -265,18 +291,16 @@ func (a *Archive) rwLayer(ctx context.Context, store content.Store, stamp string
 
 // specBlob writes the spec as containerd stores a container's: a protobuf
 // Any. The namespaces that named a path (the old pod's) are made the
-// container's own.
-func (a *Archive) specBlob(ctx context.Context, store content.Store, stamp string) (ocispec.Descriptor, error) {
-	var spec specs.Spec
-	if err := json.Unmarshal(a.Spec, &spec); err != nil {
+// container's own. ckpt's own annotations (io.ckpt.*: restore flags, a
+// rootfs copy) are the importer's and the shim's to give, not the
+// archive's: any in spec.dump are dropped, then the restore flags asked
+// for are set.
+func (a *Archive) specBlob(ctx context.Context, store content.Store, stamp string, flags []string) (ocispec.Descriptor, error) {
+	spec, err := importSpec(a.Spec, flags)
+	if err != nil {
 		return ocispec.Descriptor{}, fmt.Errorf("archive %s: %s: %w", a.Path, SpecDump, err)
 	}
-	if spec.Linux != nil {
-		for i := range spec.Linux.Namespaces {
-			spec.Linux.Namespaces[i].Path = ""
-		}
-	}
-	anySpec, err := typeurl.MarshalAnyToProto(&spec)
+	anySpec, err := typeurl.MarshalAnyToProto(spec)
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
@@ -288,4 +312,30 @@ func (a *Archive) specBlob(ctx context.Context, store content.Store, stamp strin
 		_, err := w.Write(specBytes)
 		return err
 	})
+}
+
+// importSpec is the spec of spec.dump as the imported image holds it (see
+// specBlob).
+func importSpec(raw []byte, flags []string) (*specs.Spec, error) {
+	var spec specs.Spec
+	if err := json.Unmarshal(raw, &spec); err != nil {
+		return nil, err
+	}
+	if spec.Linux != nil {
+		for i := range spec.Linux.Namespaces {
+			spec.Linux.Namespaces[i].Path = ""
+		}
+	}
+	for k := range spec.Annotations {
+		if strings.HasPrefix(k, ckptAnnotations) {
+			delete(spec.Annotations, k)
+		}
+	}
+	for _, f := range flags {
+		if spec.Annotations == nil {
+			spec.Annotations = map[string]string{}
+		}
+		spec.Annotations[oci.RestoreFlagAnnotation+f] = "true"
+	}
+	return &spec, nil
 }

@@ -1,0 +1,87 @@
+/*
+ * shm_zero01: mappings of /dev/zero come back as they were. S maps
+ * /dev/zero MAP_SHARED (the kernel makes that shared anonymous memory,
+ * shown as "/dev/zero (deleted)"), P maps it MAP_PRIVATE (private
+ * anonymous memory, shown as "/dev/zero"); the /dev/zero fd stays open.
+ * Both are filled, then the test forks. After restore both have their
+ * data, the fd is still /dev/zero, a write by the child to S shows in the
+ * parent and one to its P does not. Sabotage swaps the parent's S for a
+ * private copy.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "zdtmtst.h"
+
+#define SLEN (4 * 4096)
+#define PLEN (2 * 4096)
+
+static uint8_t *s, *p, sdata[SLEN], pdata[PLEN];
+
+static void check(const char *who)
+{
+	if (memcmp(s, sdata, SLEN))
+		fail("%s: S lost its data", who);
+	if (memcmp(p, pdata, PLEN))
+		fail("%s: P lost its data", who);
+}
+
+static int child(void *arg)
+{
+	(void)arg;
+	test_daemon();
+	test_waitsig();
+	check("child");
+	s[SLEN - 1] = 0x5a; /* shared: the parent sees it */
+	p[0] = 0xa5;        /* private: the parent does not */
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	uint32_t crc = 11;
+	struct stat st;
+	int z;
+
+	test_init(argc, argv);
+	datagen(sdata, SLEN, &crc);
+	datagen(pdata, PLEN, &crc);
+	sdata[SLEN - 1] = pdata[0] = 0;
+	z = open("/dev/zero", O_RDWR);
+	if (z < 0 || (s = mmap(NULL, SLEN, PROT_READ | PROT_WRITE, MAP_SHARED, z, 0)) == MAP_FAILED ||
+	    (p = mmap(NULL, PLEN, PROT_READ | PROT_WRITE, MAP_PRIVATE, z, 0)) == MAP_FAILED) {
+		fail("map /dev/zero");
+		return 1;
+	}
+	memcpy(s, sdata, SLEN);
+	memcpy(p, pdata, PLEN);
+	if (test_spawn(child, NULL) < 0)
+		return 1;
+
+	test_daemon();
+	test_waitsig();
+
+	if (test_sabotage()) {
+		uint8_t *c = mmap(NULL, SLEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		memcpy(c, s, SLEN);
+		mremap(c, SLEN, SLEN, MREMAP_MAYMOVE | MREMAP_FIXED, s);
+	}
+	check("parent");
+	if (fstat(z, &st) || !S_ISCHR(st.st_mode) || major(st.st_rdev) != 1 || minor(st.st_rdev) != 5)
+		fail("the fd is not /dev/zero any more");
+	test_stop_children();
+	if (s[SLEN - 1] != 0x5a)
+		fail("the child's write to S does not show: S is not shared any more");
+	if (p[0] != 0)
+		fail("the child's write to its P shows: P is shared");
+	pass();
+	return test_exit();
+}
