@@ -179,11 +179,44 @@ func (rs *restorer) openFile(t *taskPlan, fd image.Fd, min int) (int, error) {
 	if !o.keep {
 		return tmp, nil // the kind keeps its own copy
 	}
+	if t.fdTargets != nil && rs.soleUser(fd.File) {
+		return tmp, nil // no other task, and nothing in flight, needs it
+	}
 	// Keep a copy for the tasks that share it.
 	if err := rs.keepCopy(t, fd.File, tmp); err != nil {
 		return -1, err
 	}
 	return tmp, nil
+}
+
+// soleUser tells whether one fd table alone holds the description objref
+// and no unix socket has it in flight: only then does the restorer keep no
+// copy of it (one per description, kept for the restore's length, passed
+// its own RLIMIT_NOFILE with 100,000 files in ten processes).
+func (rs *restorer) soleUser(objref uint32) bool {
+	if rs.fileUsers == nil {
+		rs.fileUsers = map[uint32]int{}
+		for _, t := range rs.plans {
+			if t.zombie || t.shares&image.ShareFiles != 0 {
+				continue // no fds, or its parent's table
+			}
+			seen := map[uint32]bool{}
+			for _, fd := range t.fds {
+				if !seen[fd.File] {
+					seen[fd.File] = true
+					rs.fileUsers[fd.File]++
+				}
+			}
+		}
+		for _, qs := range rs.ux.queues {
+			for _, q := range qs {
+				for _, f := range q.Fds {
+					rs.fileUsers[f] += 2
+				}
+			}
+		}
+	}
+	return rs.fileUsers[objref] == 1
 }
 
 // keepCopy takes a copy of the task's fd into the restorer.

@@ -45,7 +45,10 @@ type restorer struct {
 	// shares one with an earlier task takes it from here with
 	// pidfd_getfd(2), through a pidfd of the restorer every task inherits.
 	ctlFiles map[uint32]*os.File
-	ctlPidfd *os.File
+	// fileUsers counts, by description, the fd tables and unix queues
+	// that hold it (soleUser).
+	fileUsers map[uint32]int
+	ctlPidfd  *os.File
 
 	// The state of each kind of object (kinds.go), in the kind's file.
 	pipeKind                // files_pipe.go
