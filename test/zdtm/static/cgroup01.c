@@ -7,6 +7,7 @@
  * still threaded. Sabotage moves the thread back to the process's cgroup.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -143,8 +144,18 @@ int main(int argc, char **argv)
 		fclose(f);
 	pthread_barrier_wait(&bar);
 	pthread_join(th, NULL);
-	if (rmdir(thr))
-		fail("remove %s", thr);
+	/*
+	 * pthread_join returns once the kernel cleared the thread's tid,
+	 * before the thread has left its cgroup: rmdir may find it busy
+	 * for a moment.
+	 */
+	for (int i = 0; rmdir(thr); i++) {
+		if (errno != EBUSY || i == 2000) {
+			fail("remove %s", thr);
+			break;
+		}
+		usleep(1000);
+	}
 	pass();
 	return test_exit();
 }
