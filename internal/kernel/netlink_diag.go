@@ -89,14 +89,7 @@ func parseNetlinkDiagMsg(b []byte) (*NetlinkSock, error) {
 	le := binary.LittleEndian
 	s := &NetlinkSock{Type: b[1], Protocol: b[2], State: b[3], Portid: le.Uint32(b[4:]),
 		DstPortid: le.Uint32(b[8:]), DstGroup: le.Uint32(b[12:]), Ino: le.Uint32(b[16:])}
-	for a := b[hdr:]; len(a) >= unix.SizeofRtAttr; {
-		l := int(le.Uint16(a[0:]))
-		typ := le.Uint16(a[2:])
-		if l < unix.SizeofRtAttr || l > len(a) {
-			return nil, fmt.Errorf("netlink sock_diag: bad attribute length %d", l)
-		}
-		v := a[unix.SizeofRtAttr:l]
-		a = a[min(len(a), (l+unix.RTA_ALIGNTO-1)&^(unix.RTA_ALIGNTO-1)):]
+	err := diagAttrs(b[hdr:], "netlink sock_diag", func(typ uint16, v []byte) error {
 		switch typ {
 		case NETLINK_DIAG_GROUPS:
 			for ; len(v) >= 4; v = v[4:] {
@@ -111,6 +104,10 @@ func parseNetlinkDiagMsg(b []byte) (*NetlinkSock, error) {
 				s.RmemAlloc = le.Uint32(v[4*unix.SK_MEMINFO_RMEM_ALLOC:])
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return s, nil
 }

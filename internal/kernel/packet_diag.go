@@ -105,18 +105,11 @@ func parsePacketDiagMsg(b []byte) (*PacketSock, error) {
 	}
 	le := binary.LittleEndian
 	s := &PacketSock{Type: b[1], Num: le.Uint16(b[2:]), Ino: le.Uint32(b[4:])}
-	for a := b[hdr:]; len(a) >= unix.SizeofRtAttr; {
-		l := int(le.Uint16(a[0:]))
-		typ := le.Uint16(a[2:])
-		if l < unix.SizeofRtAttr || l > len(a) {
-			return nil, fmt.Errorf("packet sock_diag: bad attribute length %d", l)
-		}
-		v := a[unix.SizeofRtAttr:l]
-		a = a[min(len(a), (l+unix.RTA_ALIGNTO-1)&^(unix.RTA_ALIGNTO-1)):]
+	err := diagAttrs(b[hdr:], "packet sock_diag", func(typ uint16, v []byte) error {
 		switch typ {
 		case PACKET_DIAG_INFO:
 			if len(v) < 24 {
-				return nil, fmt.Errorf("packet sock_diag: short packet_diag_info (%d bytes)", len(v))
+				return fmt.Errorf("packet sock_diag: short packet_diag_info (%d bytes)", len(v))
 			}
 			s.Ifindex, s.Version, s.Reserve = le.Uint32(v[0:]), le.Uint32(v[4:]), le.Uint32(v[8:])
 			s.CopyThresh, s.Tstamp, s.Flags = le.Uint32(v[12:]), le.Uint32(v[16:]), le.Uint32(v[20:])
@@ -141,6 +134,10 @@ func parsePacketDiagMsg(b []byte) (*PacketSock, error) {
 		case PACKET_DIAG_FILTER:
 			s.HasFilter = len(v) > 0
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return s, nil
 }

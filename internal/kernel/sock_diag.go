@@ -99,3 +99,22 @@ func diagSocketIn(nsPath string) (int, error) {
 	r := <-ch
 	return r.fd, r.err
 }
+
+// diagAttrs calls each with the type and value of every netlink attribute
+// (struct rtattr, include/uapi/linux/rtnetlink.h) in b, in order; a length
+// that does not fit is an error naming what.
+func diagAttrs(b []byte, what string, each func(typ uint16, v []byte) error) error {
+	for len(b) >= unix.SizeofRtAttr {
+		l := int(binary.LittleEndian.Uint16(b[0:]))
+		typ := binary.LittleEndian.Uint16(b[2:])
+		if l < unix.SizeofRtAttr || l > len(b) {
+			return fmt.Errorf("%s: bad attribute length %d", what, l)
+		}
+		v := b[unix.SizeofRtAttr:l]
+		b = b[min(len(b), (l+unix.RTA_ALIGNTO-1)&^(unix.RTA_ALIGNTO-1)):]
+		if err := each(typ, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
